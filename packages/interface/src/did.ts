@@ -1,0 +1,55 @@
+import type { AbortOptions } from './lifecycle.js'
+import type { DagJWS } from './commits.js'
+import type { CID } from 'multiformats/cid'
+
+/** JOSE algorithms Kiln signs and verifies with. */
+export type SignatureAlgorithm = 'EdDSA' | 'ES256K'
+
+/** A key that can sign on behalf of a DID. `kid` is the full key id (`did:key:z…#z…`). */
+export interface DIDSigner {
+  readonly did: string
+  readonly kid: string
+  readonly alg: SignatureAlgorithm
+  /** Signs the JWS signing input (`protected.payload` as ASCII bytes) and returns the raw signature. */
+  sign(signingInput: Uint8Array): Promise<Uint8Array>
+  /** Signs a CID as a DAG-JWS whose payload is the CID's bytes. */
+  createDagJWS(payload: CID): Promise<DagJWS>
+}
+
+/** A public key a DID document lists for verification. */
+export interface VerificationKey {
+  /** Full key id, `did#fragment`. */
+  id: string
+  /** The DID the key belongs to. */
+  controller: string
+  alg: SignatureAlgorithm
+  publicKey: Uint8Array
+}
+
+/** Turns DIDs of one method into their verification keys. */
+export interface DIDResolver {
+  /** The method name, e.g. `key` for `did:key:…`. */
+  readonly method: string
+  resolve(did: string, options?: AbortOptions): Promise<VerificationKey[]>
+}
+
+/** What a successful verification established. */
+export interface VerifiedSignature {
+  /** The DID whose key signed. */
+  did: string
+  /** The key id from the protected header. */
+  kid: string
+  /** The CID the JWS payload names. */
+  payload: CID
+}
+
+/** Options of {@link SignatureVerifier.verifyDagJWS}. */
+export interface VerifyOptions extends AbortOptions {
+  /** DIDs allowed to have signed; the signer must be one of them. Omit to accept any resolvable signer. */
+  controllers?: readonly string[]
+}
+
+/** Verifies DAG-JWS envelopes by resolving the signer's DID. */
+export interface SignatureVerifier {
+  verifyDagJWS(jws: DagJWS, options?: VerifyOptions): Promise<VerifiedSignature>
+}

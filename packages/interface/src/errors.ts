@@ -1,0 +1,160 @@
+/**
+ * Named errors. Every error Kiln throws on purpose is a `KilnError`; callers compare `err.name`, never the message.
+ * The HTTP server maps each name to a status in one table and the HTTP client rebuilds the same class from the name,
+ * so every class here is registered in {@link errorClasses}.
+ */
+
+/** Extra facts an error carries for the caller (the offending value, a CID, a field). Must be JSON-serialisable. */
+export type ErrorDetails = Record<string, unknown>
+
+/** Options of every Kiln error: the underlying cause and machine-readable details. */
+export interface KilnErrorOptions {
+  cause?: unknown
+  details?: ErrorDetails
+}
+
+/** Base class of every error Kiln throws on purpose. */
+export class KilnError extends Error {
+  override name: string = 'KilnError'
+  /** Machine-readable facts about the failure (e.g. `{ value }` for a bad input). */
+  readonly details: ErrorDetails
+
+  constructor (message: string, options: KilnErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.details = options.details ?? {}
+  }
+}
+
+/** A DocID or CommitID that cannot be parsed (bytes, string or URL form). */
+export class InvalidDocIDError extends KilnError {
+  override name = 'InvalidDocIDError'
+}
+
+/** A doctype code or name that no registry knows. */
+export class UnknownDoctypeError extends KilnError {
+  override name = 'UnknownDoctypeError'
+}
+
+/** A second registration under a code or name that is already taken. */
+export class DuplicateRegistrationError extends KilnError {
+  override name = 'DuplicateRegistrationError'
+}
+
+/** Bytes or a JSON wire form that cannot be decoded into a record (bad CBOR, bad JOSE, bad base64, bad CID). */
+export class CodecError extends KilnError {
+  override name = 'CodecError'
+}
+
+/** A record that decodes but does not have the shape of a commit of the expected kind. */
+export class InvalidCommitError extends KilnError {
+  override name = 'InvalidCommitError'
+}
+
+/** A JWS whose signature does not verify against the key its `kid` names, or whose payload does not match. */
+export class InvalidSignatureError extends KilnError {
+  override name = 'InvalidSignatureError'
+}
+
+/** A JWS signed by a DID that is not one of the controllers allowed to sign it. */
+export class UnauthorizedSignerError extends KilnError {
+  override name = 'UnauthorizedSignerError'
+}
+
+/** A DID whose method no registered resolver handles. */
+export class UnsupportedDIDMethodError extends KilnError {
+  override name = 'UnsupportedDIDMethodError'
+}
+
+/** A DID that its method's resolver cannot turn into a verification key. */
+export class DIDResolutionError extends KilnError {
+  override name = 'DIDResolutionError'
+}
+
+/** A key, seed or signer configuration that cannot be used (wrong length, unknown key type). */
+export class InvalidKeyError extends KilnError {
+  override name = 'InvalidKeyError'
+}
+
+/** A document (or a commit of it) that this node does not have and could not find. */
+export class DocumentNotFoundError extends KilnError {
+  override name = 'DocumentNotFoundError'
+}
+
+/** A commit that does not extend the document it names: unknown `prev`, wrong `id`, or stale. */
+export class ConflictingCommitError extends KilnError {
+  override name = 'ConflictingCommitError'
+}
+
+/** A commit that a doctype's rules reject (content shape, controller change, size limit). */
+export class DoctypeRuleError extends KilnError {
+  override name = 'DoctypeRuleError'
+}
+
+/** Content that does not validate against the schema the document names. */
+export class SchemaValidationError extends KilnError {
+  override name = 'SchemaValidationError'
+}
+
+/** An anchor proof that does not verify (wrong root, path, transaction, chain). */
+export class InvalidAnchorProofError extends KilnError {
+  override name = 'InvalidAnchorProofError'
+}
+
+/** A chain (CAIP-2 id or namespace) that no registered anchor service or verifier handles. */
+export class UnsupportedChainError extends KilnError {
+  override name = 'UnsupportedChainError'
+}
+
+/** A storage backend failure: the write did not happen. */
+export class StorageError extends KilnError {
+  override name = 'StorageError'
+}
+
+/** An operation given up because its `AbortSignal` fired. */
+export class AbortError extends KilnError {
+  override name = 'AbortError'
+}
+
+/** A constructor of a Kiln error class. */
+export type KilnErrorClass = new (message: string, options?: KilnErrorOptions) => KilnError
+
+/** Every named error class by its `name`, so a name received over the wire becomes the same class again. */
+export const errorClasses: Readonly<Record<string, KilnErrorClass>> = Object.freeze({
+  KilnError,
+  InvalidDocIDError,
+  UnknownDoctypeError,
+  DuplicateRegistrationError,
+  CodecError,
+  InvalidCommitError,
+  InvalidSignatureError,
+  UnauthorizedSignerError,
+  UnsupportedDIDMethodError,
+  DIDResolutionError,
+  InvalidKeyError,
+  DocumentNotFoundError,
+  ConflictingCommitError,
+  DoctypeRuleError,
+  SchemaValidationError,
+  InvalidAnchorProofError,
+  UnsupportedChainError,
+  StorageError,
+  AbortError
+})
+
+/** Rebuilds a named error from its wire form `{ name, error }`; an unknown name gives a plain `KilnError` keeping it. */
+export function errorFromWire (wire: { name?: unknown, error?: unknown, details?: unknown }): KilnError {
+  const message = typeof wire.error === 'string' ? wire.error : 'Unknown error'
+  const details = wire.details !== null && typeof wire.details === 'object' ? wire.details as ErrorDetails : undefined
+  const name = typeof wire.name === 'string' ? wire.name : 'KilnError'
+  const Class = Object.hasOwn(errorClasses, name) ? errorClasses[name] : undefined
+  if (Class !== undefined) return new Class(message, { details })
+  const err = new KilnError(message, { details })
+  err.name = name
+  return err
+}
+
+/** True when `err` is an error with the given name (works across package copies, where `instanceof` may not). */
+export function isKilnError (err: unknown, name?: string): err is KilnError {
+  if (!(err instanceof Error) || !('details' in err)) return false
+  return name === undefined || err.name === name
+}

@@ -1,0 +1,30 @@
+import type { Blockstore } from './anchor.js'
+import type { AbortOptions, Logger, Startable } from './lifecycle.js'
+import type { CID } from 'multiformats/cid'
+
+/** A tip heard from the network. */
+export interface TipAnnouncement {
+  docId: string
+  tip: CID
+  /** The peer it came from, when known. */
+  from?: string
+}
+
+/** What core needs from a peer-to-peer network: tips out, tips in, blocks by CID. */
+export interface Network extends Startable {
+  publishTip(docId: string, tip: CID, options?: AbortOptions): Promise<void>
+  /** Asks peers for the tips they know of a document; resolves with what arrived before the deadline. */
+  queryTips(docId: string, options?: AbortOptions & { timeoutMs?: number }): Promise<CID[]>
+  onTip(listener: (announcement: TipAnnouncement) => void): void
+  getBlock(cid: CID, options?: AbortOptions): Promise<Uint8Array>
+}
+
+/** What the node gives a network factory. */
+export interface NetworkComponents {
+  logger?: Logger
+  /** The node's own blocks, served to peers. */
+  blocks: Blockstore
+}
+
+/** A network plugin: `libp2pNetwork(init)` returns one of these. */
+export type NetworkFactory = (components: NetworkComponents) => Network

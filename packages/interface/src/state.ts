@@ -1,0 +1,62 @@
+import type { AnchorProof, GenesisHeader } from './commits.js'
+import type { CID } from 'multiformats/cid'
+
+/** Where a document stands with its anchor service. Numbers are Ceramic's; the JSON form uses the names. */
+export const AnchorStatus = {
+  NOT_REQUESTED: 0,
+  PENDING: 1,
+  PROCESSING: 2,
+  ANCHORED: 3,
+  FAILED: 4,
+  REPLACED: 5
+} as const
+/** One of {@link AnchorStatus}'s values. */
+export type AnchorStatus = typeof AnchorStatus[keyof typeof AnchorStatus]
+
+/** The name of an anchor status value (`'ANCHORED'` for 3). */
+export function anchorStatusName (status: AnchorStatus): keyof typeof AnchorStatus {
+  const entry = Object.entries(AnchorStatus).find(([, value]) => value === status)
+  if (entry === undefined) throw new RangeError(`Unknown anchor status ${String(status)}`)
+  return entry[0] as keyof typeof AnchorStatus
+}
+
+/** Kind of a log entry. Numbers are Ceramic's. */
+export const LogEntryType = {
+  GENESIS: 0,
+  SIGNED: 1,
+  ANCHOR: 2
+} as const
+/** One of {@link LogEntryType}'s values. */
+export type LogEntryType = typeof LogEntryType[keyof typeof LogEntryType]
+
+/** How much of the log is signed. Numbers are Ceramic's. */
+export const SignatureStatus = {
+  GENESIS: 0,
+  PARTIAL: 1,
+  SIGNED: 2
+} as const
+/** One of {@link SignatureStatus}'s values. */
+export type SignatureStatus = typeof SignatureStatus[keyof typeof SignatureStatus]
+
+/** One commit of a document's log, oldest first. `timestamp` (unix seconds) is set once an anchor covers it. */
+export interface LogEntry {
+  cid: CID
+  type: LogEntryType
+  timestamp?: number
+}
+
+/** A document's metadata: the genesis header as changed by later updates. */
+export interface DocMetadata extends GenesisHeader {
+  [extension: string]: unknown
+}
+
+/** The state of a document after applying its log. `type` is the doctype code. */
+export interface DocState<Content = unknown> {
+  type: number
+  content: Content
+  metadata: DocMetadata
+  signature: SignatureStatus
+  anchorStatus: AnchorStatus
+  anchorProof?: AnchorProof
+  log: LogEntry[]
+}
