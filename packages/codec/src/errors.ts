@@ -1,0 +1,1 @@
+export { CodecError, InvalidCommitError } from '@kiln/interface'

@@ -1,0 +1,12 @@
+/**
+ * The one place Kiln records become blocks: dag-cbor for unsigned records, dag-jose for signed ones, sha2-256 CIDs,
+ * the shape checks of each commit kind, and the JSON wire forms of Ceramic's HTTP API.
+ * @packageDocumentation
+ */
+export { parseCID, cidFromBytes, verifyBlock, equalBytes } from './cid.js'
+export { DAG_CBOR, encodeRecord, decodeRecord } from './dag-cbor.js'
+export { DAG_JOSE, encodeJWS, decodeJWS } from './dag-jose.js'
+export { signRecord, openSignedCommit, type SignedBlocks } from './signed.js'
+export { isSignedCommit, asGenesisRecord, asUpdateRecord, asAnchorRecord, asAnchorProof, unsignedRecordKind } from './commit-shape.js'
+export { commitToJSON, commitFromJSON, bytesToBase64, base64ToBytes, type SignedCommitJSON } from './json.js'
+export { CodecError, InvalidCommitError } from './errors.js'
