@@ -1,0 +1,7 @@
+/**
+ * The `kiln` command line: the daemon and the client commands. The only part of Kiln that reads environment variables
+ * or config files and picks concrete plugins.
+ * @packageDocumentation
+ */
+export { run, type CliIO } from './cli.js'
+export { buildInfo, type PackageVersion } from './build-info.js'
