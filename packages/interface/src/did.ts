@@ -23,6 +23,7 @@ export interface VerificationKey {
   /** The DID the key belongs to. */
   controller: string
   alg: SignatureAlgorithm
+  /** Raw key bytes: 32 for Ed25519, a SEC1 point (33-byte compressed in `did:key`) for secp256k1. */
   publicKey: Uint8Array
 }
 
@@ -30,6 +31,7 @@ export interface VerificationKey {
 export interface DIDResolver {
   /** The method name, e.g. `key` for `did:key:…`. */
   readonly method: string
+  /** Lists the keys of `did` (a bare DID: no path, query or fragment); throws `DIDResolutionError` when it cannot. */
   resolve(did: string, options?: AbortOptions): Promise<VerificationKey[]>
 }
 

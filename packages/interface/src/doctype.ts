@@ -1,12 +1,13 @@
 import type { AbortOptions, Logger } from './lifecycle.js'
-import type { DocState } from './state.js'
+import type { DocMetadata, DocState } from './state.js'
 import type { CID } from 'multiformats/cid'
 
-/** A commit after the core has decoded it and checked its signature, as a doctype sees it. */
+/** A commit after the core has decoded it and checked its signature (if it has one), as a doctype sees it. */
 export interface VerifiedCommit<Payload = unknown> {
+  /** The commit's CID (the dag-jose envelope's for signed commits). */
   cid: CID
   kind: 'genesis' | 'update'
-  /** The dag-cbor payload (for signed commits, the record the JWS links to). */
+  /** The dag-cbor record (for signed commits, the record the JWS links to). */
   payload: Payload
   /** The DID that signed, when the commit is signed. */
   signer?: string
@@ -14,8 +15,8 @@ export interface VerifiedCommit<Payload = unknown> {
 
 /** The narrow view of the node a doctype may use while applying a commit. No other I/O is allowed. */
 export interface DoctypeContext extends AbortOptions {
-  /** Loads the state of another document at a pinned CommitID (e.g. a schema). */
-  loadDocument(commitId: string): Promise<DocState>
+  /** Loads the state of another document at a pinned CommitID string (e.g. a schema). */
+  loadDocument(commitId: string, options?: AbortOptions): Promise<DocState>
 }
 
 /** What the node gives a doctype factory. */
@@ -23,19 +24,28 @@ export interface DoctypeComponents {
   logger?: Logger
 }
 
-/** A document type: a pure function from a state and a verified commit to the next state. */
+/** The part of a state a doctype decides: the rest (log, anchor status) belongs to the core. */
+export interface DoctypeResult<Content = unknown> {
+  content: Content
+  metadata: DocMetadata
+}
+
+/** A document type: pure functions from a state and a verified commit to the next content and metadata. */
 export interface DoctypeHandler<Content = unknown> {
   /** The name (for codes 0–4, Ceramic's name: `tile`, `caip10-link`, …). */
   readonly name: string
   /** The DocID type code. */
   readonly code: number
   /**
-   * The DIDs that must have signed `commit` for it to apply to `state` (`null` for the genesis); `[]` for commits that
-   * are unsigned by design (deterministic genesis).
+   * The DIDs one of which must have signed a commit with this payload for it to apply to `state` (`null` for a
+   * genesis); `[]` when the commit is valid unsigned (a deterministic genesis, a self-proving update).
    */
-  signers(state: DocState<Content> | null, commit: VerifiedCommit): readonly string[]
-  /** Applies a verified genesis (`state` null) or update. Must not mutate `state`; must not do I/O but through `ctx`. */
-  apply(state: DocState<Content> | null, commit: VerifiedCommit, ctx: DoctypeContext): Promise<DocState<Content>>
+  signers(state: DocState<Content> | null, payload: unknown): readonly string[]
+  /**
+   * Applies a verified genesis (`state` null) or update, returning the new content and metadata. Must not mutate
+   * `state`; must do no I/O but through `ctx`; rejects with a named error (`DoctypeRuleError`, `SchemaValidationError`).
+   */
+  apply(state: DocState<Content> | null, commit: VerifiedCommit, ctx: DoctypeContext): Promise<DoctypeResult<Content>>
 }
 
 /** A doctype plugin: `tile(init)` returns one of these. */

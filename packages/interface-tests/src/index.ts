@@ -1,0 +1,6 @@
+/**
+ * Compliance suites for Kiln's plugin contracts. Each suite is a function that defines vitest tests for any
+ * implementation a `setup` hands it; an implementation is done when its suite passes.
+ * @packageDocumentation
+ */
+export { signerTests, type SignerTestContext, type SignerTestOptions } from './signer.js'

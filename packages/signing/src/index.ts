@@ -1,0 +1,15 @@
+/**
+ * DID signing and verification for Kiln: `did:key` signers (Ed25519 → EdDSA, secp256k1 → ES256K) that sign a CID
+ * as a DAG-JWS, and a verifier that resolves the `kid` through a registry of DID resolvers (`did:key` built in, other
+ * methods pluggable) and checks the signature and the signer against the allowed controllers.
+ * @packageDocumentation
+ */
+export { keyDidSigner, type KeyDidSignerInit } from './signer.js'
+export type { KeyType } from './key-types.js'
+export { didKeyFromPublicKey } from './did-key.js'
+export { randomSeed, seedFromHex, seedToHex, SEED_LENGTH } from './seed.js'
+export { signDagJWS, decodeDagJWS, type DecodedDagJWS } from './dag-jws.js'
+export { createVerifier, type VerifierInit } from './verifier.js'
+export { resolverRegistry, type ResolverRegistry } from './resolver-registry.js'
+export { keyDidResolver, type KeyDidResolverInit } from './key-did-resolver.js'
+export { parseDID, parseKid, type ParsedDID, type ParsedKid } from './did-url.js'
