@@ -4,3 +4,5 @@
  * @packageDocumentation
  */
 export { signerTests, type SignerTestContext, type SignerTestOptions } from './signer.js'
+export * from './store.js'
+export * from './anchor.js'

@@ -80,6 +80,11 @@ export class DocumentNotFoundError extends KilnError {
   override name = 'DocumentNotFoundError'
 }
 
+/** A block (by CID) that a store or the network does not have. */
+export class BlockNotFoundError extends KilnError {
+  override name = 'BlockNotFoundError'
+}
+
 /** A commit that does not extend the document it names: unknown `prev`, wrong `id`, or stale. */
 export class ConflictingCommitError extends KilnError {
   override name = 'ConflictingCommitError'
@@ -132,6 +137,7 @@ export const errorClasses: Readonly<Record<string, KilnErrorClass>> = Object.fre
   DIDResolutionError,
   InvalidKeyError,
   DocumentNotFoundError,
+  BlockNotFoundError,
   ConflictingCommitError,
   DoctypeRuleError,
   SchemaValidationError,

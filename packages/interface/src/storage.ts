@@ -3,11 +3,15 @@ import type { AbortOptions, Logger, Startable } from './lifecycle.js'
 import type { DocState } from './state.js'
 import type { CID } from 'multiformats/cid'
 
-/** The writes of one commit, applied all together or not at all. */
+/**
+ * The writes of one commit, applied all together or not at all. Calls only queue; `commit()` writes. A batch whose
+ * `commit()` rejects (with `StorageError`) has written nothing.
+ */
 export interface StorageBatch {
   putBlock(cid: CID, bytes: Uint8Array): StorageBatch
+  /** Replaces the stored state of `docId`. States hold CIDs and JSON only and never `undefined` values. */
   putState(docId: string, state: DocState): StorageBatch
-  /** Records that `cid` belongs to the log of `docId`. */
+  /** Appends `cid` to the log index of `docId` (once: indexing a CID already indexed for it is a no-op). */
   indexCommit(docId: string, cid: CID): StorageBatch
   commit(options?: AbortOptions): Promise<void>
 }
@@ -16,8 +20,12 @@ export interface StorageBatch {
 export interface Storage extends Startable {
   readonly blocks: Blockstore
   getState(docId: string, options?: AbortOptions): Promise<DocState | undefined>
-  /** The CIDs indexed for a document, in the order written. */
+  /** The CIDs indexed for a document, in the order they were first indexed; `[]` for an unknown document. */
   listCommits(docId: string, options?: AbortOptions): Promise<CID[]>
+  /** Every document with a stored state. */
+  listDocuments(options?: AbortOptions): AsyncIterable<string>
+  /** Removes a document's state, log index and pin (not its blocks, which other documents may share). */
+  deleteDocument(docId: string, options?: AbortOptions): Promise<void>
   batch(): StorageBatch
   pin(docId: string, options?: AbortOptions): Promise<void>
   unpin(docId: string, options?: AbortOptions): Promise<void>

@@ -1,0 +1,6 @@
+/**
+ * Merkle batching for anchors: many `(docId, tip)` requests become one root to put on a chain, each document gets its
+ * path from the root, and a verifier walks a path back to the tip.
+ * @packageDocumentation
+ */
+export { buildMerkleTree, verifyMerklePath, type MerkleLeaf, type MerkleTree, type BuildOptions, type GetBlock } from './tree.js'

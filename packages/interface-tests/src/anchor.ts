@@ -1,0 +1,2 @@
+/** Placeholder: the anchor compliance suite is being written. */
+export function anchorTests (): void {}
