@@ -1,0 +1,10 @@
+/**
+ * The Kiln node: `createNode()` assembles doctype, storage, anchor and network plugins given explicitly and runs the
+ * apply pipeline — decode, check document and `prev`, verify the signer, apply the doctype, resolve conflicts, write
+ * atomically, then tell watchers, the anchor service and the network.
+ * @packageDocumentation
+ */
+export { createNode, type KilnNode, type NodeInit, type WriteOptions, type DocSnapshot, type LogItem } from './node.js'
+export { pickWinningBranch, compareBytes, type BranchChoice } from './conflict.js'
+export { createDoctypeRegistry, type DoctypeRegistry } from './registry.js'
+export { memoryStorage } from './memory-storage.js'

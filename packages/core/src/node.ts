@@ -1,0 +1,409 @@
+import { decodeRecord } from '@kiln/codec'
+import { DocID, isCommitID, parseDocOrCommitID, type CommitID } from '@kiln/docid'
+import {
+  AbortError, AnchorStatus, ConflictingCommitError, DocumentNotFoundError, InvalidCommitError, KilnError,
+  type AbortOptions, type AnchorEvent, type AnchorProofVerifier, type AnchorService, type Commit, type DIDSigner,
+  type DocState, type Logger, type Network, type SignatureVerifier, type Storage, type AnchorFactory,
+  type DoctypeFactory, type NetworkFactory, type StorageFactory
+} from '@kiln/interface'
+import { createVerifier } from '@kiln/signing'
+import { LRUCache } from 'lru-cache'
+import type { CID } from 'multiformats/cid'
+import { commitValue, readCommit, readStoredCommit, type IncomingCommit } from './commit-input.js'
+import { pickWinningBranch } from './conflict.js'
+import { withAnchorStatus } from './log-steps.js'
+import { blockGetter, Pipeline } from './pipeline.js'
+import { createDoctypeRegistry, type DoctypeRegistry } from './registry.js'
+import { Watchers } from './watchers.js'
+
+/** Everything a node is made of. Nothing is picked for the caller: each plugin is given explicitly. */
+export interface NodeInit {
+  /** Doctype plugins, e.g. `[tile()]`. Two with one code or name are a `DuplicateRegistrationError`. */
+  doctypes: Array<DoctypeFactory<any>> // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** The storage plugin, e.g. `levelStorage({ path })`. */
+  storage: StorageFactory
+  /** Anchor plugins. The first one with a service anchors this node's writes; all verify anchors of their chains. */
+  anchors?: AnchorFactory[]
+  /** A network plugin, to publish tips. */
+  network?: NetworkFactory
+  /** The node's own DID (for admin and, later, signing its own documents). */
+  did?: DIDSigner
+  /** Verifies commit signatures; `createVerifier()` from `@kiln/signing` (did:key) when not given. */
+  verifier?: SignatureVerifier
+  logger?: Logger
+  /** How many document states the in-memory cache holds (default 1000). */
+  cacheSize?: number
+}
+
+/** Options of the write calls. */
+export interface WriteOptions extends AbortOptions {
+  /** Request an anchor for the new tip (default: true when the node has an anchor service). */
+  anchor?: boolean
+  /** Pin the document (default: true on create, unchanged on update). */
+  pin?: boolean
+  /** Announce the new tip on the network (default true). */
+  publish?: boolean
+}
+
+/** A document's id with its state. */
+export interface DocSnapshot<Content = unknown> {
+  id: DocID
+  state: DocState<Content>
+}
+
+/** One commit of a log: its CID and its value (`{jws, linkedBlock}` for signed commits, the record otherwise). */
+export interface LogItem {
+  cid: CID
+  value: Commit
+}
+
+/** A running Kiln node. */
+export interface KilnNode {
+  readonly did?: DIDSigner
+  readonly doctypes: DoctypeRegistry
+  /** CAIP-2 ids of the chains this node anchors to. */
+  readonly chains: readonly string[]
+  /** Creates a document from its genesis commit; an existing document with that genesis is returned as it is. */
+  createDocument(type: number | string, genesis: Commit, options?: WriteOptions): Promise<DocSnapshot>
+  /** Applies a commit (update or anchor) to a document; an already applied commit changes nothing. */
+  applyCommit(docId: DocID | string, commit: Commit, options?: WriteOptions): Promise<DocSnapshot>
+  /** The latest state of a document (DocID), or its state at a commit (CommitID). */
+  load(id: DocID | CommitID | string, options?: AbortOptions): Promise<DocSnapshot>
+  /** The commits of a document's log, genesis first. */
+  loadLog(id: DocID | CommitID | string, options?: AbortOptions): Promise<LogItem[]>
+  /** Asks the anchor service to anchor the document's tip; resolves with the tip's anchor status. */
+  requestAnchor(docId: DocID | string, options?: AbortOptions): Promise<AnchorStatus>
+  /** Each new state of a document, as it is durably written, until the signal fires or the loop breaks. */
+  watch(docId: DocID | string, options?: AbortOptions): AsyncIterableIterator<DocSnapshot>
+  /** Registers a listener for every anchor event (PENDING, PROCESSING, ANCHORED, FAILED, REPLACED). */
+  onAnchorEvent(listener: (event: AnchorEvent) => void): void
+  pin(docId: DocID | string, options?: AbortOptions): Promise<void>
+  unpin(docId: DocID | string, options?: AbortOptions): Promise<void>
+  isPinned(docId: DocID | string, options?: AbortOptions): Promise<boolean>
+  listPins(options?: AbortOptions): Promise<DocID[]>
+  /** Evicts every unpinned document from storage and cache (its blocks stay); returns how many. */
+  gc(options?: AbortOptions): Promise<number>
+  /** Stops the plugins in reverse order and waits for in-flight writes. */
+  stop(): Promise<void>
+}
+
+/** Creates and starts a node from explicit plugins. */
+export async function createNode (init: NodeInit): Promise<KilnNode> {
+  const node = new Node(init)
+  await node.start()
+  return node
+}
+
+function docIdOf (id: DocID | CommitID | string): DocID {
+  if (typeof id !== 'string') return id.baseID
+  return parseDocOrCommitID(id).baseID
+}
+
+function throwIfAborted (options: AbortOptions): void {
+  if (options.signal?.aborted === true) throw new AbortError('Operation aborted', { cause: options.signal.reason })
+}
+
+class Node implements KilnNode {
+  readonly did?: DIDSigner
+  readonly doctypes: DoctypeRegistry
+  readonly chains: readonly string[]
+  private readonly storage: Storage
+  private readonly network?: Network
+  private readonly anchorService?: AnchorService
+  private readonly anchorServices: AnchorService[]
+  private readonly pipeline: Pipeline
+  private readonly cache: LRUCache<string, DocState>
+  private readonly locks = new Map<string, Promise<unknown>>()
+  private readonly watchers = new Watchers<DocSnapshot>()
+  private readonly anchorListeners = new Set<(event: AnchorEvent) => void>()
+  private readonly logger?: Logger
+  private started = false
+
+  constructor (init: NodeInit) {
+    if (!Array.isArray(init.doctypes) || init.doctypes.length === 0) throw new KilnError('createNode needs at least one doctype plugin')
+    if (typeof init.storage !== 'function') throw new KilnError('createNode needs a storage plugin')
+    this.logger = init.logger
+    this.did = init.did
+    const components = { logger: init.logger }
+    this.doctypes = createDoctypeRegistry(init.doctypes.map((factory) => factory(components)))
+    this.storage = init.storage(components)
+    const anchors = (init.anchors ?? []).map((factory) => factory(components))
+    const verifiers = new Map<string, AnchorProofVerifier>()
+    for (const plugin of anchors) verifiers.set(plugin.verifier.namespace, plugin.verifier)
+    this.anchorServices = anchors.flatMap((a) => (a.service === undefined ? [] : [a.service]))
+    this.anchorService = this.anchorServices[0]
+    this.chains = this.anchorServices.map((s) => s.chainId)
+    this.network = init.network?.({ logger: init.logger, blocks: this.storage.blocks })
+    this.cache = new LRUCache({ max: init.cacheSize ?? 1000 })
+    this.pipeline = new Pipeline({
+      storage: this.storage,
+      verifier: init.verifier ?? createVerifier(),
+      anchorVerifiers: verifiers,
+      context: (options) => ({
+        signal: options.signal,
+        loadDocument: async (commitId, opts) => (await this.load(commitId, opts ?? options)).state
+      })
+    })
+  }
+
+  async start (): Promise<void> {
+    await this.storage.start?.()
+    for (const service of this.anchorServices) {
+      service.onEvent((event) => { void this.handleAnchorEvent(event) })
+      await service.start?.()
+    }
+    await this.network?.start?.()
+    this.started = true
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    await this.network?.stop?.()
+    for (const service of [...this.anchorServices].reverse()) await service.stop?.()
+    await Promise.allSettled([...this.locks.values()])
+    this.watchers.closeAll()
+    await this.storage.stop?.()
+  }
+
+  /** Runs `fn` after every earlier write to the same document: one writer per document at a time. */
+  private async serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.locks.get(key) ?? Promise.resolve()
+    const run = before.then(fn, fn)
+    const settled = run.catch(() => undefined)
+    this.locks.set(key, settled)
+    try {
+      return await run
+    } finally {
+      if (this.locks.get(key) === settled) this.locks.delete(key)
+    }
+  }
+
+  private async currentState (key: string, options: AbortOptions): Promise<DocState> {
+    const cached = this.cache.get(key)
+    if (cached !== undefined) return cached
+    const stored = await this.storage.getState(key, options)
+    if (stored === undefined) throw new DocumentNotFoundError(`Document ${key} is not on this node`, { details: { docId: key } })
+    this.cache.set(key, stored)
+    return stored
+  }
+
+  async createDocument (type: number | string, genesis: Commit, options: WriteOptions = {}): Promise<DocSnapshot> {
+    this.assertRunning()
+    throwIfAborted(options)
+    const handler = this.doctypes.get(type)
+    const commit = await readCommit(genesis)
+    if (commit.kind !== 'genesis') throw new InvalidCommitError(`Commit ${commit.cid.toString()} is not a genesis commit`)
+    const id = new DocID(handler.code, commit.cid)
+    const key = id.toString()
+    return await this.serialize(key, async () => {
+      const existing = this.cache.get(key) ?? await this.storage.getState(key, options)
+      let state = existing
+      if (state === undefined) {
+        state = await this.pipeline.applyGenesis(handler, commit, options)
+        const anchor = this.wantsAnchor(options, commit)
+        if (anchor) state = withAnchorStatus(state, AnchorStatus.PENDING)
+        await this.write(key, commit, state, [], options)
+        this.afterWrite(id, state, commit.cid, anchor, options)
+      }
+      if (options.pin !== false) await this.storage.pin(key, options)
+      return { id, state }
+    })
+  }
+
+  async applyCommit (docId: DocID | string, input: Commit, options: WriteOptions = {}): Promise<DocSnapshot> {
+    this.assertRunning()
+    throwIfAborted(options)
+    const id = docIdOf(docId)
+    const commit = await readCommit(input)
+    return await this.ingest(id, commit, [], options)
+  }
+
+  /** The apply pipeline for a commit extending a document: check, compute, resolve conflicts, write, tell. */
+  private async ingest (id: DocID, commit: IncomingCommit, supporting: IncomingCommit['blocks'], options: WriteOptions): Promise<DocSnapshot> {
+    const handler = this.doctypes.get(id.type)
+    const key = id.toString()
+    return await this.serialize(key, async () => {
+      const current = await this.currentState(key, options)
+      if (current.log.some((e) => e.cid.equals(commit.cid))) return { id, state: current }
+      if (commit.kind === 'genesis') throw new InvalidCommitError(`A genesis commit (${commit.cid.toString()}) cannot be applied to ${key}`)
+      const prev = this.pipeline.checkLinks(id, current.log[0]!.cid, commit)
+      const tip = current.log[current.log.length - 1]!.cid
+      const base = prev.equals(tip)
+        ? current
+        : await this.pipeline.replay(handler, await this.pipeline.pathTo(key, prev, current, options).catch((err: unknown) => {
+          if ((err as Error).name === 'DocumentNotFoundError') {
+            throw new ConflictingCommitError(`Commit ${commit.cid.toString()} extends ${prev.toString()}, which is not a commit of ${key} known here`, {
+              details: { docId: key, prev: prev.toString() }
+            })
+          }
+          throw err
+        }), current, options)
+      const getBlock = blockGetter(this.storage.blocks, supporting)
+      let candidate = await this.pipeline.applyNext(handler, base, commit, getBlock, options)
+      const wins = base === current || pickWinningBranch(current.log, candidate.log) === 'b'
+      const anchor = wins && this.wantsAnchor(options, commit)
+      if (anchor) candidate = withAnchorStatus(candidate, AnchorStatus.PENDING)
+      const next = wins ? candidate : current
+      await this.write(key, commit, wins ? next : undefined, supporting, options)
+      if (wins) this.afterWrite(id, next, commit.cid, anchor, options)
+      if (options.pin === true) await this.storage.pin(key, options)
+      return { id, state: next }
+    })
+  }
+
+  private wantsAnchor (options: WriteOptions, commit: IncomingCommit): boolean {
+    return this.anchorService !== undefined && options.anchor !== false && commit.kind !== 'anchor'
+  }
+
+  /** Writes a commit's blocks, its log index entry and (when it changed) the state, all in one batch. */
+  private async write (key: string, commit: IncomingCommit, state: DocState | undefined, supporting: IncomingCommit['blocks'], options: AbortOptions): Promise<void> {
+    const batch = this.storage.batch()
+    for (const block of [...commit.blocks, ...supporting]) batch.putBlock(block.cid, block.bytes)
+    batch.indexCommit(key, commit.cid)
+    if (state !== undefined) batch.putState(key, state)
+    await batch.commit(options)
+    if (state !== undefined) this.cache.set(key, state)
+  }
+
+  /** After a durable write: tell watchers, ask for an anchor, announce the tip. Failures here never undo the write. */
+  private afterWrite (id: DocID, state: DocState, tip: CID, anchor: boolean, options: WriteOptions): void {
+    this.watchers.emit(id.toString(), { id, state })
+    if (anchor) void this.sendAnchorRequest(id, state, tip)
+    if (this.network !== undefined && options.publish !== false) {
+      this.network.publishTip(id.toString(), tip).catch((err: unknown) => this.logger?.warn({ err, docId: id.toString() }, 'publishing a tip failed'))
+    }
+  }
+
+  private async sendAnchorRequest (id: DocID, state: DocState, tip: CID): Promise<AnchorStatus> {
+    const service = this.anchorService!
+    try {
+      const event = await service.requestAnchor({ docId: id.toString(), genesis: state.log[0]!.cid, tip })
+      return event.status
+    } catch (err) {
+      this.logger?.error({ err, docId: id.toString() }, 'anchor request failed')
+      await this.setAnchorStatus(id, tip, AnchorStatus.FAILED)
+      return AnchorStatus.FAILED
+    }
+  }
+
+  async requestAnchor (docId: DocID | string, options: AbortOptions = {}): Promise<AnchorStatus> {
+    this.assertRunning()
+    const id = docIdOf(docId)
+    if (this.anchorService === undefined) throw new KilnError('This node has no anchor service')
+    const state = await this.currentState(id.toString(), options)
+    const tip = state.log[state.log.length - 1]!
+    if (state.anchorStatus === AnchorStatus.ANCHORED) return AnchorStatus.ANCHORED
+    await this.setAnchorStatus(id, tip.cid, AnchorStatus.PENDING)
+    return await this.sendAnchorRequest(id, state, tip.cid)
+  }
+
+  /** Records the tip's anchor status in the state, if `tip` is still the tip. */
+  private async setAnchorStatus (id: DocID, tip: CID, status: AnchorStatus): Promise<void> {
+    const key = id.toString()
+    await this.serialize(key, async () => {
+      const current = await this.currentState(key, {})
+      const currentTip = current.log[current.log.length - 1]!.cid
+      if (!currentTip.equals(tip) || current.anchorStatus === status || current.anchorStatus === AnchorStatus.ANCHORED) return
+      const next = withAnchorStatus(current, status)
+      await this.storage.batch().putState(key, next).commit()
+      this.cache.set(key, next)
+      this.watchers.emit(key, { id, state: next })
+    })
+  }
+
+  private async handleAnchorEvent (event: AnchorEvent): Promise<void> {
+    for (const listener of this.anchorListeners) {
+      try { listener(event) } catch (err) { this.logger?.warn({ err }, 'an anchor event listener threw') }
+    }
+    if (!this.started) return
+    try {
+      const id = DocID.fromString(event.docId)
+      if (event.status === AnchorStatus.ANCHORED && event.anchor !== undefined) {
+        const { commit: block, blocks } = event.anchor
+        const record = await decodeRecord<Record<string, unknown>>(block.bytes, block.cid)
+        const commit: IncomingCommit = { cid: block.cid, kind: 'anchor', record, blocks: [block] }
+        await this.ingest(id, commit, blocks, { anchor: false })
+      } else if (event.status !== AnchorStatus.REPLACED) {
+        await this.setAnchorStatus(id, event.tip, event.status)
+      }
+    } catch (err) {
+      this.logger?.error({ err, docId: event.docId }, 'applying an anchor event failed')
+      await this.setAnchorStatus(DocID.fromString(event.docId), event.tip, AnchorStatus.FAILED).catch(() => undefined)
+    }
+  }
+
+  onAnchorEvent (listener: (event: AnchorEvent) => void): void {
+    this.anchorListeners.add(listener)
+  }
+
+  async load (input: DocID | CommitID | string, options: AbortOptions = {}): Promise<DocSnapshot> {
+    this.assertRunning()
+    throwIfAborted(options)
+    const ref = typeof input === 'string' ? parseDocOrCommitID(input) : input
+    const id = ref.baseID
+    const key = id.toString()
+    const current = await this.currentState(key, options)
+    if (!isCommitID(ref)) return { id, state: current }
+    const target = ref.commit
+    const tip = current.log[current.log.length - 1]!.cid
+    if (target.equals(tip)) return { id, state: current }
+    const handler = this.doctypes.get(id.type)
+    const path = await this.pipeline.pathTo(key, target, current, options)
+    const state = await this.pipeline.replay(handler, path, current, options)
+    return { id, state }
+  }
+
+  async loadLog (input: DocID | CommitID | string, options: AbortOptions = {}): Promise<LogItem[]> {
+    const { state } = await this.load(input, options)
+    const items: LogItem[] = []
+    for (const entry of state.log) {
+      const commit = await readStoredCommit(entry.cid, this.storage.blocks)
+      items.push({ cid: entry.cid, value: commitValue(commit) })
+    }
+    return items
+  }
+
+  watch (docId: DocID | string, options: AbortOptions = {}): AsyncIterableIterator<DocSnapshot> {
+    return this.watchers.subscribe(docIdOf(docId).toString(), options.signal)
+  }
+
+  async pin (docId: DocID | string, options: AbortOptions = {}): Promise<void> {
+    const key = docIdOf(docId).toString()
+    await this.currentState(key, options)
+    await this.storage.pin(key, options)
+  }
+
+  async unpin (docId: DocID | string, options: AbortOptions = {}): Promise<void> {
+    await this.storage.unpin(docIdOf(docId).toString(), options)
+  }
+
+  async isPinned (docId: DocID | string, options: AbortOptions = {}): Promise<boolean> {
+    return await this.storage.isPinned(docIdOf(docId).toString(), options)
+  }
+
+  async listPins (options: AbortOptions = {}): Promise<DocID[]> {
+    const ids: DocID[] = []
+    for await (const key of this.storage.listPins(options)) ids.push(DocID.fromString(key))
+    return ids
+  }
+
+  async gc (options: AbortOptions = {}): Promise<number> {
+    const keys: string[] = []
+    for await (const key of this.storage.listDocuments(options)) keys.push(key)
+    let evicted = 0
+    for (const key of keys) {
+      await this.serialize(key, async () => {
+        if (await this.storage.isPinned(key, options)) return
+        await this.storage.deleteDocument(key, options)
+        this.cache.delete(key)
+        evicted++
+      })
+    }
+    return evicted
+  }
+
+  private assertRunning (): void {
+    if (!this.started) throw new KilnError('This node is stopped')
+  }
+}

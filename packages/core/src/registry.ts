@@ -1,0 +1,46 @@
+import { doctypes as docIdNames } from '@kiln/docid'
+import { DuplicateRegistrationError, UnknownDoctypeError, type DoctypeHandler } from '@kiln/interface'
+
+/** The node's doctypes by code and by name. */
+export interface DoctypeRegistry {
+  /** The handler for a code or name; throws `UnknownDoctypeError` when none is registered. */
+  get(codeOrName: number | string): DoctypeHandler
+  has(codeOrName: number | string): boolean
+  list(): DoctypeHandler[]
+}
+
+/**
+ * Builds the registry from handlers. A second handler with a taken code or name is a `DuplicateRegistrationError`.
+ * A code new to `@kiln/docid`'s table is added there, so DocIDs of third-party doctypes print their type name.
+ */
+export function createDoctypeRegistry (handlers: readonly DoctypeHandler[]): DoctypeRegistry {
+  const byCode = new Map<number, DoctypeHandler>()
+  const byName = new Map<string, DoctypeHandler>()
+  for (const handler of handlers) {
+    const taken = byCode.get(handler.code) ?? byName.get(handler.name)
+    if (taken !== undefined) {
+      throw new DuplicateRegistrationError(`Doctype ${handler.name} (code ${handler.code}) clashes with ${taken.name} (code ${taken.code})`, {
+        details: { code: handler.code, name: handler.name }
+      })
+    }
+    byCode.set(handler.code, handler)
+    byName.set(handler.name, handler)
+    const known = docIdNames.find(handler.code)
+    if (known === undefined) docIdNames.register({ code: handler.code, name: handler.name })
+  }
+  const find = (codeOrName: number | string): DoctypeHandler | undefined =>
+    typeof codeOrName === 'number' ? byCode.get(codeOrName) : byName.get(codeOrName)
+  return {
+    get (codeOrName) {
+      const handler = find(codeOrName)
+      if (handler === undefined) {
+        throw new UnknownDoctypeError(`This node has no doctype ${JSON.stringify(codeOrName)}; it knows ${[...byName.keys()].join(', ') || 'none'}`, {
+          details: { doctype: codeOrName }
+        })
+      }
+      return handler
+    },
+    has: (codeOrName) => find(codeOrName) !== undefined,
+    list: () => [...byCode.values()]
+  }
+}

@@ -1,0 +1,77 @@
+/** Fan-out of values to async iterators subscribed by key; a slow consumer buffers, it never blocks the emitter. */
+export class Watchers<T> {
+  private readonly byKey = new Map<string, Set<Subscription<T>>>()
+
+  /** An iterator of every value emitted for `key` from now on, until `signal` fires, `return()` or `closeAll()`. */
+  subscribe (key: string, signal?: AbortSignal): AsyncIterableIterator<T> {
+    const subscription = new Subscription<T>(() => {
+      const set = this.byKey.get(key)
+      set?.delete(subscription)
+      if (set?.size === 0) this.byKey.delete(key)
+    })
+    let set = this.byKey.get(key)
+    if (set === undefined) { set = new Set(); this.byKey.set(key, set) }
+    set.add(subscription)
+    if (signal !== undefined) {
+      if (signal.aborted) subscription.close()
+      else signal.addEventListener('abort', () => { subscription.close() }, { once: true })
+    }
+    return subscription
+  }
+
+  /** Delivers `value` to every subscriber of `key`. */
+  emit (key: string, value: T): void {
+    for (const subscription of this.byKey.get(key) ?? []) subscription.push(value)
+  }
+
+  /** Ends every subscription (on node stop). */
+  closeAll (): void {
+    for (const set of [...this.byKey.values()]) for (const subscription of [...set]) subscription.close()
+  }
+}
+
+class Subscription<T> implements AsyncIterableIterator<T> {
+  private readonly queue: T[] = []
+  private waiting?: (result: IteratorResult<T>) => void
+  private closed = false
+
+  constructor (private readonly onClose: () => void) {}
+
+  push (value: T): void {
+    if (this.closed) return
+    if (this.waiting !== undefined) {
+      const resolve = this.waiting
+      this.waiting = undefined
+      resolve({ value, done: false })
+    } else {
+      this.queue.push(value)
+    }
+  }
+
+  close (): void {
+    if (this.closed) return
+    this.closed = true
+    this.onClose()
+    if (this.waiting !== undefined) {
+      const resolve = this.waiting
+      this.waiting = undefined
+      resolve({ value: undefined, done: true })
+    }
+  }
+
+  async next (): Promise<IteratorResult<T>> {
+    const value = this.queue.shift()
+    if (value !== undefined) return { value, done: false }
+    if (this.closed) return { value: undefined, done: true }
+    return await new Promise((resolve) => { this.waiting = resolve })
+  }
+
+  async return (): Promise<IteratorResult<T>> {
+    this.close()
+    return { value: undefined, done: true }
+  }
+
+  [Symbol.asyncIterator] (): AsyncIterableIterator<T> {
+    return this
+  }
+}
