@@ -51,7 +51,7 @@ class MemoryStorage implements Storage {
   async getState (docId: string, options?: AbortOptions): Promise<DocState | undefined> {
     throwIfAborted(options, `read the state of ${docId}`)
     const bytes = this.#states.get(docId)
-    return bytes === undefined ? undefined : await decodeRecord<DocState>(bytes).then(s => ({...s, log: s.log.slice(0,1)}))
+    return bytes === undefined ? undefined : await decodeRecord<DocState>(bytes)
   }
 
   async listCommits (docId: string, options?: AbortOptions): Promise<CID[]> {

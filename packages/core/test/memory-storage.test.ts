@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest'
 import { CID } from 'multiformats/cid'
 import { encodeRecord } from '@kiln/codec'
 import { storeTests } from '@kiln/interface-tests/store'
-import { memoryStorage } from '../src/memory-storage.js'
+import { memoryStorage } from '@kiln/core'
 
 describe('memoryStorage', () => {
   storeTests({
