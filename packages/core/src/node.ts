@@ -1,8 +1,8 @@
-import { decodeRecord } from '@kiln/codec'
+import { decodeRecord, verifyBlock } from '@kiln/codec'
 import { DocID, isCommitID, parseDocOrCommitID, type CommitID } from '@kiln/docid'
 import {
   AbortError, AnchorStatus, ConflictingCommitError, DocumentNotFoundError, InvalidCommitError, KilnError,
-  type AbortOptions, type AnchorEvent, type AnchorProofVerifier, type AnchorService, type Commit, type DIDSigner,
+  type AbortOptions, type AnchorEvent, type Block, type AnchorProofVerifier, type AnchorService, type Commit, type DIDSigner,
   type DocState, type Logger, type Network, type SignatureVerifier, type Storage, type AnchorFactory,
   type DoctypeFactory, type NetworkFactory, type StorageFactory
 } from '@kiln/interface'
@@ -43,6 +43,8 @@ export interface WriteOptions extends AbortOptions {
   pin?: boolean
   /** Announce the new tip on the network (default true). */
   publish?: boolean
+  /** Blocks a commit refers to and the node may not have: an anchor commit's proof, Merkle nodes, chain data. */
+  blocks?: Block[]
 }
 
 /** A document's id with its state. */
@@ -71,6 +73,8 @@ export interface KilnNode {
   load(id: DocID | CommitID | string, options?: AbortOptions): Promise<DocSnapshot>
   /** The commits of a document's log, genesis first. */
   loadLog(id: DocID | CommitID | string, options?: AbortOptions): Promise<LogItem[]>
+  /** A block this node stores (a commit, a proof, a Merkle node); `BlockNotFoundError` when it has none. */
+  readBlock(cid: CID, options?: AbortOptions): Promise<Uint8Array>
   /** Asks the anchor service to anchor the document's tip; resolves with the tip's anchor status. */
   requestAnchor(docId: DocID | string, options?: AbortOptions): Promise<AnchorStatus>
   /** Each new state of a document, as it is durably written, until the signal fires or the loop breaks. */
@@ -216,7 +220,10 @@ class Node implements KilnNode {
     throwIfAborted(options)
     const id = docIdOf(docId)
     const commit = await readCommit(input)
-    return await this.ingest(id, commit, [], options)
+    const supporting = options.blocks ?? []
+    // Blocks from outside are stored under their CIDs only if they hash to them.
+    for (const block of supporting) await verifyBlock(block.cid, block.bytes)
+    return await this.ingest(id, commit, commit.kind === 'anchor' ? supporting : [], options)
   }
 
   /** The apply pipeline for a commit extending a document: check, compute, resolve conflicts, write, tell. */
@@ -362,6 +369,11 @@ class Node implements KilnNode {
       items.push({ cid: entry.cid, value: commitValue(commit) })
     }
     return items
+  }
+
+  async readBlock (cid: CID, options: AbortOptions = {}): Promise<Uint8Array> {
+    this.assertRunning()
+    return await this.storage.blocks.get(cid, options)
   }
 
   watch (docId: DocID | string, options: AbortOptions = {}): AsyncIterableIterator<DocSnapshot> {
