@@ -1,0 +1,80 @@
+import { DoctypeRuleError, isKilnError } from '@kiln/interface'
+import jsonpatch, { type Operation } from 'fast-json-patch'
+import { checkContentSize, checkPlainJson, cloneJson } from './content.js'
+
+const OPS = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test'])
+
+/** Short JSON of an operation for messages: its `op`, `path` and `from`, never its (possibly large) value. */
+function summary (op: unknown): string {
+  if (typeof op !== 'object' || op === null || Array.isArray(op)) return JSON.stringify(op ?? null)?.slice(0, 100) ?? String(op)
+  const { op: name, path, from } = op as Record<string, unknown>
+  return JSON.stringify({ op: name, path, from })
+}
+
+function fail (index: number, op: unknown, reason: string, cause?: unknown): never {
+  const operation = summary(op)
+  throw new DoctypeRuleError(`JSON-Patch operation ${index} ${operation} cannot be applied: ${reason}`, {
+    cause,
+    details: { index, operation }
+  })
+}
+
+/** Checks one operation's shape (RFC 6902 §4) and that its `value` is plain JSON; `fail`s with its index otherwise. */
+function checkOperation (op: unknown, index: number): asserts op is Operation {
+  if (typeof op !== 'object' || op === null || Array.isArray(op) || ![Object.prototype, null].includes(Object.getPrototypeOf(op))) {
+    fail(index, op, 'an operation must be an object')
+  }
+  const { op: name, path, from } = op as Record<string, unknown>
+  if (typeof name !== 'string' || !OPS.has(name)) fail(index, op, '`op` must be one of add, remove, replace, move, copy, test')
+  if (typeof path !== 'string' || (path !== '' && !path.startsWith('/'))) fail(index, op, '`path` must be a JSON pointer string ("" or starting with "/")')
+  if (name === 'move' || name === 'copy') {
+    if (typeof from !== 'string' || (from !== '' && !from.startsWith('/'))) fail(index, op, '`from` must be a JSON pointer string')
+  }
+  if (name === 'add' || name === 'replace' || name === 'test') {
+    if (!('value' in op)) fail(index, op, '`value` is missing')
+    try {
+      checkPlainJson((op as { value: unknown }).value, 'its value')
+    } catch (err) {
+      fail(index, op, (err as Error).message, err)
+    }
+  }
+}
+
+/** The reason fast-json-patch gives, without the document dump it appends after the first line. */
+function reasonOf (err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err)
+  return message.split('\n')[0] ?? message
+}
+
+/**
+ * Applies a JSON-Patch (RFC 6902) to a copy of `content` and returns the result; `content` and `patch` are not touched.
+ * Any failure (data not an array, malformed operation, failing `test`, missing path) is a `DoctypeRuleError` naming
+ * the index of the operation. `maxBytes` bounds the document after each `copy`, the one operation that can grow it
+ * faster than the patch itself grows.
+ */
+export function applyTilePatch (content: unknown, patch: unknown, maxBytes: number): unknown {
+  if (!Array.isArray(patch)) {
+    const found = patch === null ? 'null' : typeof patch
+    throw new DoctypeRuleError(`tile update data must be a JSON-Patch array of operations, got ${found}`, { details: { found } })
+  }
+  patch.forEach(checkOperation)
+  // fast-json-patch inserts `value`s by reference and edits the document in place: give it copies of both
+  let document = cloneJson(content)
+  patch.forEach((op: Operation, index) => {
+    try {
+      document = jsonpatch.applyOperation(document, cloneJson(op), true, true, true, index).newDocument
+    } catch (err) {
+      // its own error index is not reliable (it reports 0 for most operations), so report ours
+      fail(index, op, reasonOf(err), err)
+    }
+    if (op.op === 'copy') {
+      try {
+        checkContentSize(document, maxBytes)
+      } catch (err) {
+        if (!isKilnError(err)) throw err
+        fail(index, op, err.message, err)
+      }
+    }
+  })
+  return document
+}

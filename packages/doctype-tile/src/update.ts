@@ -1,0 +1,45 @@
+import { signRecord, type SignedBlocks } from '@kiln/codec'
+import type { CommitID } from '@kiln/docid'
+import { InvalidCommitError, UnauthorizedSignerError, type DocState, type UpdateHeader, type UpdateRecord } from '@kiln/interface'
+import jsonpatch, { type Operation } from 'fast-json-patch'
+import { TILE_CODE } from './constants.js'
+import { checkTileContent, cloneJson, type TileContent } from './content.js'
+import type { TileSigner } from './genesis.js'
+import { nextMetadata } from './header.js'
+
+/** Options of {@link makeUpdate}: metadata changes; what is left out stays as it is. */
+export interface TileUpdateOptions {
+  /** The new controller (exactly one); refused when the tile has `forbidControllerChange`. */
+  controllers?: string[]
+  family?: string
+  tags?: string[]
+  schema?: string | CommitID
+}
+
+/**
+ * Builds a signed tile update turning `state` into `newContent` (`null`/`undefined`: content unchanged): the JSON-Patch
+ * from `compare(state.content, newContent)`, `id` the genesis CID, `prev` the tip, `header` the metadata changes (`{}`
+ * when none, as Ceramic's clients send).
+ */
+export async function makeUpdate (state: DocState, newContent: TileContent | null | undefined, signer: TileSigner, opts: TileUpdateOptions = {}): Promise<SignedBlocks<UpdateRecord<Operation[]>>> {
+  if (state.type !== TILE_CODE) throw new InvalidCommitError(`makeUpdate: the state is of doctype ${state.type}, not a tile (${TILE_CODE})`)
+  const genesis = state.log[0]
+  const tip = state.log[state.log.length - 1]
+  if (genesis === undefined || tip === undefined) throw new InvalidCommitError('makeUpdate: the state has an empty log')
+  if (!state.metadata.controllers.includes(signer.did)) {
+    throw new UnauthorizedSignerError(`makeUpdate: signer ${signer.did} is not a controller (${state.metadata.controllers.join(', ')})`, {
+      details: { did: signer.did, controllers: [...state.metadata.controllers] }
+    })
+  }
+  const header: UpdateHeader = {}
+  if (opts.controllers !== undefined) header.controllers = [...opts.controllers]
+  if (opts.family !== undefined) header.family = opts.family
+  if (opts.tags !== undefined) header.tags = [...opts.tags]
+  if (opts.schema !== undefined) header.schema = opts.schema.toString()
+  // the same rules the node applies, so a doomed update fails here, before it is signed
+  nextMetadata(state.metadata, header, genesis)
+  const target = newContent ?? state.content
+  checkTileContent(target, Number.POSITIVE_INFINITY)
+  const data = jsonpatch.compare(cloneJson(state.content) as object, cloneJson(target))
+  return await signRecord({ id: genesis.cid, prev: tip.cid, header, data }, signer)
+}
