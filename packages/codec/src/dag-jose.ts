@@ -1,4 +1,5 @@
 import { CodecError, type Block, type DagJWS } from '@kiln/interface'
+import * as dagCbor from '@ipld/dag-cbor'
 import * as dagJose from 'dag-jose'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
@@ -7,12 +8,42 @@ import { verifyBlock } from './cid.js'
 /** Multicodec code of dag-jose (signed records). */
 export const DAG_JOSE = dagJose.code
 
-/** Encodes a general-form DAG-JWS as a dag-jose block with a sha2-256 CID. */
+/**
+ * Decodes canonical unpadded base64url with Node's native decoder; anything else (padding, stray characters, spare
+ * bits) is a `CodecError`, so one JWS string has exactly one block.
+ */
+function fromBase64url (encoded: unknown, field: string): Uint8Array {
+  if (typeof encoded !== 'string') throw new CodecError(`JWS ${field} must be a base64url string`)
+  const bytes = Buffer.from(encoded, 'base64url')
+  if (bytes.toString('base64url') !== encoded) throw new CodecError(`JWS ${field} is not canonical unpadded base64url`)
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+function toBase64url (bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')
+}
+
+/**
+ * Encodes a general-form DAG-JWS as a dag-jose block with a sha2-256 CID. The block is dag-jose's encoded form
+ * (`{payload, signatures: [{protected, signature, header?}]}` with bytes), built here with Node's base64 rather than
+ * through `dag-jose`'s JS decoder, which dominated the cost of ingesting a commit; the tests check the bytes are the
+ * same as `dag-jose`'s.
+ */
 export async function encodeJWS (jws: DagJWS): Promise<Block> {
   if (!Array.isArray(jws.signatures) || jws.signatures.length === 0) throw new CodecError('JWS has no signatures')
+  const encoded = {
+    payload: fromBase64url(jws.payload, 'payload'),
+    signatures: jws.signatures.map((s, i) => {
+      const signature: Record<string, unknown> = { signature: fromBase64url(s.signature, `signatures[${i}].signature`) }
+      if (s.header !== undefined) signature.header = s.header
+      if (s.protected !== undefined && s.protected !== '') signature.protected = fromBase64url(s.protected, `signatures[${i}].protected`)
+      return signature
+    })
+  }
   let bytes: Uint8Array
   try {
-    bytes = dagJose.encode({ payload: jws.payload, signatures: jws.signatures })
+    const out = dagCbor.encode(encoded)
+    bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
   } catch (err) {
     throw new CodecError(`JWS cannot be encoded as dag-jose: ${(err as Error).message}`, { cause: err })
   }
@@ -31,22 +62,33 @@ export async function decodeJWS (bytes: Uint8Array, cid?: CID): Promise<DagJWS &
     }
     await verifyBlock(cid, bytes)
   }
-  let decoded: ReturnType<typeof dagJose.decode>
+  let decoded: unknown
   try {
-    decoded = dagJose.decode(bytes)
+    decoded = dagCbor.decode(bytes)
   } catch (err) {
     throw new CodecError(`Bytes are not a valid dag-jose block: ${(err as Error).message}`, { cause: err })
   }
-  if (!('signatures' in decoded) || decoded.signatures.length === 0) {
+  const jws = decoded as { payload?: unknown, signatures?: unknown } | null
+  if (jws === null || typeof jws !== 'object' || !(jws.payload instanceof Uint8Array) || !Array.isArray(jws.signatures)) {
     throw new CodecError('dag-jose block is not a signed JWS')
   }
-  const link = CID.asCID(decoded.link)
-  if (link === null) throw new CodecError('JWS payload is not a CID')
-  const signatures = decoded.signatures.map((s) => {
-    if (typeof s.protected !== 'string') throw new CodecError('JWS signature has no protected header')
-    return s.header === undefined
-      ? { protected: s.protected, signature: s.signature }
-      : { protected: s.protected, signature: s.signature, header: s.header }
+  if (jws.signatures.length === 0) throw new CodecError('dag-jose block is not a signed JWS')
+  let link: CID
+  try {
+    link = CID.decode(jws.payload)
+  } catch (err) {
+    throw new CodecError('JWS payload is not a CID', { cause: err })
+  }
+  const signatures = jws.signatures.map((raw: unknown) => {
+    const s = raw as { protected?: unknown, signature?: unknown, header?: unknown } | null
+    if (s === null || typeof s !== 'object' || !(s.signature instanceof Uint8Array)) throw new CodecError('JWS signature is malformed')
+    if (!(s.protected instanceof Uint8Array)) throw new CodecError('JWS signature has no protected header')
+    const signature: DagJWS['signatures'][number] = { protected: toBase64url(s.protected), signature: toBase64url(s.signature) }
+    if (s.header !== undefined) {
+      if (s.header === null || typeof s.header !== 'object' || Array.isArray(s.header)) throw new CodecError('JWS unprotected header is not a map')
+      signature.header = s.header as Record<string, unknown>
+    }
+    return signature
   })
-  return { payload: decoded.payload, signatures, link }
+  return { payload: toBase64url(jws.payload), signatures, link }
 }

@@ -101,3 +101,26 @@ describe('dag-jose envelopes', () => {
     await rejectsWith(decodeJWS(b.envelope.bytes, a.envelope.cid), 'CodecError')
   })
 })
+
+describe('dag-jose compatibility', () => {
+  it('writes the same bytes as the dag-jose package and reads them back the same', async () => {
+    const dagJose = await import('dag-jose')
+    for (let i = 1; i <= 5; i++) {
+      const signed = await signRecord({ n: i, text: 'x'.repeat(i * 7) }, testSigner(i))
+      const theirs = dagJose.encode({ payload: signed.commit.jws.payload, signatures: signed.commit.jws.signatures })
+      expect(signed.envelope.bytes).toEqual(theirs)
+      const ours = await decodeJWS(theirs)
+      const decoded = dagJose.decode(theirs) as { payload: string, signatures: unknown[] }
+      expect(ours.payload).toBe(decoded.payload)
+      expect(ours.signatures).toEqual(decoded.signatures)
+    }
+  })
+
+  it('refuses non-canonical base64url in a JWS it encodes', async () => {
+    const signed = await signRecord(record, testSigner())
+    const sig = signed.commit.jws.signatures[0]!
+    for (const bad of [`${sig.signature}=`, `${sig.signature.slice(0, -1)}*`, ' ' + sig.signature]) {
+      await rejectsWith(encodeJWS({ payload: signed.commit.jws.payload, signatures: [{ protected: sig.protected, signature: bad }] }), 'CodecError')
+    }
+  })
+})

@@ -1,6 +1,5 @@
 import { CodecError, InvalidSignatureError, type DagJWS, type DIDSigner, type SignatureAlgorithm } from '@kiln/interface'
 import { CID } from 'multiformats/cid'
-import { base64url } from 'multiformats/bases/base64'
 
 const utf8Encoder = new TextEncoder()
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
@@ -21,10 +20,10 @@ export async function signDagJWS (signer: Pick<DIDSigner, 'alg' | 'kid' | 'sign'
   const link = CID.asCID(cid)
   if (link === null) throw new CodecError(`cannot sign ${String(cid)}: not a CID`)
   // Keys in sorted order, as dids writes them (it stable-stringifies), so both produce the same header bytes.
-  const header = base64url.baseEncode(utf8Encoder.encode(JSON.stringify({ alg: signer.alg, kid: signer.kid })))
-  const payload = base64url.baseEncode(link.bytes)
+  const header = encodeBase64url(utf8Encoder.encode(JSON.stringify({ alg: signer.alg, kid: signer.kid })))
+  const payload = encodeBase64url(link.bytes)
   const signature = await signer.sign(utf8Encoder.encode(`${header}.${payload}`))
-  return { payload, signatures: [{ protected: header, signature: base64url.baseEncode(signature) }], link }
+  return { payload, signatures: [{ protected: header, signature: encodeBase64url(signature) }], link }
 }
 
 /** Decodes a DAG-JWS without verifying it; throws `InvalidSignatureError` naming the part that is malformed. */
@@ -87,19 +86,21 @@ function decodePayload (encoded: string): CID {
   }
 }
 
+/** Unpadded base64url, with Node's native encoder. */
+function encodeBase64url (bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')
+}
+
 /**
  * Decodes unpadded base64url, accepting only its canonical form: dag-jose stores the decoded bytes, so a signature
  * over any other spelling of the same bytes would stop verifying once the envelope is stored and read back.
  */
 function decodeBase64url (encoded: string, what: string): Uint8Array {
-  let bytes: Uint8Array | undefined
-  try {
-    bytes = base64url.baseDecode(encoded)
-  } catch {
-    bytes = undefined
-  }
-  if (bytes === undefined || base64url.baseEncode(bytes) !== encoded) {
+  // Node's decoder (native, and lenient: it skips characters outside the alphabet) followed by the canonical
+  // re-encoding check, which refuses everything the lenient decoder let through.
+  const bytes = Buffer.from(encoded, 'base64url')
+  if (bytes.toString('base64url') !== encoded) {
     throw new InvalidSignatureError(`JWS ${what} is not canonical unpadded base64url: ${JSON.stringify(encoded.slice(0, 80))}`)
   }
-  return bytes
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }

@@ -15,7 +15,7 @@ interface KeyTypeSpec {
   publicKey (seed: Uint8Array): Uint8Array
   /** Prepares the private key once and returns the function that signs with it. */
   signerFor (seed: Uint8Array): (signingInput: Uint8Array) => Uint8Array
-  verify (publicKey: Uint8Array, signingInput: Uint8Array, signature: Uint8Array): boolean
+  verify (publicKey: Uint8Array, signingInput: Uint8Array, signature: Uint8Array): boolean | Promise<boolean>
   isValidPublicKey (publicKey: Uint8Array): boolean
 }
 
@@ -47,6 +47,8 @@ const ed25519Spec: KeyTypeSpec = {
     return (input) => new Uint8Array(opensslSign(null, input, key))
   },
   // RFC 8032 verification (OpenSSL). Public keys were already checked to be valid points when the DID was resolved.
+  // The callback form runs in libuv's thread pool: verification of concurrent commits spreads over the machine's
+  // cores while the main thread decodes and writes.
   verify: (publicKey, input, signature) => signature.length === 64 && opensslVerify(null, input, ed25519PublicKeyObject(publicKey), signature),
   isValidPublicKey: (publicKey) => publicKey.length === 32 && ed25519.utils.isValidPublicKey(publicKey)
 }
@@ -88,9 +90,9 @@ export function keyTypeOfAlg (alg: SignatureAlgorithm): KeyTypeSpec {
 }
 
 /** True when `signature` is a valid signature of `signingInput` by `publicKey` under `alg`. */
-export function verifySignature (alg: SignatureAlgorithm, publicKey: Uint8Array, signingInput: Uint8Array, signature: Uint8Array): boolean {
+export async function verifySignature (alg: SignatureAlgorithm, publicKey: Uint8Array, signingInput: Uint8Array, signature: Uint8Array): Promise<boolean> {
   try {
-    return keyTypeOfAlg(alg).verify(publicKey, signingInput, signature)
+    return await keyTypeOfAlg(alg).verify(publicKey, signingInput, signature)
   } catch {
     return false
   }

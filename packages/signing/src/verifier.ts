@@ -52,7 +52,7 @@ export function createVerifier (init: VerifierInit = {}): SignatureVerifier {
         details: { kid, alg }
       })
     }
-    if (!verifySignature(alg, key.publicKey, signingInput, signature)) {
+    if (!await verifySignature(alg, key.publicKey, signingInput, signature)) {
       throw new InvalidSignatureError(`signature over ${payload.toString()} does not verify against ${kid}`, {
         details: { kid, payload: payload.toString() }
       })

@@ -8,7 +8,6 @@ const BLOCK = 0x62 // 'b' ‖ CID bytes                         → block bytes
 const STATE = 0x73 // 's' ‖ docId                             → dag-cbor DocState
 const PIN = 0x70 // 'p' ‖ docId                               → empty
 const LOG = 0x6c // 'l' ‖ docId ‖ seq (u64 big-endian)        → CID bytes
-const LOGGED = 0x63 // 'c' ‖ docId ‖ CID bytes                → seq (u64 big-endian)
 /** The single key holding the layout version. */
 export const LAYOUT_KEY = Uint8Array.of(0x76) // 'v'
 /** The layout this package reads and writes. */
@@ -44,16 +43,6 @@ export function logRange (docId: string): { gte: Uint8Array, lte: Uint8Array } {
   return { gte: concat(prefix, new Uint8Array(SEQ_BYTES)), lte: concat(prefix, new Uint8Array(SEQ_BYTES).fill(0xff)) }
 }
 
-/** Key saying that `cid` is in a document's log index (its value is the entry's seq). */
-export function loggedKey (docId: string, cid: CID): Uint8Array {
-  return concat(loggedPrefix(docId), cid.bytes)
-}
-
-/** The range of every "is logged" key of a document. */
-export function loggedRange (docId: string): { gte: Uint8Array, lt: Uint8Array } {
-  return prefixRange(loggedPrefix(docId))
-}
-
 /** The range of every state key: one per document with a state. */
 export function stateRange (): { gte: Uint8Array, lt: Uint8Array } {
   return prefixRange(Uint8Array.of(STATE))
@@ -76,7 +65,7 @@ export function encodeSeq (seq: number): Uint8Array {
   return bytes
 }
 
-/** The sequence number at the end of a log key (or in a "logged" value). */
+/** The sequence number at the end of a log key. */
 export function decodeSeq (bytes: Uint8Array): number {
   if (bytes.byteLength < SEQ_BYTES) throw new RangeError(`A sequence number needs ${SEQ_BYTES} bytes, got ${bytes.byteLength}`)
   const tail = bytes.subarray(bytes.byteLength - SEQ_BYTES)
@@ -87,9 +76,6 @@ function logPrefix (docId: string): Uint8Array {
   return concat(Uint8Array.of(LOG), docIdBytes(docId))
 }
 
-function loggedPrefix (docId: string): Uint8Array {
-  return concat(Uint8Array.of(LOGGED), docIdBytes(docId))
-}
 
 function docIdBytes (docId: string): Uint8Array {
   const id = utf8.encode(docId)
