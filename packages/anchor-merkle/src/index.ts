@@ -3,4 +3,13 @@
  * path from the root, and a verifier walks a path back to the tip.
  * @packageDocumentation
  */
-export { buildMerkleTree, verifyMerklePath, type MerkleLeaf, type MerkleTree, type BuildOptions, type GetBlock } from './tree.js'
+export {
+  buildMerkleTree,
+  verifyMerklePath,
+  MAX_PATH_DEPTH,
+  type MerkleLeaf,
+  type MerkleTree,
+  type BuildOptions,
+  type GetBlock
+} from './tree.js'
+export { InvalidMerkleBatchError, UnknownMerkleLeafError } from './errors.js'

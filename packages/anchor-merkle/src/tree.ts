@@ -1,6 +1,7 @@
 import { decodeRecord, encodeRecord } from '@kiln/codec'
-import { InvalidAnchorProofError, KilnError, type AbortOptions, type Block } from '@kiln/interface'
+import { AbortError, InvalidAnchorProofError, isKilnError, type AbortOptions, type Block } from '@kiln/interface'
 import { CID } from 'multiformats/cid'
+import { InvalidMerkleBatchError, UnknownMerkleLeafError } from './errors.js'
 
 /** One leaf of a batch: the tip to anchor and the key it is sorted and looked up by (the DocID string). */
 export interface MerkleLeaf {
@@ -28,6 +29,12 @@ export interface BuildOptions {
   metadata?: Record<string, unknown>
 }
 
+/** Reads a block by CID; verification asks for each node on the path. */
+export type GetBlock = (cid: CID, options?: AbortOptions) => Promise<Uint8Array>
+
+/** The longest path {@link verifyMerklePath} walks: far beyond any real batch (2^64 leaves), short enough to bound the work a hostile claim causes. */
+export const MAX_PATH_DEPTH = 64
+
 interface Node {
   cid: CID
   block?: Block
@@ -42,13 +49,18 @@ interface Node {
  * document.
  */
 export async function buildMerkleTree (leaves: readonly MerkleLeaf[], options: BuildOptions = {}): Promise<MerkleTree> {
-  if (leaves.length === 0) throw new KilnError('Cannot build a Merkle tree of no leaves')
+  if (leaves.length === 0) throw new InvalidMerkleBatchError('Cannot build a Merkle tree of no leaves')
+  for (const leaf of leaves) checkLeaf(leaf)
+  // Code-unit order (`<`), not localeCompare: the root must not depend on the machine's locale.
   const sorted = [...leaves].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
   for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i]!.key === sorted[i - 1]!.key) throw new KilnError(`Two tips for one key in a Merkle batch: ${sorted[i]!.key}`)
+    const key = sorted[i]!.key
+    if (key === sorted[i - 1]!.key) {
+      throw new InvalidMerkleBatchError(`Two tips for one key in a Merkle batch: ${key}`, { details: { key } })
+    }
   }
   const index = new Map(sorted.map((leaf, i) => [leaf.key, i]))
-  let level: Node[] = sorted.map((leaf) => ({ cid: leaf.tip }))
+  let level: Node[] = sorted.map((leaf) => ({ cid: CID.asCID(leaf.tip)! }))
   const nodes: Block[] = []
 
   if (level.length === 1) {
@@ -74,6 +86,15 @@ export async function buildMerkleTree (leaves: readonly MerkleLeaf[], options: B
   return makeTree(level[0]!, nodes, sorted.length, index)
 }
 
+function checkLeaf (leaf: MerkleLeaf): void {
+  // Types say this already; a JavaScript caller, or a request read from the wire, may not.
+  const key: unknown = leaf?.key
+  if (typeof key !== 'string') throw new InvalidMerkleBatchError(`A Merkle leaf key must be a string, got ${typeof key}`)
+  if (CID.asCID(leaf.tip) === null) {
+    throw new InvalidMerkleBatchError(`The tip of Merkle leaf ${key} is not a CID`, { details: { key } })
+  }
+}
+
 function withMetadata (pair: Array<CID | null>, options: BuildOptions): unknown[] {
   return options.metadata === undefined ? pair : [...pair, options.metadata]
 }
@@ -82,7 +103,7 @@ function makeTree (root: Node, nodes: Block[], size: number, index: Map<string, 
   // Walk down from the root by the leaf's position: the shape depends only on the leaf count.
   const descend = (key: string): { path: string[], blocks: Block[] } => {
     const position = index.get(key)
-    if (position === undefined) throw new KilnError(`No leaf with key ${key} in this Merkle tree`)
+    if (position === undefined) throw new UnknownMerkleLeafError(`No leaf with key ${key} in this Merkle tree`, { details: { key } })
     const path: string[] = []
     const blocks: Block[] = []
     let node = root
@@ -110,8 +131,9 @@ function makeTree (root: Node, nodes: Block[], size: number, index: Map<string, 
 }
 
 /**
- * How many of `n` leaves (n ≥ 2) fall under the root's left child when levels pair left to right and carry an odd
- * node up: the largest power of two below n.
+ * How many of `n` leaves (n ≥ 2) fall under a node's left child when levels pair left to right and carry an odd
+ * node up: the largest power of two below n. On level k, node i covers leaves [i·2^k, min((i+1)·2^k, n)), a carried
+ * node included, so this holds for the root and, recursively, for every node below it.
  */
 function leftSize (n: number): number {
   let p = 1
@@ -119,35 +141,49 @@ function leftSize (n: number): number {
   return p
 }
 
-/** Reads a block by CID; verification asks for each node on the path. */
-export type GetBlock = (cid: CID, options?: AbortOptions) => Promise<Uint8Array>
-
 /**
  * Walks `path` from `root` through node blocks fetched with `getBlock` and checks it ends at `tip`; throws
  * `InvalidAnchorProofError` naming the step that failed. Each node's bytes are checked against its CID.
  */
 export async function verifyMerklePath (root: CID, path: string, tip: CID, getBlock: GetBlock, options: AbortOptions = {}): Promise<void> {
-  if (!/^([01](\/[01])*)?$/.test(path)) throw new InvalidAnchorProofError(`Malformed Merkle path "${path}"`, { details: { path } })
+  if (typeof path !== 'string' || !/^([01](\/[01])*)?$/.test(path)) {
+    throw new InvalidAnchorProofError(`Malformed Merkle path ${JSON.stringify(path)}`, { details: { path } })
+  }
   const steps = path === '' ? [] : path.split('/')
+  if (steps.length > MAX_PATH_DEPTH) {
+    throw new InvalidAnchorProofError(`Merkle path has ${steps.length} steps, more than ${MAX_PATH_DEPTH}`, { details: { depth: steps.length } })
+  }
   let current = root
   for (const [depth, step] of steps.entries()) {
+    throwIfAborted(options)
     let node: unknown
     try {
       node = await decodeRecord(await getBlock(current, options), current)
     } catch (err) {
-      throw new InvalidAnchorProofError(`Merkle node ${current.toString()} at depth ${depth} cannot be read`, { cause: err, details: { path, depth } })
+      if (isKilnError(err, 'AbortError')) throw err
+      throwIfAborted(options)
+      throw new InvalidAnchorProofError(`Merkle node ${current.toString()} at depth ${depth} of path "${path}" cannot be read: ${(err as Error).message}`, {
+        cause: err,
+        details: { path, depth, cid: current.toString() }
+      })
     }
     if (!Array.isArray(node) || node.length < 2 || node.length > 3) {
-      throw new InvalidAnchorProofError(`Merkle node ${current.toString()} is not [left, right]`, { details: { path, depth } })
+      throw new InvalidAnchorProofError(`Merkle node ${current.toString()} at depth ${depth} is not [left, right]`, { details: { path, depth, cid: current.toString() } })
     }
     const child = CID.asCID(node[step === '0' ? 0 : 1])
-    if (child === null) throw new InvalidAnchorProofError(`Merkle path "${path}" leads to an empty branch at depth ${depth}`, { details: { path, depth } })
+    if (child === null) {
+      throw new InvalidAnchorProofError(`Merkle path "${path}" leads to an empty branch at depth ${depth}`, { details: { path, depth, cid: current.toString() } })
+    }
     current = child
   }
-  const end = current.toString()
-  if (end !== tip.toString()) {
-    throw new InvalidAnchorProofError(`Merkle path "${path}" from ${root.toString()} ends at ${end}, not at ${tip.toString()}`, {
+  const reachesTip: boolean = current.equals(tip)
+  if (!reachesTip) {
+    throw new InvalidAnchorProofError(`Merkle path "${path}" from ${root.toString()} ends at ${current.toString()}, not at ${tip.toString()}`, {
       details: { path, root: root.toString(), tip: tip.toString() }
     })
   }
+}
+
+function throwIfAborted (options: AbortOptions): void {
+  if (options.signal?.aborted === true) throw new AbortError('Merkle path verification aborted', { cause: options.signal.reason })
 }
