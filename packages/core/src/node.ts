@@ -1,8 +1,8 @@
 import { decodeRecord, verifyBlock } from '@kiln/codec'
-import { DocID, isCommitID, parseDocOrCommitID, type CommitID } from '@kiln/docid'
+import { DocID, isCommitID, isDocOrCommitID, parseDocOrCommitID } from '@kiln/docid'
 import {
   AbortError, AnchorStatus, ConflictingCommitError, DocumentNotFoundError, InvalidCommitError, KilnError,
-  type AbortOptions, type AnchorEvent, type Block, type AnchorProofVerifier, type AnchorService, type Commit, type DIDSigner,
+  type AbortOptions, type AnchorEvent, type DocReader, type DocWriter, type DocSnapshot as ApiSnapshot, type LogItem, type WriteOptions, type DocRef, type AnchorProofVerifier, type AnchorService, type Commit, type DIDSigner,
   type DocState, type Logger, type Network, type SignatureVerifier, type Storage, type AnchorFactory,
   type DoctypeFactory, type NetworkFactory, type StorageFactory
 } from '@kiln/interface'
@@ -35,56 +35,22 @@ export interface NodeInit {
   cacheSize?: number
 }
 
-/** Options of the write calls. */
-export interface WriteOptions extends AbortOptions {
-  /** Request an anchor for the new tip (default: true when the node has an anchor service). */
-  anchor?: boolean
-  /** Pin the document (default: true on create, unchanged on update). */
-  pin?: boolean
-  /** Announce the new tip on the network (default true). */
-  publish?: boolean
-  /** Blocks a commit refers to and the node may not have: an anchor commit's proof, Merkle nodes, chain data. */
-  blocks?: Block[]
-}
+export type { WriteOptions, LogItem } from '@kiln/interface'
 
 /** A document's id with its state. */
-export interface DocSnapshot<Content = unknown> {
-  id: DocID
-  state: DocState<Content>
-}
+export type DocSnapshot<Content = unknown> = ApiSnapshot<DocID, Content>
 
-/** One commit of a log: its CID and its value (`{jws, linkedBlock}` for signed commits, the record otherwise). */
-export interface LogItem {
-  cid: CID
-  value: Commit
-}
-
-/** A running Kiln node. */
-export interface KilnNode {
+/** A running Kiln node: the reader/writer interface an HTTP client offers too, and the node's own parts. */
+export interface KilnNode extends DocReader<DocID>, DocWriter<DocID> {
   readonly did?: DIDSigner
   readonly doctypes: DoctypeRegistry
   /** CAIP-2 ids of the chains this node anchors to. */
   readonly chains: readonly string[]
-  /** Creates a document from its genesis commit; an existing document with that genesis is returned as it is. */
-  createDocument(type: number | string, genesis: Commit, options?: WriteOptions): Promise<DocSnapshot>
-  /** Applies a commit (update or anchor) to a document; an already applied commit changes nothing. */
-  applyCommit(docId: DocID | string, commit: Commit, options?: WriteOptions): Promise<DocSnapshot>
-  /** The latest state of a document (DocID), or its state at a commit (CommitID). */
-  load(id: DocID | CommitID | string, options?: AbortOptions): Promise<DocSnapshot>
-  /** The commits of a document's log, genesis first. */
-  loadLog(id: DocID | CommitID | string, options?: AbortOptions): Promise<LogItem[]>
   /** A block this node stores (a commit, a proof, a Merkle node); `BlockNotFoundError` when it has none. */
   readBlock(cid: CID, options?: AbortOptions): Promise<Uint8Array>
-  /** Asks the anchor service to anchor the document's tip; resolves with the tip's anchor status. */
-  requestAnchor(docId: DocID | string, options?: AbortOptions): Promise<AnchorStatus>
-  /** Each new state of a document, as it is durably written, until the signal fires or the loop breaks. */
-  watch(docId: DocID | string, options?: AbortOptions): AsyncIterableIterator<DocSnapshot>
   /** Registers a listener for every anchor event (PENDING, PROCESSING, ANCHORED, FAILED, REPLACED). */
   onAnchorEvent(listener: (event: AnchorEvent) => void): void
-  pin(docId: DocID | string, options?: AbortOptions): Promise<void>
-  unpin(docId: DocID | string, options?: AbortOptions): Promise<void>
-  isPinned(docId: DocID | string, options?: AbortOptions): Promise<boolean>
-  listPins(options?: AbortOptions): Promise<DocID[]>
+  isPinned(docId: DocRef, options?: AbortOptions): Promise<boolean>
   /** Evicts every unpinned document from storage and cache (its blocks stay); returns how many. */
   gc(options?: AbortOptions): Promise<number>
   /** Stops the plugins in reverse order and waits for in-flight writes. */
@@ -98,9 +64,9 @@ export async function createNode (init: NodeInit): Promise<KilnNode> {
   return node
 }
 
-function docIdOf (id: DocID | CommitID | string): DocID {
-  if (typeof id !== 'string') return id.baseID
-  return parseDocOrCommitID(id).baseID
+function docIdOf (id: DocRef): DocID {
+  if (isDocOrCommitID(id)) return id.baseID
+  return parseDocOrCommitID(String(id)).baseID
 }
 
 function throwIfAborted (options: AbortOptions): void {
@@ -215,7 +181,7 @@ class Node implements KilnNode {
     })
   }
 
-  async applyCommit (docId: DocID | string, input: Commit, options: WriteOptions = {}): Promise<DocSnapshot> {
+  async applyCommit (docId: DocRef, input: Commit, options: WriteOptions = {}): Promise<DocSnapshot> {
     this.assertRunning()
     throwIfAborted(options)
     const id = docIdOf(docId)
@@ -294,7 +260,7 @@ class Node implements KilnNode {
     }
   }
 
-  async requestAnchor (docId: DocID | string, options: AbortOptions = {}): Promise<AnchorStatus> {
+  async requestAnchor (docId: DocRef, options: AbortOptions = {}): Promise<AnchorStatus> {
     this.assertRunning()
     const id = docIdOf(docId)
     if (this.anchorService === undefined) throw new KilnError('This node has no anchor service')
@@ -344,10 +310,10 @@ class Node implements KilnNode {
     this.anchorListeners.add(listener)
   }
 
-  async load (input: DocID | CommitID | string, options: AbortOptions = {}): Promise<DocSnapshot> {
+  async load (input: DocRef, options: AbortOptions = {}): Promise<DocSnapshot> {
     this.assertRunning()
     throwIfAborted(options)
-    const ref = typeof input === 'string' ? parseDocOrCommitID(input) : input
+    const ref = isDocOrCommitID(input) ? input : parseDocOrCommitID(String(input))
     const id = ref.baseID
     const key = id.toString()
     const current = await this.currentState(key, options)
@@ -361,7 +327,7 @@ class Node implements KilnNode {
     return { id, state }
   }
 
-  async loadLog (input: DocID | CommitID | string, options: AbortOptions = {}): Promise<LogItem[]> {
+  async loadLog (input: DocRef, options: AbortOptions = {}): Promise<LogItem[]> {
     const { state } = await this.load(input, options)
     const items: LogItem[] = []
     for (const entry of state.log) {
@@ -376,21 +342,21 @@ class Node implements KilnNode {
     return await this.storage.blocks.get(cid, options)
   }
 
-  watch (docId: DocID | string, options: AbortOptions = {}): AsyncIterableIterator<DocSnapshot> {
+  watch (docId: DocRef, options: AbortOptions = {}): AsyncIterableIterator<DocSnapshot> {
     return this.watchers.subscribe(docIdOf(docId).toString(), options.signal)
   }
 
-  async pin (docId: DocID | string, options: AbortOptions = {}): Promise<void> {
+  async pin (docId: DocRef, options: AbortOptions = {}): Promise<void> {
     const key = docIdOf(docId).toString()
     await this.currentState(key, options)
     await this.storage.pin(key, options)
   }
 
-  async unpin (docId: DocID | string, options: AbortOptions = {}): Promise<void> {
+  async unpin (docId: DocRef, options: AbortOptions = {}): Promise<void> {
     await this.storage.unpin(docIdOf(docId).toString(), options)
   }
 
-  async isPinned (docId: DocID | string, options: AbortOptions = {}): Promise<boolean> {
+  async isPinned (docId: DocRef, options: AbortOptions = {}): Promise<boolean> {
     return await this.storage.isPinned(docIdOf(docId).toString(), options)
   }
 

@@ -115,6 +115,26 @@ export class StorageError extends KilnError {
   override name = 'StorageError'
 }
 
+/** An HTTP request that is malformed: bad JSON, a missing or mistyped field, an unknown route parameter. */
+export class InvalidRequestError extends KilnError {
+  override name = 'InvalidRequestError'
+}
+
+/** An HTTP request body over the server's size limit. */
+export class RequestTooLargeError extends KilnError {
+  override name = 'RequestTooLargeError'
+}
+
+/** An admin request without a valid JWS of a configured admin DID over a fresh code. */
+export class AdminAuthError extends KilnError {
+  override name = 'AdminAuthError'
+}
+
+/** A request the server could not answer in time. */
+export class TimeoutError extends KilnError {
+  override name = 'TimeoutError'
+}
+
 /** An operation given up because its `AbortSignal` fired. */
 export class AbortError extends KilnError {
   override name = 'AbortError'
@@ -144,6 +164,10 @@ export const errorClasses: Readonly<Record<string, KilnErrorClass>> = Object.fre
   InvalidAnchorProofError,
   UnsupportedChainError,
   StorageError,
+  InvalidRequestError,
+  RequestTooLargeError,
+  AdminAuthError,
+  TimeoutError,
   AbortError
 })
 

@@ -1,0 +1,54 @@
+import type { Block, Commit } from './commits.js'
+import type { AbortOptions } from './lifecycle.js'
+import type { AnchorStatus, DocState } from './state.js'
+import type { CID } from 'multiformats/cid'
+
+/** Anything that prints as a DocID or CommitID string (a `DocID`, a `CommitID`, the string itself). */
+export type DocRef = string | { toString(): string }
+
+/** A document's id with its state. */
+export interface DocSnapshot<Id = unknown, Content = unknown> {
+  id: Id
+  state: DocState<Content>
+}
+
+/** One commit of a log: its CID and its value (`{jws, linkedBlock}` for signed commits, the record otherwise). */
+export interface LogItem {
+  cid: CID
+  value: Commit
+}
+
+/** Options of the write calls. */
+export interface WriteOptions extends AbortOptions {
+  /** Request an anchor for the new tip (default: true when the node has an anchor service). */
+  anchor?: boolean
+  /** Pin the document (default: true on create, unchanged on update). */
+  pin?: boolean
+  /** Announce the new tip on the network (default true). */
+  publish?: boolean
+  /** Blocks a commit refers to and the node may not have: an anchor commit's proof, Merkle nodes, chain data. */
+  blocks?: Block[]
+}
+
+/** Reading documents: what an in-process node and an HTTP client both offer. */
+export interface DocReader<Id = unknown> {
+  /** The latest state of a document (DocID), or its state at a commit (CommitID). */
+  load(id: DocRef, options?: AbortOptions): Promise<DocSnapshot<Id>>
+  /** The commits of a document's log, genesis first. */
+  loadLog(id: DocRef, options?: AbortOptions): Promise<LogItem[]>
+  /** Each new state of a document, until the signal fires or the loop breaks. */
+  watch(id: DocRef, options?: AbortOptions): AsyncIterableIterator<DocSnapshot<Id>>
+}
+
+/** Writing documents: what an in-process node and an HTTP client both offer. */
+export interface DocWriter<Id = unknown> {
+  /** Creates a document from its genesis commit; an existing document with that genesis is returned as it is. */
+  createDocument(type: number | string, genesis: Commit, options?: WriteOptions): Promise<DocSnapshot<Id>>
+  /** Applies a commit (update or anchor) to a document; an already applied commit changes nothing. */
+  applyCommit(id: DocRef, commit: Commit, options?: WriteOptions): Promise<DocSnapshot<Id>>
+  /** Asks for an anchor of the document's tip; resolves with the tip's anchor status. */
+  requestAnchor(id: DocRef, options?: AbortOptions): Promise<AnchorStatus>
+  pin(id: DocRef, options?: AbortOptions): Promise<void>
+  unpin(id: DocRef, options?: AbortOptions): Promise<void>
+  listPins(options?: AbortOptions): Promise<Id[]>
+}
