@@ -26,6 +26,31 @@ export async function signDagJWS (signer: Pick<DIDSigner, 'alg' | 'kid' | 'sign'
   return { payload, signatures: [{ protected: header, signature: encodeBase64url(signature) }], link }
 }
 
+/** Signs a JSON payload as a compact JWS `protected.payload.signature` with protected header `{alg, kid}`. */
+export async function signCompactJWS (signer: Pick<DIDSigner, 'alg' | 'kid' | 'sign'>, payload: unknown): Promise<string> {
+  const header = encodeBase64url(utf8Encoder.encode(JSON.stringify({ alg: signer.alg, kid: signer.kid })))
+  const body = encodeBase64url(utf8Encoder.encode(JSON.stringify(payload)))
+  const signature = await signer.sign(utf8Encoder.encode(`${header}.${body}`))
+  return `${header}.${body}.${encodeBase64url(signature)}`
+}
+
+/** Decodes a compact JWS with a JSON payload without verifying it; throws `InvalidSignatureError` when malformed. */
+export function decodeCompactJWS (jws: string): { alg: SignatureAlgorithm, kid: string, payload: unknown, signingInput: Uint8Array, signature: Uint8Array } {
+  if (typeof jws !== 'string') throw new InvalidSignatureError('a compact JWS must be a string')
+  const parts = jws.split('.')
+  if (parts.length !== 3) throw new InvalidSignatureError(`a compact JWS has three parts, this one ${parts.length}`)
+  const [protectedHeader, body, signature] = parts as [string, string, string]
+  const header = decodeHeader(protectedHeader)
+  let payload: unknown
+  try {
+    payload = JSON.parse(utf8Decoder.decode(decodeBase64url(body, 'payload')))
+  } catch (cause) {
+    if (cause instanceof InvalidSignatureError) throw cause
+    throw new InvalidSignatureError('JWS payload is not JSON', { cause })
+  }
+  return { ...header, payload, signingInput: utf8Encoder.encode(`${protectedHeader}.${body}`), signature: decodeBase64url(signature, 'signature') }
+}
+
 /** Decodes a DAG-JWS without verifying it; throws `InvalidSignatureError` naming the part that is malformed. */
 export function decodeDagJWS (jws: DagJWS): DecodedDagJWS {
   if (jws === null || typeof jws !== 'object' || typeof jws.payload !== 'string' || !Array.isArray(jws.signatures)) {

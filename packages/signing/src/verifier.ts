@@ -4,12 +4,13 @@ import {
   InvalidSignatureError,
   UnauthorizedSignerError,
   type DagJWS,
+  type SignatureAlgorithm,
   type DIDResolver,
   type SignatureVerifier,
   type VerifiedSignature,
   type VerifyOptions
 } from '@kiln/interface'
-import { decodeDagJWS } from './dag-jws.js'
+import { decodeCompactJWS, decodeDagJWS } from './dag-jws.js'
 import { parseKid } from './did-url.js'
 import { keyDidResolver } from './key-did-resolver.js'
 import { verifySignature } from './key-types.js'
@@ -24,14 +25,41 @@ export interface VerifierInit {
   resolvers?: DIDResolver[]
 }
 
+/** What a verified compact JWS established: its signer and its JSON payload. */
+export interface VerifiedCompactJWS {
+  did: string
+  kid: string
+  payload: unknown
+}
+
+/** A verifier of DAG-JWS commits, and of compact JWS with a JSON payload (admin requests). */
+export interface KilnVerifier extends SignatureVerifier {
+  /** Verifies a compact JWS `protected.payload.signature` whose payload is JSON, against the allowed `controllers`. */
+  verifyCompactJWS(jws: string, options?: VerifyOptions): Promise<VerifiedCompactJWS>
+}
+
 /** Creates a verifier of DAG-JWS envelopes that resolves signers through a registry of DID resolvers. */
-export function createVerifier (init: VerifierInit = {}): SignatureVerifier {
+export function createVerifier (init: VerifierInit = {}): KilnVerifier {
   const given = init.resolvers ?? []
   const registry = resolverRegistry(given.some((r) => r.method === 'key') ? given : [keyDidResolver(), ...given])
 
   async function verifyDagJWS (jws: DagJWS, options: VerifyOptions = {}): Promise<VerifiedSignature> {
     throwIfAborted(options.signal)
-    const { alg, kid, payload, signingInput, signature } = decodeDagJWS(jws)
+    const decoded = decodeDagJWS(jws)
+    const did = await verifyDecoded(decoded, decoded.payload.toString(), options)
+    return { did, kid: decoded.kid, payload: decoded.payload }
+  }
+
+  async function verifyCompactJWS (jws: string, options: VerifyOptions = {}): Promise<VerifiedCompactJWS> {
+    throwIfAborted(options.signal)
+    const decoded = decodeCompactJWS(jws)
+    const did = await verifyDecoded(decoded, 'a JSON payload', options)
+    return { did, kid: decoded.kid, payload: decoded.payload }
+  }
+
+  /** Checks the signer is allowed, resolves its key and verifies the signature; returns the signer's DID. */
+  async function verifyDecoded (decoded: { alg: SignatureAlgorithm, kid: string, signingInput: Uint8Array, signature: Uint8Array }, what: string, options: VerifyOptions): Promise<string> {
+    const { alg, kid, signingInput, signature } = decoded
     const { did, fragment } = parseKid(kid)
     // Checked before resolving: cheaper, and a stranger's DID is never looked up on a document it cannot sign.
     const { controllers } = options
@@ -53,14 +81,14 @@ export function createVerifier (init: VerifierInit = {}): SignatureVerifier {
       })
     }
     if (!await verifySignature(alg, key.publicKey, signingInput, signature)) {
-      throw new InvalidSignatureError(`signature over ${payload.toString()} does not verify against ${kid}`, {
-        details: { kid, payload: payload.toString() }
+      throw new InvalidSignatureError(`signature over ${what} does not verify against ${kid}`, {
+        details: { kid, payload: what }
       })
     }
-    return { did, kid, payload }
+    return did
   }
 
-  return Object.freeze({ verifyDagJWS })
+  return Object.freeze({ verifyDagJWS, verifyCompactJWS })
 }
 
 function throwIfAborted (signal: AbortSignal | undefined): void {
