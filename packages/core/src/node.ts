@@ -1,7 +1,7 @@
 import { decodeRecord, verifyBlock } from '@kiln/codec'
 import { DocID, isCommitID, isDocOrCommitID, parseDocOrCommitID } from '@kiln/docid'
 import {
-  AbortError, AnchorStatus, ConflictingCommitError, DocumentNotFoundError, InvalidCommitError, KilnError,
+  AbortError, AnchorStatus, ConflictingCommitError, DocumentNotFoundError, UnsupportedChainError, InvalidCommitError, KilnError,
   type AbortOptions, type AnchorEvent, type DocReader, type DocWriter, type DocSnapshot as ApiSnapshot, type LogItem, type WriteOptions, type DocRef, type AnchorProofVerifier, type AnchorService, type Commit, type DIDSigner,
   type DocState, type Logger, type Network, type SignatureVerifier, type Storage, type AnchorFactory,
   type DoctypeFactory, type NetworkFactory, type StorageFactory
@@ -263,7 +263,7 @@ class Node implements KilnNode {
   async requestAnchor (docId: DocRef, options: AbortOptions = {}): Promise<AnchorStatus> {
     this.assertRunning()
     const id = docIdOf(docId)
-    if (this.anchorService === undefined) throw new KilnError('This node has no anchor service')
+    if (this.anchorService === undefined) throw new UnsupportedChainError('This node has no anchor service: it anchors to no chain')
     const state = await this.currentState(id.toString(), options)
     const tip = state.log[state.log.length - 1]!
     if (state.anchorStatus === AnchorStatus.ANCHORED) return AnchorStatus.ANCHORED

@@ -1,1 +1,8 @@
-/** Placeholder. */ export {}
+/**
+ * A Kiln node over HTTP: `httpClient({ url })` gives the same `DocReader`/`DocWriter` interface as an in-process
+ * `KilnNode` (create, update, load, log, watch, anchor, pins), plus multiqueries, chains, healthcheck and the log
+ * with anchor proofs. Errors the node answers come back as the same named classes of `@kiln/interface`.
+ * @packageDocumentation
+ */
+export { httpClient, type HttpClientInit, type KilnHttpClient, type MultiQuery, type MultiQueryOptions, type LogItemWithProof } from './client.js'
+export { compactJWS, type AdminSigner, type AdminPayload } from './admin.js'

@@ -1,0 +1,305 @@
+import { commitFromJSON, commitToJSON, docStateFromJSON, parseCID } from '@kiln/codec'
+import { isDocOrCommitID, parseDocOrCommitID, type CommitID, type DocID } from '@kiln/docid'
+import {
+  AnchorStatus, CodecError, InvalidRequestError, KilnError, errorFromWire, isKilnError,
+  type AbortOptions, type AnchorProof, type Commit, type DocReader, type DocRef, type DocSnapshot, type DocWriter,
+  type LogEntryType, type LogItem, type WriteOptions
+} from '@kiln/interface'
+import { adminAuthorization, type AdminSigner } from './admin.js'
+import { parseEventStream } from './sse.js'
+import { Transport, type OpenStream } from './transport.js'
+
+/** Options of {@link httpClient}. */
+export interface HttpClientInit {
+  /** The node's base URL, without `/api/v0`: `http://127.0.0.1:7007`. */
+  url: string
+  /** The `fetch` to use; the global one by default. */
+  fetch?: typeof fetch
+  /** How long a request may take, to the last byte of its answer (default 30 000 ms); for `watch`, until the stream opens. */
+  timeoutMs?: number
+  /** Signs admin calls (pins); without one they throw `AdminAuthError` before anything is sent. */
+  adminSigner?: AdminSigner
+  /** Headers sent with every request (a proxy's credentials, a tracing id). */
+  headers?: Record<string, string>
+}
+
+/** One query of {@link KilnHttpClient.multiQuery}: a document (DocID or CommitID) and paths to follow from its content. */
+export interface MultiQuery {
+  id: DocRef
+  /** Paths like `/a/b` whose values are DocID strings; the documents they name are loaded too. */
+  paths?: string[]
+}
+
+/** Options of {@link KilnHttpClient.multiQuery}. */
+export interface MultiQueryOptions extends AbortOptions {
+  /** How long the node may spend on the queries, in milliseconds (Ceramic's `timeout`). */
+  timeoutMs?: number
+}
+
+/** One commit of a document's log as `GET /api/v0/kiln/streams/:id/log` gives it: an anchor commit comes with its proof. */
+export interface LogItemWithProof extends LogItem {
+  type: LogEntryType
+  /** Unix seconds of the anchor covering this commit, once there is one. */
+  timestamp?: number
+  proof?: AnchorProof
+}
+
+/** A Kiln node over HTTP: the `DocReader`/`DocWriter` of an in-process node, plus the calls only the HTTP API has. */
+export interface KilnHttpClient extends DocReader<DocID>, DocWriter<DocID> {
+  /** The node's base URL, without a trailing slash. */
+  readonly url: string
+  /** Whether the node pins the document (admin). */
+  isPinned(id: DocRef, options?: AbortOptions): Promise<boolean>
+  /** Loads several documents in one request, keyed by the id strings asked for and those reached through `paths`. */
+  multiQuery(queries: MultiQuery[], options?: MultiQueryOptions): Promise<Map<string, DocSnapshot<DocID>>>
+  /** The CAIP-2 ids of the chains the node anchors to. */
+  chains(options?: AbortOptions): Promise<string[]>
+  /** True when the node answers its healthcheck with 200; false when it fails it or cannot be reached. */
+  healthcheck(options?: AbortOptions): Promise<boolean>
+  /** The log with each commit's value, and the proof of each anchor commit (a Kiln route). */
+  loadLogWithProofs(id: DocRef, options?: AbortOptions): Promise<LogItemWithProof[]>
+}
+
+/** Creates a client of the Kiln (or Ceramic) node at `init.url`. */
+export function httpClient (init: HttpClientInit): KilnHttpClient {
+  return new HttpClient(init)
+}
+
+const API = '/api/v0'
+
+/** A DocID or CommitID from anything that prints as one; `InvalidDocIDError` before any request otherwise. */
+function refOf (ref: DocRef): DocID | CommitID {
+  return isDocOrCommitID(ref) ? ref : parseDocOrCommitID(String(ref))
+}
+
+function docIdOf (ref: DocRef): DocID {
+  return refOf(ref).baseID
+}
+
+function objectOf (value: unknown, what: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new CodecError(`${what} is not a JSON object`)
+  return value as Record<string, unknown>
+}
+
+/** `{streamId, state}` → a snapshot with a real DocID and a parsed state. */
+function snapshotOf (json: unknown, what: string): DocSnapshot<DocID> {
+  const { streamId, state } = objectOf(json, what)
+  if (typeof streamId !== 'string') throw new CodecError(`${what} has no streamId`)
+  return { id: parseDocOrCommitID(streamId).baseID, state: docStateFromJSON(state) }
+}
+
+function writeOpts (options: WriteOptions): Record<string, boolean> {
+  if (options.blocks !== undefined && options.blocks.length > 0) {
+    // API v0 has no field for them: dropping them silently would fail later, on the node, with a less clear error.
+    throw new InvalidRequestError('WriteOptions.blocks cannot be sent over HTTP API v0: give the node the blocks another way, or apply the commit in-process')
+  }
+  const opts: Record<string, boolean> = {}
+  if (options.anchor !== undefined) opts.anchor = options.anchor
+  if (options.pin !== undefined) opts.pin = options.pin
+  if (options.publish !== undefined) opts.publish = options.publish
+  return opts
+}
+
+function anchorProofOf (value: unknown, what: string): AnchorProof {
+  const proof = objectOf(value, what)
+  if (typeof proof.chainId !== 'string') throw new CodecError(`${what}.chainId must be a string`)
+  return { ...proof, chainId: proof.chainId, root: parseCID(proof.root, `${what}.root`), txHash: parseCID(proof.txHash, `${what}.txHash`) }
+}
+
+class HttpClient implements KilnHttpClient {
+  readonly url: string
+  private readonly transport: Transport
+  private readonly adminSigner?: AdminSigner
+
+  constructor (init: HttpClientInit) {
+    if (init === null || typeof init !== 'object' || typeof init.url !== 'string') {
+      throw new KilnError('httpClient needs { url }: the base URL of a Kiln node, like http://127.0.0.1:7007')
+    }
+    const fetchFn = init.fetch ?? (async (input, requestInit) => await globalThis.fetch(input, requestInit))
+    this.transport = new Transport({ url: init.url, fetch: fetchFn, timeoutMs: init.timeoutMs ?? 30_000, headers: { ...init.headers } })
+    this.url = this.transport.url
+    this.adminSigner = init.adminSigner
+  }
+
+  async createDocument (type: number | string, genesis: Commit, options: WriteOptions = {}): Promise<DocSnapshot<DocID>> {
+    const body = { type, genesis: commitToJSON(genesis), opts: writeOpts(options) }
+    return snapshotOf(await this.transport.json(`${API}/streams`, { method: 'POST', body, signal: options.signal }), 'POST /streams answer')
+  }
+
+  async applyCommit (id: DocRef, commit: Commit, options: WriteOptions = {}): Promise<DocSnapshot<DocID>> {
+    const body = { streamId: docIdOf(id).toString(), commit: commitToJSON(commit), opts: writeOpts(options) }
+    return snapshotOf(await this.transport.json(`${API}/commits`, { method: 'POST', body, signal: options.signal }), 'POST /commits answer')
+  }
+
+  async load (id: DocRef, options: AbortOptions = {}): Promise<DocSnapshot<DocID>> {
+    const ref = refOf(id).toString()
+    return snapshotOf(await this.transport.json(`${API}/streams/${ref}`, { signal: options.signal }), `GET /streams/${ref} answer`)
+  }
+
+  async loadLog (id: DocRef, options: AbortOptions = {}): Promise<LogItem[]> {
+    const ref = refOf(id).toString()
+    const answer = objectOf(await this.transport.json(`${API}/commits/${ref}`, { signal: options.signal }), `GET /commits/${ref} answer`)
+    if (!Array.isArray(answer.commits)) throw new CodecError(`GET /commits/${ref} answer has no commits list`)
+    return answer.commits.map((item: unknown, i) => {
+      const { cid, value } = objectOf(item, `commits[${i}]`)
+      return { cid: parseCID(cid, `commits[${i}].cid`), value: commitFromJSON(value) }
+    })
+  }
+
+  async loadLogWithProofs (id: DocRef, options: AbortOptions = {}): Promise<LogItemWithProof[]> {
+    const ref = refOf(id).toString()
+    const answer = objectOf(await this.transport.json(`${API}/kiln/streams/${ref}/log`, { signal: options.signal }), `GET /kiln/streams/${ref}/log answer`)
+    if (!Array.isArray(answer.log)) throw new CodecError(`GET /kiln/streams/${ref}/log answer has no log list`)
+    return answer.log.map((entry: unknown, i) => {
+      const { cid, type, timestamp, value, proof } = objectOf(entry, `log[${i}]`)
+      if (type !== 0 && type !== 1 && type !== 2) throw new CodecError(`log[${i}].type must be 0, 1 or 2, got ${String(type)}`)
+      const item: LogItemWithProof = { cid: parseCID(cid, `log[${i}].cid`), type, value: commitFromJSON(value) }
+      if (typeof timestamp === 'number') item.timestamp = timestamp
+      if (proof !== undefined && proof !== null) item.proof = anchorProofOf(proof, `log[${i}].proof`)
+      return item
+    })
+  }
+
+  watch (id: DocRef, options: AbortOptions = {}): AsyncIterableIterator<DocSnapshot<DocID>> {
+    // Parsed now, so a bad id throws at the call, as the in-process node's watch does.
+    return this.watchStream(docIdOf(id), options.signal)
+  }
+
+  /**
+   * The SSE stream of a document. The node sends the current state first, then each new one. A connection that drops
+   * is opened again once; the state it starts with is skipped when it is the last one given. A second drop before any
+   * event ends the loop with a `KilnError`. The caller's signal ends the loop quietly, as the node's `watch` does.
+   */
+  private async * watchStream (docId: DocID, signal?: AbortSignal): AsyncGenerator<DocSnapshot<DocID>> {
+    const path = `${API}/kiln/streams/${docId.toString()}/watch`
+    let last: string | undefined
+    let dropsWithoutEvent = 0
+    // A function, so TypeScript does not narrow `aborted` across the awaits below.
+    const aborted = (): boolean => signal?.aborted === true
+    while (!aborted()) {
+      let stream: OpenStream
+      try {
+        stream = await this.transport.stream(path, { signal })
+      } catch (err) {
+        if (aborted()) return
+        throw err
+      }
+      let resumed = last !== undefined
+      let dropped: unknown
+      try {
+        for await (const event of parseEventStream(stream.body)) {
+          if (event.event === 'error') throw errorFromWire(objectOf(parseJSON(event.data, 'watch error event'), 'watch error event'))
+          if (event.event !== 'state') continue
+          const json = objectOf(parseJSON(event.data, 'watch state event'), 'watch state event')
+          const key = JSON.stringify(json.state)
+          dropsWithoutEvent = 0
+          if (resumed && key === last) {
+            resumed = false
+            continue
+          }
+          resumed = false
+          last = key
+          yield snapshotOf(json, 'watch state event')
+        }
+      } catch (err) {
+        if (aborted()) return
+        if (isKilnError(err)) throw err
+        dropped = err
+      } finally {
+        stream.close()
+      }
+      if (aborted()) return
+      if (++dropsWithoutEvent > 1) {
+        throw new KilnError(`The watch of ${docId.toString()} at ${this.url} was cut off and could not be resumed`, {
+          cause: dropped, details: { url: this.url + path, docId: docId.toString() }
+        })
+      }
+    }
+  }
+
+  async requestAnchor (id: DocRef, options: AbortOptions = {}): Promise<AnchorStatus> {
+    const ref = docIdOf(id).toString()
+    const answer = objectOf(await this.transport.json(`${API}/streams/${ref}/anchor`, { method: 'POST', body: { opts: {} }, signal: options.signal }), 'POST /anchor answer')
+    const status = answer.anchorStatus
+    if (typeof status === 'number' && (Object.values(AnchorStatus) as number[]).includes(status)) return status as AnchorStatus
+    if (typeof status === 'string' && Object.hasOwn(AnchorStatus, status)) return AnchorStatus[status as keyof typeof AnchorStatus]
+    throw new CodecError(`POST /streams/${ref}/anchor answered an unknown anchorStatus ${JSON.stringify(status)}`)
+  }
+
+  async pin (id: DocRef, options: AbortOptions = {}): Promise<void> {
+    await this.admin('POST', `${API}/admin/pins/${docIdOf(id).toString()}`, options)
+  }
+
+  async unpin (id: DocRef, options: AbortOptions = {}): Promise<void> {
+    await this.admin('DELETE', `${API}/admin/pins/${docIdOf(id).toString()}`, options)
+  }
+
+  async isPinned (id: DocRef, options: AbortOptions = {}): Promise<boolean> {
+    const docId = docIdOf(id)
+    const answer = objectOf(await this.admin('GET', `${API}/admin/pins/${docId.toString()}`, options), 'GET /admin/pins answer')
+    return this.pinnedIds(answer).some((pinned) => pinned.equals(docId))
+  }
+
+  async listPins (options: AbortOptions = {}): Promise<DocID[]> {
+    return this.pinnedIds(objectOf(await this.admin('GET', `${API}/admin/pins`, options), 'GET /admin/pins answer'))
+  }
+
+  private pinnedIds (answer: Record<string, unknown>): DocID[] {
+    const ids = answer.pinnedStreamIds
+    if (!Array.isArray(ids)) throw new CodecError('GET /admin/pins answer has no pinnedStreamIds list')
+    return ids.map((id) => parseDocOrCommitID(String(id)).baseID)
+  }
+
+  /** An admin call: a fresh code, a JWS over the route's path, the JWS as `Authorization: Basic`. */
+  private async admin (method: 'GET' | 'POST' | 'DELETE', path: string, options: AbortOptions): Promise<unknown> {
+    const authorization = await adminAuthorization(this.transport, this.adminSigner, path, { signal: options.signal })
+    return await this.transport.json(path, { method, headers: { authorization }, signal: options.signal })
+  }
+
+  async multiQuery (queries: MultiQuery[], options: MultiQueryOptions = {}): Promise<Map<string, DocSnapshot<DocID>>> {
+    if (!Array.isArray(queries)) throw new InvalidRequestError('multiQuery takes a list of { id, paths? }')
+    const body: Record<string, unknown> = {
+      queries: queries.map((q) => q.paths === undefined
+        ? { streamId: refOf(q.id).toString() }
+        : { streamId: refOf(q.id).toString(), paths: [...q.paths] })
+    }
+    let timeoutMs: number | undefined
+    if (options.timeoutMs !== undefined) {
+      body.timeout = options.timeoutMs
+      // The node may use all of its time: the request itself waits a little longer than that.
+      timeoutMs = options.timeoutMs + 5_000
+    }
+    const answer = objectOf(await this.transport.json(`${API}/multiqueries`, { method: 'POST', body, signal: options.signal, timeoutMs }), 'POST /multiqueries answer')
+    const result = new Map<string, DocSnapshot<DocID>>()
+    for (const [key, state] of Object.entries(answer)) {
+      result.set(key, { id: parseDocOrCommitID(key).baseID, state: docStateFromJSON(state) })
+    }
+    return result
+  }
+
+  async chains (options: AbortOptions = {}): Promise<string[]> {
+    const answer = objectOf(await this.transport.json(`${API}/node/chains`, { signal: options.signal }), 'GET /node/chains answer')
+    const chains = answer.supportedChains
+    if (!Array.isArray(chains) || !chains.every((c) => typeof c === 'string')) throw new CodecError('GET /node/chains answer has no supportedChains list of strings')
+    return chains as string[]
+  }
+
+  async healthcheck (options: AbortOptions = {}): Promise<boolean> {
+    try {
+      const status = await this.transport.status(`${API}/node/healthcheck`, { signal: options.signal })
+      return status >= 200 && status < 300
+    } catch (err) {
+      // A probe answers yes or no; only the caller's own abort is an error.
+      if (isKilnError(err, 'AbortError')) throw err
+      return false
+    }
+  }
+}
+
+function parseJSON (text: string, what: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch (cause) {
+    throw new CodecError(`${what} is not JSON: ${text.slice(0, 200)}`, { cause })
+  }
+}
