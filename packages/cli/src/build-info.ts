@@ -3,7 +3,10 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** The Kiln packages a build of the CLI is made from. */
-export const KILN_PACKAGES = ['@kiln/interface', '@kiln/docid', '@kiln/codec', '@kiln/signing'] as const
+export const KILN_PACKAGES = [
+  '@kiln/interface', '@kiln/docid', '@kiln/codec', '@kiln/signing', '@kiln/core', '@kiln/doctype-tile',
+  '@kiln/storage-level', '@kiln/anchor-mock', '@kiln/http-server', '@kiln/http-client'
+] as const
 
 /** A package name and the version found installed. */
 export interface PackageVersion {

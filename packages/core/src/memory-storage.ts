@@ -18,6 +18,7 @@ type QueuedWrite =
   | { kind: 'block', cid: CID, bytes: Uint8Array }
   | { kind: 'state', docId: string, state: DocState }
   | { kind: 'index', docId: string, cid: CID }
+  | { kind: 'pin', docId: string }
 
 // Blocks are keyed by the CID's string form, which differs between CID versions and codecs: like the LevelDB
 // backend, a CID of another codec with the same multihash is another block. States are kept as dag-cbor bytes, so
@@ -89,6 +90,10 @@ class MemoryStorage implements Storage {
         writes.push({ kind: 'index', docId, cid })
         return batch
       },
+      pin: (docId) => {
+        writes.push({ kind: 'pin', docId })
+        return batch
+      },
       commit: async (options) => { await this.#commit(writes.slice(), options) }
     }
     return batch
@@ -137,6 +142,8 @@ class MemoryStorage implements Storage {
         this.#blocks.set(write.cid.toString(), write.bytes)
       } else if (write.kind === 'state') {
         this.#states.set(write.docId, states.get(write) ?? new Uint8Array())
+      } else if (write.kind === 'pin') {
+        this.#pins.add(write.docId)
       } else {
         let log = this.#logs.get(write.docId)
         if (log === undefined) {

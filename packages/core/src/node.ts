@@ -173,10 +173,11 @@ class Node implements KilnNode {
         state = await this.pipeline.applyGenesis(handler, commit, options)
         const anchor = this.wantsAnchor(options, commit)
         if (anchor) state = withAnchorStatus(state, AnchorStatus.PENDING)
-        await this.write(key, commit, state, [], options)
+        await this.write(key, commit, state, [], options, options.pin !== false)
         this.afterWrite(id, state, commit.cid, anchor, options)
+      } else if (options.pin !== false && !await this.storage.isPinned(key, options)) {
+        await this.storage.pin(key, options)
       }
-      if (options.pin !== false) await this.storage.pin(key, options)
       return { id, state }
     })
   }
@@ -218,9 +219,8 @@ class Node implements KilnNode {
       const anchor = wins && this.wantsAnchor(options, commit)
       if (anchor) candidate = withAnchorStatus(candidate, AnchorStatus.PENDING)
       const next = wins ? candidate : current
-      await this.write(key, commit, wins ? next : undefined, supporting, options)
+      await this.write(key, commit, wins ? next : undefined, supporting, options, options.pin === true)
       if (wins) this.afterWrite(id, next, commit.cid, anchor, options)
-      if (options.pin === true) await this.storage.pin(key, options)
       return { id, state: next }
     })
   }
@@ -230,11 +230,12 @@ class Node implements KilnNode {
   }
 
   /** Writes a commit's blocks, its log index entry and (when it changed) the state, all in one batch. */
-  private async write (key: string, commit: IncomingCommit, state: DocState | undefined, supporting: IncomingCommit['blocks'], options: AbortOptions): Promise<void> {
+  private async write (key: string, commit: IncomingCommit, state: DocState | undefined, supporting: IncomingCommit['blocks'], options: AbortOptions, pin = false): Promise<void> {
     const batch = this.storage.batch()
     for (const block of [...commit.blocks, ...supporting]) batch.putBlock(block.cid, block.bytes)
     batch.indexCommit(key, commit.cid)
     if (state !== undefined) batch.putState(key, state)
+    if (pin) batch.pin(key)
     await batch.commit(options)
     if (state !== undefined) this.cache.set(key, state)
   }

@@ -176,8 +176,10 @@ export function storeTests (options: StoreTestOptions): void {
             .indexCommit('kdoc-failed', update.cid)
             .putState('kdoc-other', stateOf([otherGenesis.cid]))
             .indexCommit('kdoc-other', otherGenesis.cid)
+            .pin('kdoc-other')
             .putState('kdoc-failed', stateOf([genesis.cid, update.cid], content))
           await expectRejection(failing.commit(), 'StorageError')
+          expect(await storage.isPinned('kdoc-other')).toBe(false)
 
           expect(await storage.blocks.has(update.cid)).toBe(false)
           expect(await storage.getState('kdoc-failed')).toEqual(stateOf([genesis.cid]))
@@ -187,6 +189,15 @@ export function storeTests (options: StoreTestOptions): void {
           expect(await collect(storage.listDocuments())).toEqual(['kdoc-failed'])
         })
       }
+
+      it('pins a document with the batch that writes it', async () => {
+        const [genesis] = await fiveBlocks('pinned in a batch')
+        const batch = storage.batch().putBlock(genesis.cid, genesis.bytes).putState('kdoc-batch-pin', stateOf([genesis.cid])).pin('kdoc-batch-pin')
+        expect(await storage.isPinned('kdoc-batch-pin')).toBe(false)
+        await batch.commit()
+        expect(await storage.isPinned('kdoc-batch-pin')).toBe(true)
+        expect(await collect(storage.listPins())).toContain('kdoc-batch-pin')
+      })
 
       it('lands concurrent batches for different documents, each with its whole log index', async () => {
         const docIds = Array.from({ length: 8 }, (_, i) => `kdoc-concurrent-${i}`)

@@ -13,6 +13,8 @@ export interface StorageBatch {
   putState(docId: string, state: DocState): StorageBatch
   /** Appends `cid` to the log index of `docId` (once: indexing a CID already indexed for it is a no-op). */
   indexCommit(docId: string, cid: CID): StorageBatch
+  /** Pins `docId` with the rest of the batch (a new document and its pin land together or not at all). */
+  pin(docId: string): StorageBatch
   commit(options?: AbortOptions): Promise<void>
 }
 

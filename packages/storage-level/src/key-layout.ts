@@ -8,6 +8,7 @@ const BLOCK = 0x62 // 'b' ‖ CID bytes                         → block bytes
 const STATE = 0x73 // 's' ‖ docId                             → dag-cbor DocState
 const PIN = 0x70 // 'p' ‖ docId                               → empty
 const LOG = 0x6c // 'l' ‖ docId ‖ seq (u64 big-endian)        → CID bytes
+const NEXT = 0x6e // 'n' ‖ docId                              → the next log seq (u64 big-endian)
 /** The single key holding the layout version. */
 export const LAYOUT_KEY = Uint8Array.of(0x76) // 'v'
 /** The layout this package reads and writes. */
@@ -27,7 +28,12 @@ export function stateKey (docId: string): Uint8Array {
   return concat(Uint8Array.of(STATE), utf8.encode(docId))
 }
 
-/** Key of a document's pin. */
+/** Key holding the next log sequence number of a document: one point read instead of a reverse seek. */
+export function nextSeqKey (docId: string): Uint8Array {
+  return concat(Uint8Array.of(NEXT), utf8.encode(docId))
+}
+
+/** Key of a pin: present when the document is pinned. */
 export function pinKey (docId: string): Uint8Array {
   return concat(Uint8Array.of(PIN), utf8.encode(docId))
 }

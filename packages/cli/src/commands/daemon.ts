@@ -1,0 +1,72 @@
+import { parseArgs } from 'node:util'
+import { pino } from 'pino'
+import { DAEMON_DEFAULTS, mergeConfig, readConfigFile } from '../config.js'
+import { startDaemon } from '../node-assembly.js'
+import type { CliIO } from '../output.js'
+import type { Command } from './command.js'
+
+const options = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'data-dir': { type: 'string' },
+  anchor: { type: 'string' },
+  'anchor-interval': { type: 'string' },
+  'admin-did': { type: 'string', multiple: true },
+  cors: { type: 'string', multiple: true },
+  'log-level': { type: 'string' },
+  config: { type: 'string' },
+  json: { type: 'boolean' }
+} as const
+
+/** `kiln daemon`: a node with its HTTP API, until SIGINT or SIGTERM. */
+export const daemon: Command = {
+  summary: 'run a Kiln node: LevelDB storage, anchoring, the HTTP API (Ceramic API v0)',
+  usage: `kiln daemon [--port 7007] [--host 127.0.0.1] [--data-dir ./.kiln] [--anchor mock|none]
+                   [--anchor-interval 5000] [--admin-did <did>]... [--cors <origin>]... [--log-level info]
+                   [--config <file.json>] [--json]
+
+  Flags win over the config file, which wins over the defaults. The config file is JSON with the keys
+  port, host, dataDir, anchor, anchorIntervalMs, adminDids, corsOrigins, cacheSize, logLevel, bodyLimit.
+  Logs (pino, JSON lines) go to standard error; the address the node listens on goes to standard output.`,
+  async run (args: string[], io: CliIO): Promise<number> {
+    const { values } = parseArgs({ args, options, strict: true, allowPositionals: false })
+    let config = DAEMON_DEFAULTS
+    if (values.config !== undefined) config = mergeConfig(config, readConfigFile(values.config), `config file ${values.config}:`)
+    config = mergeConfig(config, {
+      port: values.port,
+      host: values.host,
+      dataDir: values['data-dir'],
+      anchor: values.anchor,
+      anchorIntervalMs: values['anchor-interval'],
+      adminDids: values['admin-did'],
+      corsOrigins: values.cors,
+      logLevel: values['log-level']
+    }, 'option')
+    const logger = pino({ level: config.logLevel, base: { name: 'kiln' } }, pino.destination({ fd: 2, sync: true }))
+    const running = await startDaemon(config, logger)
+    const info = {
+      url: running.api.url,
+      did: running.did.did,
+      dataDir: running.dataDir,
+      chains: [...running.node.chains],
+      anchorIntervalMs: config.anchor === 'mock' ? config.anchorIntervalMs : undefined
+    }
+    if (values.json === true) {
+      io.out.write(`${JSON.stringify({ event: 'listening', ...info })}\n`)
+    } else {
+      io.out.write(`kiln listening on ${info.url}\n`)
+      io.out.write(`  node DID   ${info.did}\n  data       ${info.dataDir}\n`)
+      io.out.write(`  anchoring  ${info.chains.length === 0 ? 'off' : `${info.chains.join(', ')} every ${config.anchorIntervalMs} ms`}\n`)
+    }
+    logger.info(info, 'kiln daemon started')
+    await new Promise<void>((resolve) => {
+      if (io.signal === undefined || io.signal.aborted) { resolve(); return }
+      io.signal.addEventListener('abort', () => { resolve() }, { once: true })
+    })
+    logger.info('stopping: closing the HTTP API, then flushing storage')
+    await running.stop()
+    io.out.write(values.json === true ? `${JSON.stringify({ event: 'stopped' })}\n` : 'kiln stopped\n')
+    logger.flush()
+    return 0
+  }
+}

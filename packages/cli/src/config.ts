@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs'
+import { ConfigError } from './errors.js'
+
+/** Everything `kiln daemon` can be told, by flag or config file. */
+export interface DaemonConfig {
+  port: number
+  host: string
+  /** Where the node keeps its LevelDB store and keys. */
+  dataDir: string
+  /** `mock`: the in-process chain; `none`: no anchoring. */
+  anchor: 'mock' | 'none'
+  anchorIntervalMs: number
+  /** DIDs allowed to call the admin routes (pins). */
+  adminDids: string[]
+  /** Origins allowed by CORS; none by default. */
+  corsOrigins: string[]
+  cacheSize: number
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** Request body limit in bytes. */
+  bodyLimit: number
+}
+
+/** The embedded defaults `npm start` runs with. */
+export const DAEMON_DEFAULTS: Readonly<DaemonConfig> = Object.freeze({
+  port: 7007,
+  host: '127.0.0.1',
+  dataDir: './.kiln',
+  anchor: 'mock',
+  anchorIntervalMs: 5000,
+  adminDids: [],
+  corsOrigins: [],
+  cacheSize: 1000,
+  logLevel: 'info',
+  bodyLimit: 1024 * 1024
+})
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+function integer (value: unknown, name: string, min: number, max: number): number {
+  const n = typeof value === 'string' ? Number(value) : value
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`, { details: { field: name } })
+  }
+  return n
+}
+
+function stringList (value: unknown, name: string): string[] {
+  const list = typeof value === 'string' ? [value] : value
+  if (!Array.isArray(list) || !list.every((v) => typeof v === 'string' && v.length > 0)) {
+    throw new ConfigError(`${name} must be a list of strings`, { details: { field: name } })
+  }
+  return list
+}
+
+/** Checks and completes a partial configuration (from a file or flags) over `base`. */
+export function mergeConfig (base: DaemonConfig, partial: Record<string, unknown>, source: string): DaemonConfig {
+  const config: DaemonConfig = { ...base }
+  for (const [key, value] of Object.entries(partial)) {
+    if (value === undefined) continue
+    switch (key) {
+      case 'port': config.port = integer(value, `${source} port`, 0, 65535); break
+      case 'host': if (typeof value !== 'string' || value === '') throw new ConfigError(`${source} host must be a host name or address`); config.host = value; break
+      case 'dataDir': if (typeof value !== 'string' || value === '') throw new ConfigError(`${source} dataDir must be a path`); config.dataDir = value; break
+      case 'anchor':
+        if (value !== 'mock' && value !== 'none') throw new ConfigError(`${source} anchor must be "mock" or "none", got ${JSON.stringify(value)}`)
+        config.anchor = value
+        break
+      case 'anchorIntervalMs': config.anchorIntervalMs = integer(value, `${source} anchorIntervalMs`, 10, 86_400_000); break
+      case 'adminDids': config.adminDids = stringList(value, `${source} adminDids`); break
+      case 'corsOrigins': config.corsOrigins = stringList(value, `${source} corsOrigins`); break
+      case 'cacheSize': config.cacheSize = integer(value, `${source} cacheSize`, 1, 10_000_000); break
+      case 'bodyLimit': config.bodyLimit = integer(value, `${source} bodyLimit`, 1024, 1024 * 1024 * 1024); break
+      case 'logLevel':
+        if (typeof value !== 'string' || !LOG_LEVELS.includes(value)) throw new ConfigError(`${source} logLevel must be one of ${LOG_LEVELS.join(', ')}`)
+        config.logLevel = value as DaemonConfig['logLevel']
+        break
+      default:
+        throw new ConfigError(`${source} has an unknown setting "${key}"`, { details: { field: key } })
+    }
+  }
+  return config
+}
+
+/** Reads a JSON config file (the same keys as {@link DaemonConfig}). */
+export function readConfigFile (path: string): Record<string, unknown> {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError(`Cannot read the config file ${path}: ${(err as Error).message}`, { cause: err })
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (err) {
+    throw new ConfigError(`The config file ${path} is not JSON: ${(err as Error).message}`, { cause: err })
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`The config file ${path} must hold a JSON object`)
+  return value as Record<string, unknown>
+}

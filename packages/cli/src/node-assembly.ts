@@ -1,0 +1,79 @@
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { mockAnchor } from '@kiln/anchor-mock'
+import { createNode, type KilnNode } from '@kiln/core'
+import { tile } from '@kiln/doctype-tile'
+import { httpApi, type HttpApi } from '@kiln/http-server'
+import type { AnchorFactory, DIDSigner, Logger } from '@kiln/interface'
+import { keyDidSigner, randomSeed, seedFromHex, seedToHex } from '@kiln/signing'
+import { levelStorage } from '@kiln/storage-level'
+import type { DaemonConfig } from './config.js'
+import { ConfigError } from './errors.js'
+
+/** A running daemon: the node, its HTTP API, and what it was made of. */
+export interface Daemon {
+  node: KilnNode
+  api: HttpApi
+  did: DIDSigner
+  dataDir: string
+  stop(): Promise<void>
+}
+
+/**
+ * Reads the 32-byte seed stored at `path`, or makes one and stores it (mode 0600). Keys live in the data directory so a
+ * restarted node keeps its DID, and the mock chain keeps the key its anchors are verified with.
+ */
+async function storedSeed (path: string): Promise<Uint8Array> {
+  try {
+    return seedFromHex((await readFile(path, 'utf8')).trim())
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(`Cannot read the key file ${path}: ${(err as Error).message}`, { cause: err })
+  }
+  const seed = randomSeed()
+  await writeFile(path, `${seedToHex(seed)}\n`, { mode: 0o600, flag: 'wx' })
+  await chmod(path, 0o600)
+  return seed
+}
+
+/** Assembles and starts the node the CLI runs: tile doctype, LevelDB under the data directory, the chosen anchor, HTTP. */
+export async function startDaemon (config: DaemonConfig, logger: Logger): Promise<Daemon> {
+  const dataDir = resolve(config.dataDir)
+  await mkdir(dataDir, { recursive: true })
+  const did = keyDidSigner({ seed: await storedSeed(join(dataDir, 'node.key')) })
+  const anchors: AnchorFactory[] = []
+  if (config.anchor === 'mock') {
+    anchors.push(mockAnchor({ intervalMs: config.anchorIntervalMs, seed: await storedSeed(join(dataDir, 'mock-chain.key')) }))
+  }
+  const node = await createNode({
+    doctypes: [tile()],
+    storage: levelStorage({ path: join(dataDir, 'store') }),
+    anchors,
+    did,
+    logger,
+    cacheSize: config.cacheSize
+  })
+  let api: HttpApi
+  try {
+    api = httpApi({
+      port: config.port,
+      host: config.host,
+      adminDids: config.adminDids,
+      bodyLimit: config.bodyLimit,
+      ...(config.corsOrigins.length > 0 ? { cors: { origin: config.corsOrigins } } : {})
+    })({ node, logger })
+    await api.start()
+  } catch (err) {
+    await node.stop()
+    throw err
+  }
+  return {
+    node,
+    api,
+    did,
+    dataDir,
+    async stop () {
+      await api.stop()
+      await node.stop()
+    }
+  }
+}

@@ -1,0 +1,55 @@
+import type { DocState } from '@kiln/interface'
+import { AnchorStatus, anchorStatusName } from '@kiln/interface'
+import { docStateToJSON } from '@kiln/codec'
+
+/** Where a command writes and what it may read: the CLI is the only part of Kiln that reads the environment. */
+export interface CliIO {
+  out: { write(chunk: string): unknown, isTTY?: boolean }
+  err: { write(chunk: string): unknown, isTTY?: boolean }
+  env: Record<string, string | undefined>
+  /** Fires on Ctrl-C / SIGTERM for commands that run until stopped (daemon, watch). */
+  signal?: AbortSignal
+}
+
+/** Prints a value as one JSON line. */
+export function printJSON (io: CliIO, value: unknown): void {
+  io.out.write(`${JSON.stringify(value)}\n`)
+}
+
+/** A state as the CLI prints it for people: id, status, controllers, then the content. */
+export function describeState (id: string, state: DocState): string {
+  const lines = [
+    `id:          ${id}`,
+    `type:        ${state.type}`,
+    `controllers: ${state.metadata.controllers.join(', ')}`,
+    `anchor:      ${anchorStatusName(state.anchorStatus)}${state.anchorStatus === AnchorStatus.ANCHORED && state.anchorProof !== undefined ? ` on ${state.anchorProof.chainId}` : ''}`,
+    `commits:     ${state.log.length} (tip ${state.log[state.log.length - 1]!.cid.toString()})`,
+    'content:',
+    JSON.stringify(state.content, null, 2)
+  ]
+  return `${lines.join('\n')}\n`
+}
+
+/** The JSON form of a snapshot for `--json`. */
+export function snapshotJSON (id: string, state: DocState, doctype?: string): Record<string, unknown> {
+  return { streamId: id, state: docStateToJSON(state, doctype) }
+}
+
+/**
+ * A progress indicator on standard error while `work` runs: a spinner with `label` on a terminal, one line otherwise
+ * (so logs and `--json` output stay clean).
+ */
+export async function withProgress<T> (io: CliIO, label: string, work: () => Promise<T>): Promise<T> {
+  if (io.err.isTTY !== true) {
+    return await work()
+  }
+  const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏']
+  let i = 0
+  const timer = setInterval(() => { io.err.write(`\r${frames[i++ % frames.length]} ${label}`) }, 80)
+  try {
+    return await work()
+  } finally {
+    clearInterval(timer)
+    io.err.write(`\r${' '.repeat(label.length + 2)}\r`)
+  }
+}

@@ -1,0 +1,30 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DAEMON_DEFAULTS, mergeConfig, readConfigFile } from '@kiln/cli'
+import { describe, expect, it } from 'vitest'
+
+describe('daemon configuration', () => {
+  it('starts from the embedded defaults: 127.0.0.1:7007, ./.kiln, the mock chain', () => {
+    expect(DAEMON_DEFAULTS).toMatchObject({ port: 7007, host: '127.0.0.1', dataDir: './.kiln', anchor: 'mock' })
+  })
+
+  it('takes a config file, then flags over it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-config-'))
+    const file = join(dir, 'kiln.json')
+    writeFileSync(file, JSON.stringify({ port: 8000, adminDids: ['did:key:z6Mkadmin'], anchorIntervalMs: 1000 }))
+    const fromFile = mergeConfig(DAEMON_DEFAULTS, readConfigFile(file), 'file')
+    expect(fromFile).toMatchObject({ port: 8000, adminDids: ['did:key:z6Mkadmin'], anchorIntervalMs: 1000, host: '127.0.0.1' })
+    expect(mergeConfig(fromFile, { port: '9000', host: undefined }, 'option')).toMatchObject({ port: 9000, adminDids: ['did:key:z6Mkadmin'] })
+  })
+
+  it('refuses bad values and unknown settings with ConfigError', () => {
+    for (const bad of [{ port: 70000 }, { port: 'eighty' }, { anchor: 'ethereum-mainnet' }, { adminDids: [1] }, { logLevel: 'loud' }, { colour: 'blue' }, { anchorIntervalMs: 0 }]) {
+      expect(() => mergeConfig(DAEMON_DEFAULTS, bad, 'file')).toThrow(expect.objectContaining({ name: 'ConfigError' }) as Error)
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-config-'))
+    writeFileSync(join(dir, 'bad.json'), '{ port: 1 ')
+    expect(() => readConfigFile(join(dir, 'bad.json'))).toThrow(expect.objectContaining({ name: 'ConfigError' }) as Error)
+    expect(() => readConfigFile(join(dir, 'missing.json'))).toThrow(expect.objectContaining({ name: 'ConfigError' }) as Error)
+  })
+})

@@ -1,0 +1,45 @@
+import { parseDocOrCommitID } from '@kiln/docid'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { AdminAuth } from '../admin-auth.js'
+import type { HttpApiNode } from '../api.js'
+import { optionalBody } from './optional-body.js'
+
+const adminBodySchema = {
+  body: { type: 'object', properties: { jws: { type: 'string' } } }
+} as const
+
+function pathOf (request: FastifyRequest): string {
+  const at = request.url.indexOf('?')
+  return at === -1 ? request.url : request.url.slice(0, at)
+}
+
+/** `GET /admin/getCode` and the pin routes, each checked by {@link AdminAuth} before anything is read or changed. */
+export function adminRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'pin' | 'unpin' | 'isPinned' | 'listPins'>, auth: AdminAuth): void {
+  const authorize = async (request: FastifyRequest): Promise<void> => {
+    await auth.authorize({ authorization: request.headers.authorization, body: request.body, pathname: pathOf(request), pinRoute: true })
+  }
+
+  app.get('/api/v0/admin/getCode', async () => ({ code: auth.issueCode() }))
+
+  app.get('/api/v0/admin/pins', { preHandler: authorize }, async () => {
+    const ids = await node.listPins()
+    return { pinnedStreamIds: ids.map((id) => id.toString()) }
+  })
+
+  app.get<{ Params: { id: string } }>('/api/v0/admin/pins/:id', { preHandler: authorize }, async (request) => {
+    const id = parseDocOrCommitID(request.params.id).baseID
+    return { pinnedStreamIds: await node.isPinned(id) ? [id.toString()] : [] }
+  })
+
+  app.post<{ Params: { id: string } }>('/api/v0/admin/pins/:id', { schema: adminBodySchema, preValidation: optionalBody, preHandler: authorize }, async (request) => {
+    const id = parseDocOrCommitID(request.params.id).baseID
+    await node.pin(id)
+    return { streamId: id.toString(), isPinned: true }
+  })
+
+  app.delete<{ Params: { id: string } }>('/api/v0/admin/pins/:id', { schema: adminBodySchema, preValidation: optionalBody, preHandler: authorize }, async (request) => {
+    const id = parseDocOrCommitID(request.params.id).baseID
+    await node.unpin(id)
+    return { streamId: id.toString(), isPinned: false }
+  })
+}

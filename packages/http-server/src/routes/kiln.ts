@@ -1,0 +1,120 @@
+import { once } from 'node:events'
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import { asAnchorProof, commitToJSON, decodeRecord } from '@kiln/codec'
+import { CommitID, parseDocOrCommitID, type DocID } from '@kiln/docid'
+import { LogEntryType, type AnchorRecord, type DocState, type Logger } from '@kiln/interface'
+import type { FastifyInstance } from 'fastify'
+import { CID } from 'multiformats/cid'
+import type { HttpApiNode } from '../api.js'
+import { stateJSON } from '../state-json.js'
+
+/** What the Kiln routes need besides the node. */
+export interface KilnRoutesOptions {
+  /** Interval of the `: keepalive` comment, in ms. */
+  keepAliveMs: number
+  /** Open event streams: the server aborts them all on stop. */
+  streams: Set<AbortController>
+  logger?: Logger
+}
+
+/** Writes one chunk of an event stream, waiting while the client is slow; false once the stream is gone. */
+async function write (raw: ServerResponse, chunk: string, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted || raw.destroyed || raw.writableEnded) return false
+  if (raw.write(chunk)) return true
+  try {
+    await once(raw, 'drain', { signal })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The proof an anchor commit points at, read from the node's blocks, in JSON form (CIDs as strings). */
+async function proofJSON (node: Pick<HttpApiNode, 'readBlock'>, anchor: AnchorRecord): Promise<Record<string, string>> {
+  const cid = CID.asCID(anchor.proof) ?? CID.parse(String(anchor.proof))
+  const proof = asAnchorProof(await decodeRecord(await node.readBlock(cid), cid))
+  const json: Record<string, string> = { chainId: proof.chainId, root: proof.root.toString(), txHash: proof.txHash.toString() }
+  if (proof.txType !== undefined) json.txType = proof.txType
+  return json
+}
+
+/** Kiln's own routes under `/api/v0/kiln/`: a document's states as Server-Sent Events, and its log with anchor proofs. */
+export function kilnRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'load' | 'loadLog' | 'readBlock' | 'watch' | 'doctypes'>, options: KilnRoutesOptions): void {
+  const { keepAliveMs, streams, logger } = options
+
+  app.get<{ Params: { id: string } }>('/api/v0/kiln/streams/:id/watch', async (request, reply) => {
+    const id: DocID = parseDocOrCommitID(request.params.id).baseID
+    const controller = new AbortController()
+    const signal = controller.signal
+    // Subscribed before loading, so that no state written in between is missed.
+    const updates = node.watch(id, { signal })
+    let current: { state: DocState }
+    try {
+      current = await node.load(id, { signal })
+    } catch (err) {
+      controller.abort()
+      throw err
+    }
+    streams.add(controller)
+    reply.hijack()
+    const raw = reply.raw
+    raw.on('close', () => { controller.abort() })
+    if (raw.destroyed) controller.abort()
+    const headers: OutgoingHttpHeaders = {}
+    for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) headers[name] = value
+    raw.writeHead(200, {
+      ...headers,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      // The connection is not reused after the stream ends, so stopping the server never waits on it.
+      connection: 'close',
+      'x-accel-buffering': 'no'
+    })
+    const keepAlive = setInterval(() => { void write(raw, ': keepalive\n\n', signal) }, keepAliveMs)
+    let last = ''
+    let lastLog: DocState['log'] = []
+    const send = async (state: DocState): Promise<boolean> => {
+      // A state queued while the current one was loading may be older than it: its tip is an earlier commit of the log sent.
+      const tip = state.log[state.log.length - 1]!.cid
+      const at = lastLog.findIndex((entry) => entry.cid.equals(tip))
+      if (at !== -1 && at < lastLog.length - 1) return true
+      const data = JSON.stringify({ streamId: id.toString(), state: stateJSON(node.doctypes, state) })
+      if (data === last) return true
+      last = data
+      lastLog = state.log
+      return await write(raw, `event: state\ndata: ${data}\n\n`, signal)
+    }
+    try {
+      if (await send(current.state)) {
+        for await (const snapshot of updates) {
+          if (!await send(snapshot.state)) break
+        }
+      }
+    } catch (err) {
+      logger?.error({ err, docId: id.toString() }, 'event stream failed')
+    } finally {
+      clearInterval(keepAlive)
+      streams.delete(controller)
+      controller.abort()
+      if (!raw.writableEnded) raw.end()
+    }
+  })
+
+  app.get<{ Params: { id: string } }>('/api/v0/kiln/streams/:id/log', async (request) => {
+    const ref = parseDocOrCommitID(request.params.id)
+    const { id, state } = await node.load(ref)
+    // The log of exactly the state loaded, even if a commit lands in between.
+    const tip = state.log[state.log.length - 1]!.cid
+    const items = await node.loadLog(new CommitID(id.type, id.cid, tip))
+    const values = new Map(items.map((item) => [item.cid.toString(), item.value]))
+    const log = await Promise.all(state.log.map(async (entry) => {
+      const value = values.get(entry.cid.toString())
+      const item: Record<string, unknown> = { cid: entry.cid.toString(), type: entry.type }
+      if (entry.timestamp !== undefined) item.timestamp = entry.timestamp
+      if (value !== undefined) item.value = commitToJSON(value)
+      if (entry.type === LogEntryType.ANCHOR && value !== undefined) item.proof = await proofJSON(node, value as AnchorRecord)
+      return item
+    }))
+    return { streamId: id.toString(), log }
+  })
+}

@@ -1,0 +1,55 @@
+import { commitFromJSON } from '@kiln/codec'
+import { parseDocOrCommitID } from '@kiln/docid'
+import { anchorStatusName, UnsupportedChainError } from '@kiln/interface'
+import type { FastifyInstance } from 'fastify'
+import type { HttpApiNode } from '../api.js'
+import { stateJSON } from '../state-json.js'
+import { optionalBody } from './optional-body.js'
+import { writeOptions, writeOptionsSchema } from './write-options.js'
+
+interface CreateBody {
+  type: number | string
+  genesis: Record<string, unknown>
+  opts?: Record<string, unknown>
+}
+
+const createSchema = {
+  body: {
+    type: 'object',
+    required: ['type', 'genesis'],
+    properties: {
+      type: { type: ['integer', 'string'], minimum: 0, minLength: 1, maxLength: 100 },
+      genesis: { type: 'object' },
+      opts: writeOptionsSchema
+    }
+  }
+} as const
+
+const anchorSchema = {
+  body: { type: 'object', properties: { opts: { type: 'object' } } }
+} as const
+
+/** `POST /streams`, `GET /streams/:id` and `POST /streams/:id/anchor`: Ceramic's document routes. */
+export function streamRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'createDocument' | 'load' | 'requestAnchor' | 'chains' | 'doctypes'>): void {
+  app.post<{ Body: CreateBody }>('/api/v0/streams', { schema: createSchema }, async (request) => {
+    const { type, genesis, opts } = request.body
+    const commit = commitFromJSON(genesis)
+    const { id, state } = await node.createDocument(type, commit, writeOptions(opts))
+    return { streamId: id.toString(), state: stateJSON(node.doctypes, state) }
+  })
+
+  app.get<{ Params: { id: string } }>('/api/v0/streams/:id', async (request) => {
+    const ref = parseDocOrCommitID(request.params.id)
+    const { id, state } = await node.load(ref)
+    return { streamId: id.toString(), state: stateJSON(node.doctypes, state) }
+  })
+
+  app.post<{ Params: { id: string } }>('/api/v0/streams/:id/anchor', { schema: anchorSchema, preValidation: optionalBody }, async (request) => {
+    const id = parseDocOrCommitID(request.params.id).baseID
+    if (node.chains.length === 0) {
+      throw new UnsupportedChainError(`This node has no anchor service: ${id.toString()} cannot be anchored here`, { details: { docId: id.toString() } })
+    }
+    const status = await node.requestAnchor(id)
+    return { streamId: id.toString(), anchorStatus: anchorStatusName(status) }
+  })
+}

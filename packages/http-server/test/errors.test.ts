@@ -1,0 +1,116 @@
+import { createNode, memoryStorage, type KilnNode } from '@kiln/core'
+import { tile } from '@kiln/doctype-tile'
+import { httpApi, statusOf, errorStatuses, type HttpApi, type HttpApiNode } from '@kiln/http-server'
+import { errorClasses, KilnError, TimeoutError } from '@kiln/interface'
+import { afterEach, describe, expect, it } from 'vitest'
+import { call } from './fixtures/harness.js'
+
+const SOME_DOC = 'kjzl6cwe1jw147dvq16zluojmraqvwdmbh61dx9e0c59i344lcrsgqfohexp60s'
+
+describe('the error table', () => {
+  it('gives each named error its status and every other name 500', () => {
+    expect(statusOf('InvalidRequestError')).toBe(400)
+    expect(statusOf('InvalidDocIDError')).toBe(400)
+    expect(statusOf('AdminAuthError')).toBe(401)
+    expect(statusOf('DocumentNotFoundError')).toBe(404)
+    expect(statusOf('ConflictingCommitError')).toBe(409)
+    expect(statusOf('RequestTooLargeError')).toBe(413)
+    expect(statusOf('UnauthorizedSignerError')).toBe(422)
+    expect(statusOf('StorageError')).toBe(503)
+    expect(statusOf('TimeoutError')).toBe(504)
+    expect(statusOf('KilnError')).toBe(500)
+    expect(statusOf('AbortError')).toBe(500)
+    expect(statusOf('toString')).toBe(500)
+    expect(statusOf('NoSuchError')).toBe(500)
+  })
+
+  it('names only errors the interface knows, so the client can rebuild each', () => {
+    for (const name of Object.keys(errorStatuses)) expect(errorClasses[name], name).toBeDefined()
+  })
+})
+
+describe('unexpected faults', () => {
+  let api: HttpApi | undefined
+  afterEach(async () => { await api?.stop(); api = undefined })
+
+  /** A node whose `load` does what `load` says; nothing else is used by these tests. */
+  function fakeNode (load: () => Promise<never>): HttpApiNode {
+    return { load, chains: [], doctypes: { has: () => false } } as unknown as HttpApiNode
+  }
+
+  async function serve (node: HttpApiNode, logs: unknown[]): Promise<string> {
+    const logger = { debug: () => {}, info: () => {}, warn: () => {}, error: (obj: unknown) => { logs.push(obj) } }
+    api = httpApi({ port: 0 })({ node, logger })
+    await api.start()
+    return api.url
+  }
+
+  it('answers a non-Kiln error with a generic 500, logging the details once and leaking none', async () => {
+    const logs: unknown[] = []
+    const url = await serve(fakeNode(async () => { throw new TypeError('password=hunter2 at /srv/db') }), logs)
+    const answer = await call(url, `/api/v0/streams/${SOME_DOC}`)
+    expect(answer.status).toBe(500)
+    expect(answer.json).toEqual({ error: 'Internal server error', name: 'KilnError' })
+    expect(answer.text).not.toMatch(/hunter2/)
+    expect(logs).toHaveLength(1)
+    expect((logs[0] as { err: Error }).err.message).toMatch(/hunter2/)
+  })
+
+  it('answers an unlisted Kiln error with a generic 500 too', async () => {
+    const logs: unknown[] = []
+    const url = await serve(fakeNode(async () => { throw new KilnError('internal invariant broken') }), logs)
+    const answer = await call(url, `/api/v0/streams/${SOME_DOC}`)
+    expect(answer.json).toEqual({ error: 'Internal server error', name: 'KilnError' })
+    expect(logs).toHaveLength(1)
+  })
+
+  it('answers a TimeoutError with 504 and its message, logging it', async () => {
+    const logs: unknown[] = []
+    const url = await serve(fakeNode(async () => { throw new TimeoutError('the network did not answer in 5 s') }), logs)
+    const answer = await call(url, `/api/v0/streams/${SOME_DOC}`)
+    expect(answer.status).toBe(504)
+    expect(answer.json).toEqual({ error: 'the network did not answer in 5 s', name: 'TimeoutError' })
+    expect(logs).toHaveLength(1)
+  })
+
+  it('does not log client errors', async () => {
+    const logs: unknown[] = []
+    const url = await serve(fakeNode(async () => { throw new TypeError('unused') }), logs)
+    expect((await call(url, '/api/v0/streams/garbage')).status).toBe(400)
+    expect((await call(url, '/api/v0/nope')).status).toBe(404)
+    expect(logs).toHaveLength(0)
+  })
+})
+
+describe('lifecycle', () => {
+  let node: KilnNode | undefined
+  afterEach(async () => { await node?.stop(); node = undefined })
+
+  it('waits for in-flight requests when it stops', async () => {
+    node = await createNode({ doctypes: [tile()], storage: memoryStorage() })
+    const real = node
+    const slow: HttpApiNode = Object.create(real, {
+      chains: { value: real.chains },
+      doctypes: { value: real.doctypes },
+      readBlock: { value: async (...args: Parameters<KilnNode['readBlock']>) => { await new Promise((resolve) => setTimeout(resolve, 200)); return await real.readBlock(...args) } }
+    })
+    const api = httpApi({ port: 0 })({ node: slow })
+    await api.start()
+    const pending = call(api.url, '/api/v0/node/healthcheck')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await api.stop()
+    const answer = await pending
+    expect(answer.status).toBe(200)
+    expect(answer.text).toBe('Alive!')
+  })
+
+  it('serves inject() without listening, and defaults to 127.0.0.1:7007', async () => {
+    node = await createNode({ doctypes: [tile()], storage: memoryStorage() })
+    const api = httpApi()({ node })
+    expect(api.url).toBe('http://127.0.0.1:7007')
+    const answer = await api.inject({ method: 'GET', url: '/api/v0/node/chains' })
+    expect(answer.statusCode).toBe(200)
+    expect(answer.json()).toEqual({ supportedChains: [] })
+    await api.stop()
+  })
+})
