@@ -11,7 +11,8 @@ export default tseslint.config(
       globals: {
         console: 'readonly', process: 'readonly', URL: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly',
         Buffer: 'readonly', performance: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly',
-        setInterval: 'readonly', clearInterval: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly'
+        setInterval: 'readonly', clearInterval: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly',
+        fetch: 'readonly'
       }
     },
     rules: {

@@ -22,7 +22,7 @@ async function startDaemon (dataDir) {
   const url = await new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`daemon exited with ${code}`)))
     createInterface({ input: child.stdout }).on('line', (line) => {
-      try { const e = JSON.parse(line); if (e.event === 'listening') resolve(e.url) } catch {}
+      try { const e = JSON.parse(line); if (e.event === 'listening') resolve(e.url) } catch { /* a line that is not JSON */ }
     })
   })
   return { url, stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM') }) }
