@@ -1,8 +1,9 @@
 import { bytesToBase64, encodeRecord, signRecord, type SignedBlocks } from '@kiln/codec'
 import type { CommitID } from '@kiln/docid'
+import { cloneJson } from '@kiln/doctype-schema'
 import { InvalidCommitError, UnauthorizedSignerError, type Block, type DIDSigner, type GenesisHeader, type GenesisRecord } from '@kiln/interface'
 import { randomBytes } from 'node:crypto'
-import { checkTileContent, cloneJson, type TileContent } from './content.js'
+import { checkTileContent, type TileContent } from './content.js'
 import { checkGenesisHeader } from './header.js'
 
 /** What a client signs with: a DID and its DAG-JWS maker (a `keyDidSigner` will do). */
@@ -14,7 +15,7 @@ export interface TileGenesisOptions {
   controllers?: string[]
   family?: string
   tags?: string[]
-  /** The schema document's CommitID (recorded; enforcement comes later). */
+  /** The CommitID of the schema the content must match (a schema document, or a tile holding a schema). */
   schema?: string | CommitID
   /** Omit `unique`, so that equal headers give equal DocIDs. Such a genesis has no content. */
   deterministic?: boolean

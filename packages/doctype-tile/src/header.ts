@@ -1,23 +1,24 @@
 import { equalBytes } from '@kiln/codec'
-import { CommitID, DocID } from '@kiln/docid'
-import { DoctypeRuleError, InvalidCommitError, type DocMetadata, type GenesisHeader, type LogEntry, type UpdateHeader } from '@kiln/interface'
+import { DocID } from '@kiln/docid'
+import { parseSchemaRef } from '@kiln/doctype-schema'
+import { DoctypeRuleError, InvalidCommitError, isKilnError, type DocMetadata, type GenesisHeader, type LogEntry, type UpdateHeader } from '@kiln/interface'
 import { TILE_NAME } from './constants.js'
 
 function invalid (what: string, message: string, field: string): never {
   throw new InvalidCommitError(`Invalid tile ${what}: ${message}`, { details: { commit: what, field } })
 }
 
-/** Checks a `schema` header field: a CommitID string, as Ceramic requires (a DocID would not pin the schema). */
+/**
+ * Checks a `schema` header field: a CommitID string, as Ceramic requires. A bare DocID is refused with its own message:
+ * it would not pin the schema to a version, so nodes could validate the same log against different schemas.
+ */
 function checkSchema (schema: unknown, what: string): void {
   if (schema === undefined) return
-  if (typeof schema !== 'string') invalid(what, '`header.schema` must be a CommitID string', 'schema')
   try {
-    CommitID.fromString(schema)
-  } catch (cause) {
-    throw new InvalidCommitError(`Invalid tile ${what}: \`header.schema\` must be a CommitID string, got ${JSON.stringify(schema.slice(0, 200))}`, {
-      cause,
-      details: { commit: what, field: 'schema' }
-    })
+    parseSchemaRef(schema)
+  } catch (err) {
+    if (!isKilnError(err, 'InvalidCommitError')) throw err
+    throw new InvalidCommitError(`Invalid tile ${what}: ${err.message}`, { cause: err, details: { ...err.details, commit: what, field: 'schema' } })
   }
 }
 

@@ -1,12 +1,12 @@
+import type { SchemaValidator } from '@kiln/doctype-schema'
 import type { DoctypeContext } from '@kiln/interface'
 
 /**
- * Checks `content` against the schema document that `schema` (a CommitID string) names. Not enforced yet: tiles
- * record `metadata.schema` and pass here after every commit, so enforcement is a change to this function only.
+ * Checks `content` against the schema document that `schema` (a CommitID string, already checked by the header rules)
+ * names, loaded through `ctx` at that commit so that every node validates against the same version. Throws
+ * `SchemaValidationError` listing the failing paths; a schema document this node cannot find is `DocumentNotFoundError`.
  */
-export async function enforceSchema (_content: unknown, schema: string | undefined, _ctx: DoctypeContext): Promise<void> {
+export async function enforceSchema (content: unknown, schema: string | undefined, ctx: DoctypeContext, validator: SchemaValidator): Promise<void> {
   if (schema === undefined) return
-  // The schema issue fills this in: `const doc = await ctx.loadDocument(schema, { signal: ctx.signal })` loads the
-  // schema document at its pinned commit (so every node validates against the same version), then validate `content`
-  // against `doc.content` and throw SchemaValidationError naming the schema CommitID and the first failing path.
+  await validator.validateDocument(content, schema, ctx)
 }

@@ -3,16 +3,18 @@ import {
   AbortError, DoctypeRuleError, InvalidCommitError, UnauthorizedSignerError,
   type DocState, type DoctypeContext, type DoctypeFactory, type DoctypeHandler, type DoctypeResult, type VerifiedCommit
 } from '@kiln/interface'
+import { applyJsonPatch, cloneJson, schemaValidator, type SchemaValidator } from '@kiln/doctype-schema'
 import { TILE_CODE, TILE_NAME } from './constants.js'
-import { checkTileContent, cloneJson, DEFAULT_MAX_CONTENT_BYTES, type TileContent } from './content.js'
+import { checkContentSize, checkTileContent, DEFAULT_MAX_CONTENT_BYTES, type TileContent } from './content.js'
 import { checkGenesisHeader, copyMetadata, nextMetadata } from './header.js'
-import { applyTilePatch } from './patch.js'
 import { enforceSchema } from './schema.js'
 
 /** Options of {@link tile}. */
 export interface TileInit {
   /** Largest content accepted, in bytes of its JSON encoding. Default 262144 (256 KiB). */
   maxContentBytes?: number
+  /** How many compiled schemas to keep, by schema CommitID. Default 100. */
+  schemaCacheSize?: number
 }
 
 function checkSigner (commit: VerifiedCommit, controllers: readonly string[], what: string): void {
@@ -24,7 +26,7 @@ function checkSigner (commit: VerifiedCommit, controllers: readonly string[], wh
   }
 }
 
-async function applyGenesis (commit: VerifiedCommit, maxBytes: number, ctx: DoctypeContext): Promise<DoctypeResult<TileContent>> {
+async function applyGenesis (commit: VerifiedCommit, maxBytes: number, ctx: DoctypeContext, validator: SchemaValidator): Promise<DoctypeResult<TileContent>> {
   if (commit.kind !== 'genesis') {
     throw new InvalidCommitError(`commit ${commit.cid.toString()} is a ${commit.kind}, but the document has no genesis yet`, { details: { cid: commit.cid.toString() } })
   }
@@ -42,11 +44,11 @@ async function applyGenesis (commit: VerifiedCommit, maxBytes: number, ctx: Doct
     content = cloneJson(genesis.data)
   }
   const metadata = copyMetadata(genesis.header)
-  await enforceSchema(content, metadata.schema, ctx)
+  await enforceSchema(content, metadata.schema, ctx, validator)
   return { content, metadata }
 }
 
-async function applyUpdate (state: DocState<TileContent>, commit: VerifiedCommit, maxBytes: number, ctx: DoctypeContext): Promise<DoctypeResult<TileContent>> {
+async function applyUpdate (state: DocState<TileContent>, commit: VerifiedCommit, maxBytes: number, ctx: DoctypeContext, validator: SchemaValidator): Promise<DoctypeResult<TileContent>> {
   if (commit.kind !== 'update') {
     throw new InvalidCommitError(`commit ${commit.cid.toString()} is a ${commit.kind}, but the document already has a genesis`, { details: { cid: commit.cid.toString() } })
   }
@@ -58,18 +60,30 @@ async function applyUpdate (state: DocState<TileContent>, commit: VerifiedCommit
   }
   checkSigner(commit, state.metadata.controllers, 'update')
   const metadata = nextMetadata(state.metadata, update.header, state.log[0])
-  const content = applyTilePatch(state.content, update.data, maxBytes)
+  const content = applyJsonPatch(state.content, update.data, {
+    what: 'tile update data',
+    afterCopy: (document) => checkContentSize(document, maxBytes)
+  })
   checkTileContent(content, maxBytes)
-  await enforceSchema(content, metadata.schema, ctx)
+  await enforceSchema(content, metadata.schema, ctx, validator)
   return { content, metadata }
 }
 
-/** The tile doctype (code 0, Ceramic's `tile`): JSON-object documents, updated by signed JSON-Patch commits. */
+/**
+ * The tile doctype (code 0, Ceramic's `tile`): JSON-object documents, updated by signed JSON-Patch commits. A tile
+ * whose metadata names a schema (a CommitID) must match it after every commit.
+ */
 export function tile (init: TileInit = {}): DoctypeFactory<TileContent> {
   const maxBytes = init.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES
   if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
     throw new RangeError(`tile: maxContentBytes must be a positive integer, got ${String(init.maxContentBytes)}`)
   }
+  const cacheSize = init.schemaCacheSize ?? 100
+  if (!Number.isSafeInteger(cacheSize) || cacheSize <= 0) {
+    throw new RangeError(`tile: schemaCacheSize must be a positive integer, got ${String(init.schemaCacheSize)}`)
+  }
+  // compiled schemas are cached by CommitID, whose content never changes: nodes sharing this factory may share them
+  const validator = schemaValidator({ cacheSize })
   return () => {
     const handler: DoctypeHandler<TileContent> = {
       name: TILE_NAME,
@@ -83,8 +97,8 @@ export function tile (init: TileInit = {}): DoctypeFactory<TileContent> {
       async apply (state, commit, ctx) {
         if (ctx.signal?.aborted === true) throw new AbortError('tile: apply was aborted', { cause: ctx.signal.reason })
         return state === null
-          ? await applyGenesis(commit, maxBytes, ctx)
-          : await applyUpdate(state, commit, maxBytes, ctx)
+          ? await applyGenesis(commit, maxBytes, ctx, validator)
+          : await applyUpdate(state, commit, maxBytes, ctx, validator)
       }
     }
     return handler

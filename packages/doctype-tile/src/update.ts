@@ -1,9 +1,10 @@
 import { signRecord, type SignedBlocks } from '@kiln/codec'
 import type { CommitID } from '@kiln/docid'
+import { diffJson } from '@kiln/doctype-schema'
 import { InvalidCommitError, UnauthorizedSignerError, type DocState, type UpdateHeader, type UpdateRecord } from '@kiln/interface'
-import jsonpatch, { type Operation } from 'fast-json-patch'
+import type { Operation } from 'fast-json-patch'
 import { TILE_CODE } from './constants.js'
-import { checkTileContent, cloneJson, type TileContent } from './content.js'
+import { checkTileContent, type TileContent } from './content.js'
 import type { TileSigner } from './genesis.js'
 import { nextMetadata } from './header.js'
 
@@ -40,6 +41,6 @@ export async function makeUpdate (state: DocState, newContent: TileContent | nul
   nextMetadata(state.metadata, header, genesis)
   const target = newContent ?? state.content
   checkTileContent(target, Number.POSITIVE_INFINITY)
-  const data = jsonpatch.compare(cloneJson(state.content) as object, cloneJson(target))
+  const data = diffJson(state.content as object, target)
   return await signRecord({ id: genesis.cid, prev: tip.cid, header, data }, signer)
 }

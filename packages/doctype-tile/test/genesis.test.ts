@@ -2,7 +2,7 @@ import { base64ToBytes, signRecord } from '@kiln/codec'
 import { CommitID, DocID } from '@kiln/docid'
 import { makeGenesis, TILE_CODE, TILE_NAME } from '@kiln/doctype-tile'
 import { describe, expect, it } from 'vitest'
-import { ctx, expectKilnError, handlerOf, signerOf, unsignedGenesis, verified } from './fixtures/tile.js'
+import { contextWith, ctx, expectKilnError, handlerOf, signerOf, unsignedGenesis, verified } from './fixtures/tile.js'
 
 const alice = signerOf(1)
 const bob = signerOf(2)
@@ -85,7 +85,7 @@ describe('tile genesis', () => {
   it('keeps schema, tags, forbidControllerChange and extra header fields in the metadata', async () => {
     const schema = new CommitID('tile', (await makeGenesis(null, { controllers: [alice.did], deterministic: true })).block.cid, 0).toString()
     const genesis = await makeGenesis({ a: 1 }, { schema, tags: ['a', 'b'], forbidControllerChange: true, unique: 'u' }, alice)
-    const result = await handler.apply(null, await verified(genesis, 'genesis', alice.did), ctx)
+    const result = await handler.apply(null, await verified(genesis, 'genesis', alice.did), contextWith({ [schema]: { type: 0, content: {} } }))
     expect(result.metadata).toEqual({ controllers: [alice.did], schema, tags: ['a', 'b'], forbidControllerChange: true, unique: 'u' })
     const extra = { header: { controllers: [alice.did], model: 'm' } }
     const unsigned = { ...unsignedGenesis(await makeGenesis(null, { controllers: [alice.did], deterministic: true })), payload: extra }
@@ -113,7 +113,8 @@ describe('tile genesis', () => {
   it('rejects a genesis with a DocID as schema: the schema must be pinned to a commit', async () => {
     const docId = new DocID('tile', (await makeGenesis(null, { controllers: [alice.did], deterministic: true })).block.cid).toString()
     const base = unsignedGenesis(await makeGenesis(null, { controllers: [alice.did], deterministic: true }))
-    await expectKilnError(handler.apply(null, { ...base, payload: { header: { controllers: [alice.did], schema: docId } } }, ctx), 'InvalidCommitError', /CommitID/)
+    const err = await expectKilnError(handler.apply(null, { ...base, payload: { header: { controllers: [alice.did], schema: docId } } }, ctx), 'InvalidCommitError', /CommitID/)
+    expect(err.message).toContain(`names the document ${docId} without a commit: a schema must be pinned to a version`)
   })
 
   it('rejects a genesis with more than one controller, as Ceramic does', async () => {

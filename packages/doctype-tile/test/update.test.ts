@@ -3,7 +3,7 @@ import { CommitID, DocID } from '@kiln/docid'
 import { makeGenesis, makeUpdate, type TileContent } from '@kiln/doctype-tile'
 import type { DocState, VerifiedCommit } from '@kiln/interface'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { createTile, ctx, expectKilnError, handlerOf, nextState, signerOf, verified } from './fixtures/tile.js'
+import { contextWith, createTile, ctx, expectKilnError, handlerOf, nextState, signerOf, verified } from './fixtures/tile.js'
 
 const alice = signerOf(1)
 const bob = signerOf(2)
@@ -68,7 +68,7 @@ describe('tile updates', () => {
   it('changes schema, family and tags', async () => {
     const schema = new CommitID('tile', state.log[0]!.cid, 0).toString()
     const commit = await verified(await makeUpdate(state, null, alice, { schema, family: 'other', tags: ['u', 'v'] }), 'update', alice.did)
-    const result = await handler.apply(state, commit, ctx)
+    const result = await handler.apply(state, commit, contextWith({ [schema]: { type: 0, content: { type: 'object' } } }))
     expect(result.metadata).toEqual({ ...state.metadata, schema, family: 'other', tags: ['u', 'v'] })
   })
 

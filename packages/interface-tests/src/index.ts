@@ -6,3 +6,4 @@
 export { signerTests, type SignerTestContext, type SignerTestOptions } from './signer.js'
 export * from './store.js'
 export * from './anchor.js'
+export * from './doctype.js'

@@ -1,6 +1,17 @@
 import { DoctypeRuleError, isKilnError } from '@kiln/interface'
 import jsonpatch, { type Operation } from 'fast-json-patch'
-import { checkContentSize, checkPlainJson, cloneJson } from './content.js'
+import { checkPlainJson, cloneJson, kindOfJson } from './json.js'
+
+/** Options of {@link applyJsonPatch}. */
+export interface JsonPatchOptions {
+  /** What the patch is, for messages: `'tile update data'`. */
+  what: string
+  /**
+   * Called with the document after every `copy`, the one operation that can grow a document faster than the patch
+   * grows (64 copies of the root make 2^64 times the content): throw a `KilnError` to stop the patch there.
+   */
+  afterCopy?: (document: unknown) => void
+}
 
 const OPS = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test'])
 
@@ -47,15 +58,14 @@ function reasonOf (err: unknown): string {
 }
 
 /**
- * Applies a JSON-Patch (RFC 6902) to a copy of `content` and returns the result; `content` and `patch` are not touched.
- * Any failure (data not an array, malformed operation, failing `test`, missing path) is a `DoctypeRuleError` naming
- * the index of the operation. `maxBytes` bounds the document after each `copy`, the one operation that can grow it
- * faster than the patch itself grows.
+ * Applies a JSON-Patch (RFC 6902) to a copy of `content` (plain JSON) and returns the result; `content` and `patch`
+ * are not touched. Any failure (data not an array, malformed operation, value not plain JSON, failing `test`, missing
+ * path, `__proto__` path) is a `DoctypeRuleError` whose `details.index` is the index of the operation.
  */
-export function applyTilePatch (content: unknown, patch: unknown, maxBytes: number): unknown {
+export function applyJsonPatch (content: unknown, patch: unknown, options: JsonPatchOptions): unknown {
   if (!Array.isArray(patch)) {
-    const found = patch === null ? 'null' : typeof patch
-    throw new DoctypeRuleError(`tile update data must be a JSON-Patch array of operations, got ${found}`, { details: { found } })
+    const found = kindOfJson(patch)
+    throw new DoctypeRuleError(`${options.what} must be a JSON-Patch array of operations, got ${found}`, { details: { found } })
   }
   patch.forEach(checkOperation)
   // fast-json-patch inserts `value`s by reference and edits the document in place: give it copies of both
@@ -67,9 +77,9 @@ export function applyTilePatch (content: unknown, patch: unknown, maxBytes: numb
       // its own error index is not reliable (it reports 0 for most operations), so report ours
       fail(index, op, reasonOf(err), err)
     }
-    if (op.op === 'copy') {
+    if (op.op === 'copy' && options.afterCopy !== undefined) {
       try {
-        checkContentSize(document, maxBytes)
+        options.afterCopy(document)
       } catch (err) {
         if (!isKilnError(err)) throw err
         fail(index, op, err.message, err)
@@ -77,4 +87,9 @@ export function applyTilePatch (content: unknown, patch: unknown, maxBytes: numb
     }
   })
   return document
+}
+
+/** The JSON-Patch that turns `from` into `to` (both plain JSON objects or arrays), as fast-json-patch's `compare` makes it. */
+export function diffJson (from: object, to: object): Operation[] {
+  return jsonpatch.compare(cloneJson(from), cloneJson(to))
 }

@@ -1,0 +1,180 @@
+import { encodeRecord } from '@kiln/codec'
+import { CommitID } from '@kiln/docid'
+import { DRAFT_07, DRAFT_2020_12, describeIssues, schemaValidator } from '@kiln/doctype-schema'
+import type { DocState } from '@kiln/interface'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { expectKilnError, person } from './fixtures/schema.js'
+
+/** Runs `fn` and returns what it threw, for the synchronous parts of the validator. */
+function thrown (fn: () => unknown): Error & { details: Record<string, unknown> } {
+  try {
+    fn()
+  } catch (err) {
+    return err as Error & { details: Record<string, unknown> }
+  }
+  throw new TypeError('expected a throw')
+}
+
+async function commitIdOf (type: number, label: string): Promise<string> {
+  return new CommitID(type, (await encodeRecord({ label })).cid, 0).toString()
+}
+
+describe('schemaValidator', () => {
+  const validator = schemaValidator()
+
+  it('compiles a draft 2020-12 schema (the default) and lists every failing path with ajv\'s message', () => {
+    const check = validator.compile(person)
+    expect(check({ name: 'Alice', age: 3 })).toEqual([])
+    expect(check({ age: 1.5 })).toEqual([
+      { path: '', message: "must have required property 'name'", keyword: 'required' },
+      { path: '/age', message: 'must be integer', keyword: 'type' }
+    ])
+    expect(describeIssues(check({ age: 1.5 }))).toBe("(root) must have required property 'name'; /age must be integer")
+  })
+
+  it('chooses the draft by $schema: 2020-12 and draft-07, with or without the trailing #', () => {
+    // prefixItems is 2020-12; in draft-07 the array form of items does the same
+    const tuple2020 = validator.compile({ $schema: DRAFT_2020_12, type: 'array', prefixItems: [{ type: 'string' }], items: false })
+    expect(tuple2020(['a'])).toEqual([])
+    expect(describeIssues(tuple2020(['a', 'b']))).toBe('(root) must NOT have more than 1 items')
+    const tuple07 = validator.compile({ $schema: DRAFT_07, type: 'array', items: [{ type: 'string' }], additionalItems: false })
+    expect(tuple07(['a'])).toEqual([])
+    expect(tuple07([1]).map((i) => `${i.path} ${i.message}`)).toEqual(['/0 must be string'])
+    expect(validator.compile({ $schema: `${DRAFT_2020_12}#`, type: 'string' })(1)).toHaveLength(1)
+    expect(validator.compile({ $schema: DRAFT_07.slice(0, -1), definitions: { s: { type: 'string' } }, $ref: '#/definitions/s' })(1)).toHaveLength(1)
+  })
+
+  it('checks formats with ajv-formats', () => {
+    const check = validator.compile({ type: 'object', properties: { email: { format: 'email' }, when: { format: 'date-time' }, site: { format: 'uri' } } })
+    expect(check({ email: 'a@example.com', when: '2024-01-01T00:00:00Z', site: 'https://example.com' })).toEqual([])
+    expect(describeIssues(check({ email: 'nope', when: 'yesterday', site: 'x' }))).toBe('/email must match format "email"; /when must match format "date-time"; /site must match format "uri"')
+  })
+
+  const invalid: Array<[string, unknown, RegExp]> = [
+    ['an unknown type', { type: 'objekt' }, /not a valid JSON Schema \(draft 2020-12\): \/type must be equal to one of the allowed values/],
+    ['a minimum that is not a number', { properties: { a: { minimum: 'zero' } } }, /\/properties\/a\/minimum must be number/],
+    ['required that is not a list', { $schema: DRAFT_07, required: 'name' }, /\(draft-07\): \/required must be array/],
+    ['an unsupported $schema', { $schema: 'http://json-schema.org/draft-04/schema#' }, /declares \$schema "http:\/\/json-schema.org\/draft-04\/schema#"; Kiln validates draft 2020-12/],
+    ['a $ref outside the schema', { $ref: 'https://example.com/other.json' }, /can't resolve reference https:\/\/example.com\/other.json/],
+    ['an invalid pattern', { type: 'string', pattern: '(' }, /Invalid regular expression/],
+    ['an asynchronous schema', { $async: true, type: 'object' }, /asynchronous schemas/],
+    ['the $id of a meta-schema', { $id: DRAFT_2020_12, type: 'string' }, /is the id of a meta-schema/],
+    ['an array', [{ type: 'string' }], /must be a JSON object, got an array/],
+    ['a boolean', true, /must be a JSON object, got a boolean/],
+    ['bytes', { const: new Uint8Array([1]) }, /must be plain JSON, but at \/const it holds bytes/]
+  ]
+
+  it.each(invalid)('refuses %s with SchemaValidationError', (_what, schema, message) => {
+    const err = thrown(() => validator.compile(schema))
+    expect(err.name).toBe('SchemaValidationError')
+    expect(err.message).toMatch(message)
+  })
+
+  it('gives the issues of an invalid schema in details.errors', () => {
+    const err = thrown(() => validator.compile({ type: 'objekt' }, 'my schema'))
+    expect(err.message).toMatch(/^my schema is not a valid JSON Schema/)
+    expect(err.details.draft).toBe('2020-12')
+    expect(err.details.errors).toContainEqual({ path: '/type', message: 'must be equal to one of the allowed values', keyword: 'enum' })
+  })
+
+  it('still works after refusing a schema that takes a meta-schema $id', () => {
+    const v = schemaValidator()
+    thrown(() => v.compile({ $id: DRAFT_2020_12 }))
+    thrown(() => v.compile({ $schema: DRAFT_07, $id: DRAFT_07 }))
+    expect(thrown(() => v.compile({ type: 'objekt' })).name).toBe('SchemaValidationError')
+    expect(v.compile({ $schema: DRAFT_07, type: 'string' })('a')).toEqual([])
+  })
+
+  it('compiles two versions of a schema with the same $id, and a schema again after it failed', () => {
+    const v = schemaValidator()
+    expect(v.compile({ $id: 'https://example.com/person', type: 'string' })(1)).toHaveLength(1)
+    expect(v.compile({ $id: 'https://example.com/person', type: 'number' })(1)).toEqual([])
+    thrown(() => v.compile({ $id: 'https://example.com/broken', type: 'string', pattern: '(' }))
+    expect(v.compile({ $id: 'https://example.com/broken', type: 'string' })('ok')).toEqual([])
+  })
+
+  it('ignores unknown keywords and formats, as Ceramic\'s validator does (strict: false)', () => {
+    expect(validator.compile({ type: 'string', format: 'kiln-id', requried: ['typo'] })('x')).toEqual([])
+  })
+
+  it('lists at most 20 issues in a message and counts the rest', () => {
+    const properties = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`p${i}`, { type: 'string' }]))
+    const check = validator.compile({ type: 'object', properties })
+    const issues = check(Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`p${i}`, i])))
+    expect(issues).toHaveLength(25)
+    expect(describeIssues(issues)).toMatch(/\/p19 must be string; and 5 more$/)
+  })
+
+  it('refuses a cacheSize that is not a positive integer', () => {
+    for (const cacheSize of [0, -1, 1.5]) expect(() => schemaValidator({ cacheSize })).toThrow(RangeError)
+  })
+
+  describe('validate and validateDocument', () => {
+    let v1: string
+    let tileSchema: string
+    let counter: string
+
+    beforeAll(async () => {
+      v1 = await commitIdOf(64, 'person')
+      tileSchema = await commitIdOf(0, 'a tile holding a schema')
+      counter = await commitIdOf(1042, 'a counter')
+    })
+
+    function contextOf (documents: Record<string, Pick<DocState, 'type' | 'content'>>): { loads: string[], loadDocument: (id: string) => Promise<DocState> } {
+      const loads: string[] = []
+      return {
+        loads,
+        async loadDocument (id) {
+          loads.push(id)
+          const doc = documents[id]
+          if (doc === undefined) throw new TypeError(`no ${id}`)
+          return { ...doc, metadata: { controllers: ['did:key:x'] }, signature: 2, anchorStatus: 0, log: [] }
+        }
+      }
+    }
+
+    it('throws SchemaValidationError naming the schema CommitID and listing the failing paths', () => {
+      const err = thrown(() => schemaValidator().validate(v1, person, { name: 'A', age: 'old' }))
+      expect(err.name).toBe('SchemaValidationError')
+      expect(err.message).toBe(`content does not match schema ${v1}: /age must be integer`)
+      expect(err.details).toEqual({ schema: v1, errors: [{ path: '/age', message: 'must be integer', keyword: 'type' }] })
+    })
+
+    it('caches by CommitID: the content given with a cached CommitID is not compiled again', () => {
+      const v = schemaValidator()
+      v.validate(v1, person, { name: 'A' })
+      expect(() => v.validate(v1, { type: 'string' }, { name: 'A' })).not.toThrow()
+    })
+
+    it('names the schema CommitID when its content is not a schema, every time', () => {
+      const v = schemaValidator()
+      for (let i = 0; i < 2; i++) {
+        const err = thrown(() => v.validate(v1, { type: 'objekt' }, {}))
+        expect(err.name).toBe('SchemaValidationError')
+        expect(err.message).toContain(`the content of schema ${v1} is not a valid JSON Schema`)
+        expect(err.details.schema).toBe(v1)
+      }
+    })
+
+    it('refuses a DocID without a commit with InvalidCommitError', () => {
+      const docId = CommitID.fromString(v1).baseID.toString()
+      const err = thrown(() => schemaValidator().validate(docId, person, {}))
+      expect(err.name).toBe('InvalidCommitError')
+      expect(err.message).toContain(`names the document ${docId} without a commit: a schema must be pinned to a version`)
+    })
+
+    it('loads a schema document or a tile once, then validates from the cache', async () => {
+      const v = schemaValidator()
+      const ctx = contextOf({ [v1]: { type: 64, content: person }, [tileSchema]: { type: 0, content: { type: 'object', required: ['x'] } } })
+      await v.validateDocument({ name: 'A' }, v1, ctx)
+      await expectKilnError(v.validateDocument({}, v1, ctx), 'SchemaValidationError', /required property 'name'/)
+      await expectKilnError(v.validateDocument({}, tileSchema, ctx), 'SchemaValidationError', /required property 'x'/)
+      expect(ctx.loads).toEqual([v1, tileSchema])
+    })
+
+    it('refuses a document of another doctype as a schema', async () => {
+      const ctx = contextOf({ [counter]: { type: 1042, content: { type: 'object' } } })
+      await expectKilnError(schemaValidator().validateDocument({}, counter, ctx), 'SchemaValidationError', `schema ${counter} is a document of doctype 1042`)
+    })
+  })
+})
