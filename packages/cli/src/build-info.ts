@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url'
 
 /** The Kiln packages a build of the CLI is made from. */
 export const KILN_PACKAGES = [
-  '@kiln/interface', '@kiln/docid', '@kiln/codec', '@kiln/signing', '@kiln/core', '@kiln/doctype-tile',
+  '@kiln/interface', '@kiln/docid', '@kiln/codec', '@kiln/signing', '@kiln/core', '@kiln/doctype-tile', '@kiln/doctype-schema',
+  '@kiln/doctype-account-link',
   '@kiln/storage-level', '@kiln/anchor-mock', '@kiln/http-server', '@kiln/http-client'
 ] as const
 

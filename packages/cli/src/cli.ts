@@ -5,7 +5,9 @@ import type { Command } from './commands/command.js'
 import { daemon } from './commands/daemon.js'
 import { did } from './commands/did.js'
 import { commits, create, show, state, update, watch } from './commands/documents.js'
+import { link } from './commands/link.js'
 import { pin } from './commands/pins.js'
+import { schemaCommand } from './commands/schema.js'
 import type { CliIO } from './output.js'
 
 export type { CliIO } from './output.js'
@@ -26,7 +28,7 @@ const version: Command = {
   }
 }
 
-const commands: Record<string, Command> = { daemon, did, create, update, show, state, commits, watch, pin, version }
+const commands: Record<string, Command> = { daemon, did, create, update, show, state, commits, watch, schema: schemaCommand, link, pin, version }
 
 function usage (): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length))

@@ -2,6 +2,8 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { mockAnchor } from '@kiln/anchor-mock'
 import { createNode, type KilnNode } from '@kiln/core'
+import { accountLink } from '@kiln/doctype-account-link'
+import { schema } from '@kiln/doctype-schema'
 import { tile } from '@kiln/doctype-tile'
 import { httpApi, type HttpApi } from '@kiln/http-server'
 import type { AnchorFactory, DIDSigner, Logger } from '@kiln/interface'
@@ -35,7 +37,7 @@ async function storedSeed (path: string): Promise<Uint8Array> {
   return seed
 }
 
-/** Assembles and starts the node the CLI runs: tile doctype, LevelDB under the data directory, the chosen anchor, HTTP. */
+/** Assembles and starts the node the CLI runs: tile, schema and account-link doctypes, LevelDB under the data directory, the chosen anchor, HTTP. */
 export async function startDaemon (config: DaemonConfig, logger: Logger): Promise<Daemon> {
   const dataDir = resolve(config.dataDir)
   await mkdir(dataDir, { recursive: true })
@@ -45,7 +47,7 @@ export async function startDaemon (config: DaemonConfig, logger: Logger): Promis
     anchors.push(mockAnchor({ intervalMs: config.anchorIntervalMs, seed: await storedSeed(join(dataDir, 'mock-chain.key')) }))
   }
   const node = await createNode({
-    doctypes: [tile()],
+    doctypes: [tile(), schema(), accountLink()],
     storage: levelStorage({ path: join(dataDir, 'store') }),
     anchors,
     did,

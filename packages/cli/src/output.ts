@@ -1,6 +1,7 @@
 import type { DocState } from '@kiln/interface'
 import { AnchorStatus, anchorStatusName } from '@kiln/interface'
 import { docStateToJSON } from '@kiln/codec'
+import { doctypes } from '@kiln/docid'
 
 /** Where a command writes and what it may read: the CLI is the only part of Kiln that reads the environment. */
 export interface CliIO {
@@ -52,4 +53,9 @@ export async function withProgress<T> (io: CliIO, label: string, work: () => Pro
     clearInterval(timer)
     io.err.write(`\r${' '.repeat(label.length + 2)}\r`)
   }
+}
+
+/** The doctype name of a code when this process knows it (a node's own doctypes may be unknown to a client). */
+export function nameOfType (code: number): string | undefined {
+  return doctypes.find(code)?.name
 }

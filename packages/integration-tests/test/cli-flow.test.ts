@@ -66,6 +66,37 @@ describe('the kiln CLI against a running daemon', () => {
     expect((await kilnJSON<{ pinnedStreamIds: string[] }>('pin', 'ls', '--seed', adminSeed)).pinnedStreamIds).not.toContain(created.streamId)
   })
 
+  it('publishes a schema, creates a document that follows it, refuses one that does not, and links an Ethereum account', async () => {
+    const profile = {
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      type: 'object',
+      properties: { name: { type: 'string' }, age: { type: 'integer', minimum: 0 } },
+      required: ['name'],
+      additionalProperties: false
+    }
+    const published = await kilnJSON<{ streamId: string, commitId: string, state: { type: number } }>('schema', 'create', JSON.stringify(profile), '--seed', seed)
+    expect(published.state.type).toBe(64)
+    expect(published.commitId).toMatch(/^k/)
+
+    const alice = await kilnJSON<{ state: { content: unknown, metadata: { schema: string } } }>('create', '--schema', published.commitId, '{"name":"Alice","age":30}', '--seed', seed)
+    expect(alice.state.metadata.schema).toBe(published.commitId)
+    const bad = await kiln('create', '--schema', published.commitId, '{"name":"Bob","age":"old"}', '--seed', seed)
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain('SchemaValidationError')
+    expect(bad.stderr).toContain('/age must be integer')
+    const bare = await kiln('create', '--schema', published.streamId, '{"name":"Carol"}', '--seed', seed)
+    expect(bare.code).toBe(1)
+
+    const ethKey = '0x' + '11'.repeat(32)
+    const did = (await kilnJSON<{ state: { metadata: { controllers: string[] } } }>('state', published.streamId)).state.metadata.controllers[0]
+    const linked = await kilnJSON<{ account: string, did: string }>('link', 'eth', '--eth-key', ethKey, '--seed', seed)
+    expect(linked.did).toBe(did)
+    expect(linked.account).toMatch(/^eip155:1:0x[0-9a-f]{40}$/)
+    expect(await kilnJSON<{ did: string }>('link', 'show', linked.account)).toMatchObject({ did })
+    const unlinked = await kilnJSON<{ did: string | null }>('link', 'eth', '--eth-key', ethKey, '--unlink')
+    expect(unlinked.did).toBeNull()
+  })
+
   it('fails with one line and a non-zero exit on bad input', async () => {
     for (const args of [['show', 'not-a-doc-id'], ['update', 'kjzl6cwe1jw147dvq16zluojmraqvwdmbh61dx9e0c59i344lcrsgqfohexp60s', '{}', '--seed', seed], ['create', '{not json', '--seed', seed], ['create', '{"a":1}'], ['pin', 'ls', '--seed', seed]]) {
       const result = await kiln(...args)

@@ -5,8 +5,8 @@ import { makeGenesis, makeUpdate } from '@kiln/doctype-tile'
 import { AnchorStatus, anchorStatusName, type DocState, type LogEntry } from '@kiln/interface'
 import type { KilnHttpClient } from '@kiln/http-client'
 import { UsageError } from '../errors.js'
-import { describeState, printJSON, snapshotJSON, withProgress, type CliIO } from '../output.js'
-import { clientOf, clientOptions, contentOf, signerOf } from './client-options.js'
+import { describeState, printJSON, snapshotJSON, withProgress, type CliIO, nameOfType } from '../output.js'
+import { applyOnTip, clientOf, clientOptions, contentOf, signerOf } from './client-options.js'
 import type { Command } from './command.js'
 
 const writeOptions = {
@@ -35,7 +35,7 @@ async function waitForAnchor (client: KilnHttpClient, id: string, io: CliIO): Pr
 
 async function finish (client: KilnHttpClient, id: DocID, state: DocState, values: { json?: boolean, 'wait-anchor'?: boolean }, io: CliIO): Promise<number> {
   const final = values['wait-anchor'] === true ? await waitForAnchor(client, id.toString(), io) : state
-  if (values.json === true) printJSON(io, snapshotJSON(id.toString(), final, id.typeName))
+  if (values.json === true) printJSON(io, snapshotJSON(id.toString(), final, nameOfType(id.type)))
   else io.out.write(describeState(id.toString(), final))
   return final.anchorStatus === AnchorStatus.FAILED ? 1 : 0
 }
@@ -95,8 +95,9 @@ export const update: Command = {
     const content = contentText === undefined && values.file === undefined && values.controller !== undefined
       ? state.content as Record<string, unknown>
       : contentOf(contentText, values.file)
-    const commit = await makeUpdate(state, content, signer, values.controller === undefined ? {} : { controllers: [values.controller] })
-    const snapshot = await withProgress(io, 'updating', async () => await client.applyCommit(id, commit.commit, { anchor: values['no-anchor'] !== true }))
+    const headerOptions = values.controller === undefined ? {} : { controllers: [values.controller] }
+    const snapshot = await withProgress(io, 'updating', async () => await applyOnTip(client, id, state,
+      async (tip) => (await makeUpdate(tip, content, signer, headerOptions)).commit, { anchor: values['no-anchor'] !== true }))
     return await finish(client, snapshot.id, snapshot.state, values, io)
   }
 }
@@ -123,7 +124,7 @@ export const state: Command = {
     const { values, positionals } = parseArgs({ args, options: clientOptions, allowPositionals: true, strict: true })
     if (positionals.length !== 1) throw new UsageError('usage: kiln state <docid|commitid>')
     const snapshot = await withProgress(io, 'loading', async () => await clientOf(values, io).load(positionals[0]!))
-    if (values.json === true) printJSON(io, snapshotJSON(snapshot.id.toString(), snapshot.state, snapshot.id.typeName))
+    if (values.json === true) printJSON(io, snapshotJSON(snapshot.id.toString(), snapshot.state, nameOfType(snapshot.id.type)))
     else io.out.write(describeState(snapshot.id.toString(), snapshot.state))
     return 0
   }
@@ -165,7 +166,7 @@ export const watch: Command = {
     io.signal?.addEventListener('abort', () => { controller.abort() }, { once: true })
     try {
       for await (const { id, state } of clientOf(values, io).watch(positionals[0]!, { signal: controller.signal })) {
-        if (values.json === true) printJSON(io, { streamId: id.toString(), state: docStateToJSON(state, id.typeName) })
+        if (values.json === true) printJSON(io, { streamId: id.toString(), state: docStateToJSON(state, nameOfType(id.type)) })
         else io.out.write(`${new Date().toISOString()}  ${anchorStatusName(state.anchorStatus).padEnd(13)}  ${state.log.length} commits  ${JSON.stringify(state.content)}\n`)
         if (values['until-anchored'] === true && state.anchorStatus === AnchorStatus.ANCHORED) break
       }
