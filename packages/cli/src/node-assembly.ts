@@ -17,6 +17,8 @@ export interface Daemon {
   node: KilnNode
   api: HttpApi
   did: DIDSigner
+  /** The mock chain's DID (its anchors verify against it), when the node anchors there. */
+  mockChainDid?: string
   dataDir: string
   stop(): Promise<void>
 }
@@ -43,8 +45,11 @@ export async function startDaemon (config: DaemonConfig, logger: Logger): Promis
   await mkdir(dataDir, { recursive: true })
   const did = keyDidSigner({ seed: await storedSeed(join(dataDir, 'node.key')) })
   const anchors: AnchorFactory[] = []
+  let mockChainDid: string | undefined
   if (config.anchor === 'mock') {
-    anchors.push(mockAnchor({ intervalMs: config.anchorIntervalMs, seed: await storedSeed(join(dataDir, 'mock-chain.key')) }))
+    const seed = await storedSeed(join(dataDir, 'mock-chain.key'))
+    mockChainDid = keyDidSigner({ seed }).did
+    anchors.push(mockAnchor({ intervalMs: config.anchorIntervalMs, seed }))
   }
   const node = await createNode({
     doctypes: [tile(), schema(), accountLink()],
@@ -72,6 +77,7 @@ export async function startDaemon (config: DaemonConfig, logger: Logger): Promis
     node,
     api,
     did,
+    ...(mockChainDid === undefined ? {} : { mockChainDid }),
     dataDir,
     async stop () {
       await api.stop()

@@ -5,7 +5,7 @@ import { doctypes } from '@kiln/docid'
 
 /** Where a command writes and what it may read: the CLI is the only part of Kiln that reads the environment. */
 export interface CliIO {
-  out: { write(chunk: string): unknown, isTTY?: boolean }
+  out: { write(chunk: string | Uint8Array): unknown, isTTY?: boolean }
   err: { write(chunk: string): unknown, isTTY?: boolean }
   env: Record<string, string | undefined>
   /** Fires on Ctrl-C / SIGTERM for commands that run until stopped (daemon, watch). */

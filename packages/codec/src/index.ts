@@ -11,3 +11,4 @@ export { isSignedCommit, asGenesisRecord, asUpdateRecord, asAnchorRecord, asAnch
 export { commitToJSON, commitFromJSON, bytesToBase64, base64ToBytes, type SignedCommitJSON } from './json.js'
 export { CodecError, InvalidCommitError } from './errors.js'
 export { docStateToJSON, docStateFromJSON, type DocStateJSON } from './state-json.js'
+export { encodeCar, decodeCar } from './car.js'

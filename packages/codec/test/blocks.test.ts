@@ -124,3 +124,27 @@ describe('dag-jose compatibility', () => {
     }
   })
 })
+
+describe('CAR files', async () => {
+  const { decodeCar, encodeCar } = await import('@kiln/codec')
+
+  it('round-trips roots and blocks, each block once', async () => {
+    const a = await encodeRecord({ a: 1 })
+    const b = await encodeRecord({ b: [a.cid] })
+    const signed = await signRecord({ c: 'signed' }, testSigner())
+    const car = await encodeCar([b.cid], [a, b, a, signed.envelope, signed.payload])
+    const { roots, blocks } = await decodeCar(car)
+    expect(roots.map(String)).toEqual([b.cid.toString()])
+    expect(blocks.map((x) => x.cid.toString())).toEqual([a, b, signed.envelope, signed.payload].map((x) => x.cid.toString()))
+    expect(blocks[1]!.bytes).toEqual(b.bytes)
+  })
+
+  it('rejects a CAR whose block was tampered with, and bytes that are not a CAR', async () => {
+    const a = await encodeRecord({ amount: 1 })
+    const car = await encodeCar([a.cid], [a])
+    const tampered = car.slice()
+    tampered[tampered.length - 2] = tampered[tampered.length - 2]! ^ 0xff
+    await rejectsWith(decodeCar(tampered), 'CodecError')
+    await rejectsWith(decodeCar(new Uint8Array([1, 2, 3])), 'CodecError')
+  })
+})

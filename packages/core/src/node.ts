@@ -11,6 +11,7 @@ import { LRUCache } from 'lru-cache'
 import type { CID } from 'multiformats/cid'
 import { commitValue, readCommit, readStoredCommit, type IncomingCommit } from './commit-input.js'
 import { pickWinningBranch } from './conflict.js'
+import { exportDocumentCar, readDocumentCar } from './export.js'
 import { withAnchorStatus } from './log-steps.js'
 import { blockGetter, Pipeline } from './pipeline.js'
 import { createDoctypeRegistry, type DoctypeRegistry } from './registry.js'
@@ -46,6 +47,14 @@ export interface KilnNode extends DocReader<DocID>, DocWriter<DocID> {
   readonly doctypes: DoctypeRegistry
   /** CAIP-2 ids of the chains this node anchors to. */
   readonly chains: readonly string[]
+  /** A CAR file holding the document's whole log, anchors with their proofs and Merkle nodes, and schemas it names. */
+  exportDocument(id: DocRef, options?: AbortOptions): Promise<Uint8Array>
+  /**
+   * Loads an export into this node: every commit goes through the apply pipeline (signatures, links, schemas,
+   * anchor proofs), dependencies first. Resolves with the exported document's state; rejects at the first commit
+   * that fails, naming it.
+   */
+  importDocument(car: Uint8Array, options?: WriteOptions): Promise<DocSnapshot>
   /** A block this node stores (a commit, a proof, a Merkle node); `BlockNotFoundError` when it has none. */
   readBlock(cid: CID, options?: AbortOptions): Promise<Uint8Array>
   /** Registers a listener for every anchor event (PENDING, PROCESSING, ANCHORED, FAILED, REPLACED). */
@@ -336,6 +345,36 @@ class Node implements KilnNode {
       items.push({ cid: entry.cid, value: commitValue(commit) })
     }
     return items
+  }
+
+  async exportDocument (input: DocRef, options: AbortOptions = {}): Promise<Uint8Array> {
+    this.assertRunning()
+    return await exportDocumentCar({
+      blocks: this.storage.blocks,
+      load: async (id, opts) => await this.load(id, opts),
+      verifyAnchor: async (commit, getBlock, opts) => await this.pipeline.verifyAnchor(commit, getBlock, opts)
+    }, docIdOf(input).toString(), options)
+  }
+
+  async importDocument (car: Uint8Array, options: WriteOptions = {}): Promise<DocSnapshot> {
+    this.assertRunning()
+    const { commits } = await readDocumentCar(car)
+    const writeOptions: WriteOptions = { anchor: false, publish: options.publish, pin: options.pin, signal: options.signal }
+    let last: DocSnapshot | undefined
+    for (const commit of commits) {
+      try {
+        last = commit.kind === 'genesis'
+          ? await this.createDocument(commit.type, commit.value, writeOptions)
+          : await this.applyCommit(commit.docId, commit.value, { ...writeOptions, blocks: commit.supporting })
+      } catch (err) {
+        if (err instanceof KilnError) {
+          err.message = `${commit.kind} commit ${commit.cid.toString()} of ${commit.docId}: ${err.message}`
+          Object.assign(err.details, { commit: commit.cid.toString(), docId: commit.docId })
+        }
+        throw err
+      }
+    }
+    return last!
   }
 
   async readBlock (cid: CID, options: AbortOptions = {}): Promise<Uint8Array> {

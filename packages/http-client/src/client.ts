@@ -58,6 +58,10 @@ export interface KilnHttpClient extends DocReader<DocID>, DocWriter<DocID> {
   healthcheck(options?: AbortOptions): Promise<boolean>
   /** The log with each commit's value, and the proof of each anchor commit (a Kiln route). */
   loadLogWithProofs(id: DocRef, options?: AbortOptions): Promise<LogItemWithProof[]>
+  /** The document as one CAR file (Kiln's export: log, anchors with proofs and Merkle nodes, schemas it names). */
+  exportDocument(id: DocRef, options?: AbortOptions): Promise<Uint8Array>
+  /** Loads an export into the node, each commit through its apply pipeline; the exported document's state. */
+  importDocument(car: Uint8Array, options?: AbortOptions): Promise<DocSnapshot<DocID>>
 }
 
 /** Creates a client of the Kiln (or Ceramic) node at `init.url`. */
@@ -215,6 +219,14 @@ class HttpClient implements KilnHttpClient {
         })
       }
     }
+  }
+
+  async exportDocument (id: DocRef, options: AbortOptions = {}): Promise<Uint8Array> {
+    return await this.transport.bytes(`${API}/kiln/streams/${docIdOf(id).toString()}/export`, { signal: options.signal })
+  }
+
+  async importDocument (car: Uint8Array, options: AbortOptions = {}): Promise<DocSnapshot<DocID>> {
+    return snapshotOf(await this.transport.json(`${API}/kiln/import`, { method: 'POST', car, signal: options.signal }), 'POST /kiln/import answer')
   }
 
   async requestAnchor (id: DocRef, options: AbortOptions = {}): Promise<AnchorStatus> {

@@ -16,6 +16,8 @@ export interface RequestOptions {
   method?: 'GET' | 'POST' | 'DELETE'
   /** A JSON body; sent with `content-type: application/json`. */
   body?: unknown
+  /** A CAR body (document exports); sent with `content-type: application/vnd.ipld.car`. */
+  car?: Uint8Array
   headers?: Record<string, string>
   signal?: AbortSignal
   /** Overrides the client's timeout for this request. */
@@ -71,6 +73,14 @@ export class Transport {
     })
   }
 
+  /** Sends a request and gives the binary answer (a CAR file); a non-2xx answer becomes the named error it carries. */
+  async bytes (path: string, options: RequestOptions = {}): Promise<Uint8Array> {
+    return await this.send(path, { ...options, headers: { accept: 'application/vnd.ipld.car', ...options.headers } }, async (response, call) => {
+      if (!response.ok) throw errorFromResponse(response.status, await response.text(), call)
+      return new Uint8Array(await response.arrayBuffer())
+    })
+  }
+
   /** Sends a request and gives its status, without treating a non-2xx status as an error. */
   async status (path: string, options: RequestOptions = {}): Promise<number> {
     return await this.send(path, options, async (response) => {
@@ -113,7 +123,10 @@ export class Transport {
   private init (call: Call, options: RequestOptions): RequestInit {
     const headers: Record<string, string> = { accept: 'application/json', ...this.headers, ...options.headers }
     const init: RequestInit = { method: call.method, headers, signal: call.controller.signal }
-    if (options.body !== undefined) {
+    if (options.car !== undefined) {
+      headers['content-type'] = 'application/vnd.ipld.car'
+      init.body = options.car
+    } else if (options.body !== undefined) {
       headers['content-type'] = 'application/json'
       init.body = JSON.stringify(options.body)
     }

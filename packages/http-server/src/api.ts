@@ -26,7 +26,7 @@ export interface HttpApiInit {
 /** The parts of a node the HTTP API uses: an in-process `KilnNode` has them all. */
 export type HttpApiNode = Pick<KilnNode,
 'createDocument' | 'applyCommit' | 'load' | 'loadLog' | 'readBlock' | 'requestAnchor' | 'watch' |
-'pin' | 'unpin' | 'isPinned' | 'listPins' | 'chains' | 'doctypes'>
+'pin' | 'unpin' | 'isPinned' | 'listPins' | 'chains' | 'doctypes' | 'exportDocument' | 'importDocument'>
 
 /** What the HTTP API needs from the node it serves. */
 export interface HttpApiComponents {

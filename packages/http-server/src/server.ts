@@ -68,6 +68,9 @@ export class HttpServer implements HttpApi {
       jsonParser(request, text, done)
     })
 
+    // Document exports travel as CAR files (Kiln's export and import routes).
+    app.addContentTypeParser('application/vnd.ipld.car', { parseAs: 'buffer' }, (_request, body, done) => { done(null, body) })
+
     installErrorHandling(app, { logger, bodyLimit })
     if (init.cors !== undefined) void app.register(cors, { origin: init.cors.origin })
 

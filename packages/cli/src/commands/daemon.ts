@@ -49,6 +49,7 @@ export const daemon: Command = {
       did: running.did.did,
       dataDir: running.dataDir,
       chains: [...running.node.chains],
+      mockChainDid: running.mockChainDid,
       anchorIntervalMs: config.anchor === 'mock' ? config.anchorIntervalMs : undefined
     }
     if (values.json === true) {
@@ -57,6 +58,7 @@ export const daemon: Command = {
       io.out.write(`kiln listening on ${info.url}\n`)
       io.out.write(`  node DID   ${info.did}\n  data       ${info.dataDir}\n`)
       io.out.write(`  anchoring  ${info.chains.length === 0 ? 'off' : `${info.chains.join(', ')} every ${config.anchorIntervalMs} ms`}\n`)
+      if (info.mockChainDid !== undefined) io.out.write(`  chain key  ${info.mockChainDid}  (kiln verify --mock-chain-did …)\n`)
     }
     logger.info(info, 'kiln daemon started')
     await new Promise<void>((resolve) => {

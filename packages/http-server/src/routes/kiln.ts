@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { asAnchorProof, commitToJSON, decodeRecord } from '@kiln/codec'
 import { CommitID, parseDocOrCommitID, type DocID } from '@kiln/docid'
-import { LogEntryType, type AnchorRecord, type DocState, type Logger } from '@kiln/interface'
+import { InvalidRequestError, LogEntryType, type AnchorRecord, type DocState, type Logger } from '@kiln/interface'
 import type { FastifyInstance } from 'fastify'
 import { CID } from 'multiformats/cid'
 import type { HttpApiNode } from '../api.js'
@@ -39,8 +39,24 @@ async function proofJSON (node: Pick<HttpApiNode, 'readBlock'>, anchor: AnchorRe
 }
 
 /** Kiln's own routes under `/api/v0/kiln/`: a document's states as Server-Sent Events, and its log with anchor proofs. */
-export function kilnRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'load' | 'loadLog' | 'readBlock' | 'watch' | 'doctypes'>, options: KilnRoutesOptions): void {
+export function kilnRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'load' | 'loadLog' | 'readBlock' | 'watch' | 'doctypes' | 'exportDocument' | 'importDocument'>, options: KilnRoutesOptions): void {
   const { keepAliveMs, streams, logger } = options
+
+  // A document as one CAR file: its log, anchors with proofs and Merkle nodes, schemas it names.
+  app.get<{ Params: { id: string } }>('/api/v0/kiln/streams/:id/export', async (request, reply) => {
+    const id = parseDocOrCommitID(request.params.id).baseID
+    const car = await node.exportDocument(id)
+    return await reply.header('content-type', 'application/vnd.ipld.car')
+      .header('content-disposition', `attachment; filename="${id.toString()}.car"`)
+      .send(Buffer.from(car.buffer, car.byteOffset, car.byteLength))
+  })
+
+  // Loads an export: every commit goes through the node's apply pipeline.
+  app.post('/api/v0/kiln/import', async (request) => {
+    if (!(request.body instanceof Uint8Array)) throw new InvalidRequestError('Send the export as a CAR body (content-type application/vnd.ipld.car)')
+    const { id, state } = await node.importDocument(request.body)
+    return { streamId: id.toString(), state: stateJSON(node.doctypes, state) }
+  })
 
   app.get<{ Params: { id: string } }>('/api/v0/kiln/streams/:id/watch', async (request, reply) => {
     const id: DocID = parseDocOrCommitID(request.params.id).baseID

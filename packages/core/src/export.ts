@@ -1,0 +1,149 @@
+import { DAG_JOSE, decodeCar, decodeJWS, decodeRecord, encodeCar, encodeRecord } from '@kiln/codec'
+import { isCommitID, parseDocOrCommitID, type DocID } from '@kiln/docid'
+import { CodecError, InvalidCommitError, type AbortOptions, type Block, type Blockstore, type DocState } from '@kiln/interface'
+import { CID } from 'multiformats/cid'
+import { commitValue, readStoredCommit, type IncomingCommit } from './commit-input.js'
+
+/** Marks the root block of a Kiln document export. */
+export const EXPORT_FORMAT = 'kiln-document-export/1'
+
+/** One document of an export: its log, and for each anchor commit the blocks its verification reads. */
+export interface ExportedDocument {
+  docId: string
+  type: number
+  /** The log to replay, genesis first (up to the pinned commit for a schema dependency). */
+  log: CID[]
+  /** Anchor commit CID string → CIDs of the proof, Merkle nodes and chain data its verifier read. */
+  anchors: Record<string, CID[]>
+}
+
+/** The root block of an export: the documents, dependencies (schemas) first, the exported one last. */
+export interface ExportManifest {
+  format: typeof EXPORT_FORMAT
+  documents: ExportedDocument[]
+}
+
+/** What building an export needs from the node. */
+export interface ExportSource {
+  blocks: Pick<Blockstore, 'get'>
+  /** The state of a document (DocID) or at a commit (CommitID). */
+  load(id: string, options: AbortOptions): Promise<{ id: DocID, state: DocState }>
+  /** Verifies an anchor commit reading blocks through `getBlock` (so the reads can be recorded). */
+  verifyAnchor(commit: IncomingCommit, getBlock: (cid: CID, options?: AbortOptions) => Promise<Uint8Array>, options: AbortOptions): Promise<unknown>
+}
+
+/**
+ * Builds a CAR file of a document: every commit of its log (signed envelopes and their payloads), every anchor commit
+ * with the proof, Merkle nodes and chain data its verifier reads, and, when it names a schema, that schema document
+ * up to the pinned commit — all a verifier needs offline. The root is a manifest block.
+ */
+export async function exportDocumentCar (source: ExportSource, id: string, options: AbortOptions = {}): Promise<Uint8Array> {
+  const blocks = new Map<string, Block>()
+  const documents: ExportedDocument[] = []
+  const visited = new Set<string>()
+  const add = (block: Block): void => { blocks.set(block.cid.toString(), block) }
+
+  const visit = async (ref: string): Promise<void> => {
+    if (visited.has(ref)) return
+    visited.add(ref)
+    const { id: docId, state } = await source.load(ref, options)
+    const schema = state.metadata.schema
+    if (typeof schema === 'string') await visit(schema)
+    const anchors: Record<string, CID[]> = {}
+    for (const entry of state.log) {
+      const commit = await readStoredCommit(entry.cid, source.blocks)
+      for (const block of commit.blocks) add(block)
+      if (commit.kind === 'anchor') {
+        const read: CID[] = []
+        await source.verifyAnchor(commit, async (cid, opts) => {
+          const bytes = await source.blocks.get(cid, opts)
+          add({ cid, bytes })
+          read.push(cid)
+          return bytes
+        }, options)
+        // A verifier may have served part of its check from a cache (a chain transaction seen for an earlier
+        // document of the batch): the chain data the proof names is added when the node holds it.
+        for (const cid of await chainBlocksOf(commit, source.blocks, options)) {
+          if (!read.some((r) => r.equals(cid.cid))) { read.push(cid.cid); add(cid) }
+        }
+        anchors[entry.cid.toString()] = read
+      }
+    }
+    documents.push({ docId: docId.toString(), type: state.type, log: state.log.map((e) => e.cid), anchors })
+  }
+
+  await visit(id)
+  const manifest = await encodeRecord({ format: EXPORT_FORMAT, documents } satisfies ExportManifest)
+  return await encodeCar([manifest.cid], [manifest, ...blocks.values()])
+}
+
+/** The blocks an anchor's proof links to that the node holds (its chain transaction), with their payloads. */
+async function chainBlocksOf (commit: IncomingCommit, blocks: Pick<Blockstore, 'get'>, options: AbortOptions): Promise<Block[]> {
+  const proofCid = CID.asCID(commit.record.proof)
+  if (proofCid === null) return []
+  const proof = await decodeRecord<Record<string, unknown>>(await blocks.get(proofCid, options), proofCid)
+  const found: Block[] = []
+  for (const [field, value] of Object.entries(proof)) {
+    const cid = CID.asCID(value)
+    if (cid === null || field === 'root') continue
+    const bytes = await blocks.get(cid, options).catch(() => undefined)
+    if (bytes === undefined) continue
+    found.push({ cid, bytes })
+    if (cid.code === DAG_JOSE) {
+      const jws = await decodeJWS(bytes, cid)
+      const payload = await blocks.get(jws.link, options).catch(() => undefined)
+      if (payload !== undefined) found.push({ cid: jws.link, bytes: payload })
+    }
+  }
+  return found
+}
+
+/** One commit of an export, ready for the apply pipeline. */
+export interface ExportedCommit {
+  docId: string
+  type: number
+  cid: CID
+  kind: IncomingCommit['kind']
+  value: ReturnType<typeof commitValue>
+  /** For anchor commits: the blocks its verification reads. */
+  supporting: Block[]
+}
+
+/**
+ * Reads a CAR made by {@link exportDocumentCar}: checks every block against its CID and the manifest's shape, and
+ * yields the commits to replay, dependencies first. `CodecError` / `InvalidCommitError` when anything is off.
+ */
+export async function readDocumentCar (bytes: Uint8Array): Promise<{ manifest: ExportManifest, commits: ExportedCommit[] }> {
+  const { roots, blocks } = await decodeCar(bytes)
+  if (roots.length !== 1) throw new CodecError(`A Kiln export has one root, this CAR has ${roots.length}`)
+  const byCid = new Map(blocks.map((b) => [b.cid.toString(), b]))
+  const get = async (cid: CID): Promise<Uint8Array> => {
+    const block = byCid.get(cid.toString())
+    if (block === undefined) throw new CodecError(`The export lacks block ${cid.toString()}`, { details: { cid: cid.toString() } })
+    return block.bytes
+  }
+  const manifest = await decodeRecord<ExportManifest>(await get(roots[0]!), roots[0]!)
+  if (manifest?.format !== EXPORT_FORMAT || !Array.isArray(manifest.documents) || manifest.documents.length === 0) {
+    throw new InvalidCommitError(`The CAR's root is not a ${EXPORT_FORMAT} manifest`)
+  }
+  const commits: ExportedCommit[] = []
+  for (const doc of manifest.documents) {
+    const ref = parseDocOrCommitID(String(doc.docId))
+    if (isCommitID(ref) || typeof doc.type !== 'number' || !Array.isArray(doc.log) || doc.log.length === 0) {
+      throw new InvalidCommitError(`Malformed document entry in the export manifest: ${String(doc.docId)}`)
+    }
+    for (const raw of doc.log) {
+      const cid = CID.asCID(raw)
+      if (cid === null) throw new InvalidCommitError(`A log entry of ${ref.toString()} is not a CID`)
+      const commit = await readStoredCommit(cid, { get })
+      const supportingCids = commit.kind === 'anchor' ? (doc.anchors?.[cid.toString()] ?? []) : []
+      const supporting: Block[] = []
+      for (const s of supportingCids) {
+        const sc = CID.asCID(s)
+        if (sc !== null) supporting.push({ cid: sc, bytes: await get(sc) })
+      }
+      commits.push({ docId: ref.toString(), type: doc.type, cid, kind: commit.kind, value: commitValue(commit), supporting })
+    }
+  }
+  return { manifest, commits }
+}
