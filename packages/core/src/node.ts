@@ -97,6 +97,7 @@ class Node implements KilnNode {
   private readonly anchorListeners = new Set<(event: AnchorEvent) => void>()
   private readonly logger?: Logger
   private started = false
+  private resuming?: Promise<void>
 
   constructor (init: NodeInit) {
     if (!Array.isArray(init.doctypes) || init.doctypes.length === 0) throw new KilnError('createNode needs at least one doctype plugin')
@@ -133,11 +134,30 @@ class Node implements KilnNode {
     }
     await this.network?.start?.()
     this.started = true
+    if (this.anchorService !== undefined) {
+      this.resuming = this.resumePendingAnchors().catch((err: unknown) => { this.logger?.error({ err }, 'resuming anchor requests failed') })
+    }
+  }
+
+  /**
+   * Requests again every anchor a previous run left pending or in progress: the stored state is the durable record of
+   * a request, so a crash or restart never drops one. A request the chain had already served before the crash
+   * yields a second anchor commit for the same tip; the conflict rule keeps one (the earlier), so each document ends
+   * anchored once.
+   */
+  private async resumePendingAnchors (): Promise<void> {
+    for await (const key of this.storage.listDocuments()) {
+      if (!this.started) return
+      const state = await this.storage.getState(key).catch(() => undefined)
+      if (state === undefined || (state.anchorStatus !== AnchorStatus.PENDING && state.anchorStatus !== AnchorStatus.PROCESSING)) continue
+      await this.sendAnchorRequest(DocID.fromString(key), state, state.log[state.log.length - 1]!.cid)
+    }
   }
 
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
+    await this.resuming
     await this.network?.stop?.()
     for (const service of [...this.anchorServices].reverse()) await service.stop?.()
     await Promise.allSettled([...this.locks.values()])

@@ -1,0 +1,44 @@
+import { makeGenesis, makeUpdate } from '@kiln/doctype-tile'
+import { AnchorStatus, LogEntryType } from '@kiln/interface'
+import { keyDidSigner } from '@kiln/signing'
+import { describe, expect, it } from 'vitest'
+import { dataDir, durableNode, waitForAnchor } from './fixtures/node.js'
+
+const alice = keyDidSigner({ seed: new Uint8Array(32).fill(0xb7) })
+const chainSeed = new Uint8Array(32).fill(0xb8)
+
+describe('anchor requests across a restart', () => {
+  it('anchors every request left pending by a stopped node exactly once after it restarts', async () => {
+    const dir = await dataDir()
+    try {
+      // A batch interval far longer than the test: nothing is anchored before the stop.
+      let node = await durableNode(dir.path, chainSeed, 600_000)
+      const ids = []
+      for (let i = 0; i < 5; i++) {
+        const created = await node.createDocument('tile', (await makeGenesis({ i }, {}, alice)).commit)
+        if (i % 2 === 0) await node.applyCommit(created.id, (await makeUpdate(created.state, { i, updated: true }, alice)).commit)
+        ids.push(created.id)
+      }
+      for (const id of ids) expect((await node.load(id)).state.anchorStatus).toBe(AnchorStatus.PENDING)
+      await node.stop()
+
+      node = await durableNode(dir.path, chainSeed, 50)
+      try {
+        for (const id of ids) {
+          const state = await waitForAnchor(node, id)
+          expect(state.log.filter((e) => e.type === LogEntryType.ANCHOR)).toHaveLength(1)
+          expect(state.log[state.log.length - 1]!.type).toBe(LogEntryType.ANCHOR)
+        }
+        // Nothing more arrives later: wait a few batch intervals and look again.
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        for (const id of ids) {
+          expect((await node.load(id)).state.log.filter((e) => e.type === LogEntryType.ANCHOR)).toHaveLength(1)
+        }
+      } finally {
+        await node.stop()
+      }
+    } finally {
+      await dir.remove()
+    }
+  })
+})
