@@ -7,8 +7,19 @@ export interface DaemonConfig {
   host: string
   /** Where the node keeps its LevelDB store and keys. */
   dataDir: string
-  /** `mock`: the in-process chain; `none`: no anchoring. */
-  anchor: 'mock' | 'none'
+  /**
+   * `mock`: the in-process chain; `ethereum`: an EVM chain at `ethRpc`; `ethereum-dev`: a ganache chain started inside
+   * the daemon; `none`: no anchoring.
+   */
+  anchor: 'mock' | 'ethereum' | 'ethereum-dev' | 'none'
+  /** JSON-RPC URL of the EVM chain (`--anchor ethereum`). */
+  ethRpc?: string
+  /** The anchoring account's private key (`--anchor ethereum`); better given as KILN_ETH_KEY than on a command line. */
+  ethPrivateKey?: string
+  /** A deployed KilnAnchor contract; without it roots go as raw transactions. */
+  ethContract?: string
+  /** Blocks an anchor waits for (its own included). */
+  ethConfirmations: number
   anchorIntervalMs: number
   /** DIDs allowed to call the admin routes (pins). */
   adminDids: string[]
@@ -27,6 +38,7 @@ export const DAEMON_DEFAULTS: Readonly<DaemonConfig> = Object.freeze({
   dataDir: './.kiln',
   anchor: 'mock',
   anchorIntervalMs: 5000,
+  ethConfirmations: 1,
   adminDids: [],
   corsOrigins: [],
   cacheSize: 1000,
@@ -62,9 +74,16 @@ export function mergeConfig (base: DaemonConfig, partial: Record<string, unknown
       case 'host': if (typeof value !== 'string' || value === '') throw new ConfigError(`${source} host must be a host name or address`); config.host = value; break
       case 'dataDir': if (typeof value !== 'string' || value === '') throw new ConfigError(`${source} dataDir must be a path`); config.dataDir = value; break
       case 'anchor':
-        if (value !== 'mock' && value !== 'none') throw new ConfigError(`${source} anchor must be "mock" or "none", got ${JSON.stringify(value)}`)
+        if (value !== 'mock' && value !== 'none' && value !== 'ethereum' && value !== 'ethereum-dev') {
+          throw new ConfigError(`${source} anchor must be "mock", "ethereum", "ethereum-dev" or "none", got ${JSON.stringify(value)}`)
+        }
         config.anchor = value
         break
+      case 'ethRpc': case 'ethPrivateKey': case 'ethContract':
+        if (typeof value !== 'string' || value === '') throw new ConfigError(`${source} ${key} must be a string`)
+        config[key] = value
+        break
+      case 'ethConfirmations': config.ethConfirmations = integer(value, `${source} ethConfirmations`, 1, 1000); break
       case 'anchorIntervalMs': config.anchorIntervalMs = integer(value, `${source} anchorIntervalMs`, 10, 86_400_000); break
       case 'adminDids': config.adminDids = stringList(value, `${source} adminDids`); break
       case 'corsOrigins': config.corsOrigins = stringList(value, `${source} corsOrigins`); break
@@ -79,6 +98,14 @@ export function mergeConfig (base: DaemonConfig, partial: Record<string, unknown
     }
   }
   return config
+}
+
+/** Checks that the settings an anchor choice needs are there. */
+export function checkAnchorConfig (config: DaemonConfig): void {
+  if (config.anchor === 'ethereum') {
+    if (config.ethRpc === undefined) throw new ConfigError('--anchor ethereum needs --eth-rpc <url> (the JSON-RPC endpoint of the chain)')
+    if (config.ethPrivateKey === undefined) throw new ConfigError('--anchor ethereum needs the anchoring account key: set KILN_ETH_KEY (or ethPrivateKey in the config file)')
+  }
 }
 
 /** Reads a JSON config file (the same keys as {@link DaemonConfig}). */

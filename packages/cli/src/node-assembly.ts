@@ -1,5 +1,6 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { ethereumAnchor } from '@kiln/anchor-ethereum'
 import { mockAnchor } from '@kiln/anchor-mock'
 import { createNode, type KilnNode } from '@kiln/core'
 import { accountLink } from '@kiln/doctype-account-link'
@@ -10,6 +11,7 @@ import type { AnchorFactory, DIDSigner, Logger } from '@kiln/interface'
 import { keyDidSigner, randomSeed, seedFromHex, seedToHex } from '@kiln/signing'
 import { levelStorage } from '@kiln/storage-level'
 import type { DaemonConfig } from './config.js'
+import { startDevChain, type DevChain } from './dev-chain.js'
 import { ConfigError } from './errors.js'
 
 /** A running daemon: the node, its HTTP API, and what it was made of. */
@@ -19,6 +21,8 @@ export interface Daemon {
   did: DIDSigner
   /** The mock chain's DID (its anchors verify against it), when the node anchors there. */
   mockChainDid?: string
+  /** The JSON-RPC URL of the ganache chain `--anchor ethereum-dev` started. */
+  devChainRpc?: string
   dataDir: string
   stop(): Promise<void>
 }
@@ -39,6 +43,20 @@ async function storedSeed (path: string): Promise<Uint8Array> {
   return seed
 }
 
+/** The chain id an EVM JSON-RPC endpoint serves (`eth_chainId`), so the anchors' CAIP-2 id is the endpoint's own. */
+async function ethChainNumber (rpcUrl: string): Promise<number> {
+  try {
+    const response = await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }) })
+    const answer = await response.json() as { result?: string }
+    const n = Number.parseInt(answer.result ?? '', 16)
+    if (!Number.isSafeInteger(n)) throw new ConfigError(`${rpcUrl} answered eth_chainId with ${JSON.stringify(answer)}`)
+    return n
+  } catch (err) {
+    if (err instanceof ConfigError) throw err
+    throw new ConfigError(`Cannot reach the Ethereum JSON-RPC endpoint ${rpcUrl}: ${(err as Error).message}`, { cause: err })
+  }
+}
+
 /** Assembles and starts the node the CLI runs: tile, schema and account-link doctypes, LevelDB under the data directory, the chosen anchor, HTTP. */
 export async function startDaemon (config: DaemonConfig, logger: Logger): Promise<Daemon> {
   const dataDir = resolve(config.dataDir)
@@ -51,6 +69,26 @@ export async function startDaemon (config: DaemonConfig, logger: Logger): Promis
     mockChainDid = keyDidSigner({ seed }).did
     anchors.push(mockAnchor({ intervalMs: config.anchorIntervalMs, seed }))
   }
+  let devChain: DevChain | undefined
+  if (config.anchor === 'ethereum-dev') {
+    // The dev chain and its account key live in the data directory: anchors made before a restart verify after it.
+    const chainDir = join(dataDir, 'eth-dev-chain')
+    await mkdir(chainDir, { recursive: true })
+    devChain = await startDevChain(seedToHex(await storedSeed(join(dataDir, 'eth-dev.key'))), chainDir)
+    anchors.push(ethereumAnchor({ rpcUrl: devChain.rpcUrl, chainId: devChain.chainId, privateKey: devChain.privateKey, contract: devChain.contract, intervalMs: config.anchorIntervalMs }))
+  } else if (config.anchor === 'ethereum') {
+    const rpcUrl = config.ethRpc!
+    const chainNumber = await ethChainNumber(rpcUrl)
+    anchors.push(ethereumAnchor({
+      rpcUrl,
+      chainId: `eip155:${chainNumber}`,
+      privateKey: config.ethPrivateKey!,
+      ...(config.ethContract === undefined ? {} : { contract: config.ethContract }),
+      intervalMs: config.anchorIntervalMs,
+      confirmations: config.ethConfirmations
+    }))
+  }
+  const stopChain = async (): Promise<void> => { await devChain?.close() }
   const node = await createNode({
     doctypes: [tile(), schema(), accountLink()],
     storage: levelStorage({ path: join(dataDir, 'store') }),
@@ -71,6 +109,7 @@ export async function startDaemon (config: DaemonConfig, logger: Logger): Promis
     await api.start()
   } catch (err) {
     await node.stop()
+    await stopChain()
     throw err
   }
   return {
@@ -78,10 +117,12 @@ export async function startDaemon (config: DaemonConfig, logger: Logger): Promis
     api,
     did,
     ...(mockChainDid === undefined ? {} : { mockChainDid }),
+    ...(devChain === undefined ? {} : { devChainRpc: devChain.rpcUrl }),
     dataDir,
     async stop () {
       await api.stop()
       await node.stop()
+      await stopChain()
     }
   }
 }

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { pino } from 'pino'
-import { DAEMON_DEFAULTS, mergeConfig, readConfigFile } from '../config.js'
+import { DAEMON_DEFAULTS, checkAnchorConfig, mergeConfig, readConfigFile } from '../config.js'
 import { startDaemon } from '../node-assembly.js'
 import type { CliIO } from '../output.js'
 import type { Command } from './command.js'
@@ -12,6 +12,9 @@ const options = {
   anchor: { type: 'string' },
   'anchor-interval': { type: 'string' },
   'admin-did': { type: 'string', multiple: true },
+  'eth-rpc': { type: 'string' },
+  'eth-contract': { type: 'string' },
+  'eth-confirmations': { type: 'string' },
   cors: { type: 'string', multiple: true },
   'log-level': { type: 'string' },
   config: { type: 'string' },
@@ -21,13 +24,15 @@ const options = {
 /** `kiln daemon`: a node with its HTTP API, until SIGINT or SIGTERM. */
 export const daemon: Command = {
   summary: 'run a Kiln node: LevelDB storage, anchoring, the HTTP API (Ceramic API v0)',
-  usage: `kiln daemon [--port 7007] [--host 127.0.0.1] [--data-dir ./.kiln] [--anchor mock|none]
-                   [--anchor-interval 5000] [--admin-did <did>]... [--cors <origin>]... [--log-level info]
+  usage: `kiln daemon [--port 7007] [--host 127.0.0.1] [--data-dir ./.kiln] [--anchor mock|ethereum|ethereum-dev|none]
+                   [--anchor-interval 5000] [--eth-rpc <url>] [--eth-contract <address>] [--eth-confirmations 1] [--admin-did <did>]... [--cors <origin>]... [--log-level info]
                    [--config <file.json>] [--json]
 
   Flags win over the config file, which wins over the defaults. The config file is JSON with the keys
   port, host, dataDir, anchor, anchorIntervalMs, adminDids, corsOrigins, cacheSize, logLevel, bodyLimit.
-  Logs (pino, JSON lines) go to standard error; the address the node listens on goes to standard output.`,
+  Logs (pino, JSON lines) go to standard error; the address the node listens on goes to standard output.
+  --anchor ethereum anchors on the EVM chain at --eth-rpc, paying from the account whose key is in KILN_ETH_KEY;
+  --anchor ethereum-dev starts a local ganache chain inside the daemon (a real EVM on 127.0.0.1) and anchors there.`,
   async run (args: string[], io: CliIO): Promise<number> {
     const { values } = parseArgs({ args, options, strict: true, allowPositionals: false })
     let config = DAEMON_DEFAULTS
@@ -40,8 +45,13 @@ export const daemon: Command = {
       anchorIntervalMs: values['anchor-interval'],
       adminDids: values['admin-did'],
       corsOrigins: values.cors,
-      logLevel: values['log-level']
+      logLevel: values['log-level'],
+      ethRpc: values['eth-rpc'],
+      ethContract: values['eth-contract'],
+      ethConfirmations: values['eth-confirmations'],
+      ethPrivateKey: io.env.KILN_ETH_KEY
     }, 'option')
+    checkAnchorConfig(config)
     const logger = pino({ level: config.logLevel, base: { name: 'kiln' } }, pino.destination({ fd: 2, sync: true }))
     const running = await startDaemon(config, logger)
     const info = {
@@ -50,6 +60,7 @@ export const daemon: Command = {
       dataDir: running.dataDir,
       chains: [...running.node.chains],
       mockChainDid: running.mockChainDid,
+      ethRpc: running.devChainRpc,
       anchorIntervalMs: config.anchor === 'mock' ? config.anchorIntervalMs : undefined
     }
     if (values.json === true) {
@@ -58,6 +69,7 @@ export const daemon: Command = {
       io.out.write(`kiln listening on ${info.url}\n`)
       io.out.write(`  node DID   ${info.did}\n  data       ${info.dataDir}\n`)
       io.out.write(`  anchoring  ${info.chains.length === 0 ? 'off' : `${info.chains.join(', ')} every ${config.anchorIntervalMs} ms`}\n`)
+      if (info.ethRpc !== undefined) io.out.write(`  eth rpc    ${info.ethRpc}  (a ganache chain inside this daemon; kiln verify --eth-rpc …)\n`)
       if (info.mockChainDid !== undefined) io.out.write(`  chain key  ${info.mockChainDid}  (kiln verify --mock-chain-did …)\n`)
     }
     logger.info(info, 'kiln daemon started')

@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { verifyMerklePath } from '@kiln/anchor-merkle'
+import { ethereumVerifier } from '@kiln/anchor-ethereum'
 import { mockChainVerifier } from '@kiln/anchor-mock'
 import { createNode, memoryStorage, readDocumentCar, type ExportedCommit } from '@kiln/core'
 import { accountLink } from '@kiln/doctype-account-link'
@@ -78,7 +79,8 @@ export const verifyCommand: Command = {
   Needs no running node. Every block must hash to its CID; every commit is replayed through Kiln's apply pipeline in
   a throw-away in-memory node: signatures against the controllers of the state each commit extends, prev links,
   schemas (included in the export), anchor proofs. Mock-chain anchors are checked against --mock-chain-did (the chain's
-  key, which \`kiln daemon\` prints); without it, and for chains without a verifier here, only Merkle paths are checked.
+  key, which \`kiln daemon\` prints); Ethereum anchors against the chain at --eth-rpc (transaction, calldata root, block
+  time); without those, and for Bitcoin, only Merkle paths are checked, and the report says so.
   Exits 1 on any failure.`,
   async run (args, io) {
     const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' }, 'mock-chain-did': { type: 'string' }, 'eth-rpc': { type: 'string' } }, allowPositionals: true, strict: true })
@@ -94,10 +96,9 @@ export const verifyCommand: Command = {
     }
     const anchors: AnchorFactory[] = [
       () => ({ verifier: values['mock-chain-did'] === undefined ? pathOnlyVerifier('inmemory', notes) : mockChainVerifier({ chainDid: values['mock-chain-did'] }) }),
-      () => ({ verifier: pathOnlyVerifier('eip155', notes) }),
+      () => ({ verifier: values['eth-rpc'] === undefined ? pathOnlyVerifier('eip155', notes) : ethereumVerifier({ rpcUrl: values['eth-rpc'] }) }),
       () => ({ verifier: pathOnlyVerifier('bip122', notes) })
     ]
-    if (values['eth-rpc'] !== undefined) notes.add('--eth-rpc: Ethereum proofs are checked only by their Merkle paths in this build')
     const node = await createNode({ doctypes: [tile(), schema(), accountLink()], storage: memoryStorage(), anchors })
     try {
       for (const commit of commits) {
