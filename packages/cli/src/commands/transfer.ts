@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { verifyMerklePath } from '@kiln/anchor-merkle'
+import { bitcoinVerifier, BITCOIN_NETWORKS, type BitcoinNetworkName } from '@kiln/anchor-bitcoin'
 import { ethereumVerifier } from '@kiln/anchor-ethereum'
 import { mockChainVerifier } from '@kiln/anchor-mock'
 import { createNode, memoryStorage, readDocumentCar, type ExportedCommit } from '@kiln/core'
@@ -69,6 +70,19 @@ function pathOnlyVerifier (namespace: string, notes: Set<string>): AnchorProofVe
   }
 }
 
+/**
+ * A header source for verifying with no Bitcoin node at hand: every header counts as on the best chain, so what is
+ * checked is the transaction, its branch to the header, and the header's proof of work against its network's limit.
+ */
+function powOnlyHeaders (notes: Set<string>): { confirmations(hash: string): Promise<number> } {
+  return {
+    async confirmations () {
+      notes.add('bip122: transactions, branches and proof of work checked; whether the blocks are on the best chain was not (no Bitcoin node)')
+      return 1
+    }
+  }
+}
+
 interface CommitReport { docId: string, kind: string, cid: string, ok: boolean, error?: string, name?: string }
 
 /** `kiln verify`: checks an export offline, replaying it into a throw-away in-memory node. */
@@ -80,11 +94,20 @@ export const verifyCommand: Command = {
   a throw-away in-memory node: signatures against the controllers of the state each commit extends, prev links,
   schemas (included in the export), anchor proofs. Mock-chain anchors are checked against --mock-chain-did (the chain's
   key, which \`kiln daemon\` prints); Ethereum anchors against the chain at --eth-rpc (transaction, calldata root, block
-  time); without those, and for Bitcoin, only Merkle paths are checked, and the report says so.
+  time); Bitcoin anchors by their transaction, Merkle branch and header proof of work (--bitcoin-network, mainnet by
+  default; no node is asked whether the block is on the best chain). Without a chain key or RPC only Merkle paths are
+  checked, and the report says so.
   Exits 1 on any failure.`,
   async run (args, io) {
-    const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' }, 'mock-chain-did': { type: 'string' }, 'eth-rpc': { type: 'string' } }, allowPositionals: true, strict: true })
-    if (positionals.length !== 1) throw new UsageError('usage: kiln verify <file.car> [--mock-chain-did <did>] [--eth-rpc <url>]')
+    const { values, positionals } = parseArgs({
+      args,
+      options: { json: { type: 'boolean' }, 'mock-chain-did': { type: 'string' }, 'eth-rpc': { type: 'string' }, 'bitcoin-network': { type: 'string' } },
+      allowPositionals: true,
+      strict: true
+    })
+    if (positionals.length !== 1) throw new UsageError('usage: kiln verify <file.car> [--mock-chain-did <did>] [--eth-rpc <url>] [--bitcoin-network bitcoin|testnet|regtest]')
+    const network = (values['bitcoin-network'] ?? 'bitcoin') as BitcoinNetworkName
+    if (!Object.hasOwn(BITCOIN_NETWORKS, network)) throw new UsageError(`--bitcoin-network must be one of ${Object.keys(BITCOIN_NETWORKS).join(', ')}`)
     const car = await readCarFile(positionals[0]!)
     const notes = new Set<string>()
     const reports: CommitReport[] = []
@@ -97,7 +120,7 @@ export const verifyCommand: Command = {
     const anchors: AnchorFactory[] = [
       () => ({ verifier: values['mock-chain-did'] === undefined ? pathOnlyVerifier('inmemory', notes) : mockChainVerifier({ chainDid: values['mock-chain-did'] }) }),
       () => ({ verifier: values['eth-rpc'] === undefined ? pathOnlyVerifier('eip155', notes) : ethereumVerifier({ rpcUrl: values['eth-rpc'] }) }),
-      () => ({ verifier: pathOnlyVerifier('bip122', notes) })
+      () => ({ verifier: bitcoinVerifier({ network, headers: powOnlyHeaders(notes) }) })
     ]
     const node = await createNode({ doctypes: [tile(), schema(), accountLink()], storage: memoryStorage(), anchors })
     try {
