@@ -19,7 +19,7 @@ const exec = promisify(execFile)
 const alice = keyDidSigner({ seed: new Uint8Array(32).fill(0xbc) })
 
 describe('a document anchored in a regtest Bitcoin block', () => {
-  it('exports a proof kiln verify checks offline (transaction, branch, proof of work), and refuses it under mainnet's rules', async () => {
+  it('exports a proof kiln verify checks offline (transaction, branch, proof of work), and refuses it under the mainnet rules', async () => {
     const dir = await dataDir()
     // In-process regtest chain: real blocks, mined to regtest's target by the test's miner (no bitcoind here).
     const miner = regtestMiner()
