@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs'
 import { ConfigError } from './errors.js'
 
+/** A chain the daemon can anchor on. */
+export type AnchorChoice = 'mock' | 'ethereum' | 'ethereum-dev'
+
+const ANCHOR_CHOICES: readonly string[] = ['mock', 'ethereum', 'ethereum-dev']
+
 /** Everything `kiln daemon` can be told, by flag or config file. */
 export interface DaemonConfig {
   port: number
@@ -11,7 +16,7 @@ export interface DaemonConfig {
    * `mock`: the in-process chain; `ethereum`: an EVM chain at `ethRpc`; `ethereum-dev`: a ganache chain started inside
    * the daemon; `none`: no anchoring.
    */
-  anchor: 'mock' | 'ethereum' | 'ethereum-dev' | 'none'
+  anchor: AnchorChoice[]
   /** JSON-RPC URL of the EVM chain (`--anchor ethereum`). */
   ethRpc?: string
   /** The anchoring account's private key (`--anchor ethereum`); better given as KILN_ETH_KEY than on a command line. */
@@ -36,7 +41,7 @@ export const DAEMON_DEFAULTS: Readonly<DaemonConfig> = Object.freeze({
   port: 7007,
   host: '127.0.0.1',
   dataDir: './.kiln',
-  anchor: 'mock',
+  anchor: ['mock'] as AnchorChoice[],
   anchorIntervalMs: 5000,
   ethConfirmations: 1,
   adminDids: [],
@@ -73,12 +78,22 @@ export function mergeConfig (base: DaemonConfig, partial: Record<string, unknown
       case 'port': config.port = integer(value, `${source} port`, 0, 65535); break
       case 'host': if (typeof value !== 'string' || value === '') throw new ConfigError(`${source} host must be a host name or address`); config.host = value; break
       case 'dataDir': if (typeof value !== 'string' || value === '') throw new ConfigError(`${source} dataDir must be a path`); config.dataDir = value; break
-      case 'anchor':
-        if (value !== 'mock' && value !== 'none' && value !== 'ethereum' && value !== 'ethereum-dev') {
-          throw new ConfigError(`${source} anchor must be "mock", "ethereum", "ethereum-dev" or "none", got ${JSON.stringify(value)}`)
+      case 'anchor': {
+        // One chain or several ("mock,ethereum-dev" or a list): the first anchors by default, all verify.
+        const list = typeof value === 'string' ? value.split(',').map((v) => v.trim()) : value
+        if (!Array.isArray(list) || list.length === 0) throw new ConfigError(`${source} anchor must be a chain name or a list of them`)
+        if (list.length === 1 && list[0] === 'none') { config.anchor = []; break }
+        for (const choice of list) {
+          if (typeof choice !== 'string' || !ANCHOR_CHOICES.includes(choice)) {
+            throw new ConfigError(`${source} anchor must be "mock", "ethereum", "ethereum-dev" (or several, comma-separated) or "none", got ${JSON.stringify(choice)}`)
+          }
         }
-        config.anchor = value
+        if (new Set(list).size !== list.length || (list.includes('ethereum') && list.includes('ethereum-dev'))) {
+          throw new ConfigError(`${source} anchor names a chain twice: ${list.join(',')}`)
+        }
+        config.anchor = list as AnchorChoice[]
         break
+      }
       case 'ethRpc': case 'ethPrivateKey': case 'ethContract':
         if (typeof value !== 'string' || value === '') throw new ConfigError(`${source} ${key} must be a string`)
         config[key] = value
@@ -102,7 +117,7 @@ export function mergeConfig (base: DaemonConfig, partial: Record<string, unknown
 
 /** Checks that the settings an anchor choice needs are there. */
 export function checkAnchorConfig (config: DaemonConfig): void {
-  if (config.anchor === 'ethereum') {
+  if (config.anchor.includes('ethereum')) {
     if (config.ethRpc === undefined) throw new ConfigError('--anchor ethereum needs --eth-rpc <url> (the JSON-RPC endpoint of the chain)')
     if (config.ethPrivateKey === undefined) throw new ConfigError('--anchor ethereum needs the anchoring account key: set KILN_ETH_KEY (or ethPrivateKey in the config file)')
   }

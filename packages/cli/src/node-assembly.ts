@@ -64,19 +64,20 @@ export async function startDaemon (config: DaemonConfig, logger: Logger): Promis
   const did = keyDidSigner({ seed: await storedSeed(join(dataDir, 'node.key')) })
   const anchors: AnchorFactory[] = []
   let mockChainDid: string | undefined
-  if (config.anchor === 'mock') {
-    const seed = await storedSeed(join(dataDir, 'mock-chain.key'))
-    mockChainDid = keyDidSigner({ seed }).did
-    anchors.push(mockAnchor({ intervalMs: config.anchorIntervalMs, seed }))
-  }
   let devChain: DevChain | undefined
-  if (config.anchor === 'ethereum-dev') {
+  // In the order given: the first chain anchors writes unless a write names another; every chain verifies its anchors.
+  for (const choice of config.anchor) {
+    if (choice === 'mock') {
+      const seed = await storedSeed(join(dataDir, 'mock-chain.key'))
+      mockChainDid = keyDidSigner({ seed }).did
+      anchors.push(mockAnchor({ intervalMs: config.anchorIntervalMs, seed }))
+    } else if (choice === 'ethereum-dev') {
     // The dev chain and its account key live in the data directory: anchors made before a restart verify after it.
     const chainDir = join(dataDir, 'eth-dev-chain')
     await mkdir(chainDir, { recursive: true })
     devChain = await startDevChain(seedToHex(await storedSeed(join(dataDir, 'eth-dev.key'))), chainDir)
     anchors.push(ethereumAnchor({ rpcUrl: devChain.rpcUrl, chainId: devChain.chainId, privateKey: devChain.privateKey, contract: devChain.contract, intervalMs: config.anchorIntervalMs }))
-  } else if (config.anchor === 'ethereum') {
+    } else {
     const rpcUrl = config.ethRpc!
     const chainNumber = await ethChainNumber(rpcUrl)
     anchors.push(ethereumAnchor({
@@ -87,6 +88,7 @@ export async function startDaemon (config: DaemonConfig, logger: Logger): Promis
       intervalMs: config.anchorIntervalMs,
       confirmations: config.ethConfirmations
     }))
+    }
   }
   const stopChain = async (): Promise<void> => { await devChain?.close() }
   const node = await createNode({

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 
 describe('daemon configuration', () => {
   it('starts from the embedded defaults: 127.0.0.1:7007, ./.kiln, the mock chain', () => {
-    expect(DAEMON_DEFAULTS).toMatchObject({ port: 7007, host: '127.0.0.1', dataDir: './.kiln', anchor: 'mock' })
+    expect(DAEMON_DEFAULTS).toMatchObject({ port: 7007, host: '127.0.0.1', dataDir: './.kiln', anchor: ['mock'] })
   })
 
   it('takes a config file, then flags over it', () => {
@@ -16,6 +16,15 @@ describe('daemon configuration', () => {
     const fromFile = mergeConfig(DAEMON_DEFAULTS, readConfigFile(file), 'file')
     expect(fromFile).toMatchObject({ port: 8000, adminDids: ['did:key:z6Mkadmin'], anchorIntervalMs: 1000, host: '127.0.0.1' })
     expect(mergeConfig(fromFile, { port: '9000', host: undefined }, 'option')).toMatchObject({ port: 9000, adminDids: ['did:key:z6Mkadmin'] })
+  })
+
+  it('takes several chains, comma-separated or as a list, and none', () => {
+    expect(mergeConfig(DAEMON_DEFAULTS, { anchor: 'mock,ethereum-dev' }, 'option').anchor).toEqual(['mock', 'ethereum-dev'])
+    expect(mergeConfig(DAEMON_DEFAULTS, { anchor: ['ethereum-dev'] }, 'file').anchor).toEqual(['ethereum-dev'])
+    expect(mergeConfig(DAEMON_DEFAULTS, { anchor: 'none' }, 'option').anchor).toEqual([])
+    for (const bad of ['mock,mock', 'ethereum,ethereum-dev', 'mock,bitcoin', '']) {
+      expect(() => mergeConfig(DAEMON_DEFAULTS, { anchor: bad }, 'option')).toThrow(expect.objectContaining({ name: 'ConfigError' }) as Error)
+    }
   })
 
   it('refuses bad values and unknown settings with ConfigError', () => {

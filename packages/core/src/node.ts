@@ -2,7 +2,7 @@ import { decodeRecord, verifyBlock } from '@kiln/codec'
 import { DocID, isCommitID, isDocOrCommitID, parseDocOrCommitID } from '@kiln/docid'
 import {
   AbortError, AnchorStatus, ConflictingCommitError, DocumentNotFoundError, UnsupportedChainError, InvalidCommitError, KilnError,
-  type AbortOptions, type AnchorEvent, type DocReader, type DocWriter, type DocSnapshot as ApiSnapshot, type LogItem, type WriteOptions, type DocRef, type AnchorProofVerifier, type AnchorService, type Commit, type DIDSigner,
+  type AbortOptions, type AnchorEvent, type AnchorRequestOptions, type DocReader, type DocWriter, type DocSnapshot as ApiSnapshot, type LogItem, type WriteOptions, type DocRef, type AnchorProofVerifier, type AnchorService, type Commit, type DIDSigner,
   type DocState, type Logger, type Network, type SignatureVerifier, type Storage, type AnchorFactory,
   type DoctypeFactory, type NetworkFactory, type StorageFactory
 } from '@kiln/interface'
@@ -255,6 +255,8 @@ class Node implements KilnNode {
   }
 
   private wantsAnchor (options: WriteOptions, commit: IncomingCommit): boolean {
+    // A chain the node does not anchor on is refused before anything is written.
+    if (options.anchorChain !== undefined && options.anchor !== false) this.serviceFor(options.anchorChain)
     return this.anchorService !== undefined && options.anchor !== false && commit.kind !== 'anchor'
   }
 
@@ -272,15 +274,26 @@ class Node implements KilnNode {
   /** After a durable write: tell watchers, ask for an anchor, announce the tip. Failures here never undo the write. */
   private afterWrite (id: DocID, state: DocState, tip: CID, anchor: boolean, options: WriteOptions): void {
     this.watchers.emit(id.toString(), { id, state })
-    if (anchor) void this.sendAnchorRequest(id, state, tip)
+    if (anchor) void this.sendAnchorRequest(id, state, tip, options.anchorChain)
     if (this.network !== undefined && options.publish !== false) {
       this.network.publishTip(id.toString(), tip).catch((err: unknown) => this.logger?.warn({ err, docId: id.toString() }, 'publishing a tip failed'))
     }
   }
 
-  private async sendAnchorRequest (id: DocID, state: DocState, tip: CID): Promise<AnchorStatus> {
-    const service = this.anchorService!
+  /** The anchor service of `chainId` (the node's first when absent); `UnsupportedChainError` for a chain it lacks. */
+  private serviceFor (chainId?: string): AnchorService {
+    const service = chainId === undefined ? this.anchorService : this.anchorServices.find((s) => s.chainId === chainId)
+    if (service === undefined) {
+      throw new UnsupportedChainError(chainId === undefined
+        ? 'This node has no anchor service: it anchors to no chain'
+        : `This node does not anchor on ${chainId}; it anchors on ${this.chains.join(', ') || 'no chain'}`, { details: { chainId } })
+    }
+    return service
+  }
+
+  private async sendAnchorRequest (id: DocID, state: DocState, tip: CID, chainId?: string): Promise<AnchorStatus> {
     try {
+      const service = this.serviceFor(chainId)
       const event = await service.requestAnchor({ docId: id.toString(), genesis: state.log[0]!.cid, tip })
       return event.status
     } catch (err) {
@@ -290,15 +303,15 @@ class Node implements KilnNode {
     }
   }
 
-  async requestAnchor (docId: DocRef, options: AbortOptions = {}): Promise<AnchorStatus> {
+  async requestAnchor (docId: DocRef, options: AnchorRequestOptions = {}): Promise<AnchorStatus> {
     this.assertRunning()
     const id = docIdOf(docId)
-    if (this.anchorService === undefined) throw new UnsupportedChainError('This node has no anchor service: it anchors to no chain')
+    this.serviceFor(options.chainId)
     const state = await this.currentState(id.toString(), options)
     const tip = state.log[state.log.length - 1]!
     if (state.anchorStatus === AnchorStatus.ANCHORED) return AnchorStatus.ANCHORED
     await this.setAnchorStatus(id, tip.cid, AnchorStatus.PENDING)
-    return await this.sendAnchorRequest(id, state, tip.cid)
+    return await this.sendAnchorRequest(id, state, tip.cid, options.chainId)
   }
 
   /** Records the tip's anchor status in the state, if `tip` is still the tip. */

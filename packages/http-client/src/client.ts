@@ -3,7 +3,7 @@ import { isDocOrCommitID, parseDocOrCommitID, type CommitID, type DocID } from '
 import {
   AnchorStatus, CodecError, InvalidRequestError, KilnError, errorFromWire, isKilnError,
   type AbortOptions, type AnchorProof, type Commit, type DocReader, type DocRef, type DocSnapshot, type DocWriter,
-  type LogEntryType, type LogItem, type WriteOptions
+  type LogEntryType, type LogItem, type WriteOptions, type AnchorRequestOptions
 } from '@kiln/interface'
 import { adminAuthorization, type AdminSigner } from './admin.js'
 import { parseEventStream } from './sse.js'
@@ -92,12 +92,13 @@ function snapshotOf (json: unknown, what: string): DocSnapshot<DocID> {
   return { id: parseDocOrCommitID(streamId).baseID, state: docStateFromJSON(state) }
 }
 
-function writeOpts (options: WriteOptions): Record<string, boolean> {
+function writeOpts (options: WriteOptions): Record<string, boolean | string> {
   if (options.blocks !== undefined && options.blocks.length > 0) {
     // API v0 has no field for them: dropping them silently would fail later, on the node, with a less clear error.
     throw new InvalidRequestError('WriteOptions.blocks cannot be sent over HTTP API v0: give the node the blocks another way, or apply the commit in-process')
   }
-  const opts: Record<string, boolean> = {}
+  const opts: Record<string, boolean | string> = {}
+  if (options.anchorChain !== undefined) opts.anchorChain = options.anchorChain
   if (options.anchor !== undefined) opts.anchor = options.anchor
   if (options.pin !== undefined) opts.pin = options.pin
   if (options.publish !== undefined) opts.publish = options.publish
@@ -229,9 +230,10 @@ class HttpClient implements KilnHttpClient {
     return snapshotOf(await this.transport.json(`${API}/kiln/import`, { method: 'POST', car, signal: options.signal }), 'POST /kiln/import answer')
   }
 
-  async requestAnchor (id: DocRef, options: AbortOptions = {}): Promise<AnchorStatus> {
+  async requestAnchor (id: DocRef, options: AnchorRequestOptions = {}): Promise<AnchorStatus> {
     const ref = docIdOf(id).toString()
-    const answer = objectOf(await this.transport.json(`${API}/streams/${ref}/anchor`, { method: 'POST', body: { opts: {} }, signal: options.signal }), 'POST /anchor answer')
+    const opts = options.chainId === undefined ? {} : { chainId: options.chainId }
+    const answer = objectOf(await this.transport.json(`${API}/streams/${ref}/anchor`, { method: 'POST', body: { opts }, signal: options.signal }), 'POST /anchor answer')
     const status = answer.anchorStatus
     if (typeof status === 'number' && (Object.values(AnchorStatus) as number[]).includes(status)) return status as AnchorStatus
     if (typeof status === 'string' && Object.hasOwn(AnchorStatus, status)) return AnchorStatus[status as keyof typeof AnchorStatus]

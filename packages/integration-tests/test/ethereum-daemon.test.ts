@@ -52,4 +52,24 @@ describe('a daemon anchoring on its own Ethereum dev chain (ganache)', () => {
       await dir.remove()
     }
   }, 120_000)
+
+  it('anchors on several chains at once: the first by default, another when a write names it', async () => {
+    const dir = await dataDir()
+    const daemon = await startDaemon(['--data-dir', dir.path, '--anchor', 'mock,ethereum-dev', '--anchor-interval', '200'], 60_000)
+    try {
+      const client = httpClient({ url: daemon.url })
+      expect(await client.chains()).toEqual(['inmemory:12345', 'eip155:1337'])
+      const onMock = await client.createDocument('tile', (await makeGenesis({ chain: 'default' }, {}, alice)).commit)
+      const onEth = await client.createDocument('tile', (await makeGenesis({ chain: 'named' }, {}, alice)).commit, { anchorChain: 'eip155:1337' })
+      expect((await anchored(daemon.url, onMock.id.toString())).anchorProof?.chainId).toBe('inmemory:12345')
+      expect((await anchored(daemon.url, onEth.id.toString())).anchorProof?.chainId).toBe('eip155:1337')
+
+      const genesis = await makeGenesis({ chain: 'unknown' }, {}, alice)
+      await expect(client.createDocument('tile', genesis.commit, { anchorChain: 'eip155:1' })).rejects.toMatchObject({ name: 'UnsupportedChainError' })
+      await expect(client.requestAnchor(onMock.id, { chainId: 'bip122:000000000019d6689c085ae165831e93' })).rejects.toMatchObject({ name: 'UnsupportedChainError' })
+    } finally {
+      expect(await daemon.stop()).toBe(0)
+      await dir.remove()
+    }
+  }, 120_000)
 })

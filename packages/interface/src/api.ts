@@ -28,6 +28,14 @@ export interface WriteOptions extends AbortOptions {
   publish?: boolean
   /** Blocks a commit refers to and the node may not have: an anchor commit's proof, Merkle nodes, chain data. */
   blocks?: Block[]
+  /** The chain (CAIP-2) to anchor the new tip on, among the node's; its first chain by default. */
+  anchorChain?: string
+}
+
+/** Options of {@link DocWriter.requestAnchor}. */
+export interface AnchorRequestOptions extends AbortOptions {
+  /** The chain (CAIP-2) to anchor on, among the node's; its first chain by default. */
+  chainId?: string
 }
 
 /** Reading documents: what an in-process node and an HTTP client both offer. */
@@ -47,7 +55,7 @@ export interface DocWriter<Id = unknown> {
   /** Applies a commit (update or anchor) to a document; an already applied commit changes nothing. */
   applyCommit(id: DocRef, commit: Commit, options?: WriteOptions): Promise<DocSnapshot<Id>>
   /** Asks for an anchor of the document's tip; resolves with the tip's anchor status. */
-  requestAnchor(id: DocRef, options?: AbortOptions): Promise<AnchorStatus>
+  requestAnchor(id: DocRef, options?: AnchorRequestOptions): Promise<AnchorStatus>
   pin(id: DocRef, options?: AbortOptions): Promise<void>
   unpin(id: DocRef, options?: AbortOptions): Promise<void>
   listPins(options?: AbortOptions): Promise<Id[]>

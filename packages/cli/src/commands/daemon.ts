@@ -24,7 +24,7 @@ const options = {
 /** `kiln daemon`: a node with its HTTP API, until SIGINT or SIGTERM. */
 export const daemon: Command = {
   summary: 'run a Kiln node: LevelDB storage, anchoring, the HTTP API (Ceramic API v0)',
-  usage: `kiln daemon [--port 7007] [--host 127.0.0.1] [--data-dir ./.kiln] [--anchor mock|ethereum|ethereum-dev|none]
+  usage: `kiln daemon [--port 7007] [--host 127.0.0.1] [--data-dir ./.kiln] [--anchor mock|ethereum|ethereum-dev|none|<a,b>]
                    [--anchor-interval 5000] [--eth-rpc <url>] [--eth-contract <address>] [--eth-confirmations 1] [--admin-did <did>]... [--cors <origin>]... [--log-level info]
                    [--config <file.json>] [--json]
 
@@ -32,7 +32,9 @@ export const daemon: Command = {
   port, host, dataDir, anchor, anchorIntervalMs, adminDids, corsOrigins, cacheSize, logLevel, bodyLimit.
   Logs (pino, JSON lines) go to standard error; the address the node listens on goes to standard output.
   --anchor ethereum anchors on the EVM chain at --eth-rpc, paying from the account whose key is in KILN_ETH_KEY;
-  --anchor ethereum-dev starts a local ganache chain inside the daemon (a real EVM on 127.0.0.1) and anchors there.`,
+  --anchor ethereum-dev starts a local ganache chain inside the daemon (a real EVM on 127.0.0.1) and anchors there.
+  Several chains, comma-separated (--anchor mock,ethereum-dev): the first anchors writes unless a write names another
+  (opts.anchorChain, kiln create --anchor-chain); all of them verify anchors of their chains.`,
   async run (args: string[], io: CliIO): Promise<number> {
     const { values } = parseArgs({ args, options, strict: true, allowPositionals: false })
     let config = DAEMON_DEFAULTS
@@ -61,7 +63,7 @@ export const daemon: Command = {
       chains: [...running.node.chains],
       mockChainDid: running.mockChainDid,
       ethRpc: running.devChainRpc,
-      anchorIntervalMs: config.anchor === 'mock' ? config.anchorIntervalMs : undefined
+      anchorIntervalMs: config.anchor.length > 0 ? config.anchorIntervalMs : undefined
     }
     if (values.json === true) {
       io.out.write(`${JSON.stringify({ event: 'listening', ...info })}\n`)

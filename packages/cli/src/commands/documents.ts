@@ -14,6 +14,7 @@ const writeOptions = {
   file: { type: 'string' },
   'no-anchor': { type: 'boolean' },
   'wait-anchor': { type: 'boolean' },
+  'anchor-chain': { type: 'string' },
   controller: { type: 'string' }
 } as const
 
@@ -44,7 +45,7 @@ async function finish (client: KilnHttpClient, id: DocID, state: DocState, value
 export const create: Command = {
   summary: 'create a tile document from JSON content, signed with your seed',
   usage: `kiln create [<json>] [--file <path>|-] [--family <f>] [--tag <t>]... [--schema <commitId>]
-                  [--deterministic] [--controller <did>] [--no-anchor] [--no-pin] [--wait-anchor]
+                  [--deterministic] [--controller <did>] [--no-anchor] [--no-pin] [--wait-anchor] [--anchor-chain <caip2>]
                   [--seed <hex>] [--url http://127.0.0.1:7007] [--json]
 
   --deterministic creates a document without content whose DocID depends only on controller, family and tags.`,
@@ -63,7 +64,7 @@ export const create: Command = {
       ...(values.schema === undefined ? {} : { schema: values.schema }),
       ...(values.controller === undefined ? {} : { controllers: [values.controller] })
     }
-    const writeOpts = { anchor: values['no-anchor'] !== true, pin: values['no-pin'] !== true }
+    const writeOpts = { anchor: values['no-anchor'] !== true, pin: values['no-pin'] !== true, ...(values['anchor-chain'] === undefined ? {} : { anchorChain: values['anchor-chain'] }) }
     let snapshot
     if (values.deterministic === true) {
       if (positionals.length > 0 || values.file !== undefined) throw new UsageError('a --deterministic document has no content')
@@ -97,7 +98,7 @@ export const update: Command = {
       : contentOf(contentText, values.file)
     const headerOptions = values.controller === undefined ? {} : { controllers: [values.controller] }
     const snapshot = await withProgress(io, 'updating', async () => await applyOnTip(client, id, state,
-      async (tip) => (await makeUpdate(tip, content, signer, headerOptions)).commit, { anchor: values['no-anchor'] !== true }))
+      async (tip) => (await makeUpdate(tip, content, signer, headerOptions)).commit, { anchor: values['no-anchor'] !== true, ...(values['anchor-chain'] === undefined ? {} : { anchorChain: values['anchor-chain'] }) }))
     return await finish(client, snapshot.id, snapshot.state, values, io)
   }
 }

@@ -26,7 +26,7 @@ const createSchema = {
 } as const
 
 const anchorSchema = {
-  body: { type: 'object', properties: { opts: { type: 'object' } } }
+  body: { type: 'object', properties: { opts: { type: 'object', properties: { chainId: { type: 'string', minLength: 3, maxLength: 64 } } } } }
 } as const
 
 /** `POST /streams`, `GET /streams/:id` and `POST /streams/:id/anchor`: Ceramic's document routes. */
@@ -44,12 +44,13 @@ export function streamRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'cre
     return { streamId: id.toString(), state: stateJSON(node.doctypes, state) }
   })
 
-  app.post<{ Params: { id: string } }>('/api/v0/streams/:id/anchor', { schema: anchorSchema, preValidation: optionalBody }, async (request) => {
+  app.post<{ Params: { id: string }, Body: { opts?: { chainId?: string } } | undefined }>('/api/v0/streams/:id/anchor', { schema: anchorSchema, preValidation: optionalBody }, async (request) => {
     const id = parseDocOrCommitID(request.params.id).baseID
     if (node.chains.length === 0) {
       throw new UnsupportedChainError(`This node has no anchor service: ${id.toString()} cannot be anchored here`, { details: { docId: id.toString() } })
     }
-    const status = await node.requestAnchor(id)
+    const chainId = request.body?.opts?.chainId
+    const status = await node.requestAnchor(id, chainId === undefined ? {} : { chainId })
     return { streamId: id.toString(), anchorStatus: anchorStatusName(status) }
   })
 }

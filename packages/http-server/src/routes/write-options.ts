@@ -6,7 +6,8 @@ export const writeOptionsSchema = {
   properties: {
     anchor: { type: 'boolean' },
     pin: { type: 'boolean' },
-    publish: { type: 'boolean' }
+    publish: { type: 'boolean' },
+    anchorChain: { type: 'string', minLength: 3, maxLength: 64 }
   }
 } as const
 
@@ -17,5 +18,7 @@ export function writeOptions (opts: Record<string, unknown> | undefined): WriteO
     const value = opts?.[key]
     if (typeof value === 'boolean') out[key] = value
   }
+  // Kiln's addition: the chain to anchor on, among the node's (its first by default).
+  if (typeof opts?.anchorChain === 'string') out.anchorChain = opts.anchorChain
   return out
 }
