@@ -336,6 +336,15 @@ class Node implements KilnNode {
     try {
       const id = DocID.fromString(event.docId)
       if (event.status === AnchorStatus.ANCHORED && event.anchor !== undefined) {
+        // An anchor of a tip this node has since built on would fork the log and, anchored, win over the newer
+        // commits. It was never published, so dropping it is invisible to other nodes; the newer tip has its own
+        // request (sent when it was written).
+        const current = await this.currentState(id.toString(), {})
+        const tip = current.log[current.log.length - 1]!.cid
+        if (tip.toString() !== event.tip.toString()) {
+          this.logger?.debug({ docId: event.docId, tip: String(event.tip) }, 'dropping the anchor of a superseded tip')
+          return
+        }
         const { commit: block, blocks } = event.anchor
         const record = await decodeRecord<Record<string, unknown>>(block.bytes, block.cid)
         const commit: IncomingCommit = { cid: block.cid, kind: 'anchor', record, blocks: [block] }
