@@ -9,7 +9,8 @@ const alice = keyDidSigner({ seed: new Uint8Array(32).fill(0xa3) })
 describe('anchoring through the node', () => {
   it('moves a document PENDING → PROCESSING → ANCHORED, and marks a superseded request REPLACED', async () => {
     const dir = await dataDir()
-    const node = await durableNode(dir.path, new Uint8Array(32).fill(0xc6), 300)
+    // A batch interval long enough that the update follows the genesis before any batch starts (the REPLACED case).
+    const node = await durableNode(dir.path, new Uint8Array(32).fill(0xc6), 1500)
     try {
       const events: AnchorEvent[] = []
       node.onAnchorEvent((event) => events.push(event))

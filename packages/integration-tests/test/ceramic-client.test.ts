@@ -42,7 +42,9 @@ describe("Ceramic's own unmodified client against a Kiln daemon", () => {
     const writer = client()
     writer.did = await authenticated(0x51)
 
-    const doc = await TileDocument.create<Record<string, unknown>>(writer, { name: 'Alice', langs: ['en'] }, {}, { anchor: true, pin: true })
+    // Created without an anchor request, so that no anchor of the genesis can land between create and update (an
+    // update built on a tip that gets anchored meanwhile forks the log and loses to the anchored branch, by the rule).
+    const doc = await TileDocument.create<Record<string, unknown>>(writer, { name: 'Alice', langs: ['en'] }, {}, { anchor: false, pin: true })
     expect(doc.id.type).toBe(0)
     expect(doc.controllers).toEqual([writer.did.id])
     await doc.update({ name: 'Alice', langs: ['en', 'fr'], age: 31 })

@@ -37,7 +37,7 @@ describe('export, offline verification and import', () => {
     const client = httpClient({ url: daemon.url })
     const schemaDoc = await client.createDocument('schema', (await makeSchemaGenesis({ type: 'object', properties: { n: { type: 'integer' } } }, {}, alice)).commit)
     const schemaCommit = schemaDoc.id.atCommit(schemaDoc.state.log[0]!.cid).toString()
-    const created = await client.createDocument('tile', (await makeGenesis({ n: 1 }, { schema: schemaCommit }, alice)).commit)
+    const created = await client.createDocument('tile', (await makeGenesis({ n: 1 }, { schema: schemaCommit }, alice)).commit, { anchor: false })
     await client.applyCommit(created.id, (await makeUpdate(created.state, { n: 2 }, alice)).commit)
     for await (const { state } of client.watch(created.id, { signal: AbortSignal.timeout(15_000) })) {
       if (state.anchorStatus === AnchorStatus.ANCHORED) break

@@ -24,7 +24,8 @@ describe('@kiln/http-client against a Kiln daemon', () => {
 
   it('creates, updates, loads from a second client and at the genesis, lists commits and sees the anchor pushed', async () => {
     const writer = httpClient({ url: daemon.url })
-    const created = await writer.createDocument('tile', (await makeGenesis({ title: 'draft' }, {}, alice)).commit)
+    // No anchor request for the genesis: the update, written next, is the tip that gets anchored (see ceramic-client).
+    const created = await writer.createDocument('tile', (await makeGenesis({ title: 'draft' }, {}, alice)).commit, { anchor: false })
     const updated = await writer.applyCommit(created.id, (await makeUpdate(created.state, { title: 'final', tags: ['x'] }, alice)).commit)
     expect(updated.state.content).toEqual({ title: 'final', tags: ['x'] })
 
@@ -32,7 +33,9 @@ describe('@kiln/http-client against a Kiln daemon', () => {
     expect((await reader.load(created.id)).state.content).toEqual({ title: 'final', tags: ['x'] })
     expect((await reader.load(created.id.atCommit(0))).state.content).toEqual({ title: 'draft' })
     const log = await reader.loadLog(created.id)
-    expect(log.map((item) => item.cid.toString())).toEqual(updated.state.log.map((e) => e.cid.toString()))
+    // The anchor may land at any moment: the log is the updated one, possibly followed by its anchor commit.
+    expect(log.slice(0, 2).map((item) => item.cid.toString())).toEqual(updated.state.log.map((e) => e.cid.toString()))
+    expect(log.length).toBeLessThanOrEqual(3)
 
     const controller = new AbortController()
     let anchored
