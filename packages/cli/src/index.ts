@@ -5,6 +5,6 @@
  */
 export { run, type CliIO } from './cli.js'
 export { buildInfo, type PackageVersion } from './build-info.js'
-export { DAEMON_DEFAULTS, mergeConfig, readConfigFile, type DaemonConfig } from './config.js'
+export { DAEMON_DEFAULTS, mergeConfig, readConfigFile, checkAnchorConfig, type DaemonConfig, type AnchorChoice } from './config.js'
 export { startDaemon, type Daemon } from './node-assembly.js'
 export { UsageError, ConfigError } from './errors.js'

@@ -110,7 +110,7 @@ export interface ExportedCommit {
 }
 
 /**
- * Reads a CAR made by {@link exportDocumentCar}: checks every block against its CID and the manifest's shape, and
+ * Reads a CAR made by `KilnNode.exportDocument`: checks every block against its CID and the manifest's shape, and
  * yields the commits to replay, dependencies first. `CodecError` / `InvalidCommitError` when anything is off.
  */
 export async function readDocumentCar (bytes: Uint8Array): Promise<{ manifest: ExportManifest, commits: ExportedCommit[] }> {
