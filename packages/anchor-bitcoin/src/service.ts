@@ -1,18 +1,14 @@
 import type { Signer, Transaction } from 'bitcoinjs-lib'
-import { buildMerkleTree } from '@kiln/anchor-merkle'
+import { anchoredEvents, BatchingAnchorService, buildMerkleTree } from '@kiln/anchor-merkle'
 import { encodeRecord, equalBytes } from '@kiln/codec'
 import {
-  AbortError,
-  AnchorStatus,
   InvalidAnchorProofError,
   type AbortOptions,
   type AnchorEvent,
   type AnchorRequest,
   type AnchorService,
-  type Block,
   type Logger
 } from '@kiln/interface'
-import { CID } from 'multiformats/cid'
 import { InvalidAnchorRequestError } from './errors.js'
 import { parseHeader } from './header.js'
 import { merkleRootFromBranch } from './merkle-branch.js'
@@ -70,108 +66,23 @@ export interface BitcoinServiceSettings {
   logger?: Logger
 }
 
-type Listener = (event: AnchorEvent) => void
-
 /** Batches requests into a Merkle tree, puts each root in a Bitcoin transaction, and reports each request's progress. */
-export class BitcoinService implements BitcoinAnchorService {
-  readonly chainId: string
+export class BitcoinService extends BatchingAnchorService implements BitcoinAnchorService {
   readonly #settings: BitcoinServiceSettings
-  readonly #listeners: Listener[] = []
-  readonly #pending = new Map<string, AnchorRequest>()
-  #started = false
-  #timer: ReturnType<typeof setInterval> | undefined
-  #work: Promise<void> = Promise.resolve()
-  #busy = 0
-  #abort = new AbortController()
 
   constructor (settings: BitcoinServiceSettings) {
-    this.chainId = settings.network.chainId
+    const { intervalMs, logger } = settings
+    super({ chainId: settings.network.chainId, intervalMs, logger, requestError: InvalidAnchorRequestError })
     this.#settings = settings
   }
 
-  start (): void {
-    if (this.#started) return
-    this.#started = true
-    this.#timer = setInterval(() => { if (this.#busy === 0) void this.#enqueue(false) }, this.#settings.intervalMs)
+  protected failureMessage (err: unknown, size: number): string {
+    return `could not anchor a batch of ${size} in ${this.chainId}: ${(err as Error)?.message ?? String(err)}`
   }
 
-  async stop (): Promise<void> {
-    this.#started = false
-    if (this.#timer !== undefined) clearInterval(this.#timer)
-    this.#timer = undefined
-    // A block may be an hour away: the batch waiting for one fails rather than holding the node's shutdown.
-    this.#abort.abort()
-    await this.#work
-    // A batch run after stop() with anchorPending() must not start out aborted.
-    this.#abort = new AbortController()
-    const left = [...this.#pending.values()]
-    this.#pending.clear()
-    for (const request of left) {
-      this.#emit(eventOf(request, AnchorStatus.FAILED, {
-        message: `the ${this.chainId} anchor service stopped before anchoring ${request.tip.toString()}; request it again once it runs`
-      }))
-    }
-  }
-
-  async requestAnchor (request: AnchorRequest, options: AbortOptions = {}): Promise<AnchorEvent> {
-    if (options.signal?.aborted === true) throw new AbortError('anchor request aborted', { cause: options.signal.reason })
-    checkRequest(request)
-    const queued = { docId: request.docId, genesis: CID.asCID(request.genesis)!, tip: CID.asCID(request.tip)! }
-    const older = this.#pending.get(queued.docId)
-    if (older !== undefined && older.tip.equals(queued.tip)) return eventOf(queued, AnchorStatus.PENDING)
-    if (older !== undefined) {
-      this.#pending.delete(queued.docId)
-      this.#emit(eventOf(older, AnchorStatus.REPLACED, { message: `replaced by a newer request for ${queued.docId} at ${queued.tip.toString()}` }))
-    }
-    this.#pending.set(queued.docId, queued)
-    const pending = eventOf(queued, AnchorStatus.PENDING)
-    this.#emit(pending)
-    return pending
-  }
-
-  onEvent (listener: Listener): void {
-    this.#listeners.push(listener)
-  }
-
-  async anchorPending (): Promise<void> {
-    await this.#enqueue(true)
-  }
-
-  #enqueue (explicit: boolean): Promise<void> {
-    this.#busy++
-    const run = this.#work.then(async () => {
-      try {
-        if (!explicit && !this.#started) return
-        const batch = [...this.#pending.values()]
-        this.#pending.clear()
-        if (batch.length > 0) await this.#process(batch)
-      } finally {
-        this.#busy--
-      }
-    })
-    this.#work = run
-    return run
-  }
-
-  async #process (batch: AnchorRequest[]): Promise<void> {
-    for (const request of batch) this.#emit(eventOf(request, AnchorStatus.PROCESSING))
-    let anchored: AnchorEvent[]
-    try {
-      anchored = await this.#anchor(batch)
-    } catch (err) {
-      const reason = (err as Error)?.message ?? String(err)
-      this.#settings.logger?.error({ err, chainId: this.chainId, size: batch.length }, 'could not anchor a batch in Bitcoin')
-      for (const request of batch) {
-        this.#emit(eventOf(request, AnchorStatus.FAILED, { message: `could not anchor a batch of ${batch.length} in ${this.chainId}: ${reason}` }))
-      }
-      return
-    }
-    for (const event of anchored) this.#emit(event)
-  }
-
-  async #anchor (batch: AnchorRequest[]): Promise<AnchorEvent[]> {
+  // The signal fires on stop(): a block may be an hour away, and the node's shutdown must not wait for it.
+  protected async anchorBatch (batch: AnchorRequest[], options: { signal: AbortSignal }): Promise<AnchorEvent[]> {
     const { network, signer, addressType, feeRate, utxos, broadcaster, blocks, logger } = this.#settings
-    const options = { signal: this.#abort.signal }
     const chainId = this.chainId
     const tree = await buildMerkleTree(batch.map((r) => ({ key: r.docId, tip: r.tip })), { metadata: { chainId, size: batch.length } })
     const spendable = await utxos.listUnspent(outputScript(signer.publicKey, addressType, network.params), options)
@@ -192,26 +103,7 @@ export class BitcoinService implements BitcoinAnchorService {
       header: inclusion.header
     })
     logger?.debug({ chainId, txid, block: parseHeader(inclusion.header).id }, 'a Bitcoin anchor transaction was mined')
-    return await Promise.all(batch.map(async (request): Promise<AnchorEvent> => {
-      const commit = await encodeRecord({ id: request.genesis, prev: request.tip, proof: proof.cid, path: tree.pathOf(request.docId) })
-      const supporting: Block[] = [proof, ...tree.pathBlocks(request.docId)]
-      return eventOf(request, AnchorStatus.ANCHORED, { anchor: { commit, blocks: supporting } })
-    }))
-  }
-
-  #emit (event: AnchorEvent): void {
-    for (const listener of this.#listeners) {
-      try {
-        const result: unknown = listener(event)
-        if (result instanceof Promise) result.catch((err: unknown) => { this.#listenerFailed(err, event) })
-      } catch (err) {
-        this.#listenerFailed(err, event)
-      }
-    }
-  }
-
-  #listenerFailed (err: unknown, event: AnchorEvent): void {
-    this.#settings.logger?.warn({ err, docId: event.docId, status: event.status }, 'an anchor event listener threw; other listeners still ran')
+    return await anchoredEvents(batch, tree, proof)
   }
 }
 
@@ -220,21 +112,5 @@ function checkInclusion (tx: Transaction, inclusion: TxInclusion): void {
   const header = parseHeader(inclusion.header)
   if (!equalBytes(merkleRootFromBranch(tx.getHash(), inclusion.branch, inclusion.index), header.merkleRoot)) {
     throw new InvalidAnchorProofError(`the block source's branch for ${txidOf(tx)} does not lead to the Merkle root of block ${header.id}`)
-  }
-}
-
-function eventOf (request: AnchorRequest, status: AnchorStatus, extra: Pick<AnchorEvent, 'anchor' | 'message'> = {}): AnchorEvent {
-  return { docId: request.docId, tip: request.tip, status, ...extra }
-}
-
-function checkRequest (request: AnchorRequest): void {
-  const { docId, genesis, tip } = (request ?? {}) as Partial<Record<keyof AnchorRequest, unknown>>
-  if (typeof docId !== 'string' || docId.length === 0) {
-    throw new InvalidAnchorRequestError(`an anchor request needs a DocID string, got ${typeof docId}`)
-  }
-  for (const [field, value] of [['genesis', genesis], ['tip', tip]] as const) {
-    if (CID.asCID(value) === null) {
-      throw new InvalidAnchorRequestError(`the ${field} of the anchor request for ${docId} is not a CID`, { details: { docId, field } })
-    }
   }
 }

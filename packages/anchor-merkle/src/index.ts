@@ -13,3 +13,5 @@ export {
   type GetBlock
 } from './tree.js'
 export { InvalidMerkleBatchError, UnknownMerkleLeafError } from './errors.js'
+/** The request queue every anchor service shares: PENDING, REPLACED, batches on a timer or on request, and `stop()`. */
+export { BatchingAnchorService, anchoredEvents, type BatchingServiceInit } from './batching-service.js'
