@@ -223,12 +223,20 @@ class Node implements KilnNode {
   }
 
   /** The apply pipeline for a commit extending a document: check, compute, resolve conflicts, write, tell. */
-  private async ingest (id: DocID, commit: IncomingCommit, supporting: IncomingCommit['blocks'], options: WriteOptions): Promise<DocSnapshot> {
+  /**
+   * The pipeline for a commit extending a document. With `onlyOnTip`, the commit is applied only if `onlyOnTip` is
+   * still the tip when its turn comes (checked under the document's lock), and dropped otherwise.
+   */
+  private async ingest (id: DocID, commit: IncomingCommit, supporting: IncomingCommit['blocks'], options: WriteOptions, onlyOnTip?: CID): Promise<DocSnapshot> {
     const handler = this.doctypes.get(id.type)
     const key = id.toString()
     return await this.serialize(key, async () => {
       const current = await this.currentState(key, options)
       if (current.log.some((e) => e.cid.equals(commit.cid))) return { id, state: current }
+      if (onlyOnTip !== undefined && current.log[current.log.length - 1]!.cid.toString() !== onlyOnTip.toString()) {
+        this.logger?.debug({ docId: key, tip: onlyOnTip.toString() }, 'dropping the anchor of a superseded tip')
+        return { id, state: current }
+      }
       if (commit.kind === 'genesis') throw new InvalidCommitError(`A genesis commit (${commit.cid.toString()}) cannot be applied to ${key}`)
       const prev = this.pipeline.checkLinks(id, current.log[0]!.cid, commit)
       const tip = current.log[current.log.length - 1]!.cid
@@ -338,17 +346,11 @@ class Node implements KilnNode {
       if (event.status === AnchorStatus.ANCHORED && event.anchor !== undefined) {
         // An anchor of a tip this node has since built on would fork the log and, anchored, win over the newer
         // commits. It was never published, so dropping it is invisible to other nodes; the newer tip has its own
-        // request (sent when it was written).
-        const current = await this.currentState(id.toString(), {})
-        const tip = current.log[current.log.length - 1]!.cid
-        if (tip.toString() !== event.tip.toString()) {
-          this.logger?.debug({ docId: event.docId, tip: String(event.tip) }, 'dropping the anchor of a superseded tip')
-          return
-        }
+        // request (sent when it was written). Checked under the document's lock, so a write in flight counts.
         const { commit: block, blocks } = event.anchor
         const record = await decodeRecord<Record<string, unknown>>(block.bytes, block.cid)
         const commit: IncomingCommit = { cid: block.cid, kind: 'anchor', record, blocks: [block] }
-        await this.ingest(id, commit, blocks, { anchor: false })
+        await this.ingest(id, commit, blocks, { anchor: false }, event.tip)
       } else if (event.status !== AnchorStatus.REPLACED) {
         await this.setAnchorStatus(id, event.tip, event.status)
       }
