@@ -7,7 +7,7 @@ import { deployAnchorContract, ethereumAnchor, ethereumVerifier } from '@kiln/an
 import type { DocID } from '@kiln/docid'
 import { openAnchor, recordEvents, type OpenedAnchor } from './fixtures/anchors.js'
 import { startChain, type LocalChain } from './fixtures/ganache.js'
-import { cidOf, register, registerGenesis, registerUpdate, REGISTER_CODE } from './fixtures/register.js'
+import { registerDoctype as register, registerGenesis, registerUpdate, REGISTER_CODE } from '@kiln/interface-tests'
 
 const alice = keyDidSigner({ seed: new Uint8Array(32).fill(7) })
 let chain: LocalChain
@@ -79,17 +79,17 @@ describe('conflict resolution by real anchor times', () => {
     id = created.id
     a1 = await registerUpdate(alice, created.state, { branch: 'a' })
     const b1 = await registerUpdate(alice, created.state, { branch: 'b', i: 1 })
-    b = [b1, await registerUpdate(alice, created.state, { branch: 'b', i: 2 }, cidOf(b1))]
+    b = [b1, await registerUpdate(alice, created.state, { branch: 'b', i: 2 }, b1.envelope.cid)]
     // Branch a is anchored in one block, branch b ten minutes (of chain time) later in another.
     const { service } = ethereumAnchor({ rpcUrl: chain.rpcUrl, chainId: 'eip155:1337', privateKey: chain.keys[2]!, contract, intervalMs: 3_600_000 })({})
     const events = recordEvents(service)
-    await service.requestAnchor({ docId: id.toString(), genesis: cidOf(genesis), tip: cidOf(a1) })
+    await service.requestAnchor({ docId: id.toString(), genesis: genesis.envelope.cid, tip: a1.envelope.cid })
     await service.anchorPending()
-    anchorA = await openAnchor(events, cidOf(a1))
+    anchorA = await openAnchor(events, a1.envelope.cid)
     await chain.increaseTime(600)
-    await service.requestAnchor({ docId: id.toString(), genesis: cidOf(genesis), tip: cidOf(b[1]!) })
+    await service.requestAnchor({ docId: id.toString(), genesis: genesis.envelope.cid, tip: b[1]!.envelope.cid })
     await service.anchorPending()
-    anchorB = await openAnchor(events, cidOf(b[1]!))
+    anchorB = await openAnchor(events, b[1]!.envelope.cid)
     await service.stop()
   })
 
@@ -119,7 +119,7 @@ describe('conflict resolution by real anchor times', () => {
     const bFirst = await applyAll([...b, anchorB, a1, anchorA])
     for (const state of [aFirst, bFirst]) {
       expect(state.content).toEqual({ branch: 'a' })
-      expect(state.log.map((e) => e.cid.toString())).toEqual([cidOf(genesis), cidOf(a1), anchorA.commit.cid].map(String))
+      expect(state.log.map((e) => e.cid.toString())).toEqual([genesis.envelope.cid, a1.envelope.cid, anchorA.commit.cid].map(String))
       expect(state.log.at(-1)!.timestamp).toBe(timeA)
       expect(state.anchorStatus).toBe(AnchorStatus.ANCHORED)
     }

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest'
+import { anchorRequest, blockGetterOf, tipOf } from './fixtures.js'
 import { CID } from 'multiformats/cid'
-import { base36 } from 'multiformats/bases/base36'
 import { asAnchorProof, asAnchorRecord, decodeRecord, encodeRecord } from '@kiln/codec'
 import {
   AnchorStatus,
@@ -307,40 +307,17 @@ class EventRecorder {
   }
 }
 
-let documents = 0
-const run = Math.random().toString(36).slice(2)
-
 /** An anchor request for a new document. */
 async function newRequest (): Promise<AnchorRequest> {
-  const [request] = await requests(1)
-  return request!
+  return await anchorRequest()
 }
 
-/** `count` anchor requests for new documents: a DocID of a tile (code 0) over an unsigned genesis, and a tip. */
+/** `count` anchor requests for new documents. */
 async function requests (count: number): Promise<AnchorRequest[]> {
-  return await Promise.all(Array.from({ length: count }, async () => {
-    const genesis = await encodeRecord({ header: { controllers: ['did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK'] }, unique: `${run}-${documents++}` })
-    return { docId: docIdOf(genesis.cid), genesis: genesis.cid, tip: await tipOf(genesis.cid, 'first') }
-  }))
+  return await Promise.all(Array.from({ length: count }, async () => await anchorRequest()))
 }
 
-/** A DocID string as Ceramic writes it: base36 of varint(0xce) ‖ varint(0) ‖ the genesis CID. */
-function docIdOf (genesis: CID): string {
-  return base36.encode(Uint8Array.from([0xce, 0x01, 0x00, ...genesis.bytes]))
-}
-
-async function tipOf (genesis: CID, label: string): Promise<CID> {
-  return (await encodeRecord({ id: genesis, prev: genesis, header: {}, data: [{ op: 'add', path: '/label', value: label }] })).cid
-}
-
-function storeOf (blocks: readonly Block[]): BlockGetter {
-  const map = new Map(blocks.map((b) => [b.cid.toString(), b.bytes]))
-  return async (cid) => {
-    const bytes = map.get(cid.toString())
-    if (bytes === undefined) throw new BlockNotFoundError(`no block ${cid.toString()} among the anchor's blocks`)
-    return bytes
-  }
-}
+const storeOf = blockGetterOf
 
 function withBlocks (getBlock: BlockGetter, extra: readonly Block[]): BlockGetter {
   const more = storeOf(extra)

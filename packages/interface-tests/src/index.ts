@@ -7,3 +7,4 @@ export { signerTests, type SignerTestContext, type SignerTestOptions } from './s
 export * from './store.js'
 export * from './anchor.js'
 export * from './doctype.js'
+export * from './fixtures.js'
