@@ -135,6 +135,7 @@ export function anchorTests (options: AnchorTestOptions): void {
     })
 
     it('anchors requests forced into one batch under one root, with distinct paths that each verify', async (test) => {
+      // A service that batches on its own timer cannot be made to put several requests in one batch.
       if (context.trigger === undefined) test.skip('needs trigger() to put several requests in one batch')
       const batch = await requests(5)
       const anchored = await anchorAll(batch)
@@ -147,6 +148,7 @@ export function anchorTests (options: AnchorTestOptions): void {
     })
 
     it('reports an older request REPLACED when a newer one for the same document comes before its batch, and anchors the newer', async (test) => {
+      // Without trigger() a timer batch could start between the two requests, and nothing would be REPLACED.
       if (context.trigger === undefined) test.skip('needs trigger() so that no batch starts between the two requests')
       const older = await newRequest()
       const newer = { ...older, tip: await tipOf(older.genesis, 'newer') }
@@ -214,6 +216,7 @@ export function anchorTests (options: AnchorTestOptions): void {
     it('rejects a claim whose blocks are missing with InvalidAnchorProofError', async (test) => {
       const request = await newRequest()
       const { claim, getBlock } = await anchorOne(request)
+      // A one-leaf tree may have the tip as its root: there is no Merkle node to withhold.
       if (claim.path === '') test.skip('the root is the tip itself: the claim needs no Merkle node')
       await expectInvalidProof(verifier.verify(claim, storeOf([])), 'with no blocks')
       const withoutRoot: BlockGetter = async (cid, opts) => {

@@ -177,7 +177,8 @@ export function doctypeTests<Content = unknown> (options: DoctypeTestOptions<Con
       })
 
       it('does not name the signer of a genesis signed by a non-controller (skipped without foreignGenesis)', async (test) => {
-        if (setup.foreignGenesis === undefined) return test.skip()
+        // A doctype whose genesis is unsigned by design (account-link) has no foreign signer to offer.
+        if (setup.foreignGenesis === undefined) return test.skip('setup gives no foreignGenesis: the doctype has no signed genesis')
         const foreign = await setup.foreignGenesis()
         expect(foreign.signer, 'foreignGenesis() must return a signed commit').toBeTypeOf('string')
         expectNotNamed(() => handler.signers(null, foreign.payload), foreign.signer)
@@ -185,7 +186,8 @@ export function doctypeTests<Content = unknown> (options: DoctypeTestOptions<Con
       })
 
       it('does not name the signer of an update signed by a non-controller (skipped without foreignUpdate)', async (test) => {
-        if (setup.foreignUpdate === undefined) return test.skip()
+        // A doctype whose updates prove themselves unsigned (account-link) has no foreign signer to offer.
+        if (setup.foreignUpdate === undefined) return test.skip('setup gives no foreignUpdate: the doctype has no signed updates')
         const { state } = await created()
         const foreign = await setup.foreignUpdate(state)
         expect(foreign.signer, 'foreignUpdate() must return a signed commit').toBeTypeOf('string')
@@ -222,7 +224,8 @@ export function doctypeTests<Content = unknown> (options: DoctypeTestOptions<Con
       it('leaves a deep-frozen state unchanged when an update is rejected (skipped without invalidUpdates)', async (test) => {
         const { state } = await created()
         const [rejected] = await setup.invalidUpdates?.(state) ?? []
-        if (rejected === undefined) return test.skip()
+        // Only a doctype that can refuse an update has a rejection to check purity on.
+        if (rejected === undefined) return test.skip('setup gives no invalidUpdates: nothing to reject')
         const frozen = deepFreeze(copyState(state))
         const payload = deepFreeze(rejected.commit.payload)
         const before = snapshot([frozen, payload])
