@@ -1,5 +1,8 @@
 import { AbortError, BlockNotFoundError, StorageError } from '@kiln/interface'
-import type { AbortOptions, Blockstore, DocState, Storage, StorageBatch, StorageFactory } from '@kiln/interface'
+import type {
+  AbortOptions, AnchorStatusRecord, Blockstore, Checkpoint, CommitPlace, DocHead, Storage, StorageBatch, StorageFactory,
+  StorageWriteStats, StoredLogEntry
+} from '@kiln/interface'
 import { decodeRecord, encodeRecord } from '@kiln/codec'
 import type { CID } from 'multiformats/cid'
 
@@ -8,27 +11,34 @@ export function memoryStorage (): StorageFactory {
   return () => new MemoryStorage()
 }
 
-interface LogIndex {
-  cids: CID[]
-  /** `cid.toString()` of every entry, for the "index once" rule. */
-  seen: Set<string>
+/** One document's records. Values are dag-cbor bytes, so every read is a deep copy, as it would be from disk. */
+interface DocRecords {
+  head?: Uint8Array
+  log: Uint8Array[]
+  index: Map<string, CommitPlace>
+  checkpoints: Map<number, Uint8Array>
+  status?: Uint8Array
 }
 
-type QueuedWrite =
+type Op =
   | { kind: 'block', cid: CID, bytes: Uint8Array }
-  | { kind: 'state', docId: string, state: DocState }
-  | { kind: 'index', docId: string, cid: CID }
+  | { kind: 'head', docId: string, value: DocHead }
+  | { kind: 'entry', docId: string, seq: number, value: StoredLogEntry }
+  | { kind: 'truncate', docId: string, seq: number }
+  | { kind: 'index', docId: string, cid: CID, place: CommitPlace }
+  | { kind: 'checkpoint', docId: string, value: Checkpoint }
+  | { kind: 'dropCheckpoints', docId: string, seq: number }
+  | { kind: 'status', docId: string, value: AnchorStatusRecord }
   | { kind: 'pin', docId: string }
 
 // Blocks are keyed by the CID's string form, which differs between CID versions and codecs: like the LevelDB
-// backend, a CID of another codec with the same multihash is another block. States are kept as dag-cbor bytes, so
-// every read is a deep copy and a state dag-cbor cannot hold fails its batch as it would on disk.
+// backend, a CID of another codec with the same multihash is another block.
 class MemoryStorage implements Storage {
   readonly blocks: Blockstore
   readonly #blocks = new Map<string, Uint8Array>()
-  readonly #states = new Map<string, Uint8Array>()
-  readonly #logs = new Map<string, LogIndex>()
+  readonly #docs = new Map<string, DocRecords>()
   readonly #pins = new Set<string>()
+  readonly #stats: StorageWriteStats = { batches: 0, syncs: 0, bytesWritten: 0 }
 
   constructor () {
     this.blocks = {
@@ -41,6 +51,7 @@ class MemoryStorage implements Storage {
       put: async (cid, bytes, options) => {
         throwIfAborted(options, `write block ${cid.toString()}`)
         this.#blocks.set(cid.toString(), bytes.slice())
+        this.#stats.bytesWritten += cid.bytes.byteLength + bytes.byteLength
       },
       has: async (cid, options) => {
         throwIfAborted(options, `check block ${cid.toString()}`)
@@ -49,52 +60,71 @@ class MemoryStorage implements Storage {
     }
   }
 
-  async getState (docId: string, options?: AbortOptions): Promise<DocState | undefined> {
-    throwIfAborted(options, `read the state of ${docId}`)
-    const bytes = this.#states.get(docId)
-    return bytes === undefined ? undefined : await decodeRecord<DocState>(bytes)
+  async getHead (docId: string, options?: AbortOptions): Promise<DocHead | undefined> {
+    throwIfAborted(options, `read the head of ${docId}`)
+    const records = this.#docs.get(docId)
+    if (records?.head === undefined) return undefined
+    const head = await decodeRecord<DocHead>(records.head)
+    if (records.status !== undefined) {
+      const status = await decodeRecord<AnchorStatusRecord>(records.status)
+      if (status.tip.equals(head.tip)) head.anchorStatus = status.status
+    }
+    return head
   }
 
-  async listCommits (docId: string, options?: AbortOptions): Promise<CID[]> {
-    throwIfAborted(options, `list the commits of ${docId}`)
-    return [...this.#logs.get(docId)?.cids ?? []]
+  async readLog (docId: string, range: { from?: number, to?: number } = {}, options?: AbortOptions): Promise<StoredLogEntry[]> {
+    throwIfAborted(options, `read the log of ${docId}`)
+    const log = this.#docs.get(docId)?.log ?? []
+    const slice = log.slice(range.from ?? 0, range.to ?? log.length)
+    return await Promise.all(slice.map(async (bytes) => await decodeRecord<StoredLogEntry>(bytes)))
+  }
+
+  async getCommitPlace (docId: string, cid: CID, options?: AbortOptions): Promise<CommitPlace | undefined> {
+    throwIfAborted(options, `find commit ${cid.toString()} of ${docId}`)
+    const place = this.#docs.get(docId)?.index.get(cid.toString())
+    return place === undefined ? undefined : { ...place }
+  }
+
+  async getCheckpoint (docId: string, seq: number, options?: AbortOptions): Promise<Checkpoint | undefined> {
+    throwIfAborted(options, `read a checkpoint of ${docId}`)
+    const checkpoints = this.#docs.get(docId)?.checkpoints
+    if (checkpoints === undefined) return undefined
+    let best: number | undefined
+    for (const at of checkpoints.keys()) if (at <= seq && (best === undefined || at > best)) best = at
+    return best === undefined ? undefined : await decodeRecord<Checkpoint>(checkpoints.get(best)!)
   }
 
   async * listDocuments (options?: AbortOptions): AsyncGenerator<string> {
-    for (const docId of [...this.#states.keys()]) {
+    for (const [docId, records] of [...this.#docs]) {
       throwIfAborted(options, 'list documents')
-      yield docId
+      if (records.head !== undefined) yield docId
     }
     throwIfAborted(options, 'list documents')
   }
 
   async deleteDocument (docId: string, options?: AbortOptions): Promise<void> {
     throwIfAborted(options, `delete ${docId}`)
-    this.#states.delete(docId)
-    this.#logs.delete(docId)
+    this.#docs.delete(docId)
     this.#pins.delete(docId)
   }
 
   batch (): StorageBatch {
-    const writes: QueuedWrite[] = []
+    const ops: Op[] = []
     const batch: StorageBatch = {
-      putBlock: (cid, bytes) => {
-        writes.push({ kind: 'block', cid, bytes: bytes.slice() })
-        return batch
-      },
-      putState: (docId, state) => {
-        writes.push({ kind: 'state', docId, state })
-        return batch
-      },
-      indexCommit: (docId, cid) => {
-        writes.push({ kind: 'index', docId, cid })
-        return batch
-      },
-      pin: (docId) => {
-        writes.push({ kind: 'pin', docId })
-        return batch
-      },
-      commit: async (options) => { await this.#commit(writes.slice(), options) }
+      putBlock: (cid, bytes) => { ops.push({ kind: 'block', cid, bytes: bytes.slice() }); return batch },
+      putHead: (docId, value) => { ops.push({ kind: 'head', docId, value }); return batch },
+      putLogEntry: (docId, seq, value) => { ops.push({ kind: 'entry', docId, seq, value }); return batch },
+      truncateLog: (docId, seq) => { ops.push({ kind: 'truncate', docId, seq }); return batch },
+      indexCommit: (docId, cid, place) => { ops.push({ kind: 'index', docId, cid, place: { ...place } }); return batch },
+      putCheckpoint: (docId, value) => { ops.push({ kind: 'checkpoint', docId, value }); return batch },
+      dropCheckpoints: (docId, seq) => { ops.push({ kind: 'dropCheckpoints', docId, seq }); return batch },
+      putAnchorStatus: (docId, value) => { ops.push({ kind: 'status', docId, value }); return batch },
+      pin: (docId) => { ops.push({ kind: 'pin', docId }); return batch },
+      commit: async (options) => {
+        await this.#commit(ops.slice(), options)
+        this.#stats.batches++
+        if (options?.sync === true) this.#stats.syncs++
+      }
     }
     return batch
   }
@@ -122,39 +152,56 @@ class MemoryStorage implements Storage {
     throwIfAborted(options, 'list pins')
   }
 
-  async #commit (writes: QueuedWrite[], options?: AbortOptions): Promise<void> {
+  writeStats (): StorageWriteStats {
+    return { ...this.#stats }
+  }
+
+  async #commit (ops: Op[], options?: AbortOptions): Promise<void> {
     throwIfAborted(options, 'commit a batch')
-    // Encode first (the only await), then apply synchronously: no other call can see half a batch.
-    const states = new Map<QueuedWrite, Uint8Array>()
-    for (const write of writes) {
-      if (write.kind !== 'state') continue
+    // Encode everything first (the only awaits), then apply synchronously: no other call can see half a batch, and a
+    // value dag-cbor cannot hold fails the batch as a whole.
+    const encoded = new Map<Op, Uint8Array>()
+    for (const op of ops) {
+      if (op.kind !== 'head' && op.kind !== 'entry' && op.kind !== 'checkpoint' && op.kind !== 'status') continue
       try {
-        states.set(write, (await encodeRecord(write.state)).bytes)
+        encoded.set(op, (await encodeRecord(op.value)).bytes)
       } catch (err) {
-        throw new StorageError(`Cannot store the state of ${write.docId}: ${(err as Error).message}; nothing of the batch was written`, {
-          cause: err, details: { operation: 'commit', key: write.docId }
+        throw new StorageError(`Cannot store a ${op.kind} record of ${op.docId}: ${(err as Error).message}; nothing of the batch was written`, {
+          cause: err, details: { operation: 'commit', key: op.docId }
         })
       }
     }
     throwIfAborted(options, 'commit a batch')
-    for (const write of writes) {
-      if (write.kind === 'block') {
-        this.#blocks.set(write.cid.toString(), write.bytes)
-      } else if (write.kind === 'state') {
-        this.#states.set(write.docId, states.get(write) ?? new Uint8Array())
-      } else if (write.kind === 'pin') {
-        this.#pins.add(write.docId)
-      } else {
-        let log = this.#logs.get(write.docId)
-        if (log === undefined) {
-          log = { cids: [], seen: new Set() }
-          this.#logs.set(write.docId, log)
-        }
-        if (log.seen.has(write.cid.toString())) continue
-        log.seen.add(write.cid.toString())
-        log.cids.push(write.cid)
+    for (const op of ops) {
+      const bytes = encoded.get(op)
+      if (op.kind === 'block') {
+        this.#blocks.set(op.cid.toString(), op.bytes)
+        this.#stats.bytesWritten += op.cid.bytes.byteLength + op.bytes.byteLength
+        continue
       }
+      if (op.kind === 'pin') {
+        this.#pins.add(op.docId)
+        continue
+      }
+      const records = this.#records(op.docId)
+      if (op.kind === 'head') records.head = bytes
+      else if (op.kind === 'entry') records.log[op.seq] = bytes!
+      else if (op.kind === 'truncate') records.log.length = Math.min(records.log.length, op.seq)
+      else if (op.kind === 'index') records.index.set(op.cid.toString(), op.place)
+      else if (op.kind === 'checkpoint') records.checkpoints.set(op.value.seq, bytes!)
+      else if (op.kind === 'dropCheckpoints') { for (const at of [...records.checkpoints.keys()]) if (at >= op.seq) records.checkpoints.delete(at) }
+      else records.status = bytes
+      this.#stats.bytesWritten += (bytes?.byteLength ?? 0) + (op.kind === 'index' ? op.cid.bytes.byteLength + 9 : 0)
     }
+  }
+
+  #records (docId: string): DocRecords {
+    let records = this.#docs.get(docId)
+    if (records === undefined) {
+      records = { log: [], index: new Map(), checkpoints: new Map() }
+      this.#docs.set(docId, records)
+    }
+    return records
   }
 }
 

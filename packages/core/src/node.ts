@@ -1,19 +1,21 @@
-import { decodeRecord, verifyBlock } from '@kiln/codec'
-import { DocID, isCommitID, isDocOrCommitID, parseDocOrCommitID } from '@kiln/docid'
+import { verifyBlock } from '@kiln/codec'
+import { DocID, isDocOrCommitID, parseDocOrCommitID } from '@kiln/docid'
 import {
-  AbortError, AnchorStatus, ConflictingCommitError, DocumentNotFoundError, UnsupportedChainError, InvalidCommitError, KilnError,
-  type AbortOptions, type AnchorEvent, type AnchorRequestOptions, type DocReader, type DocWriter, type DocSnapshot as ApiSnapshot, type LogItem, type WriteOptions, type DocRef, type AnchorProofVerifier, type AnchorService, type Commit, type DIDSigner,
-  type DocState, type Logger, type Network, type SignatureVerifier, type Storage, type AnchorFactory,
-  type DoctypeFactory, type NetworkFactory, type StorageFactory
+  AbortError, InvalidCommitError, KilnError, NodeStoppedError,
+  type AbortOptions, type AnchorEvent, type AnchorRequestOptions, type AnchorStatus, type DocReader, type DocWriter,
+  type DocSnapshot as ApiSnapshot, type LogItem, type WriteOptions, type DocRef, type AnchorProofVerifier, type Commit,
+  type DIDSigner, type Logger, type Network, type SignatureVerifier, type Storage, type AnchorFactory, type DoctypeFactory,
+  type NetworkFactory, type StorageFactory
 } from '@kiln/interface'
 import { createVerifier } from '@kiln/signing'
-import { LRUCache } from 'lru-cache'
 import type { CID } from 'multiformats/cid'
-import { commitValue, readCommit, readStoredCommit, type IncomingCommit } from './commit-input.js'
-import { pickWinningBranch } from './conflict.js'
+import { Anchoring } from './anchoring.js'
+import { commitValue, readCommit, readStoredCommit } from './commit-input.js'
+import { DocLocks } from './doc-locks.js'
+import { Documents, stateOf } from './documents.js'
 import { exportDocumentCar, readDocumentCar } from './export.js'
-import { withAnchorStatus } from './log-steps.js'
-import { blockGetter, Pipeline } from './pipeline.js'
+import { GroupCommit, type Durability } from './group-commit.js'
+import { Pipeline, type CommitOrigin, type SubmitOptions, type WriteEvent } from './pipeline.js'
 import { createDoctypeRegistry, type DoctypeRegistry } from './registry.js'
 import { Watchers } from './watchers.js'
 
@@ -32,8 +34,13 @@ export interface NodeInit {
   /** Verifies commit signatures; `createVerifier()` from `@kiln/signing` (did:key) when not given. */
   verifier?: SignatureVerifier
   logger?: Logger
-  /** How many document states the in-memory cache holds (default 1000). */
+  /** How many documents the in-memory cache holds (default 1000). */
   cacheSize?: number
+  /**
+   * `strict` (the default): a write is acknowledged once its batch is synced to stable storage. `relaxed`: once it
+   * is written to the operating system, unsynced, so a power loss may lose the last acknowledged writes.
+   */
+  durability?: Durability
 }
 
 export type { WriteOptions, LogItem } from '@kiln/interface'
@@ -57,12 +64,12 @@ export interface KilnNode extends DocReader<DocID>, DocWriter<DocID> {
   importDocument(car: Uint8Array, options?: WriteOptions): Promise<DocSnapshot>
   /** A block this node stores (a commit, a proof, a Merkle node); `BlockNotFoundError` when it has none. */
   readBlock(cid: CID, options?: AbortOptions): Promise<Uint8Array>
-  /** Registers a listener for every anchor event (PENDING, PROCESSING, ANCHORED, FAILED, REPLACED). */
-  onAnchorEvent(listener: (event: AnchorEvent) => void): void
+  /** Registers a listener for every anchor event (PENDING, PROCESSING, ANCHORED, FAILED, REPLACED); returns its remover. */
+  onAnchorEvent(listener: (event: AnchorEvent) => void): () => void
   isPinned(docId: DocRef, options?: AbortOptions): Promise<boolean>
   /** Evicts every unpinned document from storage and cache (its blocks stay); returns how many. */
   gc(options?: AbortOptions): Promise<number>
-  /** Stops the plugins in reverse order and waits for in-flight writes. */
+  /** Refuses new calls, waits for the writes in flight, then stops the plugins in reverse order. */
   stop(): Promise<void>
 }
 
@@ -82,26 +89,29 @@ function throwIfAborted (options: AbortOptions): void {
   if (options.signal?.aborted === true) throw new AbortError('Operation aborted', { cause: options.signal.reason })
 }
 
+/** The node: lifecycle and the public API. Every commit goes through the pipeline (pipeline.ts). */
 class Node implements KilnNode {
   readonly did?: DIDSigner
   readonly doctypes: DoctypeRegistry
-  readonly chains: readonly string[]
   private readonly storage: Storage
   private readonly network?: Network
-  private readonly anchorService?: AnchorService
-  private readonly anchorServices: AnchorService[]
+  private readonly verifier: SignatureVerifier & { stop?: () => Promise<void> }
+  private readonly documents: Documents
+  private readonly writer: GroupCommit
+  private readonly locks = new DocLocks()
   private readonly pipeline: Pipeline
-  private readonly cache: LRUCache<string, DocState>
-  private readonly locks = new Map<string, Promise<unknown>>()
+  private readonly anchoring: Anchoring
   private readonly watchers = new Watchers<DocSnapshot>()
-  private readonly anchorListeners = new Set<(event: AnchorEvent) => void>()
   private readonly logger?: Logger
   private started = false
-  private resuming?: Promise<void>
 
   constructor (init: NodeInit) {
     if (!Array.isArray(init.doctypes) || init.doctypes.length === 0) throw new KilnError('createNode needs at least one doctype plugin')
     if (typeof init.storage !== 'function') throw new KilnError('createNode needs a storage plugin')
+    const durability = init.durability ?? 'strict'
+    if (durability !== 'strict' && durability !== 'relaxed') {
+      throw new KilnError(`createNode's durability is 'strict' or 'relaxed', not ${JSON.stringify(durability)}`)
+    }
     this.logger = init.logger
     this.did = init.did
     const components = { logger: init.logger }
@@ -110,258 +120,118 @@ class Node implements KilnNode {
     const anchors = (init.anchors ?? []).map((factory) => factory(components))
     const verifiers = new Map<string, AnchorProofVerifier>()
     for (const plugin of anchors) verifiers.set(plugin.verifier.namespace, plugin.verifier)
-    this.anchorServices = anchors.flatMap((a) => (a.service === undefined ? [] : [a.service]))
-    this.anchorService = this.anchorServices[0]
-    this.chains = this.anchorServices.map((s) => s.chainId)
     this.network = init.network?.({ logger: init.logger, blocks: this.storage.blocks })
-    this.cache = new LRUCache({ max: init.cacheSize ?? 1000 })
+    this.verifier = init.verifier ?? createVerifier()
+    this.documents = new Documents(this.storage, init.cacheSize ?? 1000)
+    this.writer = new GroupCommit(this.storage, durability)
+    const exclusive = async <T>(key: string, fn: () => Promise<T>): Promise<T> => await this.locks.run(key, fn)
     this.pipeline = new Pipeline({
       storage: this.storage,
-      verifier: init.verifier ?? createVerifier(),
+      documents: this.documents,
+      writer: this.writer,
+      verifier: this.verifier,
       anchorVerifiers: verifiers,
+      exclusive,
       context: (options) => ({
         signal: options.signal,
         loadDocument: async (commitId, opts) => (await this.load(commitId, opts ?? options)).state
-      })
+      }),
+      afterWrite: (event) => { this.afterWrite(event) }
     })
+    this.anchoring = new Anchoring({
+      services: anchors.flatMap((a) => (a.service === undefined ? [] : [a.service])),
+      storage: this.storage,
+      documents: this.documents,
+      writer: this.writer,
+      exclusive,
+      applyAnchor: async (id, commit, blocks, tip) => await this.pipeline.apply(id, this.doctypes.get(id.type), commit, blocks, {
+        origin: 'anchor', onTip: tip, anchor: false, pin: false, publish: true
+      }),
+      changed: (id, record) => { this.watchers.emit(id.toString(), { id, state: stateOf(record) }) },
+      running: () => this.started,
+      logger: init.logger
+    })
+  }
+
+  get chains (): readonly string[] {
+    return this.anchoring.chains
   }
 
   async start (): Promise<void> {
     await this.storage.start?.()
-    for (const service of this.anchorServices) {
-      service.onEvent((event) => { void this.handleAnchorEvent(event) })
-      await service.start?.()
-    }
-    await this.network?.start?.()
     this.started = true
-    if (this.anchorService !== undefined) {
-      this.resuming = this.resumePendingAnchors().catch((err: unknown) => { this.logger?.error({ err }, 'resuming anchor requests failed') })
-    }
-  }
-
-  /**
-   * Requests again every anchor a previous run left pending or in progress: the stored state is the durable record of
-   * a request, so a crash or restart never drops one. A request the chain had already served before the crash
-   * yields a second anchor commit for the same tip; the conflict rule keeps one (the earlier), so each document ends
-   * anchored once.
-   */
-  private async resumePendingAnchors (): Promise<void> {
-    for await (const key of this.storage.listDocuments()) {
-      if (!this.started) return
-      const state = await this.storage.getState(key).catch(() => undefined)
-      if (state === undefined || (state.anchorStatus !== AnchorStatus.PENDING && state.anchorStatus !== AnchorStatus.PROCESSING)) continue
-      await this.sendAnchorRequest(DocID.fromString(key), state, state.log[state.log.length - 1]!.cid)
-    }
+    await this.anchoring.start()
+    await this.network?.start?.()
   }
 
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
-    await this.resuming
     await this.network?.stop?.()
-    for (const service of [...this.anchorServices].reverse()) await service.stop?.()
-    await Promise.allSettled([...this.locks.values()])
+    await this.anchoring.stop()
+    await this.locks.drain()
+    await this.writer.drain()
     this.watchers.closeAll()
+    await this.verifier.stop?.()
     await this.storage.stop?.()
   }
 
-  /** Runs `fn` after every earlier write to the same document: one writer per document at a time. */
-  private async serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const before = this.locks.get(key) ?? Promise.resolve()
-    const run = before.then(fn, fn)
-    const settled = run.catch(() => undefined)
-    this.locks.set(key, settled)
-    try {
-      return await run
-    } finally {
-      if (this.locks.get(key) === settled) this.locks.delete(key)
+  /** Stage 8 of the pipeline, after a durable write: watchers, the anchor request, the announcement. Never throws. */
+  private afterWrite ({ id, record, options }: WriteEvent): void {
+    const key = id.toString()
+    this.watchers.emit(key, { id, state: stateOf(record) })
+    if (options.anchor) void this.anchoring.request(id, record.head.tip, options.anchorChain)
+    if (this.network !== undefined && options.publish) {
+      this.network.publishTip(key, record.head.tip).catch((err: unknown) => this.logger?.warn({ err, docId: key }, 'publishing a tip failed'))
     }
   }
 
-  private async currentState (key: string, options: AbortOptions): Promise<DocState> {
-    const cached = this.cache.get(key)
-    if (cached !== undefined) return cached
-    const stored = await this.storage.getState(key, options)
-    if (stored === undefined) throw new DocumentNotFoundError(`Document ${key} is not on this node`, { details: { docId: key } })
-    this.cache.set(key, stored)
-    return stored
+  /** The pipeline's options for a write of the API. */
+  private submitOptions (options: WriteOptions, origin: CommitOrigin, kind: string, pinByDefault: boolean): SubmitOptions {
+    // A chain the node does not anchor on is refused before anything is written.
+    if (options.anchorChain !== undefined && options.anchor !== false) this.anchoring.serviceFor(options.anchorChain)
+    return {
+      origin,
+      anchor: this.anchoring.enabled && options.anchor !== false && kind !== 'anchor',
+      anchorChain: options.anchorChain,
+      pin: options.pin ?? pinByDefault,
+      publish: options.publish !== false,
+      signal: options.signal
+    }
   }
 
   async createDocument (type: number | string, genesis: Commit, options: WriteOptions = {}): Promise<DocSnapshot> {
     this.assertRunning()
     throwIfAborted(options)
-    const handler = this.doctypes.get(type)
-    const commit = await readCommit(genesis)
-    if (commit.kind !== 'genesis') throw new InvalidCommitError(`Commit ${commit.cid.toString()} is not a genesis commit`)
-    const id = new DocID(handler.code, commit.cid)
-    const key = id.toString()
-    return await this.serialize(key, async () => {
-      const existing = this.cache.get(key) ?? await this.storage.getState(key, options)
-      let state = existing
-      if (state === undefined) {
-        state = await this.pipeline.applyGenesis(handler, commit, options)
-        const anchor = this.wantsAnchor(options, commit)
-        if (anchor) state = withAnchorStatus(state, AnchorStatus.PENDING)
-        await this.write(key, commit, state, [], options, options.pin !== false)
-        this.afterWrite(id, state, commit.cid, anchor, options)
-      } else if (options.pin !== false && !await this.storage.isPinned(key, options)) {
-        await this.storage.pin(key, options)
-      }
-      return { id, state }
-    })
+    const { id, record } = await this.pipeline.create(this.doctypes.get(type), genesis, this.submitOptions(options, 'local', 'genesis', true))
+    return { id, state: stateOf(record) }
   }
 
   async applyCommit (docId: DocRef, input: Commit, options: WriteOptions = {}): Promise<DocSnapshot> {
+    return await this.submit(docId, input, options, 'local')
+  }
+
+  private async submit (docId: DocRef, input: Commit, options: WriteOptions, origin: CommitOrigin): Promise<DocSnapshot> {
     this.assertRunning()
     throwIfAborted(options)
     const id = docIdOf(docId)
+    const handler = this.doctypes.get(id.type)
     const commit = await readCommit(input)
+    if (commit.kind === 'genesis') throw new InvalidCommitError(`A genesis commit (${commit.cid.toString()}) cannot be applied to ${id.toString()}`)
     const supporting = options.blocks ?? []
     // Blocks from outside are stored under their CIDs only if they hash to them.
     for (const block of supporting) await verifyBlock(block.cid, block.bytes)
-    return await this.ingest(id, commit, commit.kind === 'anchor' ? supporting : [], options)
-  }
-
-  /** The apply pipeline for a commit extending a document: check, compute, resolve conflicts, write, tell. */
-  /**
-   * The pipeline for a commit extending a document. With `onlyOnTip`, the commit is applied only if `onlyOnTip` is
-   * still the tip when its turn comes (checked under the document's lock), and dropped otherwise.
-   */
-  private async ingest (id: DocID, commit: IncomingCommit, supporting: IncomingCommit['blocks'], options: WriteOptions, onlyOnTip?: CID): Promise<DocSnapshot> {
-    const handler = this.doctypes.get(id.type)
-    const key = id.toString()
-    return await this.serialize(key, async () => {
-      const current = await this.currentState(key, options)
-      if (current.log.some((e) => e.cid.equals(commit.cid))) return { id, state: current }
-      if (onlyOnTip !== undefined && current.log[current.log.length - 1]!.cid.toString() !== onlyOnTip.toString()) {
-        this.logger?.debug({ docId: key, tip: onlyOnTip.toString() }, 'dropping the anchor of a superseded tip')
-        return { id, state: current }
-      }
-      if (commit.kind === 'genesis') throw new InvalidCommitError(`A genesis commit (${commit.cid.toString()}) cannot be applied to ${key}`)
-      const prev = this.pipeline.checkLinks(id, current.log[0]!.cid, commit)
-      const tip = current.log[current.log.length - 1]!.cid
-      const base = prev.equals(tip)
-        ? current
-        : await this.pipeline.replay(handler, await this.pipeline.pathTo(key, prev, current, options).catch((err: unknown) => {
-          if ((err as Error).name === 'DocumentNotFoundError') {
-            throw new ConflictingCommitError(`Commit ${commit.cid.toString()} extends ${prev.toString()}, which is not a commit of ${key} known here`, {
-              details: { docId: key, prev: prev.toString() }
-            })
-          }
-          throw err
-        }), current, options)
-      const getBlock = blockGetter(this.storage.blocks, supporting)
-      let candidate = await this.pipeline.applyNext(handler, base, commit, getBlock, options)
-      const wins = base === current || pickWinningBranch(current.log, candidate.log) === 'b'
-      const anchor = wins && this.wantsAnchor(options, commit)
-      if (anchor) candidate = withAnchorStatus(candidate, AnchorStatus.PENDING)
-      const next = wins ? candidate : current
-      await this.write(key, commit, wins ? next : undefined, supporting, options, options.pin === true)
-      if (wins) this.afterWrite(id, next, commit.cid, anchor, options)
-      return { id, state: next }
-    })
-  }
-
-  private wantsAnchor (options: WriteOptions, commit: IncomingCommit): boolean {
-    // A chain the node does not anchor on is refused before anything is written.
-    if (options.anchorChain !== undefined && options.anchor !== false) this.serviceFor(options.anchorChain)
-    return this.anchorService !== undefined && options.anchor !== false && commit.kind !== 'anchor'
-  }
-
-  /** Writes a commit's blocks, its log index entry and (when it changed) the state, all in one batch. */
-  private async write (key: string, commit: IncomingCommit, state: DocState | undefined, supporting: IncomingCommit['blocks'], options: AbortOptions, pin = false): Promise<void> {
-    const batch = this.storage.batch()
-    for (const block of [...commit.blocks, ...supporting]) batch.putBlock(block.cid, block.bytes)
-    batch.indexCommit(key, commit.cid)
-    if (state !== undefined) batch.putState(key, state)
-    if (pin) batch.pin(key)
-    await batch.commit(options)
-    if (state !== undefined) this.cache.set(key, state)
-  }
-
-  /** After a durable write: tell watchers, ask for an anchor, announce the tip. Failures here never undo the write. */
-  private afterWrite (id: DocID, state: DocState, tip: CID, anchor: boolean, options: WriteOptions): void {
-    this.watchers.emit(id.toString(), { id, state })
-    if (anchor) void this.sendAnchorRequest(id, state, tip, options.anchorChain)
-    if (this.network !== undefined && options.publish !== false) {
-      this.network.publishTip(id.toString(), tip).catch((err: unknown) => this.logger?.warn({ err, docId: id.toString() }, 'publishing a tip failed'))
-    }
-  }
-
-  /** The anchor service of `chainId` (the node's first when absent); `UnsupportedChainError` for a chain it lacks. */
-  private serviceFor (chainId?: string): AnchorService {
-    const service = chainId === undefined ? this.anchorService : this.anchorServices.find((s) => s.chainId === chainId)
-    if (service === undefined) {
-      throw new UnsupportedChainError(chainId === undefined
-        ? 'This node has no anchor service: it anchors to no chain'
-        : `This node does not anchor on ${chainId}; it anchors on ${this.chains.join(', ') || 'no chain'}`, { details: { chainId } })
-    }
-    return service
-  }
-
-  private async sendAnchorRequest (id: DocID, state: DocState, tip: CID, chainId?: string): Promise<AnchorStatus> {
-    try {
-      const service = this.serviceFor(chainId)
-      const event = await service.requestAnchor({ docId: id.toString(), genesis: state.log[0]!.cid, tip })
-      return event.status
-    } catch (err) {
-      this.logger?.error({ err, docId: id.toString() }, 'anchor request failed')
-      await this.setAnchorStatus(id, tip, AnchorStatus.FAILED)
-      return AnchorStatus.FAILED
-    }
+    const record = await this.pipeline.apply(id, handler, commit, commit.kind === 'anchor' ? supporting : [], this.submitOptions(options, origin, commit.kind, false))
+    return { id, state: stateOf(record) }
   }
 
   async requestAnchor (docId: DocRef, options: AnchorRequestOptions = {}): Promise<AnchorStatus> {
     this.assertRunning()
-    const id = docIdOf(docId)
-    this.serviceFor(options.chainId)
-    const state = await this.currentState(id.toString(), options)
-    const tip = state.log[state.log.length - 1]!
-    if (state.anchorStatus === AnchorStatus.ANCHORED) return AnchorStatus.ANCHORED
-    await this.setAnchorStatus(id, tip.cid, AnchorStatus.PENDING)
-    return await this.sendAnchorRequest(id, state, tip.cid, options.chainId)
+    return await this.anchoring.requestAnchor(docIdOf(docId), options.chainId, options)
   }
 
-  /** Records the tip's anchor status in the state, if `tip` is still the tip. */
-  private async setAnchorStatus (id: DocID, tip: CID, status: AnchorStatus): Promise<void> {
-    const key = id.toString()
-    await this.serialize(key, async () => {
-      const current = await this.currentState(key, {})
-      const currentTip = current.log[current.log.length - 1]!.cid
-      if (!currentTip.equals(tip) || current.anchorStatus === status || current.anchorStatus === AnchorStatus.ANCHORED) return
-      const next = withAnchorStatus(current, status)
-      await this.storage.batch().putState(key, next).commit()
-      this.cache.set(key, next)
-      this.watchers.emit(key, { id, state: next })
-    })
-  }
-
-  private async handleAnchorEvent (event: AnchorEvent): Promise<void> {
-    for (const listener of this.anchorListeners) {
-      try { listener(event) } catch (err) { this.logger?.warn({ err }, 'an anchor event listener threw') }
-    }
-    if (!this.started) return
-    try {
-      const id = DocID.fromString(event.docId)
-      if (event.status === AnchorStatus.ANCHORED && event.anchor !== undefined) {
-        // An anchor of a tip this node has since built on would fork the log and, anchored, win over the newer
-        // commits. It was never published, so dropping it is invisible to other nodes; the newer tip has its own
-        // request (sent when it was written). Checked under the document's lock, so a write in flight counts.
-        const { commit: block, blocks } = event.anchor
-        const record = await decodeRecord<Record<string, unknown>>(block.bytes, block.cid)
-        const commit: IncomingCommit = { cid: block.cid, kind: 'anchor', record, blocks: [block] }
-        await this.ingest(id, commit, blocks, { anchor: false }, event.tip)
-      } else if (event.status !== AnchorStatus.REPLACED) {
-        await this.setAnchorStatus(id, event.tip, event.status)
-      }
-    } catch (err) {
-      this.logger?.error({ err, docId: event.docId }, 'applying an anchor event failed')
-      await this.setAnchorStatus(DocID.fromString(event.docId), event.tip, AnchorStatus.FAILED).catch(() => undefined)
-    }
-  }
-
-  onAnchorEvent (listener: (event: AnchorEvent) => void): void {
-    this.anchorListeners.add(listener)
+  onAnchorEvent (listener: (event: AnchorEvent) => void): () => void {
+    return this.anchoring.onEvent(listener)
   }
 
   async load (input: DocRef, options: AbortOptions = {}): Promise<DocSnapshot> {
@@ -369,16 +239,10 @@ class Node implements KilnNode {
     throwIfAborted(options)
     const ref = isDocOrCommitID(input) ? input : parseDocOrCommitID(String(input))
     const id = ref.baseID
-    const key = id.toString()
-    const current = await this.currentState(key, options)
-    if (!isCommitID(ref)) return { id, state: current }
-    const target = ref.commit
-    const tip = current.log[current.log.length - 1]!.cid
-    if (target.equals(tip)) return { id, state: current }
-    const handler = this.doctypes.get(id.type)
-    const path = await this.pipeline.pathTo(key, target, current, options)
-    const state = await this.pipeline.replay(handler, path, current, options)
-    return { id, state }
+    const current = await this.documents.get(id.toString(), options)
+    if (!('commit' in ref) || ref.commit.equals(current.head.tip)) return { id, state: stateOf(current) }
+    const { record } = await this.pipeline.stateAt(id.toString(), this.doctypes.get(id.type), current, ref.commit, options)
+    return { id, state: stateOf(record) }
   }
 
   async loadLog (input: DocRef, options: AbortOptions = {}): Promise<LogItem[]> {
@@ -407,9 +271,10 @@ class Node implements KilnNode {
     let last: DocSnapshot | undefined
     for (const commit of commits) {
       try {
+        // Imported commits resolve conflicts as a peer's do: a branch that loses is kept off the log, not refused.
         last = commit.kind === 'genesis'
           ? await this.createDocument(commit.type, commit.value, writeOptions)
-          : await this.applyCommit(commit.docId, commit.value, { ...writeOptions, blocks: commit.supporting })
+          : await this.submit(commit.docId, commit.value, { ...writeOptions, blocks: commit.supporting }, 'remote')
       } catch (err) {
         if (err instanceof KilnError) {
           err.message = `${commit.kind} commit ${commit.cid.toString()} of ${commit.docId}: ${err.message}`
@@ -431,34 +296,43 @@ class Node implements KilnNode {
   }
 
   async pin (docId: DocRef, options: AbortOptions = {}): Promise<void> {
+    this.assertRunning()
     const key = docIdOf(docId).toString()
-    await this.currentState(key, options)
-    await this.storage.pin(key, options)
+    // Under the document's lock, so a concurrent gc either evicts before (and the pin fails: not found) or sees it.
+    await this.locks.run(key, async () => {
+      await this.documents.get(key, options)
+      await this.storage.pin(key, options)
+    })
   }
 
   async unpin (docId: DocRef, options: AbortOptions = {}): Promise<void> {
-    await this.storage.unpin(docIdOf(docId).toString(), options)
+    this.assertRunning()
+    const key = docIdOf(docId).toString()
+    await this.locks.run(key, async () => { await this.storage.unpin(key, options) })
   }
 
   async isPinned (docId: DocRef, options: AbortOptions = {}): Promise<boolean> {
+    this.assertRunning()
     return await this.storage.isPinned(docIdOf(docId).toString(), options)
   }
 
   async listPins (options: AbortOptions = {}): Promise<DocID[]> {
+    this.assertRunning()
     const ids: DocID[] = []
     for await (const key of this.storage.listPins(options)) ids.push(DocID.fromString(key))
     return ids
   }
 
   async gc (options: AbortOptions = {}): Promise<number> {
+    this.assertRunning()
     const keys: string[] = []
     for await (const key of this.storage.listDocuments(options)) keys.push(key)
     let evicted = 0
     for (const key of keys) {
-      await this.serialize(key, async () => {
+      await this.locks.run(key, async () => {
         if (await this.storage.isPinned(key, options)) return
         await this.storage.deleteDocument(key, options)
-        this.cache.delete(key)
+        this.documents.forget(key)
         evicted++
       })
     }
@@ -466,6 +340,7 @@ class Node implements KilnNode {
   }
 
   private assertRunning (): void {
-    if (!this.started) throw new KilnError('This node is stopped')
+    if (!this.started) throw new NodeStoppedError('This node is stopped')
   }
 }
+

@@ -1,23 +1,79 @@
+/**
+ * The apply pipeline: the one path of every commit, wherever it comes from (an HTTP client, an in-process caller, an
+ * import file, the node's own anchor service, later a peer). Read {@link Pipeline.create} and {@link Pipeline.apply}
+ * top to bottom; each stage is one named step:
+ *
+ *   1. decode      the blocks hash to their CIDs; the shape is a genesis, a signed update or an anchor commit
+ *   2. links       `id` names this document; `prev` is a commit of it
+ *   3. signature   every signature verifies and the signer may write (or the anchor proof verifies on its chain)
+ *   4. rules       (the slot where declarative transition rules will run)
+ *   5. doctype     the doctype computes the next content and metadata
+ *   6. conflict    a commit that does not extend the tip is compared with it by the conflict rule; a local loser is
+ *                  refused with `ConflictingCommitError`
+ *   7. write       blocks, the log entry, the commit index and the head in one batch, group-committed and durable
+ *   8. after write watchers, the anchor request, the network announcement (never undo or delay the write)
+ *
+ * A commit that fails a stage writes nothing. No stage's cost depends on the length of the document's log, but for
+ * commits that fork it (their cost is the distance to the fork).
+ */
 import { asAnchorProof, asAnchorRecord, decodeRecord } from '@kiln/codec'
 import { DocID } from '@kiln/docid'
 import {
-  BlockNotFoundError, ConflictingCommitError, DocumentNotFoundError, InvalidCommitError, InvalidSignatureError,
-  UnauthorizedSignerError, UnsupportedChainError,
-  type AbortOptions, type AnchorProof, type AnchorProofVerifier, type Block, type Blockstore, type DocState,
-  type DoctypeContext, type DoctypeHandler, type SignatureVerifier, type Storage
+  AnchorStatus, BlockNotFoundError, ConflictingCommitError, DocumentNotFoundError, InvalidCommitError, InvalidSignatureError,
+  LogEntryType, SignatureStatus, UnauthorizedSignerError, UnsupportedChainError,
+  type AbortOptions, type AnchorProof, type AnchorProofVerifier, type Block, type Blockstore, type Commit, type DocHead,
+  type DocMetadata, type DoctypeContext, type DoctypeHandler, type DoctypeResult, type LogEntry, type SignatureVerifier,
+  type Storage, type StorageBatch
 } from '@kiln/interface'
 import { decodeDagJWS } from '@kiln/signing'
 import { CID } from 'multiformats/cid'
-import { readStoredCommit, type IncomingCommit } from './commit-input.js'
-import { anchorState, genesisState, updateState } from './log-steps.js'
+import { readCommit, readStoredCommit, type IncomingCommit } from './commit-input.js'
+import { pickWinningBranch } from './conflict.js'
+import { historicalStatus, stateOf, storedEntry, withAnchorTimes, type DocRecord, type Documents } from './documents.js'
+import type { GroupCommit } from './group-commit.js'
+
+/** Every how many log entries a head is stored as a checkpoint, so a load at a commit replays fewer than this. */
+export const CHECKPOINT_INTERVAL = 32
+
+/**
+ * Where a commit comes from. A `local` commit (an API write) that loses the conflict rule is refused, so no write is
+ * acknowledged and then dropped; a `remote` one (a peer, an import) is kept off the log, as the rule resolves it; an
+ * `anchor` commit of the node's own anchor service applies only while the tip it anchors is still the tip.
+ */
+export type CommitOrigin = 'local' | 'remote' | 'anchor'
+
+/** What a submission asks besides the commit itself. */
+export interface SubmitOptions extends AbortOptions {
+  origin: CommitOrigin
+  /** Mark the new tip PENDING and ask for its anchor after the write. */
+  anchor: boolean
+  /** The chain to anchor on (the node's first when absent). */
+  anchorChain?: string
+  pin: boolean
+  publish: boolean
+  /** For `anchor` commits: the tip they anchor. */
+  onTip?: CID
+}
+
+/** What happened to a document, for the after-write stage. */
+export interface WriteEvent {
+  id: DocID
+  record: DocRecord
+  options: SubmitOptions
+}
 
 /** What the pipeline needs from the node around it. */
 export interface PipelineComponents {
   storage: Storage
+  documents: Documents
+  writer: GroupCommit
   verifier: SignatureVerifier
   anchorVerifiers: ReadonlyMap<string, AnchorProofVerifier>
+  /** Runs `fn` as the only writer of `docId`. */
+  exclusive: <T>(docId: string, fn: () => Promise<T>) => Promise<T>
   /** The context doctypes get: reads of other documents at pinned CommitIDs. */
   context: (options: AbortOptions) => DoctypeContext
+  afterWrite: (event: WriteEvent) => void
 }
 
 /** A verified anchor: its proof and the time the chain gives it. */
@@ -32,16 +88,95 @@ export function blockGetter (blocks: Pick<Blockstore, 'get'>, extra: readonly Bl
   return async (cid, options) => given.get(cid.toString()) ?? await blocks.get(cid, options)
 }
 
-/**
- * The apply pipeline of one node: checks each commit against the state it extends (document, `prev`, signer,
- * anchor proof) and computes the next state with the doctype. It writes nothing: the node writes what it returns.
- */
 export class Pipeline {
-  constructor (private readonly components: PipelineComponents) {}
+  constructor (private readonly c: PipelineComponents) {}
 
-  /** Checks that a signed commit is signed by one of the DIDs the doctype requires, or that unsigned is allowed. */
-  async checkSigner (handler: DoctypeHandler, base: DocState | null, commit: IncomingCommit, options: AbortOptions): Promise<string | undefined> {
-    const signers = handler.signers(base, commit.record)
+  /** A new document from its genesis commit; an existing document with that genesis is returned as it is. */
+  async create (handler: DoctypeHandler, genesis: Commit, options: SubmitOptions): Promise<{ id: DocID, record: DocRecord }> {
+    // 1. decode
+    const commit = await readCommit(genesis)
+    if (commit.kind !== 'genesis') throw new InvalidCommitError(`Commit ${commit.cid.toString()} is not a genesis commit`)
+    const id = new DocID(handler.code, commit.cid)
+    const key = id.toString()
+    return await this.c.exclusive(key, async () => {
+      const existing = await this.c.documents.find(key, options)
+      if (existing !== undefined) {
+        if (options.pin && !await this.c.storage.isPinned(key, options)) await this.c.storage.pin(key, options)
+        return { id, record: existing }
+      }
+      // 2. links: a genesis links to nothing. 3. signature
+      const signer = await this.checkSignature(handler, null, commit, options)
+      // 4. rules: none yet. 5. doctype
+      const result = await handler.apply(null, { cid: commit.cid, kind: 'genesis', payload: commit.record, signer }, this.c.context(options))
+      let record = genesisRecord(handler.code, commit.cid, result, commit.jws !== undefined)
+      if (options.anchor) record = withStatus(record, AnchorStatus.PENDING)
+      // 6. conflict: a new document has no other branch. 7. write
+      await this.c.writer.write((batch) => { writeAppend(batch, key, record, commit.blocks, options.pin) })
+      this.c.documents.set(key, record)
+      // 8. after write
+      this.c.afterWrite({ id, record, options })
+      return { id, record }
+    })
+  }
+
+  /** Applies an update or anchor commit (decoded) to a document. */
+  async apply (id: DocID, handler: DoctypeHandler, commit: IncomingCommit, supporting: Block[], options: SubmitOptions): Promise<DocRecord> {
+    const key = id.toString()
+    return await this.c.exclusive(key, async () => {
+      const current = await this.c.documents.get(key, options)
+      if (options.onTip !== undefined && !current.head.tip.equals(options.onTip)) return current
+
+      // 2. links
+      if (commit.kind === 'genesis') throw new InvalidCommitError(`A genesis commit (${commit.cid.toString()}) cannot be applied to ${key}`)
+      const prev = checkLinks(id, current.head.genesis, commit)
+      const known = await this.c.storage.getCommitPlace(key, commit.cid, options)
+      if (known?.seq !== undefined && current.log[known.seq]?.cid.equals(commit.cid) === true) return current
+      if (known !== undefined && options.origin === 'local') throw refused(key, commit.cid, current)
+      if (known !== undefined) return current
+      const extendsTip = prev.equals(current.head.tip)
+      const { record: base, fork, checkpoints } = extendsTip
+        ? { record: current, fork: current.log.length - 1, checkpoints: [] }
+        : await this.stateAt(key, handler, current, prev, options).catch((err: unknown) => { throw unknownPrev(err, key, commit.cid, prev) })
+
+      // 3. signature (or anchor proof). 4. rules: none yet. 5. doctype
+      let candidate: DocRecord
+      if (commit.kind === 'anchor') {
+        const { proof, timestamp } = await this.verifyAnchor(commit, blockGetter(this.c.storage.blocks, supporting), options)
+        candidate = anchorRecord(base, commit.cid, proof, timestamp)
+      } else {
+        const signer = await this.checkSignature(handler, base, commit, options)
+        const result = await handler.apply(stateOf(base), { cid: commit.cid, kind: 'update', payload: commit.record, signer }, this.c.context(options))
+        candidate = updateRecord(base, commit.cid, result)
+      }
+      if (options.anchor) candidate = withStatus(candidate, AnchorStatus.PENDING)
+
+      // 6. conflict
+      const wins = extendsTip || pickWinningBranch(current.log.slice(fork), candidate.log.slice(fork)) === 'b'
+      if (!wins) {
+        if (options.origin === 'local') throw refused(key, commit.cid, current)
+        // A remote commit that loses is kept, off the log, so a load at its CommitID and commits built on it work.
+        await this.c.writer.write((batch) => { writeOffLog(batch, key, commit, supporting) })
+        return current
+      }
+
+      // 7. write
+      const blocks = [...commit.blocks, ...supporting]
+      if (extendsTip) {
+        await this.c.writer.write((batch) => { writeAppend(batch, key, candidate, blocks, options.pin) })
+      } else {
+        await this.c.writer.write((batch) => { writeBranchSwitch(batch, key, current, candidate, fork, checkpoints, blocks, options.pin) })
+      }
+      this.c.documents.set(key, candidate)
+
+      // 8. after write
+      this.c.afterWrite({ id, record: candidate, options })
+      return candidate
+    })
+  }
+
+  /** The stage-3 check of a signed commit: the JWS verifies, over this payload, by a DID the doctype allows. */
+  async checkSignature (handler: DoctypeHandler, base: DocRecord | null, commit: IncomingCommit, options: AbortOptions): Promise<string | undefined> {
+    const signers = handler.signers(base === null ? null : stateOf(base), commit.record)
     if (commit.jws === undefined) {
       if (signers.length > 0) {
         throw new UnauthorizedSignerError(`Commit ${commit.cid.toString()} is unsigned; it must be signed by ${signers.join(' or ')}`, {
@@ -50,10 +185,7 @@ export class Pipeline {
       }
       return undefined
     }
-    const verified = await this.components.verifier.verifyDagJWS(commit.jws, {
-      controllers: signers.length > 0 ? signers : undefined,
-      signal: options.signal
-    })
+    const verified = await this.c.verifier.verifyDagJWS(commit.jws, { controllers: signers.length > 0 ? signers : undefined, signal: options.signal })
     const payload = commit.blocks[1]?.cid
     if (payload === undefined || !verified.payload.equals(payload)) {
       throw new InvalidSignatureError(`The signature of ${commit.cid.toString()} is over another payload`, { details: { commit: commit.cid.toString() } })
@@ -61,7 +193,7 @@ export class Pipeline {
     return verified.did
   }
 
-  /** Verifies an anchor commit's proof with the verifier of its chain, reading proof and path blocks with `getBlock`. */
+  /** The stage-3 check of an anchor commit: its proof verifies with the verifier of its chain. */
   async verifyAnchor (commit: IncomingCommit, getBlock: (cid: CID, options?: AbortOptions) => Promise<Uint8Array>, options: AbortOptions): Promise<VerifiedAnchor> {
     const record = asAnchorRecord(commit.record)
     let proofBytes: Uint8Array
@@ -75,7 +207,7 @@ export class Pipeline {
     }
     const proof = asAnchorProof(await decodeRecord(proofBytes, record.proof))
     const namespace = proof.chainId.split(':')[0]!
-    const verifier = this.components.anchorVerifiers.get(namespace)
+    const verifier = this.c.anchorVerifiers.get(namespace)
     if (verifier === undefined) {
       throw new UnsupportedChainError(`No anchor verifier for chain ${proof.chainId} on this node`, { details: { chainId: proof.chainId } })
     }
@@ -83,103 +215,242 @@ export class Pipeline {
     return { proof, timestamp }
   }
 
-  /** Verifies and applies a genesis commit: the first state of a new document. */
-  async applyGenesis (handler: DoctypeHandler, commit: IncomingCommit, options: AbortOptions): Promise<DocState> {
-    if (commit.kind !== 'genesis') throw new InvalidCommitError(`Commit ${commit.cid.toString()} is not a genesis commit`)
-    const signer = await this.checkSigner(handler, null, commit, options)
-    const result = await handler.apply(null, { cid: commit.cid, kind: 'genesis', payload: commit.record, signer }, this.components.context(options))
-    return genesisState(handler.code, commit.cid, result, commit.jws !== undefined)
-  }
-
   /**
-   * Verifies and applies an update or anchor commit to `base`, the state at the commit's `prev`. With `trusted`, the
-   * commit was verified when it was first stored: its signature is not checked again, and an anchor's time is taken
-   * from `trusted.timestamp` when known.
+   * The document as it was at commit `target` (on the log or on a branch that lost), and the log position where that
+   * state's history leaves the current log. Starts from the nearest checkpoint, so it replays fewer than
+   * {@link CHECKPOINT_INTERVAL} commits of the log, plus those of the branch. `DocumentNotFoundError` when `target`
+   * is not a commit of the document.
    */
-  async applyNext (
-    handler: DoctypeHandler,
-    base: DocState,
-    commit: IncomingCommit,
-    getBlock: (cid: CID, options?: AbortOptions) => Promise<Uint8Array>,
-    options: AbortOptions,
-    trusted?: { timestamp?: number }
-  ): Promise<DocState> {
-    if (commit.kind === 'anchor') {
-      if (trusted?.timestamp !== undefined) {
-        const record = asAnchorRecord(commit.record)
-        const proof = asAnchorProof(await decodeRecord(await getBlock(record.proof, options), record.proof))
-        return anchorState(base, commit.cid, proof, trusted.timestamp)
-      }
-      const { proof, timestamp } = await this.verifyAnchor(commit, getBlock, options)
-      return anchorState(base, commit.cid, proof, timestamp)
-    }
-    if (commit.kind !== 'update') throw new InvalidCommitError(`A genesis commit (${commit.cid.toString()}) cannot extend a document`)
-    const signer = trusted === undefined
-      ? await this.checkSigner(handler, base, commit, options)
-      : commit.jws === undefined ? undefined : decodeDagJWS(commit.jws).kid.split('#')[0]
-    const result = await handler.apply(base, { cid: commit.cid, kind: 'update', payload: commit.record, signer }, this.components.context(options))
-    return updateState(base, commit.cid, result)
-  }
-
-  /** Checks that a commit names this document and extends a commit of it; returns its `prev`. */
-  checkLinks (id: DocID, genesis: CID, commit: IncomingCommit): CID {
-    const record = commit.record as { id?: unknown, prev?: unknown }
-    const docOf = CID.asCID(record.id)
-    const prev = CID.asCID(record.prev)
-    if (docOf === null || prev === null) throw new InvalidCommitError(`Commit ${commit.cid.toString()} has no id and prev`)
-    if (!docOf.equals(genesis)) {
-      throw new ConflictingCommitError(`Commit ${commit.cid.toString()} belongs to the document with genesis ${docOf.toString()}, not to ${id.toString()}`, {
-        details: { docId: id.toString(), commit: commit.cid.toString() }
-      })
-    }
-    return prev
-  }
-
-  /**
-   * The CIDs from the genesis to `target` along `prev` links, read from stored commits indexed for the document;
-   * `DocumentNotFoundError` when `target` is not a commit of it.
-   */
-  async pathTo (docId: string, target: CID, current: DocState, options: AbortOptions): Promise<CID[]> {
-    const inLog = current.log.findIndex((e) => e.cid.equals(target))
-    if (inLog >= 0) return current.log.slice(0, inLog + 1).map((e) => e.cid)
-    const indexed = new Set((await this.components.storage.listCommits(docId, options)).map((c) => c.toString()))
-    const onLog = new Map(current.log.map((e, i) => [e.cid.toString(), i]))
-    const path: CID[] = []
-    let cursor: CID = target
+  async stateAt (docId: string, handler: DoctypeHandler, current: DocRecord, target: CID, options: AbortOptions): Promise<BranchState> {
+    if (target.equals(current.head.tip)) return { record: current, fork: current.log.length - 1, checkpoints: [] }
+    // Walk back from the target along `prev` to the first commit on the current log.
+    const branch: IncomingCommit[] = []
+    let cursor = target
+    let fork: number
     for (;;) {
-      const at = onLog.get(cursor.toString())
-      if (at !== undefined) return [...current.log.slice(0, at + 1).map((e) => e.cid), ...path.reverse()]
-      if (!indexed.has(cursor.toString())) {
+      const place = await this.c.storage.getCommitPlace(docId, cursor, options)
+      if (place === undefined) {
         throw new DocumentNotFoundError(`Commit ${target.toString()} is not a known commit of ${docId}`, { details: { docId, commit: target.toString() } })
       }
-      path.push(cursor)
-      const stored = await readStoredCommit(cursor, this.components.storage.blocks)
-      const prev = CID.asCID((stored.record as { prev?: unknown }).prev)
+      if (place.seq !== undefined && current.log[place.seq]?.cid.equals(cursor) === true) { fork = place.seq; break }
+      const stored = await readStoredCommit(cursor, this.c.storage.blocks)
+      branch.push(stored)
+      const prev = CID.asCID(stored.record.prev)
       if (prev === null) throw new DocumentNotFoundError(`Commit ${target.toString()} does not lead back to ${docId}`, { details: { docId } })
       cursor = prev
     }
+    const replay = await this.replayer(docId, handler, current, fork, options)
+    for (const commit of branch.reverse()) await replay.next(commit)
+    return { record: replay.record(), fork, checkpoints: replay.checkpoints }
   }
 
-  /** Recomputes the state at the end of `path` (genesis first) from stored, already verified commits. */
-  async replay (handler: DoctypeHandler, path: readonly CID[], current: DocState, options: AbortOptions): Promise<DocState> {
-    const times = new Map(current.log.filter((e) => e.timestamp !== undefined).map((e) => [e.cid.toString(), e.timestamp]))
-    const getBlock = blockGetter(this.components.storage.blocks)
-    let state: DocState | null = null
-    for (const cid of path) {
-      const commit = await readStoredCommit(cid, this.components.storage.blocks)
-      if (state === null) {
-        const result = await handler.apply(null, { cid, kind: 'genesis', payload: commit.record, signer: signerOf(commit) }, this.components.context(options))
-        state = genesisState(handler.code, cid, result, commit.jws !== undefined)
+  /**
+   * A replay of stored, already verified commits from the state at log position `seq` (reached from the nearest
+   * checkpoint): signatures are not checked again, and anchor times come from the log where it has them. The heads
+   * it passes at checkpoint positions beyond `seq` are collected, for a branch that is about to become the log.
+   */
+  private async replayer (docId: string, handler: DoctypeHandler, current: DocRecord, seq: number, options: AbortOptions): Promise<Replay> {
+    const checkpoint = await this.c.storage.getCheckpoint(docId, seq, options)
+    const usable = checkpoint !== undefined && current.log[checkpoint.seq]?.cid.equals(checkpoint.head.tip) === true
+    // One working log, appended in place: a replay costs the commits it replays, not a copy of the log per commit.
+    const log = withAnchorTimes(current.log.slice(0, usable ? checkpoint.seq + 1 : 1).map(storedEntry))
+    let head: DocHead
+    if (usable) {
+      head = checkpoint.head
+    } else {
+      const genesis = await readStoredCommit(current.head.genesis, this.c.storage.blocks)
+      const result = await handler.apply(null, { cid: genesis.cid, kind: 'genesis', payload: genesis.record, signer: signerOf(genesis) }, this.c.context(options))
+      head = genesisRecord(handler.code, genesis.cid, result, genesis.jws !== undefined).head
+    }
+    const checkpoints: DocHead[] = []
+    const getBlock = blockGetter(this.c.storage.blocks)
+    const next = async (commit: IncomingCommit): Promise<void> => {
+      if (commit.kind === 'anchor') {
+        const onLog = current.log[log.length]
+        let timestamp = onLog?.cid.equals(commit.cid) === true ? onLog.timestamp : undefined
+        let proof: AnchorProof
+        if (timestamp === undefined) {
+          ({ proof, timestamp } = await this.verifyAnchor(commit, getBlock, options))
+        } else {
+          const record = asAnchorRecord(commit.record)
+          proof = asAnchorProof(await decodeRecord(await getBlock(record.proof, options), record.proof))
+        }
+        head = anchorHead(head, commit.cid, proof)
+        pushAnchor(log, commit.cid, timestamp)
+      } else if (commit.kind === 'update') {
+        const result = await handler.apply(stateOf({ head, log }), { cid: commit.cid, kind: 'update', payload: commit.record, signer: signerOf(commit) }, this.c.context(options))
+        head = updateHead(head, commit.cid, result)
+        log.push({ cid: commit.cid, type: LogEntryType.SIGNED })
       } else {
-        const known = commit.kind === 'anchor' ? times.get(cid.toString()) : undefined
-        state = await this.applyNext(handler, state, commit, getBlock, options, known === undefined && commit.kind === 'anchor' ? undefined : { timestamp: known })
+        throw new InvalidCommitError(`A genesis commit (${commit.cid.toString()}) cannot extend ${docId}`)
+      }
+      const at = log.length - 1
+      if (at > seq && at % CHECKPOINT_INTERVAL === 0) checkpoints.push({ ...head, anchorStatus: historicalStatus(log) })
+    }
+    for (let at = log.length; at <= seq; at++) await next(await readStoredCommit(current.log[at]!.cid, this.c.storage.blocks))
+    return {
+      next,
+      checkpoints,
+      record: () => {
+        const frozen = [...log]
+        return { head: { ...head, anchorStatus: historicalStatus(frozen) }, log: frozen }
       }
     }
-    if (state === null) throw new DocumentNotFoundError('Empty log')
-    return state
   }
 }
 
+/** A state reached by replay: where its history leaves the current log, and the checkpoint heads past that point. */
+interface BranchState {
+  record: DocRecord
+  fork: number
+  checkpoints: DocHead[]
+}
+
+interface Replay {
+  next(commit: IncomingCommit): Promise<void>
+  /** Heads at checkpoint positions past the starting position, met on the way. */
+  checkpoints: DocHead[]
+  record(): DocRecord
+}
+
+/** Stage 2: the commit names this document and links to a `prev`; returns it. */
+function checkLinks (id: DocID, genesis: CID, commit: IncomingCommit): CID {
+  const docOf = CID.asCID(commit.record.id)
+  const prev = CID.asCID(commit.record.prev)
+  if (docOf === null || prev === null) throw new InvalidCommitError(`Commit ${commit.cid.toString()} has no id and prev`)
+  if (!docOf.equals(genesis)) {
+    throw new ConflictingCommitError(`Commit ${commit.cid.toString()} belongs to the document with genesis ${docOf.toString()}, not to ${id.toString()}`, {
+      details: { docId: id.toString(), commit: commit.cid.toString() }
+    })
+  }
+  return prev
+}
+
+/** The error of stage 6 for a local commit that loses: it names the tip that won. */
+function refused (docId: string, commit: CID, current: DocRecord): ConflictingCommitError {
+  const tip = current.head.tip.toString()
+  return new ConflictingCommitError(
+    `Commit ${commit.toString()} was not applied to ${docId}: it does not extend the tip ${tip}, which wins the conflict rule; build it on ${tip} and submit it again`,
+    { details: { docId, commit: commit.toString(), tip } }
+  )
+}
+
+/** Stage 2's error for a `prev` this node does not know as a commit of the document. */
+function unknownPrev (err: unknown, docId: string, commit: CID, prev: CID): unknown {
+  if ((err as Error).name !== 'DocumentNotFoundError') return err
+  return new ConflictingCommitError(`Commit ${commit.toString()} extends ${prev.toString()}, which is not a commit of ${docId} known here`, {
+    details: { docId, commit: commit.toString(), prev: prev.toString() }
+  })
+}
+
+/** The DID in a stored signed commit's `kid` (verified when the commit was first stored). */
 function signerOf (commit: IncomingCommit): string | undefined {
   return commit.jws === undefined ? undefined : decodeDagJWS(commit.jws).kid.split('#')[0]
+}
+
+/** Drops `undefined` members: heads are stored as dag-cbor, which has no `undefined`. */
+function cleanMetadata (metadata: DocMetadata): DocMetadata {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(metadata)) if (value !== undefined) out[key] = value
+  return out as DocMetadata
+}
+
+/** The record after a genesis commit. */
+function genesisRecord (type: number, cid: CID, result: DoctypeResult, signed: boolean): DocRecord {
+  const head: DocHead = {
+    type,
+    content: result.content,
+    metadata: cleanMetadata(result.metadata),
+    signature: signed ? SignatureStatus.SIGNED : SignatureStatus.GENESIS,
+    anchorStatus: AnchorStatus.NOT_REQUESTED,
+    genesis: cid,
+    tip: cid,
+    logLength: 1
+  }
+  return { head, log: [{ cid, type: LogEntryType.GENESIS }] }
+}
+
+/** The head after an update: new content and metadata, one more entry, not yet anchored. */
+function updateHead (base: DocHead, cid: CID, result: DoctypeResult): DocHead {
+  return {
+    ...base,
+    content: result.content,
+    metadata: cleanMetadata(result.metadata),
+    signature: SignatureStatus.SIGNED,
+    anchorStatus: AnchorStatus.NOT_REQUESTED,
+    tip: cid,
+    logLength: base.logLength + 1
+  }
+}
+
+/** The head after an anchor commit. */
+function anchorHead (base: DocHead, cid: CID, proof: AnchorProof): DocHead {
+  return { ...base, anchorStatus: AnchorStatus.ANCHORED, anchorProof: proof, tip: cid, logLength: base.logLength + 1 }
+}
+
+/** Appends an anchor entry to `log` in place; the entries since the last anchor take its time. */
+function pushAnchor (log: LogEntry[], cid: CID, timestamp: number): void {
+  for (let i = log.length - 1; i >= 0 && log[i]!.timestamp === undefined; i--) log[i] = { ...log[i]!, timestamp }
+  log.push({ cid, type: LogEntryType.ANCHOR, timestamp })
+}
+
+/** The record after an update. */
+function updateRecord (base: DocRecord, cid: CID, result: DoctypeResult): DocRecord {
+  const log = base.log.slice()
+  log.push({ cid, type: LogEntryType.SIGNED })
+  return { head: updateHead(base.head, cid, result), log }
+}
+
+/** The record after an anchor commit. */
+function anchorRecord (base: DocRecord, cid: CID, proof: AnchorProof, timestamp: number): DocRecord {
+  // A new array: the old one is shared by states already handed out and never changes.
+  const log = base.log.slice()
+  pushAnchor(log, cid, timestamp)
+  return { head: anchorHead(base.head, cid, proof), log }
+}
+
+/** The same record with another anchor status. */
+export function withStatus (record: DocRecord, anchorStatus: AnchorStatus): DocRecord {
+  return { head: { ...record.head, anchorStatus }, log: record.log }
+}
+
+/** Stage 7 for a commit on the tip: its blocks, one log entry, its index entry, the head, at times a checkpoint. */
+function writeAppend (batch: StorageBatch, docId: string, record: DocRecord, blocks: readonly Block[], pin: boolean): void {
+  for (const block of blocks) batch.putBlock(block.cid, block.bytes)
+  const seq = record.log.length - 1
+  const entry = record.log[seq]!
+  batch.putLogEntry(docId, seq, storedEntry(entry))
+  batch.indexCommit(docId, entry.cid, { seq })
+  batch.putHead(docId, record.head)
+  if (seq % CHECKPOINT_INTERVAL === 0) batch.putCheckpoint(docId, { seq, head: { ...record.head, anchorStatus: historicalStatus(record.log) } })
+  if (pin) batch.pin(docId)
+}
+
+/** Stage 7 for a remote commit that lost: its blocks and its index entry, off the log. */
+function writeOffLog (batch: StorageBatch, docId: string, commit: IncomingCommit, supporting: readonly Block[]): void {
+  for (const block of [...commit.blocks, ...supporting]) batch.putBlock(block.cid, block.bytes)
+  batch.indexCommit(docId, commit.cid, {})
+}
+
+/**
+ * Stage 7 for a commit whose branch won over the tip's: the log from the fork on is the new branch, the old branch's
+ * commits stay indexed off the log, and the checkpoints past the fork are the new branch's.
+ */
+function writeBranchSwitch (
+  batch: StorageBatch, docId: string, current: DocRecord, next: DocRecord, fork: number, checkpoints: readonly DocHead[],
+  blocks: readonly Block[], pin: boolean
+): void {
+  for (const block of blocks) batch.putBlock(block.cid, block.bytes)
+  for (let seq = fork + 1; seq < current.log.length; seq++) batch.indexCommit(docId, current.log[seq]!.cid, {})
+  for (let seq = fork + 1; seq < next.log.length; seq++) {
+    batch.putLogEntry(docId, seq, storedEntry(next.log[seq]!))
+    batch.indexCommit(docId, next.log[seq]!.cid, { seq })
+  }
+  if (next.log.length < current.log.length) batch.truncateLog(docId, next.log.length)
+  batch.dropCheckpoints(docId, fork + 1)
+  for (const head of checkpoints) batch.putCheckpoint(docId, { seq: head.logLength - 1, head })
+  const last = next.log.length - 1
+  if (last > fork && last % CHECKPOINT_INTERVAL === 0) batch.putCheckpoint(docId, { seq: last, head: { ...next.head, anchorStatus: historicalStatus(next.log) } })
+  batch.putHead(docId, next.head)
+  if (pin) batch.pin(docId)
 }

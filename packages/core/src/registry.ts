@@ -1,4 +1,3 @@
-import { doctypes as docIdNames } from '@kiln/docid'
 import { DuplicateRegistrationError, UnknownDoctypeError, type DoctypeHandler } from '@kiln/interface'
 
 /** The node's doctypes by code and by name. */
@@ -11,7 +10,7 @@ export interface DoctypeRegistry {
 
 /**
  * Builds the registry from handlers. A second handler with a taken code or name is a `DuplicateRegistrationError`.
- * A code new to `@kiln/docid`'s table is added there, so DocIDs of third-party doctypes print their type name.
+ * The registry is the node's own: nothing process-wide (such as `@kiln/docid`'s table of names) is changed.
  */
 export function createDoctypeRegistry (handlers: readonly DoctypeHandler[]): DoctypeRegistry {
   const byCode = new Map<number, DoctypeHandler>()
@@ -25,8 +24,6 @@ export function createDoctypeRegistry (handlers: readonly DoctypeHandler[]): Doc
     }
     byCode.set(handler.code, handler)
     byName.set(handler.name, handler)
-    const known = docIdNames.find(handler.code)
-    if (known === undefined) docIdNames.register({ code: handler.code, name: handler.name })
   }
   const find = (codeOrName: number | string): DoctypeHandler | undefined =>
     typeof codeOrName === 'number' ? byCode.get(codeOrName) : byName.get(codeOrName)

@@ -1,4 +1,7 @@
-/** Fan-out of values to async iterators subscribed by key; a slow consumer buffers, it never blocks the emitter. */
+/**
+ * Fan-out of values to async iterators subscribed by key. A consumer that falls behind gets the latest value, not a
+ * queue of every one it missed: each subscription holds at most one value, so memory stays bounded whatever the pace.
+ */
 export class Watchers<T> {
   private readonly byKey = new Map<string, Set<Subscription<T>>>()
 
@@ -31,7 +34,8 @@ export class Watchers<T> {
 }
 
 class Subscription<T> implements AsyncIterableIterator<T> {
-  private readonly queue: T[] = []
+  /** The latest value not yet taken; a newer one replaces it. */
+  private latest: { value: T } | undefined
   private waiting?: (result: IteratorResult<T>) => void
   private closed = false
 
@@ -44,7 +48,7 @@ class Subscription<T> implements AsyncIterableIterator<T> {
       this.waiting = undefined
       resolve({ value, done: false })
     } else {
-      this.queue.push(value)
+      this.latest = { value }
     }
   }
 
@@ -60,8 +64,11 @@ class Subscription<T> implements AsyncIterableIterator<T> {
   }
 
   async next (): Promise<IteratorResult<T>> {
-    const value = this.queue.shift()
-    if (value !== undefined) return { value, done: false }
+    const latest = this.latest
+    if (latest !== undefined) {
+      this.latest = undefined
+      return { value: latest.value, done: false }
+    }
     if (this.closed) return { value: undefined, done: true }
     return await new Promise((resolve) => { this.waiting = resolve })
   }

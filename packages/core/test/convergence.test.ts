@@ -1,5 +1,6 @@
-import { createNode, memoryStorage, pickWinningBranch, type KilnNode } from '@kiln/core'
-import type { SignedBlocks } from '@kiln/codec'
+import { createNode, EXPORT_FORMAT, memoryStorage, pickWinningBranch, type KilnNode } from '@kiln/core'
+import { encodeCar, encodeRecord, type SignedBlocks } from '@kiln/codec'
+import type { DocID } from '@kiln/docid'
 import type { DocState } from '@kiln/interface'
 import { keyDidSigner } from '@kiln/signing'
 import fc from 'fast-check'
@@ -18,6 +19,15 @@ async function branch (base: DocState, length: number, label: string): Promise<S
     prev = cidOf(update)
   }
   return commits
+}
+
+/**
+ * Applies the last commit of `chain` (genesis first) the way commits from elsewhere arrive: through an export file
+ * holding its history.
+ */
+async function applyAsRemote (node: KilnNode, id: DocID, chain: SignedBlocks[]): Promise<void> {
+  const manifest = await encodeRecord({ format: EXPORT_FORMAT, documents: [{ docId: id.toString(), type: id.type, log: chain.map(cidOf), anchors: {} }] })
+  await node.importDocument(await encodeCar([manifest.cid], [manifest, ...chain.flatMap((c) => [c.envelope, c.payload])]))
 }
 
 async function withNode<T> (fn: (node: KilnNode) => Promise<T>): Promise<T> {
@@ -39,10 +49,17 @@ describe('two branches of one document', () => {
           for (const c of trunk) tipState = (await node.applyCommit(id, c.commit)).state
           return { trunk, a: await branch(tipState, lengthA, 'a'), b: await branch(tipState, lengthB, 'b') }
         })
+        // The branches arrive as an import would bring them (as a peer's commits): a losing branch is kept off
+        // the log, not refused, and a later commit of it may still make it win.
         const finalState = async (order: SignedBlocks[][]): Promise<DocState> => await withNode(async (node) => {
           const { id } = await node.createDocument(REGISTER_CODE, genesis.commit)
           for (const c of trunk) await node.applyCommit(id, c.commit)
-          for (const run of order) for (const c of run) await node.applyCommit(id, c.commit)
+          for (const run of order) {
+            for (const c of run) {
+              const own = a.includes(c) ? a : b
+              await applyAsRemote(node, id, [genesis, ...trunk, ...own.slice(0, own.indexOf(c) + 1)])
+            }
+          }
           return (await node.load(id)).state
         })
         const abFirst = await finalState([a, b])

@@ -22,6 +22,7 @@ const STATUS_BY_NAME: Readonly<Record<string, number>> = Object.freeze({
   InvalidAnchorProofError: 422,
   UnsupportedChainError: 422,
   StorageError: 503,
+  NodeStoppedError: 503,
   TimeoutError: 504
 })
 

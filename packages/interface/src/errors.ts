@@ -140,6 +140,11 @@ export class AbortError extends KilnError {
   override name = 'AbortError'
 }
 
+/** A call to a node that is stopped, or stopping: nothing of it was done. */
+export class NodeStoppedError extends KilnError {
+  override name = 'NodeStoppedError'
+}
+
 /** A constructor of a Kiln error class. */
 export type KilnErrorClass = new (message: string, options?: KilnErrorOptions) => KilnError
 
@@ -168,7 +173,8 @@ export const errorClasses: Readonly<Record<string, KilnErrorClass>> = Object.fre
   RequestTooLargeError,
   AdminAuthError,
   TimeoutError,
-  AbortError
+  AbortError,
+  NodeStoppedError
 })
 
 /** Rebuilds a named error from its wire form `{ name, error }`; an unknown name gives a plain `KilnError` keeping it. */
