@@ -77,7 +77,7 @@ export class Anchoring {
     await Promise.allSettled([...this.#sending.values()])
   }
 
-  /** Registers a listener for every anchor event; returns the function that removes it. */
+  /** Registers a listener for every anchor event, called once the node has acted on it; returns its remover. */
   onEvent (listener: (event: AnchorEvent) => void): () => void {
     this.#listeners.add(listener)
     return () => { this.#listeners.delete(listener) }
@@ -145,10 +145,18 @@ export class Anchoring {
     this.#c.changed(id, next)
   }
 
+  /** Acts on an anchor event, then tells the listeners: a listener sees an event once the node's state reflects it. */
   async #handleEvent (event: AnchorEvent): Promise<void> {
-    for (const listener of this.#listeners) {
-      try { listener(event) } catch (err) { this.#c.logger?.warn({ err }, 'an anchor event listener threw') }
+    try {
+      await this.#apply(event)
+    } finally {
+      for (const listener of this.#listeners) {
+        try { listener(event) } catch (err) { this.#c.logger?.warn({ err }, 'an anchor event listener threw') }
+      }
     }
+  }
+
+  async #apply (event: AnchorEvent): Promise<void> {
     if (!this.#c.running()) return
     let id: DocID
     try {

@@ -64,7 +64,7 @@ export interface KilnNode extends DocReader<DocID>, DocWriter<DocID> {
   importDocument(car: Uint8Array, options?: WriteOptions): Promise<DocSnapshot>
   /** A block this node stores (a commit, a proof, a Merkle node); `BlockNotFoundError` when it has none. */
   readBlock(cid: CID, options?: AbortOptions): Promise<Uint8Array>
-  /** Registers a listener for every anchor event (PENDING, PROCESSING, ANCHORED, FAILED, REPLACED); returns its remover. */
+  /** Registers a listener for every anchor event (PENDING, PROCESSING, ANCHORED, FAILED, REPLACED), called once the node has acted on it; returns its remover. */
   onAnchorEvent(listener: (event: AnchorEvent) => void): () => void
   isPinned(docId: DocRef, options?: AbortOptions): Promise<boolean>
   /** Evicts every unpinned document from storage and cache (its blocks stay); returns how many. */

@@ -8,8 +8,8 @@
  *   3. signature   every signature verifies and the signer may write (or the anchor proof verifies on its chain)
  *   4. rules       (the slot where declarative transition rules will run)
  *   5. doctype     the doctype computes the next content and metadata
- *   6. conflict    a commit that does not extend the tip is compared with it by the conflict rule; a local loser is
- *                  refused with `ConflictingCommitError`
+ *   6. conflict    a commit that does not extend the tip is compared with it by the conflict rule; a local commit
+ *                  that does not extend the tip is refused with `ConflictingCommitError` naming the tip
  *   7. write       blocks, the log entry, the commit index and the head in one batch, group-committed and durable
  *   8. after write watchers, the anchor request, the network announcement (never undo or delay the write)
  *
@@ -36,8 +36,9 @@ import type { GroupCommit } from './group-commit.js'
 export const CHECKPOINT_INTERVAL = 32
 
 /**
- * Where a commit comes from. A `local` commit (an API write) that loses the conflict rule is refused, so no write is
- * acknowledged and then dropped; a `remote` one (a peer, an import) is kept off the log, as the rule resolves it; an
+ * Where a commit comes from. A `local` commit (an API write) must extend the tip, or it is refused, so no write is
+ * acknowledged and then dropped; a `remote` one (a peer, an import) goes to the conflict rule, and a loser is kept off
+ * the log; an
  * `anchor` commit of the node's own anchor service applies only while the tip it anchors is still the tip.
  */
 export type CommitOrigin = 'local' | 'remote' | 'anchor'
@@ -134,9 +135,15 @@ export class Pipeline {
       if (known !== undefined && options.origin === 'local') throw refused(key, commit.cid, current)
       if (known !== undefined) return current
       const extendsTip = prev.equals(current.head.tip)
+      // 6, early. A local write is compare-and-set on the tip: one that does not extend it either loses the conflict
+      // rule or, winning it, would drop commits already acknowledged. Either way it is refused, naming the tip.
+      if (!extendsTip && options.origin === 'local') {
+        if (await this.c.storage.getCommitPlace(key, prev, options) === undefined) throw unknownPrev(key, commit.cid, prev)
+        throw refused(key, commit.cid, current)
+      }
       const { record: base, fork, checkpoints } = extendsTip
         ? { record: current, fork: current.log.length - 1, checkpoints: [] }
-        : await this.stateAt(key, handler, current, prev, options).catch((err: unknown) => { throw unknownPrev(err, key, commit.cid, prev) })
+        : await this.stateAt(key, handler, current, prev, options).catch((err: unknown) => { throw (err as Error).name === 'DocumentNotFoundError' ? unknownPrev(key, commit.cid, prev) : err })
 
       // 3. signature (or anchor proof). 4. rules: none yet. 5. doctype
       let candidate: DocRecord
@@ -153,7 +160,6 @@ export class Pipeline {
       // 6. conflict
       const wins = extendsTip || pickWinningBranch(current.log.slice(fork), candidate.log.slice(fork)) === 'b'
       if (!wins) {
-        if (options.origin === 'local') throw refused(key, commit.cid, current)
         // A remote commit that loses is kept, off the log, so a load at its CommitID and commits built on it work.
         await this.c.writer.write((batch) => { writeOffLog(batch, key, commit, supporting) })
         return current
@@ -336,8 +342,7 @@ function refused (docId: string, commit: CID, current: DocRecord): ConflictingCo
 }
 
 /** Stage 2's error for a `prev` this node does not know as a commit of the document. */
-function unknownPrev (err: unknown, docId: string, commit: CID, prev: CID): unknown {
-  if ((err as Error).name !== 'DocumentNotFoundError') return err
+function unknownPrev (docId: string, commit: CID, prev: CID): ConflictingCommitError {
   return new ConflictingCommitError(`Commit ${commit.toString()} extends ${prev.toString()}, which is not a commit of ${docId} known here`, {
     details: { docId, commit: commit.toString(), prev: prev.toString() }
   })
