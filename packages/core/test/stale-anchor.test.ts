@@ -30,6 +30,7 @@ describe('anchors of superseded tips', () => {
       chain.emit(await anchorOf(chain.requests[1]!))
       await done
       const anchored = (await node.load(id)).state
+      expect(anchored.anchorStatus).toBe(AnchorStatus.ANCHORED)
       expect(anchored.content).toEqual({ v: 1 })
       expect(anchored.log.map((e) => e.type)).toEqual([LogEntryType.GENESIS, LogEntryType.SIGNED, LogEntryType.ANCHOR])
     } finally {
