@@ -1,8 +1,8 @@
 /**
- * Per-document mutual exclusion inside one process. A batch reads a document's last log sequence number and then
- * writes the next one; two batches for the same document must not interleave there, while batches for different
- * documents run concurrently. Locks are taken in sorted order, so two batches touching the same documents cannot
- * wait on each other forever.
+ * Per-document mutual exclusion inside one process. A batch that truncates a log or drops checkpoints lists the keys
+ * of that range and then deletes them; another batch for the same document must not write between the two, while
+ * batches for different documents run concurrently. Locks are taken in sorted order, so two batches touching the same
+ * documents cannot wait on each other forever.
  */
 export class DocLocks {
   readonly #tails = new Map<string, Promise<void>>()

@@ -1,6 +1,6 @@
 /**
- * Kiln's embedded storage on LevelDB (classic-level): blocks by CID, document states, pins and the per-document log
- * index in one directory, written atomically per batch.
+ * Kiln's embedded storage on LevelDB (classic-level): blocks by CID, document heads, per-document logs and commit
+ * indexes, checkpoints, anchor-status records and pins in one directory, written atomically per batch.
  * @packageDocumentation
  */
-export { levelStorage, type LevelStorageInit } from './level-storage.js'
+export { levelStorage, type LevelStorageInit, type LevelStorageFaults } from './level-storage.js'

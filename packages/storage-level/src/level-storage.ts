@@ -1,19 +1,39 @@
 import { mkdir } from 'node:fs/promises'
 import { AbortError, BlockNotFoundError, StorageError, isKilnError } from '@kiln/interface'
-import type { AbortOptions, Blockstore, DocState, Logger, Storage, StorageBatch, StorageComponents, StorageFactory } from '@kiln/interface'
+import type {
+  AbortOptions, AnchorStatusRecord, Block, Blockstore, Checkpoint, CommitOptions, CommitPlace, DocHead, Logger, Storage, StorageBatch,
+  StorageComponents, StorageFactory, StorageWriteStats, StoredLogEntry
+} from '@kiln/interface'
 import { decodeRecord, encodeRecord } from '@kiln/codec'
 import { ClassicLevel } from 'classic-level'
-import { CID } from 'multiformats/cid'
+import type { CID } from 'multiformats/cid'
 import { DocLocks } from './doc-locks.js'
 import {
-  LAYOUT_KEY, LAYOUT_VERSION, blockKey, decodeSeq, docIdOfKey, logKey, logRange, nextSeqKey, encodeSeq,
-  pinKey, pinRange, stateKey, stateRange
+  blockKey, checkpointKey, checkpointRange, commitKey, commitRange, decodeSeq, docIdOfKey, headKey, headRange,
+  logEntryKey, logRange, pinKey, pinRange, statusKey, type KeyRange
 } from './key-layout.js'
+import type { Database, Operation } from './database.js'
+import { openLayout } from './open-layout.js'
+import {
+  decodeCommitPlace, decodeLogEntry, decodeStatusRecord, encodeCommitPlace, encodeLogEntry, encodeStatusRecord,
+  isPosition, looksLikeDocHead
+} from './values.js'
 
 /** Options of {@link levelStorage}. */
 export interface LevelStorageInit {
   /** Directory of the LevelDB database; created (with its parents) on `start()` when missing. */
   path: string
+  /** For tests only: failures to inject into the writes, to show what a failed write leaves behind. */
+  faults?: LevelStorageFaults
+}
+
+/** Failures a test can inject into a {@link levelStorage}. Not for production use. */
+export interface LevelStorageFaults {
+  /**
+   * Asked before each write to LevelDB (a batch, a single put or delete, a step of a layout migration); when it
+   * returns `true` that write is not made and fails with `StorageError`, as a disk error would fail it.
+   */
+  failWrite?: () => boolean
 }
 
 /** Kiln storage on LevelDB (classic-level) in the directory `init.path`. */
@@ -21,36 +41,40 @@ export function levelStorage (init: LevelStorageInit): StorageFactory {
   if (typeof init?.path !== 'string' || init.path === '') {
     throw new StorageError('levelStorage needs a directory: levelStorage({ path: \'./kiln-data\' })', { details: { path: init?.path } })
   }
-  return (components: StorageComponents) => new LevelStorage(init.path, components.logger)
+  return (components: StorageComponents) => new LevelStorage(init.path, init.faults, components.logger)
 }
 
-type Database = ClassicLevel<Uint8Array, Uint8Array>
-type Operation = { type: 'put', key: Uint8Array, value: Uint8Array } | { type: 'del', key: Uint8Array }
+/** A batch's write as queued: what `commit()` turns into LevelDB operations. */
 type QueuedWrite =
   | { kind: 'block', cid: CID, bytes: Uint8Array }
-  | { kind: 'state', docId: string, state: DocState }
-  | { kind: 'index', docId: string, cid: CID }
+  | { kind: 'head', docId: string, encoded: Promise<Block> }
+  | { kind: 'entry', docId: string, seq: number, entry: StoredLogEntry }
+  | { kind: 'truncate', docId: string, seq: number }
+  | { kind: 'index', docId: string, cid: CID, place: CommitPlace }
+  | { kind: 'checkpoint', docId: string, seq: number, encoded: Promise<Block> }
+  | { kind: 'drop', docId: string, seq: number }
+  | { kind: 'status', docId: string, record: AnchorStatusRecord }
   | { kind: 'pin', docId: string }
+
+/** A queued write made ready: a put, or a range of keys to delete once the stored keys in it are known. */
+type PreparedWrite = Operation | { type: 'clear', range: KeyRange }
 
 const EMPTY = new Uint8Array(0)
 
 class LevelStorage implements Storage {
   readonly blocks: Blockstore
   readonly #path: string
+  readonly #faults: LevelStorageFaults | undefined
   readonly #logger: Logger | undefined
   readonly #locks = new DocLocks()
-  /**
-   * The next log sequence number of recently written documents. Only this process writes the database (LevelDB
-   * locks it), and every change of a document's log happens under its lock, so the cached number stays right; it
-   * saves a reverse seek per write, the dearest read of a commit. Bounded, oldest dropped first.
-   */
-  readonly #nextSeq = new Map<string, number>()
+  readonly #stats: StorageWriteStats = { batches: 0, syncs: 0, bytesWritten: 0 }
   #db: Database | undefined
   #starting: Promise<void> | undefined
   #stopped = false
 
-  constructor (path: string, logger: Logger | undefined) {
+  constructor (path: string, faults: LevelStorageFaults | undefined, logger: Logger | undefined) {
     this.#path = path
+    this.#faults = faults
     this.#logger = logger
     this.blocks = {
       get: async (cid, options) => await this.#getBlock(cid, options),
@@ -71,7 +95,6 @@ class LevelStorage implements Storage {
     if (db === undefined) return
     this.#db = undefined
     this.#stopped = true
-    this.#nextSeq.clear()
     try {
       await db.close()
     } catch (err) {
@@ -80,52 +103,62 @@ class LevelStorage implements Storage {
     this.#logger?.debug({ path: this.#path }, 'level storage closed')
   }
 
-  async getState (docId: string, options?: AbortOptions): Promise<DocState | undefined> {
-    const bytes = await this.#run('read the state of', docId, options, async (db) => await db.get(stateKey(docId)))
-    if (bytes === undefined) return undefined
-    let state: unknown
-    try {
-      state = await decodeRecord(bytes)
-    } catch (err) {
-      throw this.#corrupt(`the state of ${docId}`, docId, err)
+  async getHead (docId: string, options?: AbortOptions): Promise<DocHead | undefined> {
+    const [headBytes, statusBytes] = await this.#run('read the head of', docId, options, async (db) => await db.getMany([headKey(docId), statusKey(docId)]))
+    if (headBytes === undefined) return undefined
+    const head = await this.#decodeHead(headBytes, `the head of ${docId}`, docId)
+    if (statusBytes !== undefined) {
+      const record = this.#decode(`the anchor-status record of ${docId}`, docId, () => decodeStatusRecord(statusBytes))
+      // A record about an older tip says nothing about the head: the tip moved on since.
+      if (record.tip.equals(head.tip)) head.anchorStatus = record.status
     }
-    if (!looksLikeDocState(state)) throw this.#corrupt(`the state of ${docId}`, docId, 'it is not a document state')
-    return state
+    return head
   }
 
-  async listCommits (docId: string, options?: AbortOptions): Promise<CID[]> {
-    const values = await this.#run('list the commits of', docId, options, async (db) => await db.values(logRange(docId)).all())
-    // A CID indexed twice has two entries (writes do not read first); the first one gives its place in the order.
-    const seen = new Set<string>()
-    const cids: CID[] = []
-    for (const bytes of values) {
-      let cid: CID
-      try {
-        cid = CID.decode(new Uint8Array(bytes))
-      } catch (err) {
-        throw this.#corrupt(`the log index of ${docId}`, docId, err)
+  async readLog (docId: string, range: { from?: number, to?: number } = {}, options?: AbortOptions): Promise<StoredLogEntry[]> {
+    const from = range.from ?? 0
+    const to = range.to
+    for (const [name, value] of [['from', from], ['to', to ?? 0]] as const) {
+      if (!isPosition(value)) {
+        throw new StorageError(`Cannot read the log of ${docId}: ${name} ${String(value)} is not a non-negative integer`, { details: { operation: 'read the log of', key: docId, [name]: value } })
       }
-      const key = cid.toString()
-      if (!seen.has(key)) { seen.add(key); cids.push(cid) }
     }
-    return cids
+    if (to !== undefined && to <= from) {
+      throwIfAborted(options?.signal, 'read the log of', docId)
+      return []
+    }
+    const values = await this.#run('read the log of', docId, options, async (db) => await db.values(logRange(docId, from, to)).all())
+    return values.map((bytes) => this.#decode(`a log entry of ${docId}`, docId, () => decodeLogEntry(bytes)))
+  }
+
+  async getCommitPlace (docId: string, cid: CID, options?: AbortOptions): Promise<CommitPlace | undefined> {
+    const bytes = await this.#run('read the commit index of', docId, options, async (db) => await db.get(commitKey(docId, cid)))
+    if (bytes === undefined) return undefined
+    return this.#decode(`the commit index of ${docId}`, docId, () => decodeCommitPlace(bytes))
+  }
+
+  async getCheckpoint (docId: string, seq: number, options?: AbortOptions): Promise<Checkpoint | undefined> {
+    if (!isPosition(seq)) {
+      throw new StorageError(`Cannot read a checkpoint of ${docId}: position ${String(seq)} is not a non-negative integer`, { details: { operation: 'read a checkpoint of', key: docId, seq } })
+    }
+    // One reverse seek: the last checkpoint key at or before `seq`.
+    const found = await this.#run('read a checkpoint of', docId, options, async (db) =>
+      await db.iterator({ gte: checkpointRange(docId).gte, lte: checkpointKey(docId, seq), reverse: true, limit: 1 }).all())
+    const [key, value] = found[0] ?? []
+    if (key === undefined || value === undefined) return undefined
+    return { seq: decodeSeq(key), head: await this.#decodeHead(value, `a checkpoint of ${docId}`, docId) }
   }
 
   listDocuments (options?: AbortOptions): AsyncIterable<string> {
-    return this.#listKeys('list documents', stateRange(), options)
+    return this.#listKeys('list documents', headRange(), options)
   }
 
   async deleteDocument (docId: string, options?: AbortOptions): Promise<void> {
     await this.#run('delete', docId, options, async (db) => await this.#locks.run([docId], async () => {
-      const keys = [
-        ...await db.keys(logRange(docId)).all(),
-        stateKey(docId),
-        nextSeqKey(docId),
-        pinKey(docId)
-      ]
+      const keys = [headKey(docId), statusKey(docId), pinKey(docId)]
+      for (const range of [logRange(docId), commitRange(docId), checkpointRange(docId)]) keys.push(...await db.keys(range).all())
       throwIfAborted(options?.signal, 'delete', docId)
-      await db.batch(keys.map((key) => ({ type: 'del' as const, key })))
-      this.#nextSeq.delete(docId)
+      await this.#write(db, keys.map((key) => ({ type: 'del' as const, key })))
     }))
   }
 
@@ -137,12 +170,32 @@ class LevelStorage implements Storage {
         writes.push({ kind: 'block', cid, bytes: bytes.slice() })
         return batch
       },
-      putState: (docId, state) => {
-        writes.push({ kind: 'state', docId, state })
+      putHead: (docId, head) => {
+        writes.push({ kind: 'head', docId, encoded: encodeHeadNow(head) })
         return batch
       },
-      indexCommit: (docId, cid) => {
-        writes.push({ kind: 'index', docId, cid })
+      putLogEntry: (docId, seq, entry) => {
+        writes.push({ kind: 'entry', docId, seq, entry: { ...entry } })
+        return batch
+      },
+      truncateLog: (docId, seq) => {
+        writes.push({ kind: 'truncate', docId, seq })
+        return batch
+      },
+      indexCommit: (docId, cid, place) => {
+        writes.push({ kind: 'index', docId, cid, place: { ...place } })
+        return batch
+      },
+      putCheckpoint: (docId, checkpoint) => {
+        writes.push({ kind: 'checkpoint', docId, seq: checkpoint?.seq, encoded: encodeHeadNow(checkpoint?.head) })
+        return batch
+      },
+      dropCheckpoints: (docId, seq) => {
+        writes.push({ kind: 'drop', docId, seq })
+        return batch
+      },
+      putAnchorStatus: (docId, record) => {
+        writes.push({ kind: 'status', docId, record: { ...record } })
         return batch
       },
       pin: (docId) => {
@@ -155,11 +208,11 @@ class LevelStorage implements Storage {
   }
 
   async pin (docId: string, options?: AbortOptions): Promise<void> {
-    await this.#run('pin', docId, options, async (db) => { await db.put(pinKey(docId), EMPTY) })
+    await this.#run('pin', docId, options, async (db) => { await this.#write(db, [{ type: 'put', key: pinKey(docId), value: EMPTY }]) })
   }
 
   async unpin (docId: string, options?: AbortOptions): Promise<void> {
-    await this.#run('unpin', docId, options, async (db) => { await db.del(pinKey(docId)) })
+    await this.#run('unpin', docId, options, async (db) => { await this.#write(db, [{ type: 'del', key: pinKey(docId) }]) })
   }
 
   async isPinned (docId: string, options?: AbortOptions): Promise<boolean> {
@@ -168,6 +221,10 @@ class LevelStorage implements Storage {
 
   listPins (options?: AbortOptions): AsyncIterable<string> {
     return this.#listKeys('list pins', pinRange(), options)
+  }
+
+  writeStats (): StorageWriteStats {
+    return { ...this.#stats }
   }
 
   async #open (): Promise<void> {
@@ -187,11 +244,12 @@ class LevelStorage implements Storage {
       throw new StorageError(`Cannot open the LevelDB store at ${path}: ${reason}`, { cause: err, details: { operation: 'open', path } })
     }
     try {
-      await checkLayout(db, path)
+      // Migration writes go through the fault hook too, but are not counted in writeStats: they are not commits.
+      await openLayout(db, { path, logger: this.#logger, write: async (operations) => { await this.#faultCheck('migrate', path); await db.batch(operations) } })
     } catch (err) {
       await db.close().catch(() => {})
       if (isKilnError(err)) throw err
-      throw new StorageError(`Cannot read the layout version of the LevelDB store at ${path}: ${describe(err)}`, { cause: err, details: { operation: 'open', path } })
+      throw new StorageError(`Cannot read or migrate the key layout of the LevelDB store at ${path}: ${describe(err)}`, { cause: err, details: { operation: 'open', path } })
     }
     this.#db = db
     this.#stopped = false
@@ -208,64 +266,58 @@ class LevelStorage implements Storage {
   }
 
   async #putBlock (cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
-    await this.#run('write block', cid.toString(), options, async (db) => { await db.put(blockKey(cid), bytes) })
+    await this.#run('write block', cid.toString(), options, async (db) => { await this.#write(db, [{ type: 'put', key: blockKey(cid), value: bytes }]) })
   }
 
   async #hasBlock (cid: CID, options?: AbortOptions): Promise<boolean> {
     return await this.#run('check block', cid.toString(), options, async (db) => await db.has(blockKey(cid)))
   }
 
-  async #commit (writes: QueuedWrite[], options?: AbortOptions): Promise<void> {
+  async #commit (writes: QueuedWrite[], options?: CommitOptions): Promise<void> {
     const docIds = [...new Set(writes.flatMap((w) => w.kind === 'block' ? [] : [w.docId]))]
     const key = docIds.length > 0 ? `for ${docIds.join(', ')}` : `of ${writes.length} blocks`
     throwIfAborted(options?.signal, 'commit a batch', key)
     this.#database('commit a batch', key)
-    // Encode every state before the first write, so a state dag-cbor cannot hold fails the batch as a whole.
-    const encoded = new Map<QueuedWrite, Uint8Array>()
-    for (const write of writes) {
-      if (write.kind !== 'state') continue
-      try {
-        encoded.set(write, (await encodeRecord(write.state)).bytes)
-      } catch (err) {
-        throw new StorageError(`Cannot store the state of ${write.docId}: ${describe(err)}; nothing of the batch was written`, {
-          cause: err, details: { operation: 'commit', key: write.docId }
-        })
-      }
-    }
+    // Every value is checked and encoded before the first write, so one bad value fails the batch as a whole.
+    const prepared: PreparedWrite[] = []
+    for (const write of writes) prepared.push(await prepare(write))
     await this.#run('commit a batch', key, options, async (db) => await this.#locks.run(docIds, async () => {
       const operations: Operation[] = []
-      const nextSeq = new Map<string, number>()
-      const indexed = new Set<string>()
-      for (const write of writes) {
-        if (write.kind === 'block') {
-          operations.push({ type: 'put', key: blockKey(write.cid), value: write.bytes })
-        } else if (write.kind === 'state') {
-          operations.push({ type: 'put', key: stateKey(write.docId), value: encoded.get(write) ?? EMPTY })
-        } else if (write.kind === 'pin') {
-          operations.push({ type: 'put', key: pinKey(write.docId), value: EMPTY })
-        } else {
-          // No read to find out whether the CID is already indexed: a repeat adds an entry that listCommits skips.
-          // Writes stay one LevelDB round trip, which is what a commit's latency is made of.
-          const id = `${write.docId}\u0000${write.cid.toString()}`
-          if (indexed.has(id)) continue
-          indexed.add(id)
-          const seq = nextSeq.get(write.docId) ?? this.#nextSeq.get(write.docId) ?? await storedNextSeq(db, write.docId)
-          nextSeq.set(write.docId, seq + 1)
-          operations.push({ type: 'put', key: logKey(write.docId, seq), value: write.cid.bytes })
+      for (const write of prepared) {
+        if (write.type !== 'clear') {
+          operations.push(write)
+          continue
         }
+        // A truncation or checkpoint drop deletes what is stored in its range, and what this batch put there before
+        // it (LevelDB applies a batch in order, so a put queued after it stays).
+        const stored = await db.keys(write.range).all()
+        const queued = operations.filter((op) => op.type === 'put' && inRange(op.key, write.range))
+        for (const k of [...stored, ...queued.map((op) => op.key)]) operations.push({ type: 'del', key: k })
       }
-      for (const [docId, seq] of nextSeq) operations.push({ type: 'put', key: nextSeqKey(docId), value: encodeSeq(seq) })
       throwIfAborted(options?.signal, 'commit a batch', key)
-      await db.batch(operations)
-      for (const [docId, seq] of nextSeq) {
-        this.#nextSeq.delete(docId)
-        this.#nextSeq.set(docId, seq)
-        if (this.#nextSeq.size > SEQ_CACHE_SIZE) this.#nextSeq.delete(this.#nextSeq.keys().next().value!)
-      }
+      await this.#write(db, operations, { sync: options?.sync === true })
     }))
   }
 
-  async * #listKeys (action: string, range: { gte: Uint8Array, lt: Uint8Array }, options?: AbortOptions): AsyncGenerator<string> {
+  /** Writes operations as one LevelDB batch, through the fault hook, and counts them (`commit` says it is a batch's). */
+  async #write (db: Database, operations: Operation[], commit?: CommitOptions): Promise<void> {
+    const sync = commit?.sync === true
+    await this.#faultCheck('write', this.#path)
+    await db.batch(operations, { sync })
+    if (commit !== undefined) this.#stats.batches++
+    if (sync) this.#stats.syncs++
+    for (const op of operations) if (op.type === 'put') this.#stats.bytesWritten += op.key.byteLength + op.value.byteLength
+  }
+
+  async #faultCheck (action: string, key: string): Promise<void> {
+    if (this.#faults?.failWrite?.() === true) {
+      throw new StorageError(`Cannot ${action} in the LevelDB store at ${this.#path}: a write failure was injected (faults.failWrite)`, {
+        details: { operation: action, key, path: this.#path }
+      })
+    }
+  }
+
+  async * #listKeys (action: string, range: KeyRange, options?: AbortOptions): AsyncGenerator<string> {
     throwIfAborted(options?.signal, action, '')
     const iterator = this.#database(action, '').keys(range)
     try {
@@ -288,6 +340,25 @@ class LevelStorage implements Storage {
       }
     } finally {
       await iterator.close().catch(() => {})
+    }
+  }
+
+  async #decodeHead (bytes: Uint8Array, what: string, docId: string): Promise<DocHead> {
+    let head: unknown
+    try {
+      head = await decodeRecord(bytes)
+    } catch (err) {
+      throw this.#corrupt(what, docId, err)
+    }
+    if (!looksLikeDocHead(head)) throw this.#corrupt(what, docId, 'it is not a document head')
+    return head
+  }
+
+  #decode<T> (what: string, docId: string, decode: () => T): T {
+    try {
+      return decode()
+    } catch (err) {
+      throw this.#corrupt(what, docId, err)
     }
   }
 
@@ -325,41 +396,83 @@ class LevelStorage implements Storage {
   }
 }
 
-/** How many documents' next sequence numbers are kept. */
-const SEQ_CACHE_SIZE = 10_000
-
 /**
- * The next log sequence number of a document as stored beside its log: a point read, which LevelDB serves
- * concurrently, where a reverse seek to the log's last key would hold an iterator (and cost about five times more).
+ * Checks a head and starts encoding it now. `encodeRecord` encodes before its first await, so the bytes are those of
+ * the head as it is at this call: changing the object afterwards changes nothing queued. A failure waits for
+ * `commit()`, which rejects the whole batch with it.
  */
-async function storedNextSeq (db: Database, docId: string): Promise<number> {
-  const stored = await db.get(nextSeqKey(docId))
-  return stored === undefined ? 0 : decodeSeq(stored)
+function encodeHeadNow (head: DocHead | undefined): Promise<Block> {
+  const encoded = looksLikeDocHead(head)
+    ? encodeRecord(head)
+    : Promise.reject(new TypeError('it is not a document head (it needs type, metadata, genesis, tip and logLength)'))
+  encoded.catch(() => {})
+  return encoded
 }
 
-async function checkLayout (db: Database, path: string): Promise<void> {
-  const stored = await db.get(LAYOUT_KEY)
-  if (stored === undefined) {
-    await db.put(LAYOUT_KEY, Uint8Array.of(LAYOUT_VERSION))
-    return
-  }
-  if (stored.byteLength !== 1 || stored[0] !== LAYOUT_VERSION) {
-    throw new StorageError(`The LevelDB store at ${path} has key layout ${Array.from(stored).join('.')}, this version reads layout ${LAYOUT_VERSION}`, {
-      details: { operation: 'open', path }
+/** Checks and encodes one queued write; a value it cannot store is a StorageError that fails the whole batch. */
+async function prepare (write: QueuedWrite): Promise<PreparedWrite> {
+  try {
+    switch (write.kind) {
+      case 'block':
+        return { type: 'put', key: blockKey(write.cid), value: write.bytes }
+      case 'head':
+        return { type: 'put', key: headKey(write.docId), value: (await write.encoded).bytes }
+      case 'entry':
+        checkPosition(write.seq)
+        return { type: 'put', key: logEntryKey(write.docId, write.seq), value: encodeLogEntry(write.entry) }
+      case 'truncate':
+        checkPosition(write.seq)
+        return { type: 'clear', range: logRange(write.docId, write.seq) }
+      case 'index':
+        return { type: 'put', key: commitKey(write.docId, write.cid), value: encodeCommitPlace(write.place) }
+      case 'checkpoint':
+        checkPosition(write.seq)
+        return { type: 'put', key: checkpointKey(write.docId, write.seq), value: (await write.encoded).bytes }
+      case 'drop':
+        checkPosition(write.seq)
+        return { type: 'clear', range: checkpointRange(write.docId, write.seq) }
+      case 'status':
+        return { type: 'put', key: statusKey(write.docId), value: encodeStatusRecord(write.record) }
+      case 'pin':
+        return { type: 'put', key: pinKey(write.docId), value: EMPTY }
+    }
+  } catch (err) {
+    const what = write.kind === 'block' ? `block ${write.cid.toString()}` : `the ${WHAT[write.kind]} of ${write.docId}`
+    throw new StorageError(`Cannot store ${what}: ${describe(err)}; nothing of the batch was written`, {
+      cause: err, details: { operation: 'commit', key: write.kind === 'block' ? write.cid.toString() : write.docId }
     })
   }
+}
+
+const WHAT: Record<Exclude<QueuedWrite['kind'], 'block'>, string> = {
+  head: 'head',
+  entry: 'log entry',
+  truncate: 'log truncation',
+  index: 'commit index entry',
+  checkpoint: 'checkpoint',
+  drop: 'checkpoint drop',
+  status: 'anchor-status record',
+  pin: 'pin'
+}
+
+function checkPosition (seq: unknown): void {
+  if (!isPosition(seq)) throw new RangeError(`position ${String(seq)} is not a non-negative integer`)
+}
+
+function inRange (key: Uint8Array, range: KeyRange): boolean {
+  return compareBytes(key, range.gte) >= 0 && compareBytes(key, range.lt) < 0
+}
+
+function compareBytes (a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.byteLength, b.byteLength)
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return (a[i] ?? 0) - (b[i] ?? 0)
+  return a.byteLength - b.byteLength
 }
 
 function throwIfAborted (signal: AbortSignal | undefined, action: string, key: string): void {
   if (signal?.aborted === true) {
     throw new AbortError(`Gave up: ${action}${key === '' ? '' : ` ${key}`} was aborted`, { cause: signal.reason, details: { operation: action, key } })
   }
-}
-
-function looksLikeDocState (value: unknown): value is DocState {
-  if (value === null || typeof value !== 'object') return false
-  const state = value as Partial<DocState>
-  return typeof state.type === 'number' && Array.isArray(state.log) && state.metadata !== null && typeof state.metadata === 'object'
 }
 
 function hasCode (err: unknown, code: string): boolean {

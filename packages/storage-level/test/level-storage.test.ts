@@ -4,10 +4,12 @@ import { join } from 'node:path'
 import { describe, it, expect, beforeEach, afterEach } from 'vitest'
 import { ClassicLevel } from 'classic-level'
 import { CID } from 'multiformats/cid'
-import type { Storage } from '@kiln/interface'
+import { AnchorStatus, LogEntryType, SignatureStatus } from '@kiln/interface'
+import type { DocHead, Storage } from '@kiln/interface'
 import { encodeRecord } from '@kiln/codec'
 import { storeTests } from '@kiln/interface-tests/store'
 import { levelStorage } from '@kiln/storage-level'
+import { keyCensus } from './fixtures/layout-1.js'
 
 const paths = new Map<Storage, string>()
 
@@ -86,7 +88,7 @@ describe('levelStorage on disk', () => {
     await storage.stop?.()
     for (const operation of [
       storage.blocks.get(block.cid),
-      storage.getState('kdoc'),
+      storage.getHead('kdoc'),
       storage.batch().putBlock(block.cid, block.bytes).commit(),
       collectAll(storage.listDocuments())
     ]) {
@@ -116,32 +118,100 @@ describe('levelStorage on disk', () => {
     }
   })
 
-  it('rejects reading a corrupted state with StorageError naming the document', async () => {
-    await writeRaw(dir, stateKeyOf('kdoc-corrupt'), Uint8Array.of(0xa1, 0x61))
-    await writeRaw(dir, stateKeyOf('kdoc-not-a-state'), (await encodeRecord([1, 2, 3])).bytes)
+  it('rejects reading a corrupted head, log entry, commit index entry or status record with StorageError naming the document', async () => {
+    const genesis = await encodeRecord({ corrupt: 'genesis' })
     const storage = await openAt(dir)
     try {
-      for (const docId of ['kdoc-corrupt', 'kdoc-not-a-state']) {
-        const err = await rejection(storage.getState(docId))
-        expect(err.name).toBe('StorageError')
+      await storage.batch()
+        .putLogEntry('kdoc-bad-entry', 0, { cid: genesis.cid, type: LogEntryType.GENESIS })
+        .indexCommit('kdoc-bad-index', genesis.cid, { seq: 0 })
+        .putHead('kdoc-bad-status', headOf(genesis.cid, 1))
+        .putAnchorStatus('kdoc-bad-status', { tip: genesis.cid, status: AnchorStatus.ANCHORED })
+        .commit()
+    } finally {
+      await storage.stop?.()
+    }
+    await writeRaw(dir, [
+      [keyOf(0x68, 'kdoc-corrupt'), Uint8Array.of(0xa1, 0x61)],
+      [keyOf(0x68, 'kdoc-not-a-head'), (await encodeRecord({ type: 0, log: [] })).bytes],
+      [keyOf(0x65, lengthPrefixed('kdoc-bad-entry'), u64(0)), Uint8Array.of(7, 0, 1, 2, 3)],
+      [keyOf(0x63, lengthPrefixed('kdoc-bad-index'), genesis.cid.bytes), Uint8Array.of(1, 2, 3)],
+      [keyOf(0x61, 'kdoc-bad-status'), Uint8Array.of(9, ...genesis.cid.bytes)]
+    ])
+    const reopened = await openAt(dir)
+    try {
+      const reads: Array<[string, Promise<unknown>]> = [
+        ['kdoc-corrupt', reopened.getHead('kdoc-corrupt')],
+        ['kdoc-not-a-head', reopened.getHead('kdoc-not-a-head')],
+        ['kdoc-bad-entry', reopened.readLog('kdoc-bad-entry')],
+        ['kdoc-bad-index', reopened.getCommitPlace('kdoc-bad-index', genesis.cid)],
+        ['kdoc-bad-status', reopened.getHead('kdoc-bad-status')]
+      ]
+      for (const [docId, read] of reads) {
+        const err = await rejection(read)
+        expect(err.name, docId).toBe('StorageError')
         expect(err.message).toContain(docId)
         expect(err.message).toContain('corrupt')
+      }
+    } finally {
+      await reopened.stop?.()
+    }
+  })
+
+  it('refuses a head without the fields every head has, with StorageError, and writes none of its batch', async () => {
+    const storage = await openAt(dir)
+    try {
+      const genesis = await encodeRecord({ not: 'a head' })
+      const { tip: _tip, ...tipless } = headOf(genesis.cid, 1)
+      const err = await rejection(storage.batch()
+        .putBlock(genesis.cid, genesis.bytes)
+        .putHead('kdoc-tipless', tipless as DocHead)
+        .commit())
+      expect(err.name).toBe('StorageError')
+      expect(err.message).toContain('kdoc-tipless')
+      expect(await storage.blocks.has(genesis.cid)).toBe(false)
+      expect(await storage.getHead('kdoc-tipless')).toBeUndefined()
+    } finally {
+      await storage.stop?.()
+    }
+  })
+
+  it('rejects reading a log or checkpoint at a position that is not a non-negative integer with StorageError', async () => {
+    const storage = await openAt(dir)
+    try {
+      for (const read of [storage.readLog('kdoc', { from: -1 }), storage.readLog('kdoc', { to: 1.5 }), storage.getCheckpoint('kdoc', -3)]) {
+        const err = await rejection(read)
+        expect(err.name).toBe('StorageError')
+        expect(err.message).toMatch(/not a non-negative integer/)
       }
     } finally {
       await storage.stop?.()
     }
   })
 
-  it('rejects listing a log index holding bytes that are not a CID with StorageError', async () => {
-    const docId = 'kdoc-bad-log'
-    const id = new TextEncoder().encode(docId)
-    const key = new Uint8Array([0x6c, 0, 0, 0, id.length, ...id, 0, 0, 0, 0, 0, 0, 0, 0])
-    await writeRaw(dir, key, Uint8Array.of(1, 2, 3))
+  it('writes an append as its block, one log entry, one commit index entry and the head: nothing else', async () => {
     const storage = await openAt(dir)
     try {
-      const err = await rejection(storage.listCommits(docId))
-      expect(err.name).toBe('StorageError')
-      expect(err.message).toContain(docId)
+      const genesis = await encodeRecord({ append: 'genesis' })
+      const update = await encodeRecord({ append: 'update' })
+      const docId = 'kdoc-append'
+      const id = new TextEncoder().encode(docId).byteLength
+      await storage.batch().putLogEntry(docId, 0, { cid: genesis.cid, type: LogEntryType.GENESIS }).commit()
+      const head = headOf(genesis.cid, 2, update.cid)
+      const before = storage.writeStats().bytesWritten
+      await storage.batch()
+        .putBlock(update.cid, update.bytes)
+        .putLogEntry(docId, 1, { cid: update.cid, type: LogEntryType.SIGNED })
+        .indexCommit(docId, update.cid, { seq: 1 })
+        .putHead(docId, head)
+        .commit()
+      const cid = update.cid.bytes.byteLength
+      const expected =
+        (1 + cid) + update.bytes.byteLength + // block
+        (1 + 4 + id + 8) + (2 + cid) + // log entry: key, then type, flags, CID
+        (1 + 4 + id + cid) + 8 + // commit index: key, then the position
+        (1 + id) + (await encodeRecord(head)).bytes.byteLength // head
+      expect(storage.writeStats().bytesWritten - before).toBe(expected)
     } finally {
       await storage.stop?.()
     }
@@ -160,24 +230,50 @@ describe('levelStorage on disk', () => {
     }
   })
 
-  it('serializes concurrent batches for one document, so no log entry is lost', async () => {
+  it('gives concurrent batches that cut and rewrite one log the outcome of one order or the other, never a mix', async () => {
     const storage = await openAt(dir)
     try {
-      const blocks = await Promise.all(Array.from({ length: 20 }, async (_, i) => await encodeRecord({ same: 'doc', i })))
-      await Promise.all(blocks.map(async (block) => { await storage.batch().indexCommit('kdoc-same', block.cid).commit() }))
-      const listed = (await storage.listCommits('kdoc-same')).map(String)
-      expect(listed).toHaveLength(20)
-      expect(new Set(listed)).toEqual(new Set(blocks.map((b) => b.cid.toString())))
+      const [x0, y0, y1] = await Promise.all(['x0', 'y0', 'y1'].map(async (label) => (await encodeRecord({ race: label })).cid))
+      for (let round = 0; round < 30; round++) {
+        const docId = `kdoc-race-${round}`
+        await Promise.all([
+          storage.batch().truncateLog(docId, 0).putLogEntry(docId, 0, { cid: x0!, type: LogEntryType.GENESIS }).commit(),
+          storage.batch().truncateLog(docId, 0)
+            .putLogEntry(docId, 0, { cid: y0!, type: LogEntryType.GENESIS })
+            .putLogEntry(docId, 1, { cid: y1!, type: LogEntryType.SIGNED })
+            .commit()
+        ])
+        const log = (await storage.readLog(docId)).map((e) => e.cid.toString())
+        expect([[x0!.toString()], [y0!.toString(), y1!.toString()]], `round ${round}`).toContainEqual(log)
+      }
     } finally {
       await storage.stop?.()
     }
   })
 
-  it('refuses a database written with another key layout', async () => {
-    await writeRaw(dir, Uint8Array.of(0x76), Uint8Array.of(9))
+  it('writes key layout 2 into a new database', async () => {
+    const storage = await openAt(dir)
+    await storage.stop?.()
+    expect((await keyCensus(dir)).layout).toEqual([2])
+  })
+
+  it('refuses a database of a newer key layout with a StorageError saying a newer version wrote it, and leaves it as it was', async () => {
+    await writeRaw(dir, [[Uint8Array.of(0x76), Uint8Array.of(9)], [keyOf(0x68, 'kdoc'), Uint8Array.of(1)]])
     const err = await rejection(Promise.resolve(levelStorage({ path: dir })({}).start?.()))
     expect(err.name).toBe('StorageError')
     expect(err.message).toContain('layout 9')
+    expect(err.message).toContain('newer version')
+    expect(err.message).toContain(dir)
+    expect(await keyCensus(dir)).toEqual({ kinds: { v: 1, h: 1 }, layout: [9] })
+  })
+
+  it('refuses a layout version it does not know', async () => {
+    for (const version of [Uint8Array.of(0), Uint8Array.of(2, 0)]) {
+      await writeRaw(dir, [[Uint8Array.of(0x76), version]])
+      const err = await rejection(Promise.resolve(levelStorage({ path: dir })({}).start?.()))
+      expect(err.name).toBe('StorageError')
+      expect(err.message).toContain(`layout ${Array.from(version).join('.')}`)
+    }
   })
 
   it('fails start() with StorageError when the path is a file', async () => {
@@ -193,15 +289,40 @@ describe('levelStorage on disk', () => {
   })
 })
 
-function stateKeyOf (docId: string): Uint8Array {
-  return new Uint8Array([0x73, ...new TextEncoder().encode(docId)])
+/** A valid head of a document whose log has `logLength` entries, from `genesis` to `tip`. */
+function headOf (genesis: CID, logLength: number, tip: CID = genesis): DocHead {
+  return {
+    type: 0,
+    content: { title: 'a document' },
+    metadata: { controllers: ['did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK'] },
+    signature: SignatureStatus.SIGNED,
+    anchorStatus: AnchorStatus.PENDING,
+    genesis,
+    tip,
+    logLength
+  }
 }
 
-// Writes one raw key, as a disk error or an older bug might have left it.
-async function writeRaw (path: string, key: Uint8Array, value: Uint8Array): Promise<void> {
+function keyOf (kind: number, ...parts: Array<string | Uint8Array>): Uint8Array {
+  return new Uint8Array([kind, ...parts.flatMap((p) => [...(typeof p === 'string' ? new TextEncoder().encode(p) : p)])])
+}
+
+function lengthPrefixed (docId: string): Uint8Array {
+  const id = new TextEncoder().encode(docId)
+  return new Uint8Array([0, 0, id.byteLength >> 8, id.byteLength & 0xff, ...id])
+}
+
+function u64 (n: number): Uint8Array {
+  const out = new Uint8Array(8)
+  new DataView(out.buffer).setBigUint64(0, BigInt(n))
+  return out
+}
+
+// Writes raw keys, as a disk error or an older bug might have left them.
+async function writeRaw (path: string, entries: Array<[Uint8Array, Uint8Array]>): Promise<void> {
   const db = new ClassicLevel<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
   await db.open()
-  await db.put(key, value)
+  for (const [key, value] of entries) await db.put(key, value)
   await db.close()
 }
 
