@@ -1,4 +1,4 @@
-import { AbortError, BlockNotFoundError, StorageError } from '@kiln/interface'
+import { AbortError, AnchorStatus, BlockNotFoundError, LogEntryType, StorageError } from '@kiln/interface'
 import type {
   AbortOptions, AnchorStatusRecord, Blockstore, Checkpoint, CommitPlace, DocHead, Storage, StorageBatch, StorageFactory,
   StorageWriteStats, StoredLogEntry
@@ -158,6 +158,14 @@ class MemoryStorage implements Storage {
 
   async #commit (ops: Op[], options?: AbortOptions): Promise<void> {
     throwIfAborted(options, 'commit a batch')
+    for (const op of ops) {
+      const problem = invalid(op)
+      if (problem !== undefined) {
+        throw new StorageError(`Cannot store a ${op.kind} record${'docId' in op ? ` of ${op.docId}` : ''}: ${problem}; nothing of the batch was written`, {
+          details: { operation: 'commit', key: 'docId' in op ? op.docId : op.cid.toString() }
+        })
+      }
+    }
     // Encode everything first (the only awaits), then apply synchronously: no other call can see half a batch, and a
     // value dag-cbor cannot hold fails the batch as a whole.
     const encoded = new Map<Op, Uint8Array>()
@@ -202,6 +210,26 @@ class MemoryStorage implements Storage {
       this.#docs.set(docId, records)
     }
     return records
+  }
+}
+
+const LOG_ENTRY_TYPES = new Set<number>(Object.values(LogEntryType))
+const ANCHOR_STATUSES = new Set<number>(Object.values(AnchorStatus))
+
+function isPosition (value: unknown): boolean {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+}
+
+/** Why an operation cannot be stored, or `undefined` when it can. */
+function invalid (op: Op): string | undefined {
+  const at = (seq: unknown): string | undefined => isPosition(seq) ? undefined : `position ${String(seq)} is not a non-negative integer`
+  switch (op.kind) {
+    case 'entry': return at(op.seq) ?? (LOG_ENTRY_TYPES.has(op.value.type) ? undefined : `log entry type ${String(op.value.type)} is unknown`)
+    case 'truncate': case 'dropCheckpoints': return at(op.seq)
+    case 'index': return op.place.seq === undefined ? undefined : at(op.place.seq)
+    case 'checkpoint': return at(op.value.seq)
+    case 'status': return ANCHOR_STATUSES.has(op.value.status) ? undefined : `anchor status ${String(op.value.status)} is unknown`
+    default: return undefined
   }
 }
 
