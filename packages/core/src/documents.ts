@@ -92,6 +92,14 @@ export class Documents {
     return record
   }
 
+  /** The cached record of a document, or else its head alone from storage (no log read); `undefined` when not stored. */
+  async findHead (docId: string, options: AbortOptions = {}): Promise<DocRecord | { head: DocHead, log?: undefined } | undefined> {
+    const cached = this.#cache.get(docId)
+    if (cached !== undefined) return cached
+    const head = await this.#storage.getHead(docId, options)
+    return head === undefined ? undefined : { head }
+  }
+
   /** Caches the record a durable write produced. */
   set (docId: string, record: DocRecord): void {
     this.#epoch++

@@ -1,7 +1,7 @@
 import { verifyBlock } from '@kiln/codec'
 import { DocID, isDocOrCommitID, parseDocOrCommitID } from '@kiln/docid'
 import {
-  AbortError, InvalidCommitError, KilnError, NodeStoppedError,
+  AbortError, DocumentNotFoundError, InvalidCommitError, KilnError, NodeStoppedError,
   type AbortOptions, type AnchorEvent, type AnchorRequestOptions, type AnchorStatus, type DocReader, type DocWriter,
   type DocSnapshot as ApiSnapshot, type LogItem, type WriteOptions, type DocRef, type AnchorProofVerifier, type Commit,
   type DIDSigner, type Logger, type Network, type SignatureVerifier, type Storage, type AnchorFactory, type DoctypeFactory,
@@ -239,9 +239,13 @@ class Node implements KilnNode {
     throwIfAborted(options)
     const ref = isDocOrCommitID(input) ? input : parseDocOrCommitID(String(input))
     const id = ref.baseID
-    const current = await this.documents.get(id.toString(), options)
-    if (!('commit' in ref) || ref.commit.equals(current.head.tip)) return { id, state: stateOf(current) }
-    const { record } = await this.pipeline.stateAt(id.toString(), this.doctypes.get(id.type), current, ref.commit, options)
+    const key = id.toString()
+    if (!('commit' in ref)) return { id, state: stateOf(await this.documents.get(key, options)) }
+    // At a commit: the log up to that commit is all that is read, unless the document is cached.
+    const current = await this.documents.findHead(key, options)
+    if (current === undefined) throw new DocumentNotFoundError(`Document ${key} is not on this node`, { details: { docId: key } })
+    if (ref.commit.equals(current.head.tip)) return { id, state: stateOf(await this.documents.get(key, options)) }
+    const { record } = await this.pipeline.stateAt(key, this.doctypes.get(id.type), current, ref.commit, options)
     return { id, state: stateOf(record) }
   }
 

@@ -23,7 +23,7 @@ import {
   LogEntryType, SignatureStatus, UnauthorizedSignerError, UnsupportedChainError,
   type AbortOptions, type AnchorProof, type AnchorProofVerifier, type Block, type Blockstore, type Commit, type DocHead,
   type DocMetadata, type DoctypeContext, type DoctypeHandler, type DoctypeResult, type LogEntry, type SignatureVerifier,
-  type Storage, type StorageBatch
+  type Storage, type StorageBatch, type StoredLogEntry
 } from '@kiln/interface'
 import { decodeDagJWS } from '@kiln/signing'
 import { CID } from 'multiformats/cid'
@@ -227,8 +227,12 @@ export class Pipeline {
    * {@link CHECKPOINT_INTERVAL} commits of the log, plus those of the branch. `DocumentNotFoundError` when `target`
    * is not a commit of the document.
    */
-  async stateAt (docId: string, handler: DoctypeHandler, current: DocRecord, target: CID, options: AbortOptions): Promise<BranchState> {
-    if (target.equals(current.head.tip)) return { record: current, fork: current.log.length - 1, checkpoints: [] }
+  async stateAt (docId: string, handler: DoctypeHandler, current: DocRecord | CurrentHead, target: CID, options: AbortOptions): Promise<BranchState> {
+    if (target.equals(current.head.tip) && current.log !== undefined) return { record: current as DocRecord, fork: current.log.length - 1, checkpoints: [] }
+    // A commit is on the log when the commit index gives it a position (the index follows every branch switch);
+    // with the log in memory, the position is checked against it too.
+    const onLog = (seq: number | undefined, cid: CID): seq is number =>
+      seq !== undefined && (current.log === undefined || current.log[seq]?.cid.equals(cid) === true)
     // Walk back from the target along `prev` to the first commit on the current log.
     const branch: IncomingCommit[] = []
     let cursor = target
@@ -238,33 +242,38 @@ export class Pipeline {
       if (place === undefined) {
         throw new DocumentNotFoundError(`Commit ${target.toString()} is not a known commit of ${docId}`, { details: { docId, commit: target.toString() } })
       }
-      if (place.seq !== undefined && current.log[place.seq]?.cid.equals(cursor) === true) { fork = place.seq; break }
+      if (onLog(place.seq, cursor)) { fork = place.seq; break }
       const stored = await readStoredCommit(cursor, this.c.storage.blocks)
       branch.push(stored)
       const prev = CID.asCID(stored.record.prev)
       if (prev === null) throw new DocumentNotFoundError(`Commit ${target.toString()} does not lead back to ${docId}`, { details: { docId } })
       cursor = prev
     }
-    const replay = await this.replayer(docId, handler, current, fork, options)
+    // The log up to the fork: from memory when the document is cached, else read up to there (never past it).
+    const entries = current.log !== undefined
+      ? current.log.slice(0, fork + 1).map(storedEntry)
+      : await this.c.storage.readLog(docId, { to: fork + 1 }, options)
+    const replay = await this.replayer(docId, handler, current.head.genesis, entries, options)
     for (const commit of branch.reverse()) await replay.next(commit)
     return { record: replay.record(), fork, checkpoints: replay.checkpoints }
   }
 
   /**
-   * A replay of stored, already verified commits from the state at log position `seq` (reached from the nearest
-   * checkpoint): signatures are not checked again, and anchor times come from the log where it has them. The heads
-   * it passes at checkpoint positions beyond `seq` are collected, for a branch that is about to become the log.
+   * A replay of stored, already verified commits up to the end of `entries` (the log from the genesis to a position),
+   * from the nearest checkpoint: signatures are not checked again, and anchor times come from the entries. The heads
+   * it passes at checkpoint positions beyond `entries` are collected, for a branch that is about to become the log.
    */
-  private async replayer (docId: string, handler: DoctypeHandler, current: DocRecord, seq: number, options: AbortOptions): Promise<Replay> {
+  private async replayer (docId: string, handler: DoctypeHandler, genesisCid: CID, entries: readonly StoredLogEntry[], options: AbortOptions): Promise<Replay> {
+    const seq = entries.length - 1
     const checkpoint = await this.c.storage.getCheckpoint(docId, seq, options)
-    const usable = checkpoint !== undefined && current.log[checkpoint.seq]?.cid.equals(checkpoint.head.tip) === true
+    const usable = checkpoint !== undefined && entries[checkpoint.seq]?.cid.equals(checkpoint.head.tip) === true
     // One working log, appended in place: a replay costs the commits it replays, not a copy of the log per commit.
-    const log = withAnchorTimes(current.log.slice(0, usable ? checkpoint.seq + 1 : 1).map(storedEntry))
+    const log = withAnchorTimes(entries.slice(0, usable ? checkpoint.seq + 1 : 1))
     let head: DocHead
     if (usable) {
       head = checkpoint.head
     } else {
-      const genesis = await readStoredCommit(current.head.genesis, this.c.storage.blocks)
+      const genesis = await readStoredCommit(genesisCid, this.c.storage.blocks)
       const result = await handler.apply(null, { cid: genesis.cid, kind: 'genesis', payload: genesis.record, signer: signerOf(genesis) }, this.c.context(options))
       head = genesisRecord(handler.code, genesis.cid, result, genesis.jws !== undefined).head
     }
@@ -272,8 +281,8 @@ export class Pipeline {
     const getBlock = blockGetter(this.c.storage.blocks)
     const next = async (commit: IncomingCommit): Promise<void> => {
       if (commit.kind === 'anchor') {
-        const onLog = current.log[log.length]
-        let timestamp = onLog?.cid.equals(commit.cid) === true ? onLog.timestamp : undefined
+        const stored = entries[log.length]
+        let timestamp = stored?.cid.equals(commit.cid) === true ? stored.timestamp : undefined
         let proof: AnchorProof
         if (timestamp === undefined) {
           ({ proof, timestamp } = await this.verifyAnchor(commit, getBlock, options))
@@ -293,7 +302,7 @@ export class Pipeline {
       const at = log.length - 1
       if (at > seq && at % CHECKPOINT_INTERVAL === 0) checkpoints.push({ ...head, anchorStatus: historicalStatus(log) })
     }
-    for (let at = log.length; at <= seq; at++) await next(await readStoredCommit(current.log[at]!.cid, this.c.storage.blocks))
+    for (let at = log.length; at <= seq; at++) await next(await readStoredCommit(entries[at]!.cid, this.c.storage.blocks))
     return {
       next,
       checkpoints,
@@ -303,6 +312,12 @@ export class Pipeline {
       }
     }
   }
+}
+
+/** A document's head without its log (a load at a commit of a document not in the cache reads no more log than it needs). */
+export interface CurrentHead {
+  head: DocHead
+  log?: undefined
 }
 
 /** A state reached by replay: where its history leaves the current log, and the checkpoint heads past that point. */
