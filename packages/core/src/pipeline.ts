@@ -135,12 +135,6 @@ export class Pipeline {
       if (known !== undefined && options.origin === 'local') throw refused(key, commit.cid, current)
       if (known !== undefined) return current
       const extendsTip = prev.equals(current.head.tip)
-      // 6, early. A local write is compare-and-set on the tip: one that does not extend it either loses the conflict
-      // rule or, winning it, would drop commits already acknowledged. Either way it is refused, naming the tip.
-      if (!extendsTip && options.origin === 'local') {
-        if (await this.c.storage.getCommitPlace(key, prev, options) === undefined) throw unknownPrev(key, commit.cid, prev)
-        throw refused(key, commit.cid, current)
-      }
       const { record: base, fork, checkpoints } = extendsTip
         ? { record: current, fork: current.log.length - 1, checkpoints: [] }
         : await this.stateAt(key, handler, current, prev, options).catch((err: unknown) => { throw (err as Error).name === 'DocumentNotFoundError' ? unknownPrev(key, commit.cid, prev) : err })
@@ -157,7 +151,9 @@ export class Pipeline {
       }
       if (options.anchor) candidate = withStatus(candidate, AnchorStatus.PENDING)
 
-      // 6. conflict
+      // 6. conflict. A local write is compare-and-set on the tip: one that does not extend it either loses the rule
+      // or, winning it, would drop commits already acknowledged. Either way it is refused, naming the tip.
+      if (!extendsTip && options.origin === 'local') throw refused(key, commit.cid, current)
       const wins = extendsTip || pickWinningBranch(current.log.slice(fork), candidate.log.slice(fork)) === 'b'
       if (!wins) {
         // A remote commit that loses is kept, off the log, so a load at its CommitID and commits built on it work.
