@@ -84,7 +84,7 @@ function issuesOf (errors: ErrorObject[] | null | undefined): SchemaIssue[] {
   return (errors ?? []).map((e) => ({ path: e.instancePath, message: e.message ?? `fails ${e.keyword}`, keyword: e.keyword }))
 }
 
-/** `/age must be integer; (root) must have required property 'name'`, at most {@link MAX_LISTED} of them. */
+/** `/age must be integer; (root) must have required property 'name'`, at most 20 of them (the rest are counted). */
 export function describeIssues (issues: readonly SchemaIssue[]): string {
   const listed = issues.slice(0, MAX_LISTED).map((i) => `${i.path === '' ? '(root)' : i.path} ${i.message}`).join('; ')
   return issues.length > MAX_LISTED ? `${listed}; and ${issues.length - MAX_LISTED} more` : listed
