@@ -1,7 +1,5 @@
-import { deployAnchorContract } from '@kiln/anchor-ethereum'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import ganache from 'ganache'
 
 /** A ganache chain started inside the daemon for `--anchor ethereum-dev`: a real EVM on 127.0.0.1, with a contract. */
 export interface DevChain {
@@ -15,8 +13,10 @@ export interface DevChain {
 /**
  * Starts ganache (chain id 1337, a funded account from `seed`) on 127.0.0.1, its chain kept under `dir` so anchors
  * still verify after a restart, and deploys the KilnAnchor contract once (its address kept beside the chain).
+ * ganache and ethers are loaded here, not when the CLI starts: only `--anchor ethereum-dev` needs them.
  */
 export async function startDevChain (seedHex: string, dir: string): Promise<DevChain> {
+  const [{ default: ganache }, { deployAnchorContract }] = await Promise.all([import('ganache'), import('@kiln/anchor-ethereum')])
   const privateKey = `0x${seedHex}`
   const server = ganache.server({
     logging: { quiet: true },

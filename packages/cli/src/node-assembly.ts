@@ -1,6 +1,5 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { ethereumAnchor } from '@kiln/anchor-ethereum'
 import { mockAnchor } from '@kiln/anchor-mock'
 import { createNode, type KilnNode } from '@kiln/core'
 import { accountLink } from '@kiln/doctype-account-link'
@@ -76,10 +75,13 @@ export async function startDaemon (config: DaemonConfig, logger: Logger): Promis
     const chainDir = join(dataDir, 'eth-dev-chain')
     await mkdir(chainDir, { recursive: true })
     devChain = await startDevChain(seedToHex(await storedSeed(join(dataDir, 'eth-dev.key'))), chainDir)
+    const { ethereumAnchor } = await import('@kiln/anchor-ethereum')
     anchors.push(ethereumAnchor({ rpcUrl: devChain.rpcUrl, chainId: devChain.chainId, privateKey: devChain.privateKey, contract: devChain.contract, intervalMs: config.anchorIntervalMs }))
     } else {
     const rpcUrl = config.ethRpc!
     const chainNumber = await ethChainNumber(rpcUrl)
+    // ethers is loaded only by a daemon that anchors on Ethereum
+    const { ethereumAnchor } = await import('@kiln/anchor-ethereum')
     anchors.push(ethereumAnchor({
       rpcUrl,
       chainId: `eip155:${chainNumber}`,

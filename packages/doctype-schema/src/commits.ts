@@ -1,13 +1,10 @@
 import { asGenesisRecord, bytesToBase64, signRecord, type SignedBlocks } from '@kiln/codec'
 import { InvalidCommitError, UnauthorizedSignerError, type DIDSigner, type DocState, type GenesisHeader, type GenesisRecord, type UpdateHeader, type UpdateRecord } from '@kiln/interface'
-import type { Operation } from 'fast-json-patch'
+import { cloneJson, diffJson, schemaValidator, type JsonPatchOperation } from '@kiln/json'
 import { randomBytes } from 'node:crypto'
 import { SCHEMA_CODE } from './constants.js'
 import { genesisMetadata, nextSchemaMetadata } from './header.js'
-import { diffJson } from './json-patch.js'
-import { cloneJson } from './json.js'
 import { checkSchemaContent, type SchemaContent } from './schema.js'
-import { schemaValidator } from './validator.js'
 
 /** What a client signs with: a DID and its DAG-JWS maker (a `keyDidSigner` will do). */
 export type SchemaSigner = Pick<DIDSigner, 'did' | 'createDagJWS'>
@@ -69,7 +66,7 @@ export async function makeSchemaGenesis (schema: SchemaContent, opts: SchemaGene
  * Builds a signed update turning the schema document `state` into `newSchema` (`null`/`undefined`: unchanged): the
  * JSON-Patch between the two, `id` the genesis CID, `prev` the tip, `header` the metadata changes (`{}` when none).
  */
-export async function makeSchemaUpdate (state: DocState, newSchema: SchemaContent | null | undefined, signer: SchemaSigner, opts: SchemaUpdateOptions = {}): Promise<SignedBlocks<UpdateRecord<Operation[]>>> {
+export async function makeSchemaUpdate (state: DocState, newSchema: SchemaContent | null | undefined, signer: SchemaSigner, opts: SchemaUpdateOptions = {}): Promise<SignedBlocks<UpdateRecord<JsonPatchOperation[]>>> {
   if (state.type !== SCHEMA_CODE) throw new InvalidCommitError(`makeSchemaUpdate: the state is of doctype ${state.type}, not a schema (${SCHEMA_CODE})`)
   const genesis = state.log[0]
   const tip = state.log[state.log.length - 1]

@@ -8,14 +8,5 @@ export const SCHEMA_CODE = 64
 /** The doctype name of schema documents (a Kiln name: Ceramic's clients do not know it). */
 export const SCHEMA_NAME = 'schema'
 
-/** The DocID type code of tiles, whose content may serve as a schema too (that is how Ceramic's clients publish them). */
-export const TILE_CODE = 0
-
 /** Default limit on a schema document's content: 256 KiB of its JSON encoding, as for tiles. */
 export const DEFAULT_MAX_SCHEMA_BYTES = 256 * 1024
-
-/** `$schema` of JSON Schema draft 2020-12, the draft used when a schema names none. */
-export const DRAFT_2020_12 = 'https://json-schema.org/draft/2020-12/schema'
-
-/** `$schema` of JSON Schema draft-07. */
-export const DRAFT_07 = 'http://json-schema.org/draft-07/schema#'

@@ -5,9 +5,7 @@ import {
 } from '@kiln/interface'
 import { DEFAULT_MAX_SCHEMA_BYTES, SCHEMA_CODE, SCHEMA_NAME } from './constants.js'
 import { genesisMetadata, nextSchemaMetadata } from './header.js'
-import { applyJsonPatch } from './json-patch.js'
-import { checkJsonSize, checkPlainJson, cloneJson, kindOfJson } from './json.js'
-import { schemaValidator, type SchemaValidator } from './validator.js'
+import { applyJsonPatch, checkJsonSize, checkPlainJson, cloneJson, kindOfJson, schemaValidator, type SchemaValidator } from '@kiln/json'
 
 /** The content of a schema document: a JSON Schema object. */
 export type SchemaContent = Record<string, unknown>

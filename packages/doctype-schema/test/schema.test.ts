@@ -1,5 +1,6 @@
 import { DocID } from '@kiln/docid'
-import { DEFAULT_MAX_SCHEMA_BYTES, DRAFT_07, SCHEMA_CODE, SCHEMA_NAME, makeSchemaGenesis, makeSchemaUpdate, schema, type SchemaContent } from '@kiln/doctype-schema'
+import { DEFAULT_MAX_SCHEMA_BYTES, SCHEMA_CODE, SCHEMA_NAME, makeSchemaGenesis, makeSchemaUpdate, schema, type SchemaContent } from '@kiln/doctype-schema'
+import { DRAFT_07 } from '@kiln/json'
 import type { DocState } from '@kiln/interface'
 import { verifiedCommit } from '@kiln/interface-tests/doctype'
 import { beforeAll, describe, expect, it } from 'vitest'

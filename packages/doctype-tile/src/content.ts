@@ -1,4 +1,4 @@
-import { checkJsonSize, checkPlainJson, kindOfJson } from '@kiln/doctype-schema'
+import { checkJsonSize, checkPlainJson, kindOfJson } from '@kiln/json'
 import { DoctypeRuleError } from '@kiln/interface'
 
 /** The content of a tile: a plain JSON object. */
@@ -8,8 +8,8 @@ export type TileContent = Record<string, unknown>
 export const DEFAULT_MAX_CONTENT_BYTES = 256 * 1024
 
 /**
- * Checks that `value` may be a tile's content: plain JSON (the rules `@kiln/doctype-schema`'s `checkPlainJson` keeps
- * for both JSON doctypes), an object, at most `maxBytes` bytes as JSON. Throws `DoctypeRuleError` saying what is wrong.
+ * Checks that `value` may be a tile's content: plain JSON (the rules `@kiln/json`'s `checkPlainJson` keeps for
+ * every JSON doctype), an object, at most `maxBytes` bytes as JSON. Throws `DoctypeRuleError` saying what is wrong.
  */
 export function checkTileContent (value: unknown, maxBytes: number): asserts value is TileContent {
   checkPlainJson(value, 'tile content')

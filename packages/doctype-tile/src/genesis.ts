@@ -1,6 +1,6 @@
 import { bytesToBase64, encodeRecord, signRecord, type SignedBlocks } from '@kiln/codec'
 import type { CommitID } from '@kiln/docid'
-import { cloneJson } from '@kiln/doctype-schema'
+import { cloneJson } from '@kiln/json'
 import { InvalidCommitError, UnauthorizedSignerError, type Block, type DIDSigner, type GenesisHeader, type GenesisRecord } from '@kiln/interface'
 import { randomBytes } from 'node:crypto'
 import { checkTileContent, type TileContent } from './content.js'

@@ -1,6 +1,6 @@
 import { equalBytes } from '@kiln/codec'
 import { DocID } from '@kiln/docid'
-import { parseSchemaRef } from '@kiln/doctype-schema'
+import { parseSchemaRef } from '@kiln/json'
 import { DoctypeRuleError, InvalidCommitError, isKilnError, type DocMetadata, type GenesisHeader, type LogEntry, type UpdateHeader } from '@kiln/interface'
 import { TILE_NAME } from './constants.js'
 

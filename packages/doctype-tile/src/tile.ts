@@ -3,7 +3,7 @@ import {
   AbortError, DoctypeRuleError, InvalidCommitError, UnauthorizedSignerError,
   type DocState, type DoctypeContext, type DoctypeFactory, type DoctypeHandler, type DoctypeResult, type VerifiedCommit
 } from '@kiln/interface'
-import { applyJsonPatch, cloneJson, schemaValidator, type SchemaValidator } from '@kiln/doctype-schema'
+import { applyJsonPatch, cloneJson, schemaValidator, type SchemaValidator } from '@kiln/json'
 import { TILE_CODE, TILE_NAME } from './constants.js'
 import { checkContentSize, checkTileContent, DEFAULT_MAX_CONTENT_BYTES, type TileContent } from './content.js'
 import { checkGenesisHeader, copyMetadata, nextMetadata } from './header.js'

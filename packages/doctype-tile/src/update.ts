@@ -1,8 +1,7 @@
 import { signRecord, type SignedBlocks } from '@kiln/codec'
 import type { CommitID } from '@kiln/docid'
-import { diffJson } from '@kiln/doctype-schema'
+import { diffJson, type JsonPatchOperation } from '@kiln/json'
 import { InvalidCommitError, UnauthorizedSignerError, type DocState, type UpdateHeader, type UpdateRecord } from '@kiln/interface'
-import type { Operation } from 'fast-json-patch'
 import { TILE_CODE } from './constants.js'
 import { checkTileContent, type TileContent } from './content.js'
 import type { TileSigner } from './genesis.js'
@@ -22,7 +21,7 @@ export interface TileUpdateOptions {
  * from `compare(state.content, newContent)`, `id` the genesis CID, `prev` the tip, `header` the metadata changes (`{}`
  * when none, as Ceramic's clients send).
  */
-export async function makeUpdate (state: DocState, newContent: TileContent | null | undefined, signer: TileSigner, opts: TileUpdateOptions = {}): Promise<SignedBlocks<UpdateRecord<Operation[]>>> {
+export async function makeUpdate (state: DocState, newContent: TileContent | null | undefined, signer: TileSigner, opts: TileUpdateOptions = {}): Promise<SignedBlocks<UpdateRecord<JsonPatchOperation[]>>> {
   if (state.type !== TILE_CODE) throw new InvalidCommitError(`makeUpdate: the state is of doctype ${state.type}, not a tile (${TILE_CODE})`)
   const genesis = state.log[0]
   const tip = state.log[state.log.length - 1]

@@ -1,15 +1,17 @@
 import { parseArgs } from 'node:util'
 import { accountLinkGenesis, ethereumLinkProof, makeLinkUpdate, parseAccountId } from '@kiln/doctype-account-link'
 import { AnchorStatus } from '@kiln/interface'
-import { Wallet } from 'ethers'
+import type { Wallet } from 'ethers'
 import { UsageError } from '../errors.js'
 import { printJSON, withProgress, type CliIO } from '../output.js'
 import { applyOnTip, clientOf, clientOptions, signerOf } from './client-options.js'
 import type { Command } from './command.js'
 
-function ethereumWallet (values: { 'eth-key'?: string }, io: CliIO): Wallet {
+/** The wallet of the account to link; ethers is loaded here, so that no other command loads it. */
+async function ethereumWallet (values: { 'eth-key'?: string }, io: CliIO): Promise<Wallet> {
   const key = values['eth-key'] ?? io.env.KILN_ETH_KEY
   if (key === undefined || key === '') throw new UsageError('linking an Ethereum account signs with its key: pass --eth-key <hex> or set KILN_ETH_KEY')
+  const { Wallet } = await import('ethers')
   try {
     return new Wallet(key.startsWith('0x') ? key : `0x${key}`)
   } catch {
@@ -43,7 +45,7 @@ export const link: Command = {
       return 0
     }
     if (action !== 'eth' || accountText !== undefined) throw new UsageError('usage: kiln link eth [--eth-key <hex>] … | kiln link show <account>')
-    const wallet = ethereumWallet(values, io)
+    const wallet = await ethereumWallet(values, io)
     const chain = values.chain ?? '1'
     if (!/^[0-9]{1,32}$/.test(chain)) throw new UsageError(`--chain must be an EIP-155 chain id (a number), got ${chain}`)
     const account = `eip155:${chain}:${wallet.address}`

@@ -1,15 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { verifyMerklePath } from '@kiln/anchor-merkle'
-import { bitcoinVerifier, BITCOIN_NETWORKS, type BitcoinNetworkName } from '@kiln/anchor-bitcoin'
-import { ethereumVerifier } from '@kiln/anchor-ethereum'
-import { mockChainVerifier } from '@kiln/anchor-mock'
-import { createNode, memoryStorage, readDocumentCar, type ExportedCommit } from '@kiln/core'
-import { accountLink } from '@kiln/doctype-account-link'
-import { schema } from '@kiln/doctype-schema'
-import { tile } from '@kiln/doctype-tile'
-import { AnchorStatus, isKilnError, type AnchorFactory, type AnchorProofVerifier } from '@kiln/interface'
+import type { BitcoinNetworkName } from '@kiln/anchor-bitcoin'
 import { UsageError } from '../errors.js'
+import { verifyExport, type CommitReport } from '../offline-verify.js'
 import { describeState, printJSON, snapshotJSON, withProgress, nameOfType, type CliIO } from '../output.js'
 import { clientOf, clientOptions } from './client-options.js'
 import type { Command } from './command.js'
@@ -55,36 +48,6 @@ async function readCarFile (path: string): Promise<Uint8Array> {
   }
 }
 
-/**
- * A verifier for a chain this process cannot ask: it checks the Merkle path from the proof's root to the anchored
- * commit (from the blocks in the export), and says plainly that the root's place on the chain was not checked.
- */
-function pathOnlyVerifier (namespace: string, notes: Set<string>): AnchorProofVerifier {
-  return {
-    namespace,
-    async verify (claim, getBlock) {
-      await verifyMerklePath(claim.proof.root, claim.path, claim.prev, getBlock)
-      notes.add(`${claim.proof.chainId}: Merkle paths checked; the roots' transactions on the chain were not (${namespace === 'eip155' ? 'pass --eth-rpc <url>' : namespace === 'inmemory' ? 'pass --mock-chain-did <did>' : 'no verifier for this chain here'})`)
-      return { timestamp: 0 }
-    }
-  }
-}
-
-/**
- * A header source for verifying with no Bitcoin node at hand: every header counts as on the best chain, so what is
- * checked is the transaction, its branch to the header, and the header's proof of work against its network's limit.
- */
-function powOnlyHeaders (notes: Set<string>): { confirmations(hash: string): Promise<number> } {
-  return {
-    async confirmations () {
-      notes.add('bip122: transactions, branches and proof of work checked; whether the blocks are on the best chain was not (no Bitcoin node)')
-      return 1
-    }
-  }
-}
-
-interface CommitReport { docId: string, kind: string, cid: string, ok: boolean, error?: string, name?: string }
-
 /** `kiln verify`: checks an export offline, replaying it into a throw-away in-memory node. */
 export const verifyCommand: Command = {
   summary: 'check an exported CAR offline: block hashes, signatures, links, schemas, Merkle paths, chain proofs',
@@ -107,44 +70,16 @@ export const verifyCommand: Command = {
     })
     if (positionals.length !== 1) throw new UsageError('usage: kiln verify <file.car> [--mock-chain-did <did>] [--eth-rpc <url>] [--bitcoin-network bitcoin|testnet|regtest]')
     const network = (values['bitcoin-network'] ?? 'bitcoin') as BitcoinNetworkName
+    // the Bitcoin verifier (bitcoinjs-lib) is loaded by this command only
+    const { BITCOIN_NETWORKS } = await import('@kiln/anchor-bitcoin')
     if (!Object.hasOwn(BITCOIN_NETWORKS, network)) throw new UsageError(`--bitcoin-network must be one of ${Object.keys(BITCOIN_NETWORKS).join(', ')}`)
     const car = await readCarFile(positionals[0]!)
     const notes = new Set<string>()
-    const reports: CommitReport[] = []
-    let commits: ExportedCommit[]
-    try {
-      commits = (await readDocumentCar(car)).commits
-    } catch (err) {
-      return finishVerify(io, values.json === true, [{ docId: '-', kind: 'file', cid: positionals[0]!, ok: false, name: (err as Error).name, error: (err as Error).message }], notes)
-    }
-    const anchors: AnchorFactory[] = [
-      () => ({ verifier: values['mock-chain-did'] === undefined ? pathOnlyVerifier('inmemory', notes) : mockChainVerifier({ chainDid: values['mock-chain-did'] }) }),
-      () => ({ verifier: values['eth-rpc'] === undefined ? pathOnlyVerifier('eip155', notes) : ethereumVerifier({ rpcUrl: values['eth-rpc'] }) }),
-      () => ({ verifier: bitcoinVerifier({ network, headers: powOnlyHeaders(notes) }) })
-    ]
-    const node = await createNode({ doctypes: [tile(), schema(), accountLink()], storage: memoryStorage(), anchors })
-    try {
-      for (const commit of commits) {
-        const report: CommitReport = { docId: commit.docId, kind: commit.kind, cid: commit.cid.toString(), ok: true }
-        try {
-          if (commit.kind === 'genesis') await node.createDocument(commit.type, commit.value, { anchor: false })
-          else await node.applyCommit(commit.docId, commit.value, { anchor: false, blocks: commit.supporting })
-        } catch (err) {
-          report.ok = false
-          report.name = isKilnError(err) ? err.name : 'Error'
-          report.error = (err as Error).message
-        }
-        reports.push(report)
-        if (!report.ok) break
-      }
-      const last = reports[reports.length - 1]
-      if (last?.ok === true) {
-        const { state } = await node.load(last.docId)
-        if (state.anchorStatus !== AnchorStatus.ANCHORED) notes.add(`${last.docId} has no anchor after its last update`)
-      }
-    } finally {
-      await node.stop()
-    }
+    const reports = await verifyExport(car, positionals[0]!, {
+      ...(values['mock-chain-did'] === undefined ? {} : { mockChainDid: values['mock-chain-did'] }),
+      ...(values['eth-rpc'] === undefined ? {} : { ethRpc: values['eth-rpc'] }),
+      bitcoinNetwork: network
+    }, notes)
     return finishVerify(io, values.json === true, reports, notes)
   }
 }

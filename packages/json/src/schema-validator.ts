@@ -1,11 +1,16 @@
-import { isKilnError, SchemaValidationError, type DoctypeContext } from '@kiln/interface'
+import { isKilnError, SchemaValidationError } from '@kiln/interface'
 import { Ajv, type AnySchemaObject, type ErrorObject, type Options, type ValidateFunction } from 'ajv'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
 import { LRUCache } from 'lru-cache'
-import { DRAFT_07, DRAFT_2020_12, SCHEMA_CODE, TILE_CODE } from './constants.js'
 import { checkPlainJson, kindOfJson } from './json.js'
 import { parseSchemaRef } from './schema-ref.js'
+
+/** `$schema` of JSON Schema draft 2020-12, the draft used when a schema names none. */
+export const DRAFT_2020_12 = 'https://json-schema.org/draft/2020-12/schema'
+
+/** `$schema` of JSON Schema draft-07. */
+export const DRAFT_07 = 'http://json-schema.org/draft-07/schema#'
 
 /** One way content fails a schema: the JSON pointer into the content (`''` for the root) and ajv's message. */
 export interface SchemaIssue {
@@ -38,11 +43,15 @@ export interface SchemaValidator {
    */
   validate(schemaCommitId: string, schemaContent: unknown, content: unknown): void
   /**
-   * Loads the schema document at `schemaCommitId` through `ctx` (unless its compiled schema is cached) and validates
-   * `content` against it. The document must be a schema document or a tile whose content is a schema.
+   * Validates `content` against the schema at `schemaCommitId`, calling `loadSchema` (with the normalised CommitID) for
+   * the schema's content only when its compiled form is not cached. The caller decides which documents may serve as a
+   * schema: `loadSchema` throws to refuse one.
    */
-  validateDocument(content: unknown, schemaCommitId: string, ctx: Pick<DoctypeContext, 'loadDocument' | 'signal'>): Promise<void>
+  validateDocument(content: unknown, schemaCommitId: string, loadSchema: SchemaLoader): Promise<void>
 }
+
+/** Reads the content of the schema at a CommitID, for {@link SchemaValidator.validateDocument}. */
+export type SchemaLoader = (schemaCommitId: string) => Promise<unknown>
 
 /** The issues listed in a message; the rest are counted, and kept in `details.errors` up to {@link MAX_DETAILED}. */
 const MAX_LISTED = 20
@@ -75,7 +84,7 @@ function issuesOf (errors: ErrorObject[] | null | undefined): SchemaIssue[] {
   return (errors ?? []).map((e) => ({ path: e.instancePath, message: e.message ?? `fails ${e.keyword}`, keyword: e.keyword }))
 }
 
-/** `/age must be integer; (root) must have required property 'name'`, at most {@link MAX_LISTED} of them. */
+/** `/age must be integer; (root) must have required property 'name'`, at most 20 of them (the rest are counted). */
 export function describeIssues (issues: readonly SchemaIssue[]): string {
   const listed = issues.slice(0, MAX_LISTED).map((i) => `${i.path === '' ? '(root)' : i.path} ${i.message}`).join('; ')
   return issues.length > MAX_LISTED ? `${listed}; and ${issues.length - MAX_LISTED} more` : listed
@@ -177,21 +186,10 @@ export function schemaValidator (init: SchemaValidatorInit = {}): SchemaValidato
       const key = parseSchemaRef(schemaCommitId).toString()
       check(key, compiled(key, schemaContent), content)
     },
-    async validateDocument (content, schemaCommitId, ctx) {
+    async validateDocument (content, schemaCommitId, loadSchema) {
       const key = parseSchemaRef(schemaCommitId).toString()
-      const entry = cache.get(key)
-      if (entry !== undefined) {
-        check(key, compiled(key, undefined), content)
-        return
-      }
-      const state = await ctx.loadDocument(key, { signal: ctx.signal })
-      if (state.type !== SCHEMA_CODE && state.type !== TILE_CODE) {
-        throw new SchemaValidationError(
-          `schema ${key} is a document of doctype ${state.type}: a schema must be a schema document (${SCHEMA_CODE}) or a tile (${TILE_CODE}) whose content is a JSON Schema`,
-          { details: { schema: key, type: state.type } }
-        )
-      }
-      check(key, compiled(key, state.content), content)
+      const schemaContent = cache.has(key) ? undefined : await loadSchema(key)
+      check(key, compiled(key, schemaContent), content)
     }
   }
 }

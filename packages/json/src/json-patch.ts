@@ -2,6 +2,9 @@ import { DoctypeRuleError, isKilnError } from '@kiln/interface'
 import jsonpatch, { type Operation } from 'fast-json-patch'
 import { checkPlainJson, cloneJson, kindOfJson } from './json.js'
 
+/** One JSON-Patch (RFC 6902) operation, as fast-json-patch types it: what an update's `data` array holds. */
+export type JsonPatchOperation = Operation
+
 /** Options of {@link applyJsonPatch}. */
 export interface JsonPatchOptions {
   /** What the patch is, for messages: `'tile update data'`. */
@@ -90,6 +93,6 @@ export function applyJsonPatch (content: unknown, patch: unknown, options: JsonP
 }
 
 /** The JSON-Patch that turns `from` into `to` (both plain JSON objects or arrays), as fast-json-patch's `compare` makes it. */
-export function diffJson (from: object, to: object): Operation[] {
+export function diffJson (from: object, to: object): JsonPatchOperation[] {
   return jsonpatch.compare(cloneJson(from), cloneJson(to))
 }

@@ -1,22 +1,14 @@
-import { encodeRecord } from '@kiln/codec'
 import { CommitID } from '@kiln/docid'
-import { DRAFT_07, DRAFT_2020_12, describeIssues, schemaValidator } from '@kiln/doctype-schema'
-import type { DocState } from '@kiln/interface'
+import { DRAFT_07, DRAFT_2020_12, describeIssues, schemaValidator } from '@kiln/json'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { expectKilnError, person } from './fixtures/schema.js'
+import { commitIdOf, expectKilnError, thrown } from './fixtures/json.js'
 
-/** Runs `fn` and returns what it threw, for the synchronous parts of the validator. */
-function thrown (fn: () => unknown): Error & { details: Record<string, unknown> } {
-  try {
-    fn()
-  } catch (err) {
-    return err as Error & { details: Record<string, unknown> }
-  }
-  throw new TypeError('expected a throw')
-}
-
-async function commitIdOf (type: number, label: string): Promise<string> {
-  return new CommitID(type, (await encodeRecord({ label })).cid, 0).toString()
+/** A person, in draft 2020-12 (no `$schema`: the default). */
+const person = {
+  title: 'Person',
+  type: 'object',
+  properties: { name: { type: 'string' }, age: { type: 'integer', minimum: 0 } },
+  required: ['name']
 }
 
 describe('schemaValidator', () => {
@@ -111,24 +103,22 @@ describe('schemaValidator', () => {
 
   describe('validate and validateDocument', () => {
     let v1: string
-    let tileSchema: string
-    let counter: string
+    let v2: string
 
     beforeAll(async () => {
       v1 = await commitIdOf(64, 'person')
-      tileSchema = await commitIdOf(0, 'a tile holding a schema')
-      counter = await commitIdOf(1042, 'a counter')
+      v2 = await commitIdOf(0, 'a tile holding a schema')
     })
 
-    function contextOf (documents: Record<string, Pick<DocState, 'type' | 'content'>>): { loads: string[], loadDocument: (id: string) => Promise<DocState> } {
+    /** A schema loader over `schemas` that records what it was asked for. */
+    function loaderOf (schemas: Record<string, unknown>): { loads: string[], load: (id: string) => Promise<unknown> } {
       const loads: string[] = []
       return {
         loads,
-        async loadDocument (id) {
+        async load (id) {
           loads.push(id)
-          const doc = documents[id]
-          if (doc === undefined) throw new TypeError(`no ${id}`)
-          return { ...doc, metadata: { controllers: ['did:key:x'] }, signature: 2, anchorStatus: 0, log: [] }
+          if (!(id in schemas)) throw new TypeError(`no ${id}`)
+          return schemas[id]
         }
       }
     }
@@ -163,18 +153,29 @@ describe('schemaValidator', () => {
       expect(err.message).toContain(`names the document ${docId} without a commit: a schema must be pinned to a version`)
     })
 
-    it('loads a schema document or a tile once, then validates from the cache', async () => {
+    it('loads a schema once, by its normalised CommitID, then validates from the cache', async () => {
       const v = schemaValidator()
-      const ctx = contextOf({ [v1]: { type: 64, content: person }, [tileSchema]: { type: 0, content: { type: 'object', required: ['x'] } } })
-      await v.validateDocument({ name: 'A' }, v1, ctx)
-      await expectKilnError(v.validateDocument({}, v1, ctx), 'SchemaValidationError', /required property 'name'/)
-      await expectKilnError(v.validateDocument({}, tileSchema, ctx), 'SchemaValidationError', /required property 'x'/)
-      expect(ctx.loads).toEqual([v1, tileSchema])
+      const loader = loaderOf({ [v1]: person, [v2]: { type: 'object', required: ['x'] } })
+      await v.validateDocument({ name: 'A' }, v1, loader.load)
+      await expectKilnError(v.validateDocument({}, v1, loader.load), 'SchemaValidationError', /required property 'name'/)
+      await expectKilnError(v.validateDocument({}, v2, loader.load), 'SchemaValidationError', /required property 'x'/)
+      expect(loader.loads).toEqual([v1, v2])
     })
 
-    it('refuses a document of another doctype as a schema', async () => {
-      const ctx = contextOf({ [counter]: { type: 1042, content: { type: 'object' } } })
-      await expectKilnError(schemaValidator().validateDocument({}, counter, ctx), 'SchemaValidationError', `schema ${counter} is a document of doctype 1042`)
+    it('passes on what the loader throws, and caches nothing for it', async () => {
+      const v = schemaValidator()
+      const refusing = async (): Promise<unknown> => { throw new TypeError('not a schema document') }
+      await expect(v.validateDocument({}, v1, refusing)).rejects.toThrow('not a schema document')
+      const loader = loaderOf({ [v1]: person })
+      await v.validateDocument({ name: 'A' }, v1, loader.load)
+      expect(loader.loads).toEqual([v1])
+    })
+
+    it('refuses a DocID without a commit before loading anything', async () => {
+      const loader = loaderOf({})
+      const docId = CommitID.fromString(v1).baseID.toString()
+      await expectKilnError(schemaValidator().validateDocument({}, docId, loader.load), 'InvalidCommitError', /without a commit/)
+      expect(loader.loads).toEqual([])
     })
   })
 })

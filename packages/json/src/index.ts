@@ -1,0 +1,13 @@
+/**
+ * The JSON rules Kiln's JSON doctypes share, so that no doctype imports another: plain-JSON checks and copies,
+ * JSON-Patch (RFC 6902) applied and diffed with per-operation errors, and JSON Schema validation (draft 2020-12 and
+ * draft-07, with ajv) of content against a schema pinned by CommitID.
+ * @packageDocumentation
+ */
+export { checkPlainJson, cloneJson, checkJsonSize, kindOfJson, MAX_JSON_DEPTH } from './json.js'
+export { applyJsonPatch, diffJson, type JsonPatchOptions, type JsonPatchOperation } from './json-patch.js'
+export {
+  schemaValidator, describeIssues, DRAFT_2020_12, DRAFT_07,
+  type SchemaValidator, type SchemaValidatorInit, type SchemaLoader, type ContentValidator, type SchemaIssue
+} from './schema-validator.js'
+export { parseSchemaRef } from './schema-ref.js'
