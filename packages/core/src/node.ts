@@ -34,6 +34,8 @@ export interface NodeInit {
   logger?: Logger
   /** How many document states the in-memory cache holds (default 1000). */
   cacheSize?: number
+  /** `strict` (default): a write is acknowledged once fsync'd; `relaxed`: once handed to the OS, not synced. */
+  durability?: 'strict' | 'relaxed'
 }
 
 export type { WriteOptions, LogItem } from '@kiln/interface'
