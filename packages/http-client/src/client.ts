@@ -6,6 +6,7 @@ import {
   type LogEntryType, type LogItem, type WriteOptions, type AnchorRequestOptions
 } from '@kiln/interface'
 import { adminAuthorization, type AdminSigner } from './admin.js'
+import { applyOnTip, type ApplyOnTipOptions, type BuildCommit } from './apply-on-tip.js'
 import { parseEventStream } from './sse.js'
 import { Transport, type OpenStream } from './transport.js'
 
@@ -48,6 +49,12 @@ export interface LogItemWithProof extends LogItem {
 export interface KilnHttpClient extends DocReader<DocID>, DocWriter<DocID> {
   /** The node's base URL, without a trailing slash. */
   readonly url: string
+  /**
+   * Builds a commit on the document's tip with `build` and applies it; when the node refuses it because the tip moved
+   * (`ConflictingCommitError` naming the winning tip), loads the document and builds it again on the new tip, at most
+   * `attempts` (3) commits in all.
+   */
+  applyOnTip(id: DocRef, build: BuildCommit, options?: ApplyOnTipOptions): Promise<DocSnapshot<DocID>>
   /** Whether the node pins the document (admin). */
   isPinned(id: DocRef, options?: AbortOptions): Promise<boolean>
   /** Loads several documents in one request, keyed by the id strings asked for and those reached through `paths`. */
@@ -134,6 +141,10 @@ class HttpClient implements KilnHttpClient {
   async applyCommit (id: DocRef, commit: Commit, options: WriteOptions = {}): Promise<DocSnapshot<DocID>> {
     const body = { streamId: docIdOf(id).toString(), commit: commitToJSON(commit), opts: writeOpts(options) }
     return snapshotOf(await this.transport.json(`${API}/commits`, { method: 'POST', body, signal: options.signal }), 'POST /commits answer')
+  }
+
+  async applyOnTip (id: DocRef, build: BuildCommit, options: ApplyOnTipOptions = {}): Promise<DocSnapshot<DocID>> {
+    return await applyOnTip(this, docIdOf(id), build, options)
   }
 
   async load (id: DocRef, options: AbortOptions = {}): Promise<DocSnapshot<DocID>> {

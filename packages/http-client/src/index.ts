@@ -5,4 +5,5 @@
  * @packageDocumentation
  */
 export { httpClient, type HttpClientInit, type KilnHttpClient, type MultiQuery, type MultiQueryOptions, type LogItemWithProof } from './client.js'
+export { type ApplyOnTipOptions, type BuildCommit } from './apply-on-tip.js'
 export { compactJWS, type AdminSigner, type AdminPayload } from './admin.js'
