@@ -1,12 +1,22 @@
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { daemonLogger, formatLogLine, logFormat } from '@kiln/cli'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 
 const bin = resolve(import.meta.dirname, '../bin/kiln.js')
+
+const made: string[] = []
+afterEach(() => { for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true }) })
+
+/** A data directory path under a fresh temporary directory (the path itself does not exist yet). */
+function freshDataDir (): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-log-'))
+  made.push(dir)
+  return join(dir, 'data')
+}
 
 /** A destination that keeps each line a logger writes. */
 function memory (): { lines: string[], write: (line: string) => void } {
@@ -76,7 +86,7 @@ describe('a readable log line', () => {
 
 describe('kiln daemon writing to a pipe', () => {
   it('logs JSON lines, with requests at debug level and never at info', async () => {
-    const dataDir = join(mkdtempSync(join(tmpdir(), 'kiln-log-')), 'data')
+    const dataDir = freshDataDir()
     const child = spawn(process.execPath, [bin, 'daemon', '--port', '0', '--anchor', 'none', '--log-level', 'debug', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
     const stderr: string[] = []
     createInterface({ input: child.stderr }).on('line', (line) => { stderr.push(line) })
@@ -101,7 +111,7 @@ describe('kiln daemon writing to a pipe', () => {
   })
 
   it('refuses an unknown --durability with a ConfigError before creating anything', async () => {
-    const dataDir = join(mkdtempSync(join(tmpdir(), 'kiln-log-')), 'data')
+    const dataDir = freshDataDir()
     const child = spawn(process.execPath, [bin, 'daemon', '--port', '0', '--anchor', 'none', '--durability', 'fast', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
     let stderr = ''
     child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8') })

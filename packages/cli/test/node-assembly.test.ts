@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DAEMON_DEFAULTS, startDaemon } from '@kiln/cli'
@@ -19,6 +19,7 @@ describe('assembling the daemon', () => {
       expect(vi.mocked(createNode)).toHaveBeenLastCalledWith(expect.objectContaining({ durability }))
     } finally {
       await daemon.stop()
+      rmSync(dataDir, { recursive: true, force: true })
     }
   })
 })
