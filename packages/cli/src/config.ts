@@ -6,6 +6,11 @@ export type AnchorChoice = 'mock' | 'ethereum' | 'ethereum-dev'
 
 const ANCHOR_CHOICES: readonly string[] = ['mock', 'ethereum', 'ethereum-dev']
 
+/** When the node acknowledges a write: once it is fsync'd (`strict`), or once the OS has it (`relaxed`). */
+export type Durability = 'strict' | 'relaxed'
+
+const DURABILITIES: readonly string[] = ['strict', 'relaxed']
+
 /** Everything `kiln daemon` can be told, by flag or config file. */
 export interface DaemonConfig {
   port: number
@@ -34,6 +39,11 @@ export interface DaemonConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   /** Request body limit in bytes. */
   bodyLimit: number
+  /**
+   * `strict`: every acknowledged write is fsync'd (concurrent writes share one fsync); `relaxed`: written to the OS but
+   * not synced, so a power loss (not a process crash) may lose the last acknowledged writes.
+   */
+  durability: Durability
 }
 
 /** The embedded defaults `npm start` runs with. */
@@ -48,7 +58,8 @@ export const DAEMON_DEFAULTS: Readonly<DaemonConfig> = Object.freeze({
   corsOrigins: [],
   cacheSize: 1000,
   logLevel: 'info',
-  bodyLimit: 1024 * 1024
+  bodyLimit: 1024 * 1024,
+  durability: 'strict'
 })
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -107,6 +118,12 @@ export function mergeConfig (base: DaemonConfig, partial: Record<string, unknown
       case 'logLevel':
         if (typeof value !== 'string' || !LOG_LEVELS.includes(value)) throw new ConfigError(`${source} logLevel must be one of ${LOG_LEVELS.join(', ')}`)
         config.logLevel = value as DaemonConfig['logLevel']
+        break
+      case 'durability':
+        if (typeof value !== 'string' || !DURABILITIES.includes(value)) {
+          throw new ConfigError(`${source} durability must be "strict" (fsync every acknowledged write) or "relaxed" (no fsync), got ${JSON.stringify(value)}`, { details: { field: 'durability', value } })
+        }
+        config.durability = value as Durability
         break
       default:
         throw new ConfigError(`${source} has an unknown setting "${key}"`, { details: { field: key } })

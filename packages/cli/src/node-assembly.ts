@@ -99,7 +99,8 @@ export async function startDaemon (config: DaemonConfig, logger: Logger): Promis
     anchors,
     did,
     logger,
-    cacheSize: config.cacheSize
+    cacheSize: config.cacheSize,
+    durability: config.durability
   })
   let api: HttpApi
   try {

@@ -27,6 +27,19 @@ describe('daemon configuration', () => {
     }
   })
 
+  it('acknowledges writes only once fsync\'d unless told relaxed, and names the setting of a bad durability', () => {
+    expect(DAEMON_DEFAULTS.durability).toBe('strict')
+    expect(mergeConfig(DAEMON_DEFAULTS, { durability: 'relaxed' }, 'option').durability).toBe('relaxed')
+    expect(mergeConfig(DAEMON_DEFAULTS, { durability: 'strict' }, 'file').durability).toBe('strict')
+    for (const bad of ['fast', 'STRICT', '', 1, null, ['strict']]) {
+      expect(() => mergeConfig(DAEMON_DEFAULTS, { durability: bad }, 'option')).toThrow(expect.objectContaining({
+        name: 'ConfigError',
+        message: `option durability must be "strict" (fsync every acknowledged write) or "relaxed" (no fsync), got ${JSON.stringify(bad)}`,
+        details: { field: 'durability', value: bad }
+      }) as Error)
+    }
+  })
+
   it('refuses bad values and unknown settings with ConfigError', () => {
     for (const bad of [{ port: 70000 }, { port: 'eighty' }, { anchor: 'ethereum-mainnet' }, { adminDids: [1] }, { logLevel: 'loud' }, { colour: 'blue' }, { anchorIntervalMs: 0 }]) {
       expect(() => mergeConfig(DAEMON_DEFAULTS, bad, 'file')).toThrow(expect.objectContaining({ name: 'ConfigError' }) as Error)

@@ -1,13 +1,15 @@
 import { commitFromJSON, commitToJSON, docStateFromJSON, parseCID } from '@kiln/codec'
 import { isDocOrCommitID, parseDocOrCommitID, type CommitID, type DocID } from '@kiln/docid'
 import {
-  AnchorStatus, CodecError, InvalidRequestError, KilnError, errorFromWire, isKilnError,
+  AnchorStatus, CodecError, InvalidRequestError, KilnError, isKilnError,
   type AbortOptions, type AnchorProof, type Commit, type DocReader, type DocRef, type DocSnapshot, type DocWriter,
   type LogEntryType, type LogItem, type WriteOptions, type AnchorRequestOptions
 } from '@kiln/interface'
 import { adminAuthorization, type AdminSigner } from './admin.js'
-import { parseEventStream } from './sse.js'
-import { Transport, type OpenStream } from './transport.js'
+import { applyOnTip, type ApplyOnTipOptions, type BuildCommit } from './apply-on-tip.js'
+import { objectOf, snapshotOf } from './answers.js'
+import { Transport } from './transport.js'
+import { abortableSleep, reconnectPolicy, watchDocument, type WatchDeps, type WatchReconnect } from './watch.js'
 
 /** Options of {@link httpClient}. */
 export interface HttpClientInit {
@@ -21,6 +23,8 @@ export interface HttpClientInit {
   adminSigner?: AdminSigner
   /** Headers sent with every request (a proxy's credentials, a tracing id). */
   headers?: Record<string, string>
+  /** How `watch` reconnects a dropped stream (default: 100 ms doubling to 10 s, with jitter; gives up after 10 failures in a row). */
+  watchReconnect?: WatchReconnect
 }
 
 /** One query of {@link KilnHttpClient.multiQuery}: a document (DocID or CommitID) and paths to follow from its content. */
@@ -48,6 +52,12 @@ export interface LogItemWithProof extends LogItem {
 export interface KilnHttpClient extends DocReader<DocID>, DocWriter<DocID> {
   /** The node's base URL, without a trailing slash. */
   readonly url: string
+  /**
+   * Builds a commit on the document's tip with `build` and applies it; when the node refuses it because the tip moved
+   * (`ConflictingCommitError` naming the winning tip), loads the document and builds it again on the new tip, at most
+   * `attempts` (3) commits in all.
+   */
+  applyOnTip(id: DocRef, build: BuildCommit, options?: ApplyOnTipOptions): Promise<DocSnapshot<DocID>>
   /** Whether the node pins the document (admin). */
   isPinned(id: DocRef, options?: AbortOptions): Promise<boolean>
   /** Loads several documents in one request, keyed by the id strings asked for and those reached through `paths`. */
@@ -80,18 +90,6 @@ function docIdOf (ref: DocRef): DocID {
   return refOf(ref).baseID
 }
 
-function objectOf (value: unknown, what: string): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new CodecError(`${what} is not a JSON object`)
-  return value as Record<string, unknown>
-}
-
-/** `{streamId, state}` → a snapshot with a real DocID and a parsed state. */
-function snapshotOf (json: unknown, what: string): DocSnapshot<DocID> {
-  const { streamId, state } = objectOf(json, what)
-  if (typeof streamId !== 'string') throw new CodecError(`${what} has no streamId`)
-  return { id: parseDocOrCommitID(streamId).baseID, state: docStateFromJSON(state) }
-}
-
 function writeOpts (options: WriteOptions): Record<string, boolean | string> {
   if (options.blocks !== undefined && options.blocks.length > 0) {
     // API v0 has no field for them: dropping them silently would fail later, on the node, with a less clear error.
@@ -115,6 +113,7 @@ class HttpClient implements KilnHttpClient {
   readonly url: string
   private readonly transport: Transport
   private readonly adminSigner?: AdminSigner
+  private readonly watchReconnect: Required<WatchReconnect>
 
   constructor (init: HttpClientInit) {
     if (init === null || typeof init !== 'object' || typeof init.url !== 'string') {
@@ -124,6 +123,7 @@ class HttpClient implements KilnHttpClient {
     this.transport = new Transport({ url: init.url, fetch: fetchFn, timeoutMs: init.timeoutMs ?? 30_000, headers: { ...init.headers } })
     this.url = this.transport.url
     this.adminSigner = init.adminSigner
+    this.watchReconnect = reconnectPolicy(init.watchReconnect)
   }
 
   async createDocument (type: number | string, genesis: Commit, options: WriteOptions = {}): Promise<DocSnapshot<DocID>> {
@@ -134,6 +134,10 @@ class HttpClient implements KilnHttpClient {
   async applyCommit (id: DocRef, commit: Commit, options: WriteOptions = {}): Promise<DocSnapshot<DocID>> {
     const body = { streamId: docIdOf(id).toString(), commit: commitToJSON(commit), opts: writeOpts(options) }
     return snapshotOf(await this.transport.json(`${API}/commits`, { method: 'POST', body, signal: options.signal }), 'POST /commits answer')
+  }
+
+  async applyOnTip (id: DocRef, build: BuildCommit, options: ApplyOnTipOptions = {}): Promise<DocSnapshot<DocID>> {
+    return await applyOnTip(this, docIdOf(id), build, options)
   }
 
   async load (id: DocRef, options: AbortOptions = {}): Promise<DocSnapshot<DocID>> {
@@ -167,59 +171,14 @@ class HttpClient implements KilnHttpClient {
 
   watch (id: DocRef, options: AbortOptions = {}): AsyncIterableIterator<DocSnapshot<DocID>> {
     // Parsed now, so a bad id throws at the call, as the in-process node's watch does.
-    return this.watchStream(docIdOf(id), options.signal)
-  }
-
-  /**
-   * The SSE stream of a document. The node sends the current state first, then each new one. A connection that drops
-   * is opened again once; the state it starts with is skipped when it is the last one given. A second drop before any
-   * event ends the loop with a `KilnError`. The caller's signal ends the loop quietly, as the node's `watch` does.
-   */
-  private async * watchStream (docId: DocID, signal?: AbortSignal): AsyncGenerator<DocSnapshot<DocID>> {
+    const docId = docIdOf(id)
     const path = `${API}/kiln/streams/${docId.toString()}/watch`
-    let last: string | undefined
-    let dropsWithoutEvent = 0
-    // A function, so TypeScript does not narrow `aborted` across the awaits below.
-    const aborted = (): boolean => signal?.aborted === true
-    while (!aborted()) {
-      let stream: OpenStream
-      try {
-        stream = await this.transport.stream(path, { signal })
-      } catch (err) {
-        if (aborted()) return
-        throw err
-      }
-      let resumed = last !== undefined
-      let dropped: unknown
-      try {
-        for await (const event of parseEventStream(stream.body)) {
-          if (event.event === 'error') throw errorFromWire(objectOf(parseJSON(event.data, 'watch error event'), 'watch error event'))
-          if (event.event !== 'state') continue
-          const json = objectOf(parseJSON(event.data, 'watch state event'), 'watch state event')
-          const key = JSON.stringify(json.state)
-          dropsWithoutEvent = 0
-          if (resumed && key === last) {
-            resumed = false
-            continue
-          }
-          resumed = false
-          last = key
-          yield snapshotOf(json, 'watch state event')
-        }
-      } catch (err) {
-        if (aborted()) return
-        if (isKilnError(err)) throw err
-        dropped = err
-      } finally {
-        stream.close()
-      }
-      if (aborted()) return
-      if (++dropsWithoutEvent > 1) {
-        throw new KilnError(`The watch of ${docId.toString()} at ${this.url} was cut off and could not be resumed`, {
-          cause: dropped, details: { url: this.url + path, docId: docId.toString() }
-        })
-      }
+    const deps: WatchDeps = {
+      open: async (signal) => await this.transport.stream(path, { signal }),
+      sleep: abortableSleep,
+      random: Math.random
     }
+    return watchDocument(deps, { docId, url: this.url + path, policy: this.watchReconnect, signal: options.signal })
   }
 
   async exportDocument (id: DocRef, options: AbortOptions = {}): Promise<Uint8Array> {
@@ -307,13 +266,5 @@ class HttpClient implements KilnHttpClient {
       if (isKilnError(err, 'AbortError')) throw err
       return false
     }
-  }
-}
-
-function parseJSON (text: string, what: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch (cause) {
-    throw new CodecError(`${what} is not JSON: ${text.slice(0, 200)}`, { cause })
   }
 }

@@ -40,6 +40,18 @@ describe('errors of the HTTP client', () => {
     expect(err).toMatchObject({ name, message: `it failed: ${name}` })
   })
 
+  it('turns a 409 refusal of a commit that lost the conflict rule into ConflictingCommitError with its details', async () => {
+    const details = {
+      docId,
+      commit: 'bagcqcerakszw2vsovxznyp5gfnpdj4cqm2xiv76yd24wkjewhhykovorwo6a',
+      tip: 'bafyreihdxuk6qxdwh6fcxqlm66hsdoucbsmkv3qvfl3dz3cdhufvz3bqde'
+    }
+    const node = await serve((_req, res) => { sendJSON(res, 409, { error: `Commit ${details.commit} loses to the tip ${details.tip}`, name: 'ConflictingCommitError', details }) })
+    const err = await httpClient({ url: node.url }).load(docId).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(errorClasses.ConflictingCommitError)
+    expect(err).toMatchObject({ name: 'ConflictingCommitError', details })
+  })
+
   it('keeps a name it does not know on a KilnError, and reads Ceramic\'s {error} as a KilnError', async () => {
     let body: unknown = { error: 'from the future', name: 'QuantumError' }
     const node = await serve((_req, res) => { sendJSON(res, 500, body) })
@@ -93,10 +105,10 @@ describe('errors of the HTTP client', () => {
   })
 
   it('rejects with AbortError when the signal fires, and sends nothing for a signal already fired', async () => {
-    const node = await serve(() => { /* never answers */ })
-    const client = httpClient({ url: node.url })
     const controller = new AbortController()
-    setTimeout(() => { controller.abort() }, 50)
+    // Never answers: the caller gives up once the node has the request (not on a timer, which a loaded machine outruns).
+    const node = await serve(() => { controller.abort() })
+    const client = httpClient({ url: node.url })
     await expect(client.load(docId, { signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' })
     expect(node.requests).toHaveLength(1)
     await expect(client.chains({ signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' })

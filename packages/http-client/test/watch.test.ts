@@ -90,7 +90,7 @@ describe('watching a document over Server-Sent Events', () => {
     expect(closed).toBe(true)
   })
 
-  it('opens a dropped stream again once, skipping the state it already gave', async () => {
+  it('opens a dropped stream again, skipping the state it already gave', async () => {
     let connections = 0
     const node = await serve((_req, res) => {
       connections++
@@ -109,7 +109,7 @@ describe('watching a document over Server-Sent Events', () => {
     expect(node.requests).toHaveLength(2)
   })
 
-  it('ends with a KilnError naming the document when the reopened stream drops before any event', async () => {
+  it('ends with a KilnError naming the document when maxFailures reopened streams in a row drop before any event', async () => {
     let connections = 0
     const node = await serve((_req, res) => {
       connections++
@@ -118,11 +118,56 @@ describe('watching a document over Server-Sent Events', () => {
       setTimeout(() => { res.destroy() }, 30)
     })
     const seen: unknown[] = []
-    const err = await (async () => { for await (const s of httpClient({ url: node.url }).watch(doc.id)) seen.push(s) })().catch((e: unknown) => e)
+    const client = httpClient({ url: node.url, watchReconnect: { initialDelayMs: 1, maxDelayMs: 4, maxFailures: 3 } })
+    const err = await (async () => { for await (const s of client.watch(doc.id)) seen.push(s) })().catch((e: unknown) => e)
     expect(seen).toHaveLength(1)
-    expect(err).toMatchObject({ name: 'KilnError', details: { docId: doc.id.toString() } })
+    expect(err).toMatchObject({ name: 'KilnError', details: { docId: doc.id.toString(), failures: 3 } })
     expect((err as Error).message).toContain(doc.id.toString())
+    expect(connections).toBe(4)
+  })
+
+  it('reconnects after a 503 from a node at its stream limit, and gives up on it after maxFailures', async () => {
+    let connections = 0
+    const node = await serve((_req, res) => {
+      if (++connections > 1) {
+        sendJSON(res, 503, { error: 'Too many open streams', name: 'ServiceUnavailableError' })
+        return
+      }
+      openStream(res)
+      res.write(stateEvent(0))
+      setTimeout(() => { res.destroy() }, 30)
+    })
+    const seen: unknown[] = []
+    const client = httpClient({ url: node.url, watchReconnect: { initialDelayMs: 1, maxDelayMs: 4, maxFailures: 3 } })
+    const err = await (async () => { for await (const s of client.watch(doc.id)) seen.push(s) })().catch((e: unknown) => e)
+    expect(seen).toHaveLength(1)
+    expect(err).toMatchObject({ name: 'KilnError', details: { docId: doc.id.toString(), failures: 3 } })
+    expect((err as Error).cause).toMatchObject({ name: 'ServiceUnavailableError', message: 'Too many open streams' })
+    expect(connections).toBe(4)
+  })
+
+  it('does not reconnect when the node answers a reconnection with an error that would repeat', async () => {
+    let connections = 0
+    const node = await serve((_req, res) => {
+      if (++connections > 1) {
+        sendJSON(res, 404, { error: `Document ${doc.id.toString()} is not on this node`, name: 'DocumentNotFoundError' })
+        return
+      }
+      openStream(res)
+      res.write(stateEvent(0))
+      setTimeout(() => { res.destroy() }, 30)
+    })
+    const client = httpClient({ url: node.url, watchReconnect: { initialDelayMs: 1, maxDelayMs: 4 } })
+    const err = await (async () => { for await (const _ of client.watch(doc.id)) { /* the first state */ } })().catch((e: unknown) => e)
+    expect(err).toMatchObject({ name: 'DocumentNotFoundError' })
     expect(connections).toBe(2)
+  })
+
+  it('refuses a reconnection policy it cannot follow', () => {
+    for (const watchReconnect of [{ initialDelayMs: 0 }, { initialDelayMs: 500, maxDelayMs: 100 }, { maxFailures: 0 }, { maxFailures: 1.5 }, { maxDelayMs: Number.NaN }]) {
+      expect(() => httpClient({ url: 'http://127.0.0.1:7007', watchReconnect })).toThrow(expect.objectContaining({ name: 'KilnError' }))
+    }
+    expect(() => httpClient({ url: 'http://127.0.0.1:7007', watchReconnect: { maxFailures: Infinity } })).not.toThrow()
   })
 
   it('throws the named error a node answers instead of a stream', async () => {

@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { httpClient, type KilnHttpClient } from '@kiln/http-client'
-import { commitCidOf } from './commit-cid.js'
-import { ConflictingCommitError, type Commit, type DIDSigner, type DocState, type WriteOptions } from '@kiln/interface'
-import type { DocID } from '@kiln/docid'
+import type { DIDSigner } from '@kiln/interface'
 import { keyDidSigner, seedFromHex } from '@kiln/signing'
 import { UsageError } from '../errors.js'
 import type { CliIO } from '../output.js'
@@ -57,20 +55,4 @@ export function contentOf (positional: string | undefined, file: string | undefi
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new UsageError('the content must be a JSON object')
   return value as Record<string, unknown>
-}
-
-/**
- * Applies the commit `make` builds on `state`'s tip; if the tip moved meanwhile (an anchor landed between reading and
- * writing, so the commit lost to the anchored branch), reads the new tip and tries again, at most three times.
- */
-export async function applyOnTip (client: KilnHttpClient, id: DocID, state: DocState, make: (tip: DocState) => Promise<Commit>, options: WriteOptions = {}): Promise<{ id: DocID, state: DocState }> {
-  let tip = state
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const commit = await make(tip)
-    const cid = await commitCidOf(commit)
-    const result = await client.applyCommit(id, commit, options)
-    if (result.state.log.some((entry) => entry.cid.equals(cid))) return result
-    tip = result.state
-  }
-  throw new ConflictingCommitError(`${id.toString()} kept moving while this commit was being written; try again`, { details: { docId: id.toString() } })
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { pino } from 'pino'
 import { DAEMON_DEFAULTS, checkAnchorConfig, mergeConfig, readConfigFile } from '../config.js'
+import { daemonLogger, logFormat } from '../daemon-log.js'
 import { startDaemon } from '../node-assembly.js'
 import type { CliIO } from '../output.js'
 import type { Command } from './command.js'
@@ -17,6 +18,7 @@ const options = {
   'eth-confirmations': { type: 'string' },
   cors: { type: 'string', multiple: true },
   'log-level': { type: 'string' },
+  durability: { type: 'string' },
   config: { type: 'string' },
   json: { type: 'boolean' }
 } as const
@@ -26,11 +28,14 @@ export const daemon: Command = {
   summary: 'run a Kiln node: LevelDB storage, anchoring, the HTTP API (Ceramic API v0)',
   usage: `kiln daemon [--port 7007] [--host 127.0.0.1] [--data-dir ./.kiln] [--anchor mock|ethereum|ethereum-dev|none|<a,b>]
                    [--anchor-interval 5000] [--eth-rpc <url>] [--eth-contract <address>] [--eth-confirmations 1] [--admin-did <did>]... [--cors <origin>]... [--log-level info]
-                   [--config <file.json>] [--json]
+                   [--durability strict|relaxed] [--config <file.json>] [--json]
 
   Flags win over the config file, which wins over the defaults. The config file is JSON with the keys
-  port, host, dataDir, anchor, anchorIntervalMs, adminDids, corsOrigins, cacheSize, logLevel, bodyLimit.
-  Logs (pino, JSON lines) go to standard error; the address the node listens on goes to standard output.
+  port, host, dataDir, anchor, anchorIntervalMs, adminDids, corsOrigins, cacheSize, logLevel, bodyLimit, durability.
+  Logs go to standard error: readable lines on a terminal, JSON lines (pino) with --json or when the output is not a
+  terminal. Each HTTP request is logged at debug level. The address the node listens on goes to standard output.
+  --durability strict (the default) acknowledges a write once it is fsync'd (concurrent writes share one fsync);
+  relaxed acknowledges it once the OS has it, so a power loss (not a crash of the process) may lose the last writes.
   --anchor ethereum anchors on the EVM chain at --eth-rpc, paying from the account whose key is in KILN_ETH_KEY;
   --anchor ethereum-dev starts a local ganache chain inside the daemon (a real EVM on 127.0.0.1) and anchors there.
   Several chains, comma-separated (--anchor mock,ethereum-dev): the first anchors writes unless a write names another
@@ -51,10 +56,15 @@ export const daemon: Command = {
       ethRpc: values['eth-rpc'],
       ethContract: values['eth-contract'],
       ethConfirmations: values['eth-confirmations'],
+      durability: values.durability,
       ethPrivateKey: io.env.KILN_ETH_KEY
     }, 'option')
     checkAnchorConfig(config)
-    const logger = pino({ level: config.logLevel, base: { name: 'kiln' } }, pino.destination({ fd: 2, sync: true }))
+    const format = logFormat({ json: values.json === true, isTTY: io.out.isTTY === true && io.err.isTTY === true })
+    const logger = daemonLogger(
+      { level: config.logLevel, format, color: io.env.NO_COLOR === undefined },
+      format === 'json' ? pino.destination({ fd: 2, sync: true }) : io.err
+    )
     const running = await startDaemon(config, logger)
     const info = {
       url: running.api.url,
@@ -70,11 +80,12 @@ export const daemon: Command = {
     } else {
       io.out.write(`kiln listening on ${info.url}\n`)
       io.out.write(`  node DID   ${info.did}\n  data       ${info.dataDir}\n`)
+      io.out.write(`  durability ${config.durability === 'strict' ? 'strict (every acknowledged write is fsync\'d)' : 'relaxed (writes are not fsync\'d: a power loss may lose the last ones)'}\n`)
       io.out.write(`  anchoring  ${info.chains.length === 0 ? 'off' : `${info.chains.join(', ')} every ${config.anchorIntervalMs} ms`}\n`)
       if (info.ethRpc !== undefined) io.out.write(`  eth rpc    ${info.ethRpc}  (a ganache chain inside this daemon; kiln verify --eth-rpc …)\n`)
       if (info.mockChainDid !== undefined) io.out.write(`  chain key  ${info.mockChainDid}  (kiln verify --mock-chain-did …)\n`)
     }
-    logger.info(info, 'kiln daemon started')
+    logger.info({ ...info, durability: config.durability }, 'kiln daemon started')
     await new Promise<void>((resolve) => {
       if (io.signal === undefined || io.signal.aborted) { resolve(); return }
       io.signal.addEventListener('abort', () => { resolve() }, { once: true })

@@ -6,7 +6,7 @@ import { AnchorStatus, anchorStatusName, type DocState, type LogEntry } from '@k
 import type { KilnHttpClient } from '@kiln/http-client'
 import { UsageError } from '../errors.js'
 import { describeState, printJSON, snapshotJSON, withProgress, type CliIO, nameOfType } from '../output.js'
-import { applyOnTip, clientOf, clientOptions, contentOf, signerOf } from './client-options.js'
+import { clientOf, clientOptions, contentOf, signerOf } from './client-options.js'
 import type { Command } from './command.js'
 
 const writeOptions = {
@@ -97,8 +97,10 @@ export const update: Command = {
       ? state.content as Record<string, unknown>
       : contentOf(contentText, values.file)
     const headerOptions = values.controller === undefined ? {} : { controllers: [values.controller] }
-    const snapshot = await withProgress(io, 'updating', async () => await applyOnTip(client, id, state,
-      async (tip) => (await makeUpdate(tip, content, signer, headerOptions)).commit, { anchor: values['no-anchor'] !== true, ...(values['anchor-chain'] === undefined ? {} : { anchorChain: values['anchor-chain'] }) }))
+    // Built again on the new tip, with the same content, when an anchor or another writer moved the tip meanwhile.
+    const snapshot = await withProgress(io, 'updating', async () => await client.applyOnTip(id,
+      async (tip) => (await makeUpdate(tip, content, signer, headerOptions)).commit,
+      { state, anchor: values['no-anchor'] !== true, ...(values['anchor-chain'] === undefined ? {} : { anchorChain: values['anchor-chain'] }) }))
     return await finish(client, snapshot.id, snapshot.state, values, io)
   }
 }

@@ -4,7 +4,7 @@ import { AnchorStatus } from '@kiln/interface'
 import type { Wallet } from 'ethers'
 import { UsageError } from '../errors.js'
 import { printJSON, withProgress, type CliIO } from '../output.js'
-import { applyOnTip, clientOf, clientOptions, signerOf } from './client-options.js'
+import { clientOf, clientOptions, signerOf } from './client-options.js'
 import type { Command } from './command.js'
 
 /** The wallet of the account to link; ethers is loaded here, so that no other command loads it. */
@@ -53,7 +53,7 @@ export const link: Command = {
     const genesis = await accountLinkGenesis(account)
     const created = await withProgress(io, 'creating the link document', async () => await client.createDocument('caip10-link', genesis.record))
     const proof = await ethereumLinkProof({ account, did, sign: async (message) => await wallet.signMessage(message) })
-    const linked = await withProgress(io, did === null ? 'unlinking' : 'linking', async () => await applyOnTip(client, created.id, created.state, async (tip) => (await makeLinkUpdate(tip, proof)).record))
+    const linked = await withProgress(io, did === null ? 'unlinking' : 'linking', async () => await client.applyOnTip(created.id, async (tip) => (await makeLinkUpdate(tip, proof)).record, { state: created.state }))
     let state = linked.state
     if (values['wait-anchor'] === true) {
       state = await withProgress(io, 'waiting for the anchor', async () => {
