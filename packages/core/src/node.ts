@@ -2,7 +2,7 @@ import { decodeRecord, verifyBlock } from '@kiln/codec'
 import { DocID, isCommitID, isDocOrCommitID, parseDocOrCommitID } from '@kiln/docid'
 import {
   AbortError, AnchorStatus, ConflictingCommitError, DocumentNotFoundError, UnsupportedChainError, InvalidCommitError, KilnError,
-  type AbortOptions, type AnchorEvent, type AnchorRequestOptions, type DocReader, type DocWriter, type DocSnapshot as ApiSnapshot, type LogItem, type WriteOptions, type DocRef, type AnchorProofVerifier, type AnchorService, type Commit, type DIDSigner,
+  type AbortOptions, type AnchorEvent, type AnchorRequestOptions, type KilnNodeApi, type DocSnapshot as ApiSnapshot, type LogItem, type WriteOptions, type DocRef, type AnchorProofVerifier, type AnchorService, type Commit, type DIDSigner,
   type DocState, type Logger, type Network, type SignatureVerifier, type Storage, type AnchorFactory,
   type DoctypeFactory, type NetworkFactory, type StorageFactory
 } from '@kiln/interface'
@@ -42,7 +42,7 @@ export type { WriteOptions, LogItem } from '@kiln/interface'
 export type DocSnapshot<Content = unknown> = ApiSnapshot<DocID, Content>
 
 /** A running Kiln node: the reader/writer interface an HTTP client offers too, and the node's own parts. */
-export interface KilnNode extends DocReader<DocID>, DocWriter<DocID> {
+export interface KilnNode extends KilnNodeApi<DocID> {
   readonly did?: DIDSigner
   readonly doctypes: DoctypeRegistry
   /** CAIP-2 ids of the chains this node anchors to. */
