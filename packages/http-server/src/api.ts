@@ -21,6 +21,11 @@ export interface HttpApiInit {
   codeTtlMs?: number
   /** Interval of the `: keepalive` comment on Server-Sent Events streams, in ms (default 15 000). */
   keepAliveMs?: number
+  /**
+   * The most Server-Sent Events streams open at once (default 1000; `Infinity` for no cap). Past it, a watch request
+   * is answered 503 `ServiceUnavailableError` before any stream is opened.
+   */
+  maxEventStreams?: number
 }
 
 /** The node the HTTP API serves: the front ends' node API of `@kiln/interface`, with DocIDs; an in-process node is one. */

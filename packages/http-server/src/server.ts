@@ -19,6 +19,7 @@ const DEFAULT_HOST = '127.0.0.1'
 const DEFAULT_BODY_LIMIT = 1024 * 1024
 const DEFAULT_CODE_TTL_MS = 60_000
 const DEFAULT_KEEPALIVE_MS = 15_000
+const DEFAULT_MAX_EVENT_STREAMS = 1000
 // Above @kiln/docid's 2048-character limit, so an overlong id is named by the DocID parser, not refused as a route.
 const MAX_PARAM_LENGTH = 4096
 
@@ -86,7 +87,12 @@ export class HttpServer implements HttpApi {
       multiqueryRoutes(routes, node)
       nodeRoutes(routes, node)
       adminRoutes(routes, node, auth)
-      kilnRoutes(routes, node, { keepAliveMs: init.keepAliveMs ?? DEFAULT_KEEPALIVE_MS, streams: this.streams, logger })
+      kilnRoutes(routes, node, {
+        keepAliveMs: init.keepAliveMs ?? DEFAULT_KEEPALIVE_MS,
+        streams: this.streams,
+        maxEventStreams: init.maxEventStreams ?? DEFAULT_MAX_EVENT_STREAMS,
+        logger
+      })
     })
   }
 
