@@ -29,6 +29,16 @@ function isPinoLike (logger: Logger | undefined): logger is Logger & FastifyBase
   return typeof l?.child === 'function' && typeof l.fatal === 'function' && typeof l.trace === 'function'
 }
 
+/**
+ * Whether Fastify should log requests to `logger`: only when it would write them (they are `info` lines). Fastify
+ * makes a child logger for every request it has a logger for, which costs more than the rest of a small request's
+ * routing; a logger set to `warn` or `error` would print none of it.
+ */
+function logsRequests (logger: Logger & FastifyBaseLogger): boolean {
+  const isLevelEnabled = (logger as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled
+  return typeof isLevelEnabled !== 'function' || isLevelEnabled.call(logger, 'info')
+}
+
 /** The HTTP API over one node: a Fastify instance with Kiln's routes, error table and limits. */
 export class HttpServer implements HttpApi {
   readonly server: FastifyInstance
@@ -47,7 +57,7 @@ export class HttpServer implements HttpApi {
     this.host = init.host ?? DEFAULT_HOST
     const bodyLimit = init.bodyLimit ?? DEFAULT_BODY_LIMIT
     const app = Fastify({
-      ...(isPinoLike(logger) ? { loggerInstance: logger } : { logger: false }),
+      ...(isPinoLike(logger) && logsRequests(logger) ? { loggerInstance: logger } : { logger: false }),
       bodyLimit,
       routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
       ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, allowUnionTypes: true } },

@@ -125,3 +125,47 @@ describe('lifecycle', () => {
     await api.stop()
   })
 })
+
+describe('request logging', () => {
+  /** A pino-shaped logger that counts the child loggers made from it and the info lines written to it. */
+  function pinoLike (infoEnabled: boolean): { logger: Record<string, unknown>, children: () => number, infos: () => number } {
+    let children = 0
+    let infos = 0
+    const noop = (): void => {}
+    const logger: Record<string, unknown> = {
+      level: infoEnabled ? 'info' : 'error',
+      fatal: noop, error: noop, warn: noop, debug: noop, trace: noop, silent: noop,
+      info: () => { if (infoEnabled) infos++ },
+      isLevelEnabled: (level: string) => infoEnabled || level === 'error' || level === 'fatal',
+      child: () => { children++; return logger }
+    }
+    return { logger, children: () => children, infos: () => infos }
+  }
+
+  it('lets Fastify log requests to a pino-like logger that writes info lines', async () => {
+    const node = await createNode({ doctypes: [tile()], storage: memoryStorage() })
+    const { logger, children, infos } = pinoLike(true)
+    const api = httpApi()({ node, logger: logger as never })
+    try {
+      expect((await api.inject({ method: 'GET', url: '/api/v0/node/chains' })).statusCode).toBe(200)
+      expect(children()).toBeGreaterThan(0)
+      expect(infos()).toBeGreaterThan(0)
+    } finally {
+      await api.stop()
+      await node.stop()
+    }
+  })
+
+  it('keeps Fastify from making a logger per request when the logger would print no request line', async () => {
+    const node = await createNode({ doctypes: [tile()], storage: memoryStorage() })
+    const { logger, children } = pinoLike(false)
+    const api = httpApi()({ node, logger: logger as never })
+    try {
+      expect((await api.inject({ method: 'GET', url: '/api/v0/node/chains' })).statusCode).toBe(200)
+      expect(children()).toBe(0)
+    } finally {
+      await api.stop()
+      await node.stop()
+    }
+  })
+})
