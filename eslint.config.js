@@ -107,6 +107,15 @@ export default tseslint.config(
     rules: { 'no-undef': 'off' }
   },
   {
+    // Front ends take the node through @kiln/interface's KilnNodeApi, never core's class, and pick no plugins.
+    files: ['packages/http-server/src/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['@kiln/core', '@kiln/doctype-*', '@kiln/anchor-*', '@kiln/storage-*', '@kiln/network-*'], message: 'The HTTP server takes the node through KilnNodeApi (@kiln/interface).' }]
+      }]
+    }
+  },
+  {
     files: ['**/test/**', 'bench/**', 'scripts/**'],
     rules: { 'no-restricted-syntax': 'off', '@typescript-eslint/no-non-null-assertion': 'off' }
   },

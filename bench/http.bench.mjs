@@ -1,6 +1,9 @@
 // HTTP throughput of a daemon (a child process, LevelDB, no anchoring): creates/s and updates/s with 32 concurrent
-// clients, with p50/p99 latency. Commits are signed before the clock starts; the clients post Ceramic's JSON forms.
-import { spawn } from 'node:child_process'
+// clients, with p50/p99 latency, and the daemon's CPU time per request (user + system, all its threads: a steadier
+// figure than the rate on a busy machine). Commits are signed before the clock starts; the clients post Ceramic's JSON
+// forms. When `kiln daemon --help` lists `--durability`, the same runs again against a daemon with relaxed durability.
+import { execFileSync, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,15 +20,38 @@ const CREATES_PER_CLIENT = 25
 const UPDATES_PER_CLIENT = 25
 const BIN = fileURLToPath(new URL('../packages/cli/bin/kiln.js', import.meta.url))
 
-async function startDaemon (dataDir) {
-  const child = spawn(process.execPath, [...(process.env.KILN_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof-daemon'] : []), BIN, 'daemon', '--port', '0', '--json', '--anchor', 'none', '--log-level', 'error', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] })
+// Linux's USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s.
+const TICKS_PER_S = 100
+
+/** CPU time (user + system) a process has used so far, in ms; undefined where /proc is not there. */
+function cpuMs (pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 1000 / TICKS_PER_S
+  } catch {
+    return undefined
+  }
+}
+
+/** Whether this build's daemon takes `--durability` (another change adds it). */
+function daemonHasDurability () {
+  try {
+    return /--durability/.test(execFileSync(process.execPath, [BIN, 'daemon', '--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }))
+  } catch (err) {
+    return /--durability/.test(`${err.stdout ?? ''}${err.stderr ?? ''}`)
+  }
+}
+
+async function startDaemon (dataDir, extraArgs = []) {
+  const child = spawn(process.execPath, [...(process.env.KILN_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof-daemon'] : []), BIN, 'daemon', '--port', '0', '--json', '--anchor', 'none', '--log-level', 'error', '--data-dir', dataDir, ...extraArgs], { stdio: ['ignore', 'pipe', 'inherit'] })
   const url = await new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`daemon exited with ${code}`)))
     createInterface({ input: child.stdout }).on('line', (line) => {
       try { const e = JSON.parse(line); if (e.event === 'listening') resolve(e.url) } catch { /* a line that is not JSON */ }
     })
   })
-  return { url, stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM') }) }
+  return { url, pid: child.pid, stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM') }) }
 }
 
 async function post (url, body) {
@@ -52,10 +78,9 @@ async function drive (url, perClient) {
   return { rate: latencies.length / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) }
 }
 
-export default async function httpBench () {
+/** Signs everything first: creates for each client, and a chain of updates for one document per client. */
+async function signedBodies () {
   const signer = keyDidSigner({ seed: new Uint8Array(32).fill(5) })
-  const dir = await mkdtemp(join(tmpdir(), 'kiln-http-bench-'))
-  // Sign everything first: creates for each client, and a chain of updates for one document per client.
   const creates = []
   for (let c = 0; c < CLIENTS; c++) {
     const bodies = []
@@ -81,20 +106,45 @@ export default async function httpBench () {
     updates.push(bodies)
   }
   await scratch.stop()
+  return { creates, updateGeneses, updates }
+}
 
-  const daemon = await startDaemon(dir)
+/** The daemon's CPU time per request over `run`, in µs, or undefined without /proc. */
+async function withCpu (pid, requests, run) {
+  const before = cpuMs(pid)
+  const result = await run()
+  const after = cpuMs(pid)
+  return { ...result, cpuUs: before === undefined || after === undefined ? undefined : (after - before) * 1000 / requests }
+}
+
+/** Runs the creates and the updates against a fresh daemon started with `args`; figures are named `http.<prefix>…`. */
+async function benchDaemon ({ creates, updateGeneses, updates }, prefix, args, note) {
+  const dir = await mkdtemp(join(tmpdir(), 'kiln-http-bench-'))
+  const daemon = await startDaemon(dir, args)
   try {
-    const created = await drive(`${daemon.url}/api/v0/streams`, creates)
-    report('http.creates_per_s', created.rate, 'creates/s', `${CLIENTS} concurrent clients, ${CLIENTS * CREATES_PER_CLIENT} signed tiles, daemon on LevelDB`)
-    report('http.create_p50', created.p50, 'ms')
-    report('http.create_p99', created.p99, 'ms')
+    const created = await withCpu(daemon.pid, CLIENTS * CREATES_PER_CLIENT, () => drive(`${daemon.url}/api/v0/streams`, creates))
+    report(`http.${prefix}creates_per_s`, created.rate, 'creates/s', `${CLIENTS} concurrent clients, ${CLIENTS * CREATES_PER_CLIENT} signed tiles, daemon on LevelDB${note}`)
+    report(`http.${prefix}create_p50`, created.p50, 'ms')
+    report(`http.${prefix}create_p99`, created.p99, 'ms')
+    if (created.cpuUs !== undefined) report(`http.${prefix}daemon_cpu_per_create`, created.cpuUs, 'µs', 'user + system time of the daemon process')
     for (const body of updateGeneses) await post(`${daemon.url}/api/v0/streams`, body)
-    const updated = await drive(`${daemon.url}/api/v0/commits`, updates)
-    report('http.updates_per_s', updated.rate, 'updates/s', `${CLIENTS} concurrent clients, each updating its own document ${UPDATES_PER_CLIENT} times in order`)
-    report('http.update_p50', updated.p50, 'ms')
-    report('http.update_p99', updated.p99, 'ms')
+    const updated = await withCpu(daemon.pid, CLIENTS * UPDATES_PER_CLIENT, () => drive(`${daemon.url}/api/v0/commits`, updates))
+    report(`http.${prefix}updates_per_s`, updated.rate, 'updates/s', `${CLIENTS} concurrent clients, each updating its own document ${UPDATES_PER_CLIENT} times in order${note}`)
+    report(`http.${prefix}update_p50`, updated.p50, 'ms')
+    report(`http.${prefix}update_p99`, updated.p99, 'ms')
+    if (updated.cpuUs !== undefined) report(`http.${prefix}daemon_cpu_per_update`, updated.cpuUs, 'µs', 'user + system time of the daemon process')
   } finally {
     await daemon.stop()
     await rm(dir, { recursive: true, force: true })
+  }
+}
+
+export default async function httpBench () {
+  const bodies = await signedBodies()
+  await benchDaemon(bodies, '', [], '')
+  if (daemonHasDurability()) {
+    await benchDaemon(bodies, 'relaxed.', ['--durability', 'relaxed'], ', --durability relaxed')
+  } else {
+    console.log('# http.relaxed.*: skipped, this daemon has no --durability flag (kiln daemon --help does not list it)')
   }
 }

@@ -55,6 +55,15 @@ describe('JSON wire forms', () => {
     }
   })
 
+  it('accepts base64 padded or not, and rejects every other spelling of the same bytes', () => {
+    expect(base64ToBytes('AAE=')).toEqual(new Uint8Array([0, 1]))
+    expect(base64ToBytes('AAE')).toEqual(new Uint8Array([0, 1]))
+    expect(base64ToBytes('+/8')).toEqual(new Uint8Array([0xfb, 0xff]))
+    for (const bad of ['-_8', 'AAF', 'AAE==', 'AA=', 'AA E', ' AAE', 'AAE\n', 'A', '%%%']) {
+      expectCodecError(() => base64ToBytes(bad, 'linkedBlock'))
+    }
+  })
+
   it('rejects malformed JSON commits with CodecError', async () => {
     const { commit } = await signRecord(record, testSigner())
     const good = commitToJSON(commit) as { jws: Record<string, unknown>, linkedBlock: string }

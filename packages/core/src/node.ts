@@ -2,7 +2,7 @@ import { verifyBlock } from '@kiln/codec'
 import { DocID, isDocOrCommitID, parseDocOrCommitID } from '@kiln/docid'
 import {
   AbortError, DocumentNotFoundError, InvalidCommitError, KilnError, NodeStoppedError,
-  type AbortOptions, type AnchorEvent, type AnchorRequestOptions, type AnchorStatus, type DocReader, type DocWriter,
+  type AbortOptions, type AnchorEvent, type AnchorRequestOptions, type AnchorStatus, type KilnNodeApi,
   type DocSnapshot as ApiSnapshot, type LogItem, type WriteOptions, type DocRef, type AnchorProofVerifier, type Commit,
   type DIDSigner, type Logger, type Network, type SignatureVerifier, type Storage, type AnchorFactory, type DoctypeFactory,
   type NetworkFactory, type StorageFactory
@@ -49,7 +49,7 @@ export type { WriteOptions, LogItem } from '@kiln/interface'
 export type DocSnapshot<Content = unknown> = ApiSnapshot<DocID, Content>
 
 /** A running Kiln node: the reader/writer interface an HTTP client offers too, and the node's own parts. */
-export interface KilnNode extends DocReader<DocID>, DocWriter<DocID> {
+export interface KilnNode extends KilnNodeApi<DocID> {
   readonly did?: DIDSigner
   readonly doctypes: DoctypeRegistry
   /** CAIP-2 ids of the chains this node anchors to. */

@@ -1,12 +1,6 @@
-import { DuplicateRegistrationError, UnknownDoctypeError, type DoctypeHandler } from '@kiln/interface'
+import { DuplicateRegistrationError, UnknownDoctypeError, type DoctypeHandler, type DoctypeRegistry } from '@kiln/interface'
 
-/** The node's doctypes by code and by name. */
-export interface DoctypeRegistry {
-  /** The handler for a code or name; throws `UnknownDoctypeError` when none is registered. */
-  get(codeOrName: number | string): DoctypeHandler
-  has(codeOrName: number | string): boolean
-  list(): DoctypeHandler[]
-}
+export type { DoctypeRegistry } from '@kiln/interface'
 
 /**
  * Builds the registry from handlers. A second handler with a taken code or name is a `DuplicateRegistrationError`.

@@ -1,5 +1,5 @@
-import type { KilnNode } from '@kiln/core'
-import type { Logger } from '@kiln/interface'
+import type { DocID } from '@kiln/docid'
+import type { KilnNodeApi, Logger } from '@kiln/interface'
 import type { KilnVerifier } from '@kiln/signing'
 import type { FastifyInstance } from 'fastify'
 
@@ -21,12 +21,15 @@ export interface HttpApiInit {
   codeTtlMs?: number
   /** Interval of the `: keepalive` comment on Server-Sent Events streams, in ms (default 15 000). */
   keepAliveMs?: number
+  /**
+   * The most Server-Sent Events streams open at once (default 1000; `Infinity` for no cap). Past it, a watch request
+   * is answered 503 `ServiceUnavailableError` before any stream is opened.
+   */
+  maxEventStreams?: number
 }
 
-/** The parts of a node the HTTP API uses: an in-process `KilnNode` has them all. */
-export type HttpApiNode = Pick<KilnNode,
-'createDocument' | 'applyCommit' | 'load' | 'loadLog' | 'readBlock' | 'requestAnchor' | 'watch' |
-'pin' | 'unpin' | 'isPinned' | 'listPins' | 'chains' | 'doctypes' | 'exportDocument' | 'importDocument'>
+/** The node the HTTP API serves: the front ends' node API of `@kiln/interface`, with DocIDs; an in-process node is one. */
+export type HttpApiNode = KilnNodeApi<DocID>
 
 /** What the HTTP API needs from the node it serves. */
 export interface HttpApiComponents {

@@ -1,18 +1,25 @@
 /**
  * The one table from error name to HTTP status. The error handler answers every thrown error with the status its name
- * has here; the HTTP client and the docs read the same table.
+ * has here; the HTTP client and the docs read the same table. Every `KilnError` class of every Kiln package is listed
+ * (a test scans the packages' sources for them), so an error that reaches an answer is never a 500 by accident. A
+ * name listed with 500 is one that only a fault of the node (its configuration, a broken invariant) can raise: its
+ * answer says nothing more than `Internal server error`.
  */
 const STATUS_BY_NAME: Readonly<Record<string, number>> = Object.freeze({
+  // The request itself is malformed.
   InvalidRequestError: 400,
   InvalidDocIDError: 400,
   CodecError: 400,
   InvalidCommitError: 400,
   UnknownDoctypeError: 400,
+  /** anchor-mock, anchor-ethereum, anchor-bitcoin: an anchor request without a DocID, or whose tips are not CIDs. */
+  InvalidAnchorRequestError: 400,
   AdminAuthError: 401,
   DocumentNotFoundError: 404,
   BlockNotFoundError: 404,
   ConflictingCommitError: 409,
   RequestTooLargeError: 413,
+  // Well-formed, but a rule of the document, its signer or its chain refuses it.
   InvalidSignatureError: 422,
   UnauthorizedSignerError: 422,
   UnsupportedDIDMethodError: 422,
@@ -21,12 +28,38 @@ const STATUS_BY_NAME: Readonly<Record<string, number>> = Object.freeze({
   SchemaValidationError: 422,
   InvalidAnchorProofError: 422,
   UnsupportedChainError: 422,
+  /** doctype-account-link: a CAIP-10 account id in a commit that is not valid on its chain. */
+  InvalidAccountIdError: 422,
+  // Faults of the node: configuration and broken invariants. The answer is generic; the log has the details.
+  KilnError: 500,
+  DuplicateRegistrationError: 500,
+  /** A key or seed the node is configured with (a DID in a commit that cannot be resolved is a `DIDResolutionError`). */
+  InvalidKeyError: 500,
+  /** anchor-merkle: raised while a batch is anchored, after the request that asked for it was answered. */
+  InvalidMerkleBatchError: 500,
+  UnknownMerkleLeafError: 500,
+  /** Options of the anchor plugins and the CLI, refused when the node is assembled. */
+  InvalidMockAnchorOptionError: 500,
+  InvalidEthereumAnchorOptionError: 500,
+  InvalidBitcoinAnchorOptionError: 500,
+  UsageError: 500,
+  ConfigError: 500,
+  // A service the node relies on failed: a chain's RPC endpoint (e.g. while verifying an anchor proof).
+  EthereumRpcError: 502,
+  BitcoinRpcError: 502,
+  TransactionRejectedError: 502,
+  // The node cannot do it now; the same request may succeed later.
   StorageError: 503,
   NodeStoppedError: 503,
+  ServiceUnavailableError: 503,
+  /** anchor-bitcoin: the anchoring key cannot pay the fee. */
+  InsufficientFundsError: 503,
+  /** The node gave the operation up (it is stopping). */
+  AbortError: 503,
   TimeoutError: 504
 })
 
-/** Every error name the server answers with a status other than 500, with that status. */
+/** Every error name the server knows, with its status. */
 export const errorStatuses: Readonly<Record<string, number>> = STATUS_BY_NAME
 
 /** The HTTP status of an error name: the table's, or 500 for any name it does not list. */

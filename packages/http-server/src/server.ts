@@ -19,6 +19,7 @@ const DEFAULT_HOST = '127.0.0.1'
 const DEFAULT_BODY_LIMIT = 1024 * 1024
 const DEFAULT_CODE_TTL_MS = 60_000
 const DEFAULT_KEEPALIVE_MS = 15_000
+const DEFAULT_MAX_EVENT_STREAMS = 1000
 // Above @kiln/docid's 2048-character limit, so an overlong id is named by the DocID parser, not refused as a route.
 const MAX_PARAM_LENGTH = 4096
 
@@ -26,6 +27,16 @@ const MAX_PARAM_LENGTH = 4096
 function isPinoLike (logger: Logger | undefined): logger is Logger & FastifyBaseLogger {
   const l = logger as Partial<FastifyBaseLogger> | undefined
   return typeof l?.child === 'function' && typeof l.fatal === 'function' && typeof l.trace === 'function'
+}
+
+/**
+ * Whether Fastify should log requests to `logger`: only when it would write them (they are `info` lines). Fastify
+ * makes a child logger for every request it has a logger for, which costs more than the rest of a small request's
+ * routing; a logger set to `warn` or `error` would print none of it.
+ */
+function logsRequests (logger: Logger & FastifyBaseLogger): boolean {
+  const isLevelEnabled = (logger as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled
+  return typeof isLevelEnabled !== 'function' || isLevelEnabled.call(logger, 'info')
 }
 
 /** The HTTP API over one node: a Fastify instance with Kiln's routes, error table and limits. */
@@ -46,7 +57,7 @@ export class HttpServer implements HttpApi {
     this.host = init.host ?? DEFAULT_HOST
     const bodyLimit = init.bodyLimit ?? DEFAULT_BODY_LIMIT
     const app = Fastify({
-      ...(isPinoLike(logger) ? { loggerInstance: logger } : { logger: false }),
+      ...(isPinoLike(logger) && logsRequests(logger) ? { loggerInstance: logger } : { logger: false }),
       bodyLimit,
       routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
       ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, allowUnionTypes: true } },
@@ -86,7 +97,12 @@ export class HttpServer implements HttpApi {
       multiqueryRoutes(routes, node)
       nodeRoutes(routes, node)
       adminRoutes(routes, node, auth)
-      kilnRoutes(routes, node, { keepAliveMs: init.keepAliveMs ?? DEFAULT_KEEPALIVE_MS, streams: this.streams, logger })
+      kilnRoutes(routes, node, {
+        keepAliveMs: init.keepAliveMs ?? DEFAULT_KEEPALIVE_MS,
+        streams: this.streams,
+        maxEventStreams: init.maxEventStreams ?? DEFAULT_MAX_EVENT_STREAMS,
+        logger
+      })
     })
   }
 

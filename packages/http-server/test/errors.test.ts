@@ -1,7 +1,7 @@
 import { createNode, memoryStorage, type KilnNode } from '@kiln/core'
 import { tile } from '@kiln/doctype-tile'
 import { httpApi, statusOf, errorStatuses, type HttpApi, type HttpApiNode } from '@kiln/http-server'
-import { errorClasses, KilnError, TimeoutError } from '@kiln/interface'
+import { KilnError, TimeoutError } from '@kiln/interface'
 import { afterEach, describe, expect, it } from 'vitest'
 import { call } from './fixtures/harness.js'
 
@@ -18,14 +18,18 @@ describe('the error table', () => {
     expect(statusOf('UnauthorizedSignerError')).toBe(422)
     expect(statusOf('StorageError')).toBe(503)
     expect(statusOf('TimeoutError')).toBe(504)
+    expect(statusOf('ServiceUnavailableError')).toBe(503)
+    expect(statusOf('InvalidAccountIdError')).toBe(422)
+    expect(statusOf('InvalidAnchorRequestError')).toBe(400)
+    expect(statusOf('EthereumRpcError')).toBe(502)
     expect(statusOf('KilnError')).toBe(500)
-    expect(statusOf('AbortError')).toBe(500)
+    expect(statusOf('AbortError')).toBe(503)
     expect(statusOf('toString')).toBe(500)
     expect(statusOf('NoSuchError')).toBe(500)
   })
 
-  it('names only errors the interface knows, so the client can rebuild each', () => {
-    for (const name of Object.keys(errorStatuses)) expect(errorClasses[name], name).toBeDefined()
+  it('gives every name a status of its own class: 4xx, or 5xx', () => {
+    for (const [name, status] of Object.entries(errorStatuses)) expect(status >= 400 && status < 600, name).toBe(true)
   })
 })
 
@@ -89,16 +93,23 @@ describe('lifecycle', () => {
   it('waits for in-flight requests when it stops', async () => {
     node = await createNode({ doctypes: [tile()], storage: memoryStorage() })
     const real = node
+    // The request is held inside the node until the server has begun to stop.
+    let entered!: () => void
+    const inNode = new Promise<void>((resolve) => { entered = resolve })
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => { release = resolve })
     const slow: HttpApiNode = Object.create(real, {
       chains: { value: real.chains },
       doctypes: { value: real.doctypes },
-      readBlock: { value: async (...args: Parameters<KilnNode['readBlock']>) => { await new Promise((resolve) => setTimeout(resolve, 200)); return await real.readBlock(...args) } }
+      readBlock: { value: async (...args: Parameters<KilnNode['readBlock']>) => { entered(); await gate; return await real.readBlock(...args) } }
     })
     const api = httpApi({ port: 0 })({ node: slow })
     await api.start()
     const pending = call(api.url, '/api/v0/node/healthcheck')
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    await api.stop()
+    await inNode
+    const stopped = api.stop()
+    release()
+    await stopped
     const answer = await pending
     expect(answer.status).toBe(200)
     expect(answer.text).toBe('Alive!')
@@ -112,5 +123,49 @@ describe('lifecycle', () => {
     expect(answer.statusCode).toBe(200)
     expect(answer.json()).toEqual({ supportedChains: [] })
     await api.stop()
+  })
+})
+
+describe('request logging', () => {
+  /** A pino-shaped logger that counts the child loggers made from it and the info lines written to it. */
+  function pinoLike (infoEnabled: boolean): { logger: Record<string, unknown>, children: () => number, infos: () => number } {
+    let children = 0
+    let infos = 0
+    const noop = (): void => {}
+    const logger: Record<string, unknown> = {
+      level: infoEnabled ? 'info' : 'error',
+      fatal: noop, error: noop, warn: noop, debug: noop, trace: noop, silent: noop,
+      info: () => { if (infoEnabled) infos++ },
+      isLevelEnabled: (level: string) => infoEnabled || level === 'error' || level === 'fatal',
+      child: () => { children++; return logger }
+    }
+    return { logger, children: () => children, infos: () => infos }
+  }
+
+  it('lets Fastify log requests to a pino-like logger that writes info lines', async () => {
+    const node = await createNode({ doctypes: [tile()], storage: memoryStorage() })
+    const { logger, children, infos } = pinoLike(true)
+    const api = httpApi()({ node, logger: logger as never })
+    try {
+      expect((await api.inject({ method: 'GET', url: '/api/v0/node/chains' })).statusCode).toBe(200)
+      expect(children()).toBeGreaterThan(0)
+      expect(infos()).toBeGreaterThan(0)
+    } finally {
+      await api.stop()
+      await node.stop()
+    }
+  })
+
+  it('keeps Fastify from making a logger per request when the logger would print no request line', async () => {
+    const node = await createNode({ doctypes: [tile()], storage: memoryStorage() })
+    const { logger, children } = pinoLike(false)
+    const api = httpApi()({ node, logger: logger as never })
+    try {
+      expect((await api.inject({ method: 'GET', url: '/api/v0/node/chains' })).statusCode).toBe(200)
+      expect(children()).toBe(0)
+    } finally {
+      await api.stop()
+      await node.stop()
+    }
   })
 })

@@ -1,4 +1,5 @@
 import type { Block, Commit } from './commits.js'
+import type { DoctypeRegistry } from './doctype.js'
 import type { AbortOptions } from './lifecycle.js'
 import type { AnchorStatus, DocState } from './state.js'
 import type { CID } from 'multiformats/cid'
@@ -59,4 +60,22 @@ export interface DocWriter<Id = unknown> {
   pin(id: DocRef, options?: AbortOptions): Promise<void>
   unpin(id: DocRef, options?: AbortOptions): Promise<void>
   listPins(options?: AbortOptions): Promise<Id[]>
+}
+
+/**
+ * The node as the front ends (HTTP server, CLI) use it: reading and writing documents, its blocks, exports, pins,
+ * chains and doctypes. An in-process node is one; `Id` is its DocID type, as in {@link DocReader}.
+ */
+export interface KilnNodeApi<Id = unknown> extends DocReader<Id>, DocWriter<Id> {
+  /** The doctypes this node applies. */
+  readonly doctypes: DoctypeRegistry
+  /** CAIP-2 ids of the chains this node anchors to. */
+  readonly chains: readonly string[]
+  /** A block this node stores (a commit, a proof, a Merkle node); `BlockNotFoundError` when it has none. */
+  readBlock(cid: CID, options?: AbortOptions): Promise<Uint8Array>
+  /** A CAR file holding the document's whole log, anchors with their proofs and Merkle nodes, and schemas it names. */
+  exportDocument(id: DocRef, options?: AbortOptions): Promise<Uint8Array>
+  /** Loads an export: every commit goes through the node's apply pipeline; resolves with the document's state. */
+  importDocument(car: Uint8Array, options?: WriteOptions): Promise<DocSnapshot<Id>>
+  isPinned(id: DocRef, options?: AbortOptions): Promise<boolean>
 }

@@ -50,3 +50,11 @@ export interface DoctypeHandler<Content = unknown> {
 
 /** A doctype plugin: `tile(init)` returns one of these. */
 export type DoctypeFactory<Content = unknown> = (components: DoctypeComponents) => DoctypeHandler<Content>
+
+/** A node's doctypes by code and by name. */
+export interface DoctypeRegistry {
+  /** The handler for a code or name; throws `UnknownDoctypeError` when none is registered. */
+  get(codeOrName: number | string): DoctypeHandler
+  has(codeOrName: number | string): boolean
+  list(): DoctypeHandler[]
+}

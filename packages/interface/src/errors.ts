@@ -135,6 +135,11 @@ export class TimeoutError extends KilnError {
   override name = 'TimeoutError'
 }
 
+/** A request refused for now because the server is at a limit (e.g. of open event streams); it may succeed later. */
+export class ServiceUnavailableError extends KilnError {
+  override name = 'ServiceUnavailableError'
+}
+
 /** An operation given up because its `AbortSignal` fired. */
 export class AbortError extends KilnError {
   override name = 'AbortError'
@@ -173,6 +178,7 @@ export const errorClasses: Readonly<Record<string, KilnErrorClass>> = Object.fre
   RequestTooLargeError,
   AdminAuthError,
   TimeoutError,
+  ServiceUnavailableError,
   AbortError,
   NodeStoppedError
 })

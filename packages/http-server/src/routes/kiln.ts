@@ -1,11 +1,11 @@
-import { once } from 'node:events'
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { OutgoingHttpHeaders } from 'node:http'
 import { asAnchorProof, commitToJSON, decodeRecord } from '@kiln/codec'
 import { CommitID, parseDocOrCommitID, type DocID } from '@kiln/docid'
-import { InvalidRequestError, LogEntryType, type AnchorRecord, type DocState, type Logger } from '@kiln/interface'
+import { InvalidRequestError, LogEntryType, ServiceUnavailableError, type AnchorRecord, type DocState, type Logger } from '@kiln/interface'
 import type { FastifyInstance } from 'fastify'
 import { CID } from 'multiformats/cid'
 import type { HttpApiNode } from '../api.js'
+import { LatestValueWriter } from '../event-stream.js'
 import { stateJSON } from '../state-json.js'
 
 /** What the Kiln routes need besides the node. */
@@ -14,19 +14,9 @@ export interface KilnRoutesOptions {
   keepAliveMs: number
   /** Open event streams: the server aborts them all on stop. */
   streams: Set<AbortController>
+  /** The most event streams open at once; past it a watch request is answered 503 `ServiceUnavailableError`. */
+  maxEventStreams: number
   logger?: Logger
-}
-
-/** Writes one chunk of an event stream, waiting while the client is slow; false once the stream is gone. */
-async function write (raw: ServerResponse, chunk: string, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted || raw.destroyed || raw.writableEnded) return false
-  if (raw.write(chunk)) return true
-  try {
-    await once(raw, 'drain', { signal })
-    return true
-  } catch {
-    return false
-  }
 }
 
 /** The proof an anchor commit points at, read from the node's blocks, in JSON form (CIDs as strings). */
@@ -40,7 +30,7 @@ async function proofJSON (node: Pick<HttpApiNode, 'readBlock'>, anchor: AnchorRe
 
 /** Kiln's own routes under `/api/v0/kiln/`: a document's states as Server-Sent Events, and its log with anchor proofs. */
 export function kilnRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'load' | 'loadLog' | 'readBlock' | 'watch' | 'doctypes' | 'exportDocument' | 'importDocument'>, options: KilnRoutesOptions): void {
-  const { keepAliveMs, streams, logger } = options
+  const { keepAliveMs, streams, maxEventStreams, logger } = options
 
   // A document as one CAR file: its log, anchors with proofs and Merkle nodes, schemas it names.
   app.get<{ Params: { id: string } }>('/api/v0/kiln/streams/:id/export', async (request, reply) => {
@@ -60,18 +50,26 @@ export function kilnRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'load'
 
   app.get<{ Params: { id: string } }>('/api/v0/kiln/streams/:id/watch', async (request, reply) => {
     const id: DocID = parseDocOrCommitID(request.params.id).baseID
+    // The slot is taken before anything is opened, so that requests arriving together cannot pass the cap together.
+    if (streams.size >= maxEventStreams) {
+      throw new ServiceUnavailableError(`This node already serves its maximum of ${maxEventStreams} event streams: try again later`, {
+        details: { maxEventStreams }
+      })
+    }
     const controller = new AbortController()
     const signal = controller.signal
-    // Subscribed before loading, so that no state written in between is missed.
-    const updates = node.watch(id, { signal })
+    streams.add(controller)
+    let updates: AsyncIterableIterator<{ state: DocState }>
     let current: { state: DocState }
     try {
+      // Subscribed before loading, so that no state written in between is missed.
+      updates = node.watch(id, { signal })
       current = await node.load(id, { signal })
     } catch (err) {
+      streams.delete(controller)
       controller.abort()
       throw err
     }
-    streams.add(controller)
     reply.hijack()
     const raw = reply.raw
     raw.on('close', () => { controller.abort() })
@@ -86,26 +84,26 @@ export function kilnRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'load'
       connection: 'close',
       'x-accel-buffering': 'no'
     })
-    const keepAlive = setInterval(() => { void write(raw, ': keepalive\n\n', signal) }, keepAliveMs)
     let last = ''
     let lastLog: DocState['log'] = []
-    const send = async (state: DocState): Promise<boolean> => {
+    // Called when a state is written, not when it arrives: a state replaced while the client was slow costs nothing.
+    const format = (state: DocState): string | undefined => {
       // A state queued while the current one was loading may be older than it: its tip is an earlier commit of the log sent.
       const tip = state.log[state.log.length - 1]!.cid
       const at = lastLog.findIndex((entry) => entry.cid.equals(tip))
-      if (at !== -1 && at < lastLog.length - 1) return true
+      if (at !== -1 && at < lastLog.length - 1) return undefined
       const data = JSON.stringify({ streamId: id.toString(), state: stateJSON(node.doctypes, state) })
-      if (data === last) return true
+      if (data === last) return undefined
       last = data
       lastLog = state.log
-      return await write(raw, `event: state\ndata: ${data}\n\n`, signal)
+      return `event: state\ndata: ${data}\n\n`
     }
+    // The watcher is read as fast as it delivers; what the socket cannot take yet waits as one latest state.
+    const writer = new LatestValueWriter(raw, format)
+    const keepAlive = setInterval(() => { writer.comment('keepalive') }, keepAliveMs)
     try {
-      if (await send(current.state)) {
-        for await (const snapshot of updates) {
-          if (!await send(snapshot.state)) break
-        }
-      }
+      writer.offer(current.state)
+      for await (const snapshot of updates) writer.offer(snapshot.state)
     } catch (err) {
       logger?.error({ err, docId: id.toString() }, 'event stream failed')
     } finally {
