@@ -98,8 +98,9 @@ describe('conflict resolution by real anchor times', () => {
     try {
       await node.createDocument(REGISTER_CODE, genesis.commit, { anchor: false })
       for (const step of steps) {
-        if ('envelope' in step) await node.applyCommit(id, step.commit)
-        else await node.applyCommit(id, step.record, { blocks: step.blocks })
+        // The branches arrive as a peer's commits would: the conflict rule decides between them.
+        if ('envelope' in step) await node.receiveCommit(id, step.commit)
+        else await node.receiveCommit(id, step.record, { blocks: step.blocks })
       }
       return (await node.load(id)).state
     } finally {

@@ -62,6 +62,12 @@ export interface KilnNode extends KilnNodeApi<DocID> {
    * that fails, naming it.
    */
   importDocument(car: Uint8Array, options?: WriteOptions): Promise<DocSnapshot>
+  /**
+   * Applies an update or anchor commit that came from elsewhere (a peer, a sync, a relay): the protocol's conflict rule
+   * decides, and a commit that loses is stored off the log, with no error. Resolves with the document's state, which
+   * holds the commit only if its branch won. Local writes use `applyCommit`, which refuses a commit off the tip.
+   */
+  receiveCommit(id: DocRef, commit: Commit, options?: WriteOptions): Promise<DocSnapshot>
   /** A block this node stores (a commit, a proof, a Merkle node); `BlockNotFoundError` when it has none. */
   readBlock(cid: CID, options?: AbortOptions): Promise<Uint8Array>
   /** Registers a listener for every anchor event (PENDING, PROCESSING, ANCHORED, FAILED, REPLACED), called once the node has acted on it; returns its remover. */
@@ -209,6 +215,10 @@ class Node implements KilnNode {
 
   async applyCommit (docId: DocRef, input: Commit, options: WriteOptions = {}): Promise<DocSnapshot> {
     return await this.submit(docId, input, options, 'local')
+  }
+
+  async receiveCommit (docId: DocRef, input: Commit, options: WriteOptions = {}): Promise<DocSnapshot> {
+    return await this.submit(docId, input, options, 'remote')
   }
 
   private async submit (docId: DocRef, input: Commit, options: WriteOptions, origin: CommitOrigin): Promise<DocSnapshot> {
