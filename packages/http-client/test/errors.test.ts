@@ -2,7 +2,7 @@ import { httpClient } from '@kiln/http-client'
 import { errorClasses } from '@kiln/interface'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { fakeNode, sendJSON, type FakeHandler, type FakeNode } from './fixtures/fake-node.js'
 
 const docId = 'kjzl6cwe1jw147dvq16zluojmraqvwdmbh61dx9e0c59i344lcrsgqfohexp60s'
@@ -85,18 +85,36 @@ describe('errors of the HTTP client', () => {
   })
 
   it('gives up with TimeoutError when the node does not answer in timeoutMs', async () => {
-    const node = await serve(() => { /* never answers */ })
-    const started = Date.now()
-    const err = await httpClient({ url: node.url, timeoutMs: 150 }).load(docId).catch((e: unknown) => e)
-    expect(err).toMatchObject({ name: 'TimeoutError', details: { timeoutMs: 150 } })
-    expect(Date.now() - started).toBeLessThan(5000)
+    let arrived!: () => void
+    const atNode = new Promise<void>((resolve) => { arrived = resolve })
+    // Answers the chains, never a document.
+    const node = await serve((req, res) => {
+      if (req.path === '/api/v0/node/chains') sendJSON(res, 200, { supportedChains: [] })
+      else arrived()
+    })
+    const client = httpClient({ url: node.url, timeoutMs: 150 })
+    // The client's timers are faked, so the test says when timeoutMs has passed; the sockets run on real time.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    try {
+      let settled = false
+      const answer = client.load(docId).catch((e: unknown) => e).finally(() => { settled = true })
+      await atNode
+      vi.advanceTimersByTime(149)
+      // A whole round trip later the load still waits: nothing gave up before timeoutMs.
+      expect(await client.chains()).toEqual([])
+      expect(settled).toBe(false)
+      vi.advanceTimersByTime(1)
+      expect(await answer).toMatchObject({ name: 'TimeoutError', details: { timeoutMs: 150 } })
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('rejects with AbortError when the signal fires, and sends nothing for a signal already fired', async () => {
-    const node = await serve(() => { /* never answers */ })
-    const client = httpClient({ url: node.url })
     const controller = new AbortController()
-    setTimeout(() => { controller.abort() }, 50)
+    // Fired once the request is at the node, which never answers.
+    const node = await serve(() => { controller.abort() })
+    const client = httpClient({ url: node.url })
     await expect(client.load(docId, { signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' })
     expect(node.requests).toHaveLength(1)
     await expect(client.chains({ signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' })

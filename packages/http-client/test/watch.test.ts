@@ -3,7 +3,7 @@ import { httpClient } from '@kiln/http-client'
 import type { DocSnapshot } from '@kiln/interface'
 import type { ServerResponse } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { sampleDocument, type SampleDocument } from './fixtures/documents.js'
 import { fakeNode, sendJSON, type FakeHandler, type FakeNode } from './fixtures/fake-node.js'
 
@@ -44,12 +44,12 @@ describe('watching a document over Server-Sent Events', () => {
       // Cut everywhere awkward: inside a field name, between CR and LF, inside the JSON.
       for (const part of [first.slice(0, 3), first.slice(3, 12), first.slice(12, 40), first.slice(40, -1), first.slice(-1)]) {
         res.write(part)
-        await sleep(5)
+        await sleep(5) // timing: simulates a slow server, so that the pieces reach the client in separate reads
       }
       res.write(': keepalive\n\nevent: other\ndata: {}\n\n')
       const second = Buffer.from(stateEvent(1))
       res.write(second.subarray(0, 100))
-      await sleep(5)
+      await sleep(5) // timing: simulates a slow server, as above
       res.write(second.subarray(100))
     })
     const client = httpClient({ url: node.url })
@@ -62,67 +62,74 @@ describe('watching a document over Server-Sent Events', () => {
   })
 
   it('ends quietly when the signal fires, and closes the connection', async () => {
-    let closed = false
+    const closed = vi.fn()
     const node = await serve((_req, res) => {
       openStream(res)
       res.write(stateEvent(0))
-      res.on('close', () => { closed = true })
+      res.on('close', closed)
     })
     const controller = new AbortController()
     const seen: unknown[] = []
-    setTimeout(() => { controller.abort() }, 100)
-    for await (const snapshot of httpClient({ url: node.url }).watch(doc.id.toString(), { signal: controller.signal })) seen.push(snapshot)
+    for await (const snapshot of httpClient({ url: node.url }).watch(doc.id.toString(), { signal: controller.signal })) {
+      seen.push(snapshot)
+      // Fired with the stream open and the loop still running: the watch ends, without an error.
+      controller.abort()
+    }
     expect(seen).toHaveLength(1)
-    await sleep(20)
-    expect(closed).toBe(true)
+    await vi.waitFor(() => { expect(closed).toHaveBeenCalled() }, { timeout: 5000 })
     expect(node.requests).toHaveLength(1)
   })
 
   it('closes the connection when the loop breaks', async () => {
-    let closed = false
+    const closed = vi.fn()
     const node = await serve((_req, res) => {
       openStream(res)
       res.write(stateEvent(0))
-      res.on('close', () => { closed = true })
+      res.on('close', closed)
     })
     await take(httpClient({ url: node.url }).watch(doc.id), 1)
-    await sleep(20)
-    expect(closed).toBe(true)
+    await vi.waitFor(() => { expect(closed).toHaveBeenCalled() }, { timeout: 5000 })
   })
 
   it('opens a dropped stream again once, skipping the state it already gave', async () => {
-    let connections = 0
+    const responses: ServerResponse[] = []
     const node = await serve((_req, res) => {
-      connections++
+      responses.push(res)
       openStream(res)
-      if (connections === 1) {
-        res.write(stateEvent(0))
-        setTimeout(() => { res.destroy() }, 30)
-      } else {
-        // A reconnection starts with the current state: the same one, then the next.
-        res.write(stateEvent(0))
-        res.write(stateEvent(1))
-      }
+      // A reconnection starts with the current state: the same one, then the next.
+      res.write(stateEvent(0))
+      if (responses.length === 2) res.write(stateEvent(1))
     })
-    const states = await take(httpClient({ url: node.url }).watch(doc.id), 2)
-    expect(states.map((s) => s.state.content)).toEqual([{ n: 1 }, { n: 2 }])
+    const watching = httpClient({ url: node.url }).watch(doc.id)
+    const first = await watching.next()
+    // The connection drops once the client has the first state.
+    responses[0]!.destroy()
+    const second = await watching.next()
+    await watching.return?.()
+    expect([first.value?.state.content, second.value?.state.content]).toEqual([{ n: 1 }, { n: 2 }])
     expect(node.requests).toHaveLength(2)
   })
 
   it('ends with a KilnError naming the document when the reopened stream drops before any event', async () => {
-    let connections = 0
+    const responses: ServerResponse[] = []
     const node = await serve((_req, res) => {
-      connections++
+      responses.push(res)
       openStream(res)
-      if (connections === 1) res.write(stateEvent(0))
-      setTimeout(() => { res.destroy() }, 30)
+      if (responses.length === 1) res.write(stateEvent(0))
+      // The second connection drops as soon as it is open (a comment proves it was), before any event.
+      else res.write(': opened\n\n', () => { res.destroy() })
     })
     const seen: unknown[] = []
-    const err = await (async () => { for await (const s of httpClient({ url: node.url }).watch(doc.id)) seen.push(s) })().catch((e: unknown) => e)
+    const err = await (async () => {
+      for await (const s of httpClient({ url: node.url }).watch(doc.id)) {
+        seen.push(s)
+        responses[0]!.destroy()
+      }
+    })().catch((e: unknown) => e)
     expect(seen).toHaveLength(1)
     expect(err).toMatchObject({ name: 'KilnError', details: { docId: doc.id.toString() } })
     expect((err as Error).message).toContain(doc.id.toString())
-    expect(connections).toBe(2)
+    expect(responses).toHaveLength(2)
   })
 
   it('throws the named error a node answers instead of a stream', async () => {
@@ -136,7 +143,7 @@ describe('watching a document over Server-Sent Events', () => {
     const node = await serve(async (_req, res) => {
       if (mode === 'silent') return
       openStream(res)
-      await sleep(300)
+      await sleep(300) // timing: simulates a server whose first event comes after the client's 150 ms timeout
       res.write(stateEvent(1))
     })
     const client = httpClient({ url: node.url, timeoutMs: 150 })
