@@ -29,8 +29,13 @@ describe('anchor requests across a restart', () => {
           expect(state.log.filter((e) => e.type === LogEntryType.ANCHOR)).toHaveLength(1)
           expect(state.log[state.log.length - 1]!.type).toBe(LogEntryType.ANCHOR)
         }
-        // Nothing more arrives later: wait a few batch intervals and look again.
-        await new Promise((resolve) => setTimeout(resolve, 300))
+        // Nothing more arrives later. The chain anchors requests in the order they came: once a document created
+        // after all of these is anchored, a second anchor of any of them would have been reported before it.
+        const later: string[] = []
+        node.onAnchorEvent((event) => { if (event.status === AnchorStatus.ANCHORED) later.push(event.docId) })
+        const last = await node.createDocument('tile', (await makeGenesis({ last: true }, {}, alice)).commit)
+        await waitForAnchor(node, last.id)
+        expect(later).toEqual([last.id.toString()])
         for (const id of ids) {
           expect((await node.load(id)).state.log.filter((e) => e.type === LogEntryType.ANCHOR)).toHaveLength(1)
         }
