@@ -1,4 +1,4 @@
-import { describe, it, expect, afterEach } from 'vitest'
+import { describe, it, expect, afterEach, vi } from 'vitest'
 import * as ecc from 'tiny-secp256k1'
 import { Block, Transaction, crypto, opcodes, payments, script } from 'bitcoinjs-lib'
 import { encodeRecord } from '@kiln/codec'
@@ -11,6 +11,8 @@ import {
   memoryHeaderSource,
   parseHeader,
   regtestMiner,
+  type BlockSource,
+  type RegtestMiner,
   txHashCID
 } from '@kiln/anchor-bitcoin'
 import { anchorBatch, newRequest, recordEvents, regtestKey, regtestPlugin, rejection, type OpenedAnchor, type RegtestSetup } from './fixtures/bitcoin.js'
@@ -49,6 +51,29 @@ afterEach(async () => {
   for (const made of running.splice(0)) await made.plugin.service.stop()
 })
 
+/** The miner as a block source that tells the test each time the service starts waiting for a transaction to be mined. */
+function inclusionWaits (miner: RegtestMiner): { blocks: BlockSource, next: () => Promise<void> } {
+  const waits: Array<{ started: Promise<void>, start: () => void }> = []
+  const nth = (i: number): { started: Promise<void>, start: () => void } => {
+    if (waits[i] === undefined) {
+      let start!: () => void
+      waits[i] = { started: new Promise<void>((resolve) => { start = resolve }), start }
+    }
+    return waits[i]
+  }
+  let calls = 0
+  let awaited = 0
+  const blocks: BlockSource = {
+    async waitForInclusion (txid, options) {
+      const inclusion = miner.waitForInclusion(txid, options)
+      nth(calls++).start()
+      return await inclusion
+    }
+  }
+  // The first call resolves once the service waits for its first block, the second for its second, and so on.
+  return { blocks, next: async () => { await nth(awaited++).started } }
+}
+
 describe('bitcoinAnchor options', () => {
   it('anchors to regtest under its bip122 chain id, verified in the bip122 namespace', () => {
     const { plugin } = setup()
@@ -77,11 +102,19 @@ describe('bitcoinAnchor options', () => {
 
 describe('an anchor in a regtest block', () => {
   it('verifies, with the header time as its timestamp', async () => {
-    const made = setup()
-    const { claim, getBlock, proof } = await anchorOne(made)
-    const { timestamp } = await made.plugin.verifier.verify(claim, getBlock)
-    expect(timestamp).toBe(parseHeader(proof.header).timestamp)
-    expect(Math.abs(timestamp - Date.now() / 1000)).toBeLessThan(60)
+    // The miner stamps blocks with the clock, in seconds; a fixed clock makes that checkable without a tolerance.
+    const now = 1_700_000_000
+    vi.useFakeTimers({ toFake: ['Date'], now: now * 1000 })
+    try {
+      const made = setup()
+      const { claim, getBlock, proof } = await anchorOne(made)
+      const { timestamp } = await made.plugin.verifier.verify(claim, getBlock)
+      expect(timestamp).toBe(parseHeader(proof.header).timestamp)
+      // Each block is at least a second after its parent, and this chain has only the funding block before it.
+      expect(timestamp).toBe(now + 1)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('carries the raw transaction, its branch and index, and the 80-byte header; the OP_RETURN holds KILN and the root digest', async () => {
@@ -259,13 +292,14 @@ describe('the Bitcoin anchor service', () => {
     const miner = regtestMiner({ automine: false })
     const signer = regtestKey()
     miner.fund(payments.p2wpkh({ pubkey: signer.publicKey }).output!, 1_000_000n)
-    const plugin = bitcoinAnchor({ network: 'regtest', signer, utxos: miner, broadcaster: miner, blocks: miner, headers: miner.headers, intervalMs: 3_600_000 })({})
+    const waits = inclusionWaits(miner)
+    const plugin = bitcoinAnchor({ network: 'regtest', signer, utxos: miner, broadcaster: miner, blocks: waits.blocks, headers: miner.headers, intervalMs: 3_600_000 })({})
     const events = recordEvents({ ...plugin })
     plugin.service.start()
     const request = await newRequest()
     await plugin.service.requestAnchor(request)
     const batch = plugin.service.anchorPending()
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await waits.next()
     await plugin.service.stop()
     await batch
     expect(events.filter((e) => e.tip.equals(request.tip)).map((e) => e.status)).toEqual([AnchorStatus.PENDING, AnchorStatus.PROCESSING, AnchorStatus.FAILED])
@@ -273,7 +307,7 @@ describe('the Bitcoin anchor service', () => {
     const again = await newRequest()
     await plugin.service.requestAnchor(again)
     const next = plugin.service.anchorPending()
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await waits.next()
     miner.mine()
     await next
     expect(events.filter((e) => e.tip.equals(again.tip)).map((e) => e.status)).toContain(AnchorStatus.ANCHORED)

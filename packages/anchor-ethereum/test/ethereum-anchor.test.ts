@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { encodeRecord } from '@kiln/codec'
 import { AnchorStatus } from '@kiln/interface'
 import {
@@ -83,13 +83,15 @@ describe('anchoring on a local EVM (ganache)', () => {
 
   it('takes the timestamp of the block holding the transaction as the anchor time', async () => {
     const plugin = triggered()
+    const before = await chain.request<RpcBlock>('eth_getBlockByNumber', ['latest', false])
     await chain.increaseTime(3600)
     const anchored = await anchorOne(plugin)
     const tx = await chain.request<RpcTransaction>('eth_getTransactionByHash', [anchored.txHash])
     const block = await chain.request<RpcBlock>('eth_getBlockByNumber', [tx.blockNumber, false])
     const { timestamp } = await plugin.verifier.verify(anchored.claim, anchored.getBlock)
     expect(timestamp).toBe(Number(block.timestamp))
-    expect(timestamp).toBeGreaterThan(Date.now() / 1000 + 3000)
+    // The chain's clock, moved an hour ahead: not the time this process sent the transaction at.
+    expect(timestamp).toBeGreaterThanOrEqual(Number(before.timestamp) + 3600)
   })
 
   it('wraps the transaction hash as an eth-tx CID with a keccak-256 multihash', async () => {
@@ -140,19 +142,27 @@ describe('anchoring on a local EVM (ganache)', () => {
   })
 
   it('anchors on its interval once started, and stop() fails what is still pending', async () => {
-    const plugin = triggered({ intervalMs: 30 })
-    const events = recordEvents(plugin.service)
-    const first = await newRequest()
-    plugin.service.start()
-    await plugin.service.requestAnchor(first)
-    await expect.poll(() => statusesOf(events, first.tip).at(-1), { timeout: 5000 }).toBe('ANCHORED')
-    await plugin.service.stop()
-    const late = await newRequest()
-    await plugin.service.requestAnchor(late)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    expect(statusesOf(events, late.tip)).toEqual(['PENDING'])
-    await plugin.service.stop()
-    expect(statusesOf(events, late.tip)).toEqual(['PENDING', 'FAILED'])
+    // Only the service's interval is faked: the chain and the JSON-RPC calls run on real time.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
+    try {
+      const plugin = triggered({ intervalMs: 30 })
+      const events = recordEvents(plugin.service)
+      const first = await newRequest()
+      plugin.service.start()
+      await plugin.service.requestAnchor(first)
+      expect(statusesOf(events, first.tip)).toEqual(['PENDING'])
+      vi.advanceTimersByTime(30)
+      await expect.poll(() => statusesOf(events, first.tip).at(-1), { timeout: 5000 }).toBe('ANCHORED')
+      await plugin.service.stop()
+      const late = await newRequest()
+      await plugin.service.requestAnchor(late)
+      // Ten intervals: a stopped service starts no batch. stop() waits for any batch that did start.
+      vi.advanceTimersByTime(300)
+      await plugin.service.stop()
+      expect(statusesOf(events, late.tip)).toEqual(['PENDING', 'FAILED'])
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })
 

@@ -20,6 +20,11 @@ export const CERAMIC_DOCTYPES: readonly DoctypeEntry[] = Object.freeze([
   Object.freeze({ code: 4, name: 'UNLOADABLE' })
 ])
 
+/** Kiln's own doctypes beyond Ceramic's: the schema doctype of `@kiln/doctype-schema`. */
+export const KILN_DOCTYPES: readonly DoctypeEntry[] = Object.freeze([
+  Object.freeze({ code: 64, name: 'schema' })
+])
+
 /** A table of doctype codes and names, one name per code and one code per name; entries are never removed. */
 export class DoctypeRegistry {
   readonly #byCode = new Map<number, DoctypeEntry>()
@@ -94,7 +99,7 @@ export class DoctypeRegistry {
 }
 
 /** The table DocIDs and CommitIDs read names from, preloaded with Ceramic's codes 0–4. Register new doctypes here. */
-export const doctypes = new DoctypeRegistry(CERAMIC_DOCTYPES)
+export const doctypes = new DoctypeRegistry([...CERAMIC_DOCTYPES, ...KILN_DOCTYPES])
 
 /** A doctype code as given, or the code registered for a name in {@link doctypes}. */
 export function toTypeCode (type: number | string): number {

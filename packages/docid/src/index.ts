@@ -7,5 +7,5 @@
 export { DocID, isDocID } from './doc-id.js'
 export { CommitID, isCommitID } from './commit-id.js'
 export { parseDocOrCommitID, isDocOrCommitID, type DocOrCommitID } from './parse.js'
-export { doctypes, DoctypeRegistry, CERAMIC_DOCTYPES, type DoctypeEntry } from './doctypes.js'
+export { doctypes, DoctypeRegistry, CERAMIC_DOCTYPES, KILN_DOCTYPES, type DoctypeEntry } from './doctypes.js'
 export { DOCID_CODEC, MAX_STRING_LENGTH } from './wire.js'

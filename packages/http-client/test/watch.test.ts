@@ -3,7 +3,7 @@ import { httpClient } from '@kiln/http-client'
 import type { DocSnapshot } from '@kiln/interface'
 import type { ServerResponse } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { sampleDocument, type SampleDocument } from './fixtures/documents.js'
 import { fakeNode, sendJSON, type FakeHandler, type FakeNode } from './fixtures/fake-node.js'
 
@@ -44,12 +44,12 @@ describe('watching a document over Server-Sent Events', () => {
       // Cut everywhere awkward: inside a field name, between CR and LF, inside the JSON.
       for (const part of [first.slice(0, 3), first.slice(3, 12), first.slice(12, 40), first.slice(40, -1), first.slice(-1)]) {
         res.write(part)
-        await sleep(5)
+        await sleep(5) // timing: simulates a slow server, so that the pieces reach the client in separate reads
       }
       res.write(': keepalive\n\nevent: other\ndata: {}\n\n')
       const second = Buffer.from(stateEvent(1))
       res.write(second.subarray(0, 100))
-      await sleep(5)
+      await sleep(5) // timing: simulates a slow server, as above
       res.write(second.subarray(100))
     })
     const client = httpClient({ url: node.url })
@@ -62,32 +62,33 @@ describe('watching a document over Server-Sent Events', () => {
   })
 
   it('ends quietly when the signal fires, and closes the connection', async () => {
-    let closed = false
+    const closed = vi.fn()
     const node = await serve((_req, res) => {
       openStream(res)
       res.write(stateEvent(0))
-      res.on('close', () => { closed = true })
+      res.on('close', closed)
     })
     const controller = new AbortController()
     const seen: unknown[] = []
-    setTimeout(() => { controller.abort() }, 100)
-    for await (const snapshot of httpClient({ url: node.url }).watch(doc.id.toString(), { signal: controller.signal })) seen.push(snapshot)
+    for await (const snapshot of httpClient({ url: node.url }).watch(doc.id.toString(), { signal: controller.signal })) {
+      seen.push(snapshot)
+      // Fired with the stream open and the loop still running: the watch ends, without an error.
+      controller.abort()
+    }
     expect(seen).toHaveLength(1)
-    await sleep(20)
-    expect(closed).toBe(true)
+    await vi.waitFor(() => { expect(closed).toHaveBeenCalled() }, { timeout: 5000 })
     expect(node.requests).toHaveLength(1)
   })
 
   it('closes the connection when the loop breaks', async () => {
-    let closed = false
+    const closed = vi.fn()
     const node = await serve((_req, res) => {
       openStream(res)
       res.write(stateEvent(0))
-      res.on('close', () => { closed = true })
+      res.on('close', closed)
     })
     await take(httpClient({ url: node.url }).watch(doc.id), 1)
-    await sleep(20)
-    expect(closed).toBe(true)
+    await vi.waitFor(() => { expect(closed).toHaveBeenCalled() }, { timeout: 5000 })
   })
 
   it('opens a dropped stream again, skipping the state it already gave', async () => {
@@ -181,7 +182,7 @@ describe('watching a document over Server-Sent Events', () => {
     const node = await serve(async (_req, res) => {
       if (mode === 'silent') return
       openStream(res)
-      await sleep(300)
+      await sleep(300) // timing: simulates a server whose first event comes after the client's 150 ms timeout
       res.write(stateEvent(1))
     })
     const client = httpClient({ url: node.url, timeoutMs: 150 })

@@ -1,5 +1,5 @@
 import { signCompactJWS } from '@kiln/signing'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { admin, bob, call, createTile, startHarness, type Answer, type Harness } from './fixtures/harness.js'
 
 describe('admin routes', () => {
@@ -114,18 +114,28 @@ describe('admin routes', () => {
 })
 
 describe('admin codes', () => {
-  it('refuses an expired code', async () => {
-    const h = await startHarness({ adminDids: [admin.did], codeTtlMs: 30 })
+  it('refuses an expired code, and accepts one until it expires', async () => {
+    const h = await startHarness({ adminDids: [admin.did], codeTtlMs: 60_000 })
+    // The server's clock is faked (Date only), so the test says when a code has expired.
+    vi.useFakeTimers({ toFake: ['Date'] })
     try {
       const { streamId } = await createTile(h.url, { v: 1 }, undefined, { anchor: false, pin: false })
       const path = `/api/v0/admin/pins/${streamId}`
-      const { json } = await call(h.url, '/api/v0/admin/getCode')
-      const jws = await signCompactJWS(admin, { code: json.code, requestPath: path })
-      await new Promise((resolve) => setTimeout(resolve, 60))
-      const answer = await call(h.url, path, { method: 'POST', headers: { authorization: `Basic ${jws}` } })
+      const issued = Date.now()
+      const authorization = async (): Promise<string> => {
+        const { json } = await call(h.url, '/api/v0/admin/getCode')
+        return `Basic ${await signCompactJWS(admin, { code: json.code, requestPath: path })}`
+      }
+      const [first, second] = [await authorization(), await authorization()]
+      vi.setSystemTime(issued + 59_999)
+      expect((await call(h.url, path, { method: 'POST', headers: { authorization: first } })).status).toBe(200)
+      expect(await h.node.isPinned(streamId)).toBe(true)
+      vi.setSystemTime(issued + 60_000)
+      const answer = await call(h.url, path, { method: 'DELETE', headers: { authorization: second } })
       expect({ status: answer.status, name: answer.json.name }).toEqual({ status: 401, name: 'AdminAuthError' })
-      expect(await h.node.isPinned(streamId)).toBe(false)
+      expect(await h.node.isPinned(streamId)).toBe(true)
     } finally {
+      vi.useRealTimers()
       await h.close()
     }
   })

@@ -2,8 +2,8 @@ import { createNode, memoryStorage, type KilnNode } from '@kiln/core'
 import { tile } from '@kiln/doctype-tile'
 import { httpApi, statusOf, errorStatuses, type HttpApi, type HttpApiNode } from '@kiln/http-server'
 import { KilnError, TimeoutError } from '@kiln/interface'
-import { afterEach, describe, expect, it } from 'vitest'
-import { call } from './fixtures/harness.js'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { call, gate } from './fixtures/harness.js'
 
 const SOME_DOC = 'kjzl6cwe1jw147dvq16zluojmraqvwdmbh61dx9e0c59i344lcrsgqfohexp60s'
 
@@ -93,26 +93,27 @@ describe('lifecycle', () => {
   it('waits for in-flight requests when it stops', async () => {
     node = await createNode({ doctypes: [tile()], storage: memoryStorage() })
     const real = node
-    // The request is held inside the node until the server has begun to stop.
-    let entered!: () => void
-    const inNode = new Promise<void>((resolve) => { entered = resolve })
-    let release!: () => void
-    const gate = new Promise<void>((resolve) => { release = resolve })
+    const readBlock = gate()
     const slow: HttpApiNode = Object.create(real, {
       chains: { value: real.chains },
       doctypes: { value: real.doctypes },
-      readBlock: { value: async (...args: Parameters<KilnNode['readBlock']>) => { entered(); await gate; return await real.readBlock(...args) } }
+      readBlock: { value: async (...args: Parameters<KilnNode['readBlock']>) => { await readBlock.pass(); return await real.readBlock(...args) } }
     })
     const api = httpApi({ port: 0 })({ node: slow })
     await api.start()
-    const pending = call(api.url, '/api/v0/node/healthcheck')
-    await inNode
-    const stopped = api.stop()
-    release()
-    await stopped
+    const url = api.url
+    const pending = call(url, '/api/v0/node/healthcheck')
+    await readBlock.reached
+    let stopped = false
+    const stopping = api.stop().then(() => { stopped = true })
+    // Stopping: no new connection is accepted, and the request in flight is still being served.
+    await vi.waitFor(async () => { await expect(fetch(`${url}/api/v0/node/chains`)).rejects.toThrow() }, { timeout: 5000 })
+    expect(stopped).toBe(false)
+    readBlock.open()
     const answer = await pending
     expect(answer.status).toBe(200)
     expect(answer.text).toBe('Alive!')
+    await stopping
   })
 
   it('serves inject() without listening, and defaults to 127.0.0.1:7007', async () => {

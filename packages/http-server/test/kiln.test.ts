@@ -2,7 +2,7 @@ import { docStateFromJSON } from '@kiln/codec'
 import { DocID } from '@kiln/docid'
 import { httpApi, type HttpApiNode } from '@kiln/http-server'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { call, createTile, startHarness, updateJSON, waitFor, type Harness } from './fixtures/harness.js'
+import { call, createTile, startHarness, updateJSON, waitForAnchored, type Harness } from './fixtures/harness.js'
 import { sseReader, type SseEvent } from './fixtures/sse.js'
 
 describe('Kiln routes', () => {
@@ -75,7 +75,7 @@ describe('Kiln routes', () => {
 
   it('serves the log with each commit\'s value and, after anchoring, the anchor\'s proof', async () => {
     const { streamId, state } = await createTile(h.url, { v: 1 }, undefined, {})
-    await waitFor(async () => (await call(h.url, `/api/v0/streams/${streamId}`)).json.state.anchorStatus === 'ANCHORED')
+    await waitForAnchored(h.url, streamId)
     const answer = await call(h.url, `/api/v0/kiln/streams/${streamId}/log`)
     expect(answer.status).toBe(200)
     expect(answer.json.streamId).toBe(streamId)

@@ -3,7 +3,7 @@ import { TileDocument } from '@ceramicnetwork/stream-tile'
 import { DID } from 'dids'
 import { Ed25519Provider } from 'key-did-provider-ed25519'
 import KeyResolver from 'key-did-resolver'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { startDaemon, type DaemonProcess } from './fixtures/daemon.js'
 import { dataDir } from './fixtures/node.js'
 
@@ -64,15 +64,9 @@ describe("Ceramic's own unmodified client against a Kiln daemon", () => {
     expect(commits.length).toBeGreaterThanOrEqual(2)
     expect(commits[0]!.cid).toBe(doc.id.cid.toString())
 
-    const deadline = Date.now() + 15_000
-    let status = -1
-    while (Date.now() < deadline) {
-      const fresh = await TileDocument.load(reader, doc.id)
-      status = fresh.state.anchorStatus
-      if (status === ANCHORED) break
-      await new Promise((resolve) => setTimeout(resolve, 200))
-    }
-    expect(status).toBe(ANCHORED)
+    await vi.waitFor(async () => {
+      expect((await TileDocument.load(reader, doc.id)).state.anchorStatus).toBe(ANCHORED)
+    }, { timeout: 15_000, interval: 200 })
   })
 
   it('refuses an update by a DID that is not the controller, with the error message in the thrown error', async () => {

@@ -29,8 +29,23 @@ describe('anchor requests across a restart', () => {
           expect(state.log.filter((e) => e.type === LogEntryType.ANCHOR)).toHaveLength(1)
           expect(state.log[state.log.length - 1]!.type).toBe(LogEntryType.ANCHOR)
         }
-        // Nothing more arrives later: wait a few batch intervals and look again.
-        await new Promise((resolve) => setTimeout(resolve, 300))
+        // Nothing more arrives later. The chain anchors requests in the order they came: once a document created
+        // after all of these is anchored, a second anchor of any of them would have been reported before it.
+        const later: string[] = []
+        const lastGenesis = (await makeGenesis({ last: true }, {}, alice)).commit
+        let lastId = ''
+        // A listener hears an event once the node has acted on it: the anchor of `last` ends the wait.
+        const lastAnchored = new Promise<void>((resolve) => {
+          node.onAnchorEvent((event) => {
+            if (event.status !== AnchorStatus.ANCHORED) return
+            later.push(event.docId)
+            if (event.docId === lastId) resolve()
+          })
+        })
+        const last = await node.createDocument('tile', lastGenesis)
+        lastId = last.id.toString()
+        await lastAnchored
+        expect(later).toEqual([lastId])
         for (const id of ids) {
           expect((await node.load(id)).state.log.filter((e) => e.type === LogEntryType.ANCHOR)).toHaveLength(1)
         }

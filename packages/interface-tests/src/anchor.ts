@@ -287,7 +287,12 @@ async function openAnchor (request: AnchorRequest, event: AnchorEvent): Promise<
 /** Collects a service's events and waits for them. */
 class EventRecorder {
   readonly events: AnchorEvent[] = []
-  readonly listener = (event: AnchorEvent): void => { this.events.push(event) }
+  /** Tests waiting for a terminal event, woken by the listener as events arrive. */
+  readonly #waiters = new Set<() => void>()
+  readonly listener = (event: AnchorEvent): void => {
+    this.events.push(event)
+    for (const wake of [...this.#waiters]) wake()
+  }
 
   constructor (private readonly timeoutMs: number) {}
 
@@ -297,16 +302,23 @@ class EventRecorder {
 
   /** The first ANCHORED, FAILED or REPLACED event of `tip`, waiting up to the timeout for it. */
   async terminal (tip: CID): Promise<AnchorEvent> {
-    const deadline = Date.now() + this.timeoutMs
-    for (;;) {
-      const event = this.of(tip).find((e) => TERMINAL.includes(e.status))
-      if (event !== undefined) return event
-      if (Date.now() > deadline) {
-        const seen = this.of(tip).map((e) => anchorStatusName(e.status)).join(', ') || 'nothing'
-        expect.fail(`no ANCHORED, FAILED or REPLACED for ${tip.toString()} within ${this.timeoutMs} ms; saw ${seen}`)
-      }
-      await new Promise((resolve) => setTimeout(resolve, 5))
+    const find = (): AnchorEvent | undefined => this.of(tip).find((e) => TERMINAL.includes(e.status))
+    let wake: (() => void) | undefined
+    let deadline: ReturnType<typeof setTimeout> | undefined
+    // Woken by each event the listener records; the timer only bounds the wait, it never stands in for an event.
+    const event = find() ?? await new Promise<AnchorEvent | undefined>((resolve) => {
+      wake = () => { const found = find(); if (found !== undefined) resolve(found) }
+      this.#waiters.add(wake)
+      deadline = setTimeout(() => { resolve(undefined) }, this.timeoutMs)
+    }).finally(() => {
+      if (wake !== undefined) this.#waiters.delete(wake)
+      clearTimeout(deadline)
+    })
+    if (event === undefined) {
+      const seen = this.of(tip).map((e) => anchorStatusName(e.status)).join(', ') || 'nothing'
+      expect.fail(`no ANCHORED, FAILED or REPLACED for ${tip.toString()} within ${this.timeoutMs} ms; saw ${seen}`)
     }
+    return event
   }
 }
 
