@@ -130,11 +130,12 @@ export class Pipeline {
       // 2. links
       if (commit.kind === 'genesis') throw new InvalidCommitError(`A genesis commit (${commit.cid.toString()}) cannot be applied to ${key}`)
       const prev = checkLinks(id, current.head.genesis, commit)
-      const known = await this.c.storage.getCommitPlace(key, commit.cid, options)
+      const extendsTip = prev.equals(current.head.tip)
+      // A commit on the tip is new (it is not the tip, whose prev it names); any other may be known already.
+      const known = extendsTip ? undefined : await this.c.storage.getCommitPlace(key, commit.cid, options)
       if (known?.seq !== undefined && current.log[known.seq]?.cid.equals(commit.cid) === true) return current
       if (known !== undefined && options.origin === 'local') throw refused(key, commit.cid, current)
       if (known !== undefined) return current
-      const extendsTip = prev.equals(current.head.tip)
       const { record: base, fork, checkpoints } = extendsTip
         ? { record: current, fork: current.log.length - 1, checkpoints: [] }
         : await this.stateAt(key, handler, current, prev, options).catch((err: unknown) => { throw (err as Error).name === 'DocumentNotFoundError' ? unknownPrev(key, commit.cid, prev) : err })
