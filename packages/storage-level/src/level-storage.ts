@@ -245,7 +245,7 @@ class LevelStorage implements Storage {
     }
     try {
       // Migration writes go through the fault hook too, but are not counted in writeStats: they are not commits.
-      await openLayout(db, { path, logger: this.#logger, write: async (operations) => { await this.#faultCheck('migrate', path); await db.batch(operations) } })
+      await openLayout(db, { path, logger: this.#logger, write: async (operations) => { this.#faultCheck('migrate', path); await db.batch(operations) } })
     } catch (err) {
       await db.close().catch(() => {})
       if (isKilnError(err)) throw err
@@ -302,14 +302,14 @@ class LevelStorage implements Storage {
   /** Writes operations as one LevelDB batch, through the fault hook, and counts them (`commit` says it is a batch's). */
   async #write (db: Database, operations: Operation[], commit?: CommitOptions): Promise<void> {
     const sync = commit?.sync === true
-    await this.#faultCheck('write', this.#path)
+    this.#faultCheck('write', this.#path)
     await db.batch(operations, { sync })
     if (commit !== undefined) this.#stats.batches++
     if (sync) this.#stats.syncs++
     for (const op of operations) if (op.type === 'put') this.#stats.bytesWritten += op.key.byteLength + op.value.byteLength
   }
 
-  async #faultCheck (action: string, key: string): Promise<void> {
+  #faultCheck (action: string, key: string): void {
     if (this.#faults?.failWrite?.() === true) {
       throw new StorageError(`Cannot ${action} in the LevelDB store at ${this.#path}: a write failure was injected (faults.failWrite)`, {
         details: { operation: action, key, path: this.#path }

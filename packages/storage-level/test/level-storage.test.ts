@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, it, expect, beforeEach, afterEach } from 'vitest'
+import { describe, it, expect, beforeEach, afterEach, vi } from 'vitest'
 import { ClassicLevel } from 'classic-level'
 import { CID } from 'multiformats/cid'
 import { AnchorStatus, LogEntryType, SignatureStatus } from '@kiln/interface'
@@ -185,6 +185,21 @@ describe('levelStorage on disk', () => {
         expect(err.message).toMatch(/not a non-negative integer/)
       }
     } finally {
+      await storage.stop?.()
+    }
+  })
+
+  it('passes sync to LevelDB\'s batch: an fsync for commit({ sync: true }) only', async () => {
+    const storage = await openAt(dir)
+    const batch = vi.spyOn(ClassicLevel.prototype, 'batch')
+    try {
+      const block = await encodeRecord({ sync: 'passed' })
+      await storage.batch().putBlock(block.cid, block.bytes).commit({ sync: true })
+      await storage.batch().putBlock(block.cid, block.bytes).commit({ sync: false })
+      await storage.batch().putBlock(block.cid, block.bytes).commit()
+      expect(batch.mock.calls.map((call) => ((call as unknown[])[1] as { sync?: boolean } | undefined)?.sync)).toEqual([true, false, false])
+    } finally {
+      batch.mockRestore()
       await storage.stop?.()
     }
   })
