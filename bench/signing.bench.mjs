@@ -1,8 +1,10 @@
 // Raw Ed25519 sign/verify rates of this machine (node:crypto's OpenSSL, which Kiln signs and verifies Ed25519 with,
-// and the pure-JS @noble/curves for reference), against Kiln's sign+encode and verify+decode of a small commit.
+// and the pure-JS @noble/curves for reference), against Kiln's sign+encode and verify+decode of a small commit, and
+// against the verifier pool's throughput with many verifications in flight.
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from 'node:crypto'
 import { decodeJWS, decodeRecord, encodeRecord, signRecord } from '@kiln/codec'
-import { createVerifier, keyDidSigner } from '@kiln/signing'
+import { availableParallelism } from 'node:os'
+import { createVerifier, createVerifierPool, keyDidSigner } from '@kiln/signing'
 import { ed25519 } from '@noble/curves/ed25519'
 import { rate, report } from './measure.mjs'
 
@@ -43,4 +45,46 @@ export default async function signingBench () {
   })
   report('commit.verify_decode', kilnVerify, 'ops/s', 'decode + hash-check both blocks, resolve did:key, verify')
   report('commit.verify_decode.ratio_to_raw_verify', kilnVerify / rawVerify, 'x')
+
+  // Verification alone, on envelopes already decoded, many at once as a node's ingest runs them: a new one starts as
+  // each finishes. First all of verifyDagJWS on this thread, what a worker running the whole of it could reach at best.
+  const envelopes = []
+  for (let i = 0; i < 256; i++) envelopes.push(await signer.createDagJWS((await signRecord(record(), signer)).payload.cid))
+  const verifyOne = (v) => (i) => v.verifyDagJWS(envelopes[i % envelopes.length], { controllers })
+  const inProcess = await concurrentRate(verifyOne(verifier), 64)
+  report('verify.in_process.ops_per_s', inProcess, 'ops/s', 'createVerifier, one thread')
+  report('verify.in_process.ratio_to_raw_verify', inProcess / rawVerify, 'x')
+
+  // Then the pool at its default size (a worker per core but one). The window stays under its queue limit, so every
+  // signature is checked on a worker, none on this thread. Each round measures the raw rate right before the pool's,
+  // so that a machine whose load changes during the run skews both alike; the median round is reported.
+  const pool = createVerifierPool()
+  const rounds = []
+  for (let round = 0; round < 3; round++) {
+    const raw = await rate(() => nodeVerify(null, message, pub, nodeSig), { ms: 1000 })
+    const pooled = await concurrentRate(verifyOne(pool), 512)
+    rounds.push({ pooled, ratio: pooled / raw })
+  }
+  await pool.stop()
+  const median = rounds.sort((a, b) => a.ratio - b.ratio)[1]
+  report('verify.pool.ops_per_s', median.pooled, 'ops/s', `${pool.size} worker(s) on ${availableParallelism()} cores, 512 in flight`)
+  report('verify.pool.ratio_to_raw_verify', median.ratio, 'x', 'against ed25519.raw_verify measured just before, median of 3')
+}
+
+/** Operations per second of `start(i)` with `window` of them in flight at all times (after a warm-up). */
+async function concurrentRate (start, window, { ms = 1500, warmup = 300 } = {}) {
+  let next = 0
+  let counting = false
+  let done = 0
+  const lane = async (until) => {
+    while (performance.now() < until) {
+      await start(next++)
+      if (counting) done++
+    }
+  }
+  await Promise.all(Array.from({ length: window }, () => lane(performance.now() + warmup)))
+  counting = true
+  const begin = performance.now()
+  await Promise.all(Array.from({ length: window }, () => lane(begin + ms)))
+  return done / ((performance.now() - begin) / 1000)
 }
