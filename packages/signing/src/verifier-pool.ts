@@ -23,8 +23,16 @@ export interface VerifierPoolInit extends VerifierInit {
 export interface KilnVerifierPool extends KilnVerifier {
   /** How many worker threads the pool was made with; 0 when it verifies in-process. */
   readonly size: number
+  /** How many signature checks wait for a worker, and how many workers hold unanswered. */
+  stats(): VerifierPoolStats
   /** Terminates the workers. Signatures they held, and every later verification, are checked in-process. */
   stop(): Promise<void>
+}
+
+/** A snapshot of a pool's load. */
+export interface VerifierPoolStats {
+  queued: number
+  held: number
 }
 
 // A batch of 64 Ed25519 verifies is 5-10 ms of work: long enough that one postMessage round trip (tens of µs) is
@@ -173,7 +181,13 @@ export function createVerifierPool (init: VerifierPoolInit = {}): KilnVerifierPo
     return await stopping
   }
 
-  return Object.freeze({ ...verifier, size, stop })
+  function stats (): VerifierPoolStats {
+    let held = 0
+    for (const entry of workers) for (const checks of entry.batches.values()) held += checks.length
+    return { queued: queue.length, held }
+  }
+
+  return Object.freeze({ ...verifier, size, stats, stop })
 }
 
 function settle (check: PendingCheck, valid: boolean): void {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest'
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { base64url } from 'multiformats/bases/base64'
 import { InvalidSignatureError, KilnError, type DagJWS, type DIDSigner, type VerifiedSignature } from '@kiln/interface'
 import {
@@ -9,6 +9,7 @@ import {
   createVerifierPool,
   keyDidSigner,
   randomSeed,
+  signCompactJWS,
   type KilnVerifierPool,
   type VerifierPoolInit
 } from '@kiln/signing'
@@ -77,6 +78,24 @@ describe('createVerifierPool', () => {
     ]))
   })
 
+  it('verifies compact JWS with the same results and errors as createVerifier', async () => {
+    const admin = keyDidSigner({ seed: randomSeed() })
+    const other = keyDidSigner({ seed: randomSeed(), type: 'secp256k1' })
+    const jws = await signCompactJWS(admin, { code: 'abc' })
+    const [header, , signature] = jws.split('.')
+    const forged = `${header}.${Buffer.from(JSON.stringify({ code: 'xyz' })).toString('base64url')}.${signature}`
+    const cases: Array<[string, string[] | undefined]> = [
+      [jws, [admin.did]], [await signCompactJWS(other, [1, 2]), undefined], [jws, [other.did]], [forged, undefined], ['a.b', undefined]
+    ]
+    const settle = async (promise: Promise<unknown>): Promise<unknown> =>
+      await promise.then((value) => ({ value }), (err: KilnError) => ({ name: err.name, message: err.message, details: err.details }))
+    const reference = createVerifier()
+    const pooled = pool({ size: 1 })
+    const expected = await Promise.all(cases.map(async ([j, controllers]) => await settle(reference.verifyCompactJWS(j, { controllers }))))
+    expect(await Promise.all(cases.map(async ([j, controllers]) => await settle(pooled.verifyCompactJWS(j, { controllers }))))).toEqual(expected)
+    expect(expected.map((e) => (e as { name?: string }).name)).toEqual([undefined, undefined, 'UnauthorizedSignerError', 'InvalidSignatureError', 'InvalidSignatureError'])
+  })
+
   it('rejects a forged signature checked on a worker with an InvalidSignatureError instance', async () => {
     const alice = keyDidSigner({ seed: randomSeed() })
     const mallory = keyDidSigner({ seed: randomSeed() })
@@ -107,6 +126,26 @@ describe('createVerifierPool', () => {
     })
   })
 
+  it('never queues more than maxQueue checks: beyond it the calling thread verifies them', async () => {
+    const alice = keyDidSigner({ seed: randomSeed() })
+    const verifier = pool({ size: 1, maxQueue: 8, workerURL: crashingWorker })
+    const held = await withSignatureBytes(alice, 0xed)
+    const good = await Promise.all(Array.from({ length: 100 }, async (_, i) => await alice.createDagJWS(await cidOf(`bounded ${i}`))))
+    // The worker keeps two batches unanswered, so nothing leaves the queue any more.
+    const kept = [outcome(verifier.verifyDagJWS(held))]
+    await vi.waitFor(() => { expect(verifier.stats()).toEqual({ queued: 0, held: 1 }) })
+    kept.push(outcome(verifier.verifyDagJWS(held)))
+    await vi.waitFor(() => { expect(verifier.stats()).toEqual({ queued: 0, held: 2 }) })
+
+    let answered = 0
+    const all = good.map(async (jws) => await verifier.verifyDagJWS(jws).finally(() => { answered++ }))
+    await vi.waitFor(() => { expect(answered).toBe(92) })
+    expect(verifier.stats()).toEqual({ queued: 8, held: 2 })
+    await verifier.stop()
+    for (const verified of await Promise.all(all)) expect(verified.did).toBe(alice.did)
+    expect(await Promise.all(kept)).toMatchObject([{ name: 'InvalidSignatureError' }, { name: 'InvalidSignatureError' }])
+  })
+
   it.each([
     ['throws an uncaught exception', 0xee, /crashing on purpose/],
     ['exits', 0xef, /exit code 7/]
@@ -123,6 +162,7 @@ describe('createVerifierPool', () => {
       const err = await expectKilnError(pending, 'VerifierWorkerError')
       expect(err.message).toMatch(reason)
     }
+    expect(verifier.stats()).toEqual({ queued: 0, held: 0 })
 
     // A replacement answers, and it is a worker, not the calling thread: the marker kills it too.
     expect((await verifier.verifyDagJWS(good)).did).toBe(alice.did)
@@ -141,17 +181,27 @@ describe('createVerifierPool', () => {
     await expectKilnError(verifier.verifyDagJWS(await withSignatureBytes(alice, 0x01)), 'InvalidSignatureError')
   })
 
-  it('still answers what was pending when stop() was called, and verifies in-process after it', async () => {
+  it('still answers what workers held or had yet to receive when stop() was called, and verifies in-process after it', async () => {
     const alice = keyDidSigner({ seed: randomSeed() })
     const verifier = pool({ size: 1, workerURL: crashingWorker })
-    const jws = await Promise.all(Array.from({ length: 50 }, async (_, i) => await alice.createDagJWS(await cidOf(`stop ${i}`))))
-    expect((await verifier.verifyDagJWS(jws[0]!)).did).toBe(alice.did)
-    const pending = jws.map(async (j) => await verifier.verifyDagJWS(j))
+    const good = await Promise.all([0, 1, 2].map(async (i) => await alice.createDagJWS(await cidOf(`stop ${i}`))))
+    const held = await withSignatureBytes(alice, 0xed)
+    // Two batches the worker keeps without answering fill its two slots; the third check must wait in the queue.
+    const pending = [outcome(verifier.verifyDagJWS(good[0]!)), outcome(verifier.verifyDagJWS(held))]
+    await vi.waitFor(() => { expect(verifier.stats()).toEqual({ queued: 0, held: 2 }) })
+    pending.push(outcome(verifier.verifyDagJWS(held)))
+    await vi.waitFor(() => { expect(verifier.stats()).toEqual({ queued: 0, held: 3 }) })
+    pending.push(outcome(verifier.verifyDagJWS(good[1]!)))
+    await vi.waitFor(() => { expect(verifier.stats()).toEqual({ queued: 1, held: 3 }) })
+
     await verifier.stop()
-    for (const verified of await Promise.all(pending)) expect(verified.did).toBe(alice.did)
-    // No worker sees the marker any more: the calling thread checks it and finds it invalid.
+    expect(await Promise.all(pending)).toMatchObject([
+      { verified: { did: alice.did } }, { name: 'InvalidSignatureError' }, { name: 'InvalidSignatureError' }, { verified: { did: alice.did } }
+    ])
+    expect(verifier.stats()).toEqual({ queued: 0, held: 0 })
+    // No worker sees a marker any more: the calling thread checks it and finds it invalid.
     await expectKilnError(verifier.verifyDagJWS(await withSignatureBytes(alice, 0xee)), 'InvalidSignatureError')
-    expect((await verifier.verifyDagJWS(jws[1]!)).did).toBe(alice.did)
+    expect((await verifier.verifyDagJWS(good[2]!)).did).toBe(alice.did)
     await verifier.stop()
   })
 
