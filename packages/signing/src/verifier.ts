@@ -38,7 +38,7 @@ export interface KilnVerifier extends SignatureVerifier {
   verifyCompactJWS(jws: string, options?: VerifyOptions): Promise<VerifiedCompactJWS>
 }
 
-/** True when `signature` is a valid signature of `signingInput` by `publicKey` under `alg`; rejects only on abort. */
+/** True when `signature` is a valid signature of `signingInput` by `publicKey` under `alg`; rejects when it cannot tell. */
 export type SignatureCheck = (alg: SignatureAlgorithm, publicKey: Uint8Array, signingInput: Uint8Array, signature: Uint8Array, signal?: AbortSignal) => Promise<boolean>
 
 /** Creates a verifier of DAG-JWS envelopes that resolves signers through a registry of DID resolvers. */
