@@ -1,7 +1,8 @@
 /**
  * DID signing and verification for Kiln: `did:key` signers (Ed25519 → EdDSA, secp256k1 → ES256K) that sign a CID
  * as a DAG-JWS, and a verifier that resolves the `kid` through a registry of DID resolvers (`did:key` built in, other
- * methods pluggable) and checks the signature and the signer against the allowed controllers.
+ * methods pluggable) and checks the signature and the signer against the allowed controllers, in-process or, with
+ * `createVerifierPool`, on worker threads.
  * @packageDocumentation
  */
 export { keyDidSigner, type KeyDidSignerInit } from './signer.js'
@@ -10,6 +11,8 @@ export { didKeyFromPublicKey } from './did-key.js'
 export { randomSeed, seedFromHex, seedToHex, SEED_LENGTH } from './seed.js'
 export { signDagJWS, decodeDagJWS, signCompactJWS, decodeCompactJWS, type DecodedDagJWS } from './dag-jws.js'
 export { createVerifier, type VerifierInit, type KilnVerifier, type VerifiedCompactJWS } from './verifier.js'
+export { createVerifierPool, type VerifierPoolInit, type KilnVerifierPool, type VerifierPoolStats } from './verifier-pool.js'
+export { VerifierWorkerError, InvalidVerifierPoolOptionError } from './errors.js'
 export { resolverRegistry, type ResolverRegistry } from './resolver-registry.js'
 export { keyDidResolver, type KeyDidResolverInit } from './key-did-resolver.js'
 export { parseDID, parseKid, type ParsedDID, type ParsedKid } from './did-url.js'

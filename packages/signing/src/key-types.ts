@@ -47,8 +47,8 @@ const ed25519Spec: KeyTypeSpec = {
     return (input) => new Uint8Array(opensslSign(null, input, key))
   },
   // RFC 8032 verification (OpenSSL). Public keys were already checked to be valid points when the DID was resolved.
-  // The callback form runs in libuv's thread pool: verification of concurrent commits spreads over the machine's
-  // cores while the main thread decodes and writes.
+  // The synchronous form: a verifier pool's workers call it in a loop over a batch. Concurrent commits spread over
+  // the machine's cores through that pool (verifier-pool.ts), not through libuv's thread pool.
   verify: (publicKey, input, signature) => signature.length === 64 && opensslVerify(null, input, ed25519PublicKeyObject(publicKey), signature),
   isValidPublicKey: (publicKey) => publicKey.length === 32 && ed25519.utils.isValidPublicKey(publicKey)
 }

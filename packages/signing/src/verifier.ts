@@ -38,8 +38,19 @@ export interface KilnVerifier extends SignatureVerifier {
   verifyCompactJWS(jws: string, options?: VerifyOptions): Promise<VerifiedCompactJWS>
 }
 
+/** True when `signature` is a valid signature of `signingInput` by `publicKey` under `alg`; rejects when it cannot tell. */
+export type SignatureCheck = (alg: SignatureAlgorithm, publicKey: Uint8Array, signingInput: Uint8Array, signature: Uint8Array, signal?: AbortSignal) => Promise<boolean>
+
 /** Creates a verifier of DAG-JWS envelopes that resolves signers through a registry of DID resolvers. */
 export function createVerifier (init: VerifierInit = {}): KilnVerifier {
+  return verifierWithCheck(init, verifySignature)
+}
+
+/**
+ * A verifier whose last step, the curve arithmetic, is `checkSignature`: everything before it (decoding, the
+ * controller check, DID resolution, the key and alg match) runs here, so every error is thrown by this one function.
+ */
+export function verifierWithCheck (init: VerifierInit, checkSignature: SignatureCheck): KilnVerifier {
   const given = init.resolvers ?? []
   const registry = resolverRegistry(given.some((r) => r.method === 'key') ? given : [keyDidResolver(), ...given])
 
@@ -80,7 +91,7 @@ export function createVerifier (init: VerifierInit = {}): KilnVerifier {
         details: { kid, alg }
       })
     }
-    if (!await verifySignature(alg, key.publicKey, signingInput, signature)) {
+    if (!await checkSignature(alg, key.publicKey, signingInput, signature, options.signal)) {
       throw new InvalidSignatureError(`signature over ${what} does not verify against ${kid}`, {
         details: { kid, payload: what }
       })
@@ -92,5 +103,10 @@ export function createVerifier (init: VerifierInit = {}): KilnVerifier {
 }
 
 function throwIfAborted (signal: AbortSignal | undefined): void {
-  if (signal?.aborted === true) throw new AbortError('signature verification aborted', { cause: signal.reason })
+  if (signal?.aborted === true) throw verificationAborted(signal)
+}
+
+/** The error a verification given up through `signal` rejects with. */
+export function verificationAborted (signal: AbortSignal): AbortError {
+  return new AbortError('signature verification aborted', { cause: signal.reason })
 }
