@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createNode, memoryStorage } from '@kiln/core'
 import { makeGenesis, makeUpdate, tile } from '@kiln/doctype-tile'
-import * as signing from '@kiln/signing'
+import { keyDidSigner } from '@kiln/signing'
 import { levelStorage } from '@kiln/storage-level'
 import { rate, report } from './measure.mjs'
 
@@ -32,12 +32,6 @@ async function prepareDocument (signer, count, label) {
   return { id, genesis: genesis.commit, updates }
 }
 
-/** The worker-pool verifier of `@kiln/signing`, when this build has one. */
-function poolVerifier () {
-  const make = signing.verifierPool ?? signing.createVerifierPool
-  return make === undefined ? undefined : make()
-}
-
 async function durable (path, options = {}) {
   return await createNode({ doctypes: [tile()], storage: levelStorage({ path }), ...options })
 }
@@ -50,7 +44,7 @@ async function timedUpdates (node, id, updates) {
 }
 
 export default async function coreBench () {
-  const signer = signing.keyDidSigner({ seed: new Uint8Array(32).fill(3) })
+  const signer = keyDidSigner({ seed: new Uint8Array(32).fill(3) })
   const dir = await mkdtemp(join(tmpdir(), 'kiln-bench-'))
   try {
     // Raw Ed25519 verification of this machine, in the same run (the baseline of the ratios).
@@ -68,8 +62,8 @@ export default async function coreBench () {
     for (let d = 0; d < DOCS; d++) docs.push(await prepareDocument(signer, UPDATES_PER_DOC, `doc-${d}`))
     for (const durability of ['relaxed', 'strict']) {
       for (const mode of ['sequential', 'concurrent']) {
-        const verifier = poolVerifier()
-        const ingestNode = await durable(join(dir, `ingest-${durability}-${mode}`), { durability, verifier })
+        // The node's default verifier: a pool of worker threads (one per core but one).
+        const ingestNode = await durable(join(dir, `ingest-${durability}-${mode}`), { durability })
         await Promise.all(docs.map(async (doc) => await ingestNode.createDocument('tile', doc.genesis)))
         const start = performance.now()
         for (let u = 0; u < UPDATES_PER_DOC; u++) {
@@ -83,7 +77,7 @@ export default async function coreBench () {
         await ingestNode.stop()
         const ingestRate = (DOCS * UPDATES_PER_DOC) / seconds
         const name = durability === 'relaxed' ? `ingest.${mode}` : `ingest.strict.${mode}`
-        const how = `${DOCS * UPDATES_PER_DOC} signed tile updates over ${DOCS} documents into LevelDB, ${mode === 'concurrent' ? `${DOCS} in flight` : 'one at a time'}, ${durability} durability${verifier === undefined ? '' : ', worker-pool verification'}`
+        const how = `${DOCS * UPDATES_PER_DOC} signed tile updates over ${DOCS} documents into LevelDB, ${mode === 'concurrent' ? `${DOCS} in flight` : 'one at a time'}, ${durability} durability, worker-pool verification`
         report(`${name}.updates_per_s`, ingestRate, 'updates/s', how)
         report(`${name}.ratio_to_verify`, ingestRate / rawVerify, 'x', durability === 'strict' ? 'fsync per batch' : mode === 'concurrent' ? 'target >= 0.60, stretch >= 1.0' : 'target >= 0.40')
       }

@@ -7,7 +7,7 @@ import {
   type DIDSigner, type Logger, type Network, type SignatureVerifier, type Storage, type AnchorFactory, type DoctypeFactory,
   type NetworkFactory, type StorageFactory
 } from '@kiln/interface'
-import { createVerifier } from '@kiln/signing'
+import { createVerifierPool } from '@kiln/signing'
 import type { CID } from 'multiformats/cid'
 import { Anchoring } from './anchoring.js'
 import { commitValue, readCommit, readStoredCommit } from './commit-input.js'
@@ -31,7 +31,10 @@ export interface NodeInit {
   network?: NetworkFactory
   /** The node's own DID (for admin and, later, signing its own documents). */
   did?: DIDSigner
-  /** Verifies commit signatures; `createVerifier()` from `@kiln/signing` (did:key) when not given. */
+  /**
+   * Verifies commit signatures. By default a `createVerifierPool()` of `@kiln/signing` (did:key), started on the first
+   * verification: the curve arithmetic runs on worker threads when the machine has more than one core.
+   */
   verifier?: SignatureVerifier
   logger?: Logger
   /** How many documents the in-memory cache holds (default 1000). */
@@ -86,6 +89,15 @@ export async function createNode (init: NodeInit): Promise<KilnNode> {
   return node
 }
 
+/** A verifier pool whose worker threads start with the first verification, so a node that verifies nothing has none. */
+function lazyVerifierPool (): SignatureVerifier & { stop: () => Promise<void> } {
+  let pool: ReturnType<typeof createVerifierPool> | undefined
+  return {
+    verifyDagJWS: async (jws, options) => await (pool ??= createVerifierPool()).verifyDagJWS(jws, options),
+    stop: async () => { await pool?.stop() }
+  }
+}
+
 function docIdOf (id: DocRef): DocID {
   if (isDocOrCommitID(id)) return id.baseID
   return parseDocOrCommitID(String(id)).baseID
@@ -101,7 +113,9 @@ class Node implements KilnNode {
   readonly doctypes: DoctypeRegistry
   private readonly storage: Storage
   private readonly network?: Network
-  private readonly verifier: SignatureVerifier & { stop?: () => Promise<void> }
+  private readonly verifier: SignatureVerifier
+  /** Stops the verifier the node made itself (one given to it belongs to the caller). */
+  private readonly stopVerifier?: () => Promise<void>
   private readonly documents: Documents
   private readonly writer: GroupCommit
   private readonly locks = new DocLocks()
@@ -127,7 +141,13 @@ class Node implements KilnNode {
     const verifiers = new Map<string, AnchorProofVerifier>()
     for (const plugin of anchors) verifiers.set(plugin.verifier.namespace, plugin.verifier)
     this.network = init.network?.({ logger: init.logger, blocks: this.storage.blocks })
-    this.verifier = init.verifier ?? createVerifier()
+    if (init.verifier !== undefined) {
+      this.verifier = init.verifier
+    } else {
+      const own = lazyVerifierPool()
+      this.verifier = own
+      this.stopVerifier = own.stop
+    }
     this.documents = new Documents(this.storage, init.cacheSize ?? 1000)
     this.writer = new GroupCommit(this.storage, durability)
     const exclusive = async <T>(key: string, fn: () => Promise<T>): Promise<T> => await this.locks.run(key, fn)
@@ -178,7 +198,7 @@ class Node implements KilnNode {
     await this.locks.drain()
     await this.writer.drain()
     this.watchers.closeAll()
-    await this.verifier.stop?.()
+    await this.stopVerifier?.()
     await this.storage.stop?.()
   }
 

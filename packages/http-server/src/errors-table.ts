@@ -44,6 +44,8 @@ const STATUS_BY_NAME: Readonly<Record<string, number>> = Object.freeze({
   InvalidBitcoinAnchorOptionError: 500,
   UsageError: 500,
   ConfigError: 500,
+  /** signing: a verifier pool given options it cannot follow. */
+  InvalidVerifierPoolOptionError: 500,
   // A service the node relies on failed: a chain's RPC endpoint (e.g. while verifying an anchor proof).
   EthereumRpcError: 502,
   BitcoinRpcError: 502,
@@ -54,6 +56,8 @@ const STATUS_BY_NAME: Readonly<Record<string, number>> = Object.freeze({
   ServiceUnavailableError: 503,
   /** anchor-bitcoin: the anchoring key cannot pay the fee. */
   InsufficientFundsError: 503,
+  /** signing: the worker thread checking a signature died; the check may be sent again. */
+  VerifierWorkerError: 503,
   /** The node gave the operation up (it is stopping). */
   AbortError: 503,
   TimeoutError: 504
