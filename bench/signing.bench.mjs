@@ -5,7 +5,7 @@ import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVeri
 import { decodeJWS, decodeRecord, encodeRecord, signRecord } from '@kiln/codec'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
-import { createVerifier, createVerifierPool, keyDidSigner } from '@kiln/signing'
+import { createThreadpoolVerifier, createVerifier, createVerifierPool, keyDidSigner } from '@kiln/signing'
 import { ed25519 } from '@noble/curves/ed25519'
 import { rate, report } from './measure.mjs'
 
@@ -82,6 +82,19 @@ export default async function signingBench () {
     report('verify.pool.main_thread_cpu_per_op', median.mainCpuPerOp, 'µs', 'CPU time of the main thread')
     report('verify.pool.worker_cpu_per_op', median.workerCpuPerOp, 'µs', 'CPU time of the workers together')
   }
+
+  // The node's default: Ed25519 checks queued to libuv's thread pool from the main thread, measured the same way.
+  const threadpool = createThreadpoolVerifier()
+  const libuvRounds = []
+  for (let round = 0; round < 3; round++) {
+    const raw = await rate(() => nodeVerify(null, message, pub, nodeSig), { ms: 1000 })
+    const queued = await concurrentRate(verifyOne(threadpool), 512)
+    libuvRounds.push({ ...queued, ratio: queued.rate / raw })
+  }
+  const libuvMedian = libuvRounds.sort((a, b) => a.ratio - b.ratio)[1]
+  report('verify.threadpool.ops_per_s', libuvMedian.rate, 'ops/s', `createThreadpoolVerifier (the node's default), libuv's ${process.env.UV_THREADPOOL_SIZE ?? 4} threads, 512 in flight`)
+  report('verify.threadpool.ratio_to_raw_verify', libuvMedian.ratio, 'x', 'against ed25519.raw_verify measured just before, median of 3')
+  if (libuvMedian.mainCpuPerOp !== undefined) report('verify.threadpool.main_thread_cpu_per_op', libuvMedian.mainCpuPerOp, 'µs', 'CPU time of the main thread')
 }
 
 /**

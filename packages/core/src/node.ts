@@ -7,7 +7,7 @@ import {
   type DIDSigner, type Logger, type Network, type SignatureVerifier, type Storage, type AnchorFactory, type DoctypeFactory,
   type NetworkFactory, type StorageFactory
 } from '@kiln/interface'
-import { createVerifierPool } from '@kiln/signing'
+import { createThreadpoolVerifier } from '@kiln/signing'
 import type { CID } from 'multiformats/cid'
 import { Anchoring } from './anchoring.js'
 import { commitValue, readCommit, readStoredCommit } from './commit-input.js'
@@ -32,8 +32,9 @@ export interface NodeInit {
   /** The node's own DID (for admin and, later, signing its own documents). */
   did?: DIDSigner
   /**
-   * Verifies commit signatures. By default a `createVerifierPool()` of `@kiln/signing` (did:key), started on the first
-   * verification: the curve arithmetic runs on worker threads when the machine has more than one core.
+   * Verifies commit signatures. By default `createThreadpoolVerifier()` of `@kiln/signing` (did:key): Ed25519 checks
+   * run in OpenSSL on libuv's thread pool, so concurrent commits are verified on every core. `createVerifierPool()`
+   * (worker threads) suits secp256k1-heavy loads, whose curve is pure JavaScript.
    */
   verifier?: SignatureVerifier
   logger?: Logger
@@ -89,15 +90,6 @@ export async function createNode (init: NodeInit): Promise<KilnNode> {
   return node
 }
 
-/** A verifier pool whose worker threads start with the first verification, so a node that verifies nothing has none. */
-function lazyVerifierPool (): SignatureVerifier & { stop: () => Promise<void> } {
-  let pool: ReturnType<typeof createVerifierPool> | undefined
-  return {
-    verifyDagJWS: async (jws, options) => await (pool ??= createVerifierPool()).verifyDagJWS(jws, options),
-    stop: async () => { await pool?.stop() }
-  }
-}
-
 function docIdOf (id: DocRef): DocID {
   if (isDocOrCommitID(id)) return id.baseID
   return parseDocOrCommitID(String(id)).baseID
@@ -114,8 +106,6 @@ class Node implements KilnNode {
   private readonly storage: Storage
   private readonly network?: Network
   private readonly verifier: SignatureVerifier
-  /** Stops the verifier the node made itself (one given to it belongs to the caller). */
-  private readonly stopVerifier?: () => Promise<void>
   private readonly documents: Documents
   private readonly writer: GroupCommit
   private readonly locks = new DocLocks()
@@ -141,13 +131,7 @@ class Node implements KilnNode {
     const verifiers = new Map<string, AnchorProofVerifier>()
     for (const plugin of anchors) verifiers.set(plugin.verifier.namespace, plugin.verifier)
     this.network = init.network?.({ logger: init.logger, blocks: this.storage.blocks })
-    if (init.verifier !== undefined) {
-      this.verifier = init.verifier
-    } else {
-      const own = lazyVerifierPool()
-      this.verifier = own
-      this.stopVerifier = own.stop
-    }
+    this.verifier = init.verifier ?? createThreadpoolVerifier()
     this.documents = new Documents(this.storage, init.cacheSize ?? 1000)
     this.writer = new GroupCommit(this.storage, durability)
     const exclusive = async <T>(key: string, fn: () => Promise<T>): Promise<T> => await this.locks.run(key, fn)
@@ -198,7 +182,6 @@ class Node implements KilnNode {
     await this.locks.drain()
     await this.writer.drain()
     this.watchers.closeAll()
-    await this.stopVerifier?.()
     await this.storage.stop?.()
   }
 

@@ -84,6 +84,23 @@ export const keyTypes: Readonly<Record<KeyType, KeyTypeSpec>> = Object.freeze({
   secp256k1: secp256k1Spec
 })
 
+/**
+ * Ed25519 verification in OpenSSL on libuv's thread pool (the callback form of `crypto.verify`): the calling thread
+ * only queues it, so concurrent verifications run on the pool's threads, beside the caller.
+ */
+export async function verifyEd25519OffThread (publicKey: Uint8Array, signingInput: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  if (signature.length !== 64) return false
+  let key: KeyObject
+  try {
+    key = ed25519PublicKeyObject(publicKey)
+  } catch {
+    return false
+  }
+  return await new Promise((resolve) => {
+    opensslVerify(null, signingInput, key, signature, (err, ok) => { resolve(err === null && ok) })
+  })
+}
+
 /** The key type that signs with a JOSE alg. */
 export function keyTypeOfAlg (alg: SignatureAlgorithm): KeyTypeSpec {
   return alg === 'EdDSA' ? ed25519Spec : secp256k1Spec

@@ -3,6 +3,7 @@ import { secp256k1 } from '@noble/curves/secp256k1'
 import { base64url } from 'multiformats/bases/base64'
 import { base58btc } from 'multiformats/bases/base58'
 import {
+  createThreadpoolVerifier,
   createVerifier,
   createVerifierPool,
   keyDidResolver,
@@ -26,9 +27,10 @@ function signers (type: KeyType): { alice: DIDSigner, bob: DIDSigner } {
 }
 
 // Every verifier Kiln has must give the same answers and the same errors: the in-process one, and the pool with its
-// checks on a worker thread or, with size 0, in-process.
+// checks on a worker thread or, with size 0, in-process, and the one whose Ed25519 checks run on libuv's thread pool.
 const verifierKinds: Array<[string, (init?: VerifierInit) => KilnVerifier]> = [
   ['createVerifier', createVerifier],
+  ['createThreadpoolVerifier', createThreadpoolVerifier],
   ['createVerifierPool with one worker', (init) => pooled({ ...init, size: 1 })],
   ['createVerifierPool of size 0', (init) => pooled({ ...init, size: 0 })]
 ]
