@@ -439,7 +439,7 @@ function writeAppend (batch: StorageBatch, docId: string, record: DocRecord, blo
   batch.putLogEntry(docId, seq, storedEntry(entry))
   batch.indexCommit(docId, entry.cid, { seq })
   batch.putHead(docId, record.head)
-  if (seq % CHECKPOINT_INTERVAL === 0) batch.putCheckpoint(docId, { seq, head: { ...record.head, anchorStatus: historicalStatus(record.log) } })
+  if (seq > 0 && seq % CHECKPOINT_INTERVAL === 0) batch.putCheckpoint(docId, { seq, head: { ...record.head, anchorStatus: historicalStatus(record.log) } })
   if (pin) batch.pin(docId)
 }
 
