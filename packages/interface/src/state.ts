@@ -50,29 +50,27 @@ export interface DocMetadata extends GenesisHeader {
   [extension: string]: unknown
 }
 
-/**
- * A document's head: its state without the log, as storage keeps it (small, whatever the log's length). `tip` is the
- * last commit of the log and `logLength` its number of entries.
- */
-export interface DocHead<Content = unknown> {
+/** What a document's state and its head share: content, metadata and statuses. `type` is the doctype code. */
+export interface DocFields<Content = unknown> {
   type: number
   content: Content
   metadata: DocMetadata
   signature: SignatureStatus
   anchorStatus: AnchorStatus
   anchorProof?: AnchorProof
+}
+
+/**
+ * A document's head: its state without the log, as storage keeps it (small, whatever the log's length). `tip` is the
+ * last commit of the log and `logLength` its number of entries.
+ */
+export interface DocHead<Content = unknown> extends DocFields<Content> {
   genesis: CID
   tip: CID
   logLength: number
 }
 
-/** The state of a document after applying its log. `type` is the doctype code. */
-export interface DocState<Content = unknown> {
-  type: number
-  content: Content
-  metadata: DocMetadata
-  signature: SignatureStatus
-  anchorStatus: AnchorStatus
-  anchorProof?: AnchorProof
+/** The state of a document after applying its log: its fields and the log, oldest first. */
+export interface DocState<Content = unknown> extends DocFields<Content> {
   log: LogEntry[]
 }
