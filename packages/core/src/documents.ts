@@ -67,9 +67,11 @@ export class Documents {
   /** Bumped by every change of a cached record; a read that saw it change does not fill the cache. */
   #epoch = 0
 
-  constructor (storage: Storage, cacheSize: number) {
+  /** Holds at most `cacheSize` documents, and at most `cacheEntries` log entries over all of them. */
+  constructor (storage: Storage, cacheSize: number, cacheEntries: number) {
     this.#storage = storage
-    this.#cache = new LRUCache({ max: cacheSize })
+    // A record too large for the whole budget is simply not cached: it is read from storage each time.
+    this.#cache = new LRUCache({ max: cacheSize, maxSize: cacheEntries, sizeCalculation: (record) => record.log.length + 1 })
   }
 
   /** The record of a document, or `undefined` when it is not stored. */

@@ -41,6 +41,11 @@ export interface NodeInit {
   /** How many documents the in-memory cache holds (default 1000). */
   cacheSize?: number
   /**
+   * How many log entries the cached documents may hold together (default 1,000,000, about 100 MB): a cache of long
+   * logs is bounded by this as well as by `cacheSize`.
+   */
+  cacheLogEntries?: number
+  /**
    * `strict` (the default): a write is acknowledged once its batch is synced to stable storage. `relaxed`: once it
    * is written to the operating system, unsynced, so a power loss may lose the last acknowledged writes.
    */
@@ -132,7 +137,7 @@ class Node implements KilnNode {
     for (const plugin of anchors) verifiers.set(plugin.verifier.namespace, plugin.verifier)
     this.network = init.network?.({ logger: init.logger, blocks: this.storage.blocks })
     this.verifier = init.verifier ?? createThreadpoolVerifier()
-    this.documents = new Documents(this.storage, init.cacheSize ?? 1000)
+    this.documents = new Documents(this.storage, init.cacheSize ?? 1000, init.cacheLogEntries ?? 1_000_000)
     this.writer = new GroupCommit(this.storage, durability)
     const exclusive = async <T>(key: string, fn: () => Promise<T>): Promise<T> => await this.locks.run(key, fn)
     this.pipeline = new Pipeline({

@@ -1,6 +1,6 @@
 import { createNode, type KilnNode } from '@kiln/core'
 import { AnchorStatus, LogEntryType, type DocState } from '@kiln/interface'
-import { keyDidSigner } from '@kiln/signing'
+import { createVerifier, keyDidSigner } from '@kiln/signing'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { anchorOf, manualAnchor } from './fixtures/manual-anchor.js'
 import { observedStorage, type ObservedStorage } from './fixtures/observed-storage.js'
@@ -71,7 +71,8 @@ describe('a local commit that loses the conflict rule', () => {
 describe('group commit', () => {
   it('writes concurrent commits to many documents in one synced batch, and acknowledges none before it is written', async () => {
     const observed = observedStorage()
-    const node = await nodeOn(observed)
+    // Verified on this thread, so all twenty reach the writer while the first batch is held, whatever the machine's load.
+    const node = await nodeOn(observed, { verifier: createVerifier() })
     const geneses = await Promise.all(Array.from({ length: 20 }, async (_, i) => await registerGenesis(alice, { i })))
     const release = observed.hold()
     let acknowledged = 0
@@ -228,5 +229,20 @@ describe('watchers and listeners', () => {
     await handled
     expect(removedCalls).toBe(0)
     expect((await node.load(id)).state.anchorStatus).toBe(AnchorStatus.ANCHORED)
+  })
+})
+
+describe('the cache', () => {
+  it('holds no more log entries than cacheLogEntries: a long document is read from storage again', async () => {
+    const observed = observedStorage()
+    const node = await nodeOn(observed, { cacheLogEntries: 50 })
+    const created = await node.createDocument(REGISTER_CODE, (await registerGenesis(alice, {})).commit)
+    const long = await grow(node, created.id, created.state, 60)
+    let reads = 0
+    const getHead = observed.storage.getHead.bind(observed.storage)
+    observed.storage.getHead = async (...args) => { reads++; return await getHead(...args) }
+    expect((await node.load(created.id)).state).toEqual(long)
+    expect((await node.load(created.id)).state).toEqual(long)
+    expect(reads).toBe(2)
   })
 })
