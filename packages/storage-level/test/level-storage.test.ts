@@ -191,7 +191,8 @@ describe('levelStorage on disk', () => {
 
   it('passes sync to LevelDB\'s batch: an fsync for commit({ sync: true }) only', async () => {
     const storage = await openAt(dir)
-    const batch = vi.spyOn(ClassicLevel.prototype, 'batch')
+    // Batches go to classic-level's own _batch (the public batch() ends in it), with LevelDB's options.
+    const batch = vi.spyOn(ClassicLevel.prototype as unknown as { _batch: (...args: unknown[]) => Promise<void> }, '_batch')
     try {
       const block = await encodeRecord({ sync: 'passed' })
       await storage.batch().putBlock(block.cid, block.bytes).commit({ sync: true })
