@@ -193,7 +193,7 @@ class Node implements KilnNode {
   /** Stage 8 of the pipeline, after a durable write: watchers, the anchor request, the announcement. Never throws. */
   private afterWrite ({ id, record, options }: WriteEvent): void {
     const key = id.toString()
-    this.watchers.emit(key, { id, state: stateOf(record) })
+    if (this.watchers.has(key)) this.watchers.emit(key, { id, state: stateOf(record) })
     if (options.anchor) void this.anchoring.request(id, record.head.tip, options.anchorChain)
     if (this.network !== undefined && options.publish) {
       this.network.publishTip(key, record.head.tip).catch((err: unknown) => this.logger?.warn({ err, docId: key }, 'publishing a tip failed'))

@@ -22,6 +22,11 @@ export class Watchers<T> {
     return subscription
   }
 
+  /** True when `key` has a subscriber: a caller can skip building a value nobody would get. */
+  has (key: string): boolean {
+    return this.byKey.has(key)
+  }
+
   /** Delivers `value` to every subscriber of `key`. */
   emit (key: string, value: T): void {
     for (const subscription of this.byKey.get(key) ?? []) subscription.push(value)
