@@ -50,7 +50,7 @@ class MapStorage implements Storage {
     abortable(options)
     const bytes = this.#heads.get(docId)
     if (bytes === undefined) return undefined
-    const head = await decodeRecord<DocHead>(bytes)
+    const head = await decoded(bytes)
     const record = this.#statuses.get(docId)
     if (record !== undefined && record.tip.equals(head.tip)) head.anchorStatus = record.status
     return head
@@ -75,7 +75,7 @@ class MapStorage implements Storage {
     const checkpoints = this.#checkpoints.get(docId) ?? new Map<number, Uint8Array>()
     const at = Math.max(-1, ...[...checkpoints.keys()].filter((s) => s <= seq))
     const bytes = checkpoints.get(at)
-    return bytes === undefined ? undefined : { seq: at, head: await decodeRecord<DocHead>(bytes) }
+    return bytes === undefined ? undefined : { seq: at, head: await decoded(bytes) }
   }
 
   async * listDocuments (options?: AbortOptions): AsyncGenerator<string> {
@@ -189,12 +189,24 @@ function position (seq: number): void {
   if (!Number.isSafeInteger(seq) || seq < 0) throw new StorageError(`Position ${seq} is not a non-negative integer`)
 }
 
+/** A head as `logLength u64 ‖ dag-cbor of the rest`: the number that grows with the log, at a fixed width. */
 async function encoded (head: DocHead, what: string): Promise<Uint8Array> {
   try {
-    return (await encodeRecord(head)).bytes
+    const { logLength, ...rest } = head
+    if (!Number.isSafeInteger(logLength) || logLength < 0) throw new TypeError(`logLength ${String(logLength)}`)
+    const body = (await encodeRecord(rest)).bytes
+    const bytes = new Uint8Array(8 + body.byteLength)
+    new DataView(bytes.buffer).setBigUint64(0, BigInt(logLength))
+    bytes.set(body, 8)
+    return bytes
   } catch (err) {
     throw new StorageError(`Cannot store ${what}`, { cause: err })
   }
+}
+
+async function decoded (bytes: Uint8Array): Promise<DocHead> {
+  const rest = await decodeRecord<Omit<DocHead, 'logLength'>>(bytes.subarray(8))
+  return { ...rest, logLength: Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0)) }
 }
 
 function mapOf<K, V> (maps: Map<string, Map<K, V>>, docId: string): Map<K, V> {

@@ -1,10 +1,9 @@
 import { mkdir } from 'node:fs/promises'
 import { AbortError, BlockNotFoundError, StorageError, isKilnError } from '@kiln/interface'
 import type {
-  AbortOptions, AnchorStatusRecord, Block, Blockstore, Checkpoint, CommitOptions, CommitPlace, DocHead, Logger, Storage, StorageBatch,
+  AbortOptions, AnchorStatusRecord, Blockstore, Checkpoint, CommitOptions, CommitPlace, DocHead, Logger, Storage, StorageBatch,
   StorageComponents, StorageFactory, StorageWriteStats, StoredLogEntry
 } from '@kiln/interface'
-import { decodeRecord, encodeRecord } from '@kiln/codec'
 import { ClassicLevel } from 'classic-level'
 import type { CID } from 'multiformats/cid'
 import { DocLocks } from './doc-locks.js'
@@ -16,7 +15,7 @@ import type { Database, Operation } from './database.js'
 import { openLayout } from './open-layout.js'
 import {
   decodeCommitPlace, decodeLogEntry, decodeStatusRecord, encodeCommitPlace, encodeLogEntry, encodeStatusRecord,
-  isPosition, looksLikeDocHead
+  decodeHead, encodeHead, isPosition, looksLikeDocHead
 } from './values.js'
 
 /** Options of {@link levelStorage}. */
@@ -47,11 +46,11 @@ export function levelStorage (init: LevelStorageInit): StorageFactory {
 /** A batch's write as queued: what `commit()` turns into LevelDB operations. */
 type QueuedWrite =
   | { kind: 'block', cid: CID, bytes: Uint8Array }
-  | { kind: 'head', docId: string, encoded: Promise<Block> }
+  | { kind: 'head', docId: string, encoded: Promise<Uint8Array> }
   | { kind: 'entry', docId: string, seq: number, entry: StoredLogEntry }
   | { kind: 'truncate', docId: string, seq: number }
   | { kind: 'index', docId: string, cid: CID, place: CommitPlace }
-  | { kind: 'checkpoint', docId: string, seq: number, encoded: Promise<Block> }
+  | { kind: 'checkpoint', docId: string, seq: number, encoded: Promise<Uint8Array> }
   | { kind: 'drop', docId: string, seq: number }
   | { kind: 'status', docId: string, record: AnchorStatusRecord }
   | { kind: 'pin', docId: string }
@@ -346,7 +345,7 @@ class LevelStorage implements Storage {
   async #decodeHead (bytes: Uint8Array, what: string, docId: string): Promise<DocHead> {
     let head: unknown
     try {
-      head = await decodeRecord(bytes)
+      head = await decodeHead(bytes)
     } catch (err) {
       throw this.#corrupt(what, docId, err)
     }
@@ -401,9 +400,9 @@ class LevelStorage implements Storage {
  * the head as it is at this call: changing the object afterwards changes nothing queued. A failure waits for
  * `commit()`, which rejects the whole batch with it.
  */
-function encodeHeadNow (head: DocHead | undefined): Promise<Block> {
+function encodeHeadNow (head: DocHead | undefined): Promise<Uint8Array> {
   const encoded = looksLikeDocHead(head)
-    ? encodeRecord(head)
+    ? encodeHead(head)
     : Promise.reject(new TypeError('it is not a document head (it needs type, metadata, genesis, tip and logLength)'))
   encoded.catch(() => {})
   return encoded
@@ -416,7 +415,7 @@ async function prepare (write: QueuedWrite): Promise<PreparedWrite> {
       case 'block':
         return { type: 'put', key: blockKey(write.cid), value: write.bytes }
       case 'head':
-        return { type: 'put', key: headKey(write.docId), value: (await write.encoded).bytes }
+        return { type: 'put', key: headKey(write.docId), value: await write.encoded }
       case 'entry':
         checkPosition(write.seq)
         return { type: 'put', key: logEntryKey(write.docId, write.seq), value: encodeLogEntry(write.entry) }
@@ -427,7 +426,7 @@ async function prepare (write: QueuedWrite): Promise<PreparedWrite> {
         return { type: 'put', key: commitKey(write.docId, write.cid), value: encodeCommitPlace(write.place) }
       case 'checkpoint':
         checkPosition(write.seq)
-        return { type: 'put', key: checkpointKey(write.docId, write.seq), value: (await write.encoded).bytes }
+        return { type: 'put', key: checkpointKey(write.docId, write.seq), value: await write.encoded }
       case 'drop':
         checkPosition(write.seq)
         return { type: 'clear', range: checkpointRange(write.docId, write.seq) }
