@@ -1,8 +1,7 @@
 import type { DocID } from '@kiln/docid'
-import { httpClient } from '@kiln/http-client'
+import { httpClient, parseEventStream } from '@kiln/http-client'
 import type { DocSnapshot } from '@kiln/interface'
 import type { ServerResponse } from 'node:http'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { sampleDocument, type SampleDocument } from './fixtures/documents.js'
 import { fakeNode, sendJSON, type FakeHandler, type FakeNode } from './fixtures/fake-node.js'
@@ -37,19 +36,13 @@ async function take (it: AsyncIterableIterator<DocSnapshot<DocID>>, n: number): 
 }
 
 describe('watching a document over Server-Sent Events', () => {
-  it('yields the current state, then each new one, across split chunks, CRLF line ends and comments', async () => {
+  it('yields the current state, then each new one, with CRLF line ends, comments and events of other types', async () => {
     const node = await serve(async (_req, res) => {
       openStream(res)
-      const first = `: hello\r\n${stateEvent(0).replace(/\n/g, '\r\n')}`
-      // Cut everywhere awkward: inside a field name, between CR and LF, inside the JSON.
-      for (const part of [first.slice(0, 3), first.slice(3, 12), first.slice(12, 40), first.slice(40, -1), first.slice(-1)]) {
-        res.write(part)
-        await sleep(5) // timing: simulates a slow server, so that the pieces reach the client in separate reads
-      }
+      res.write(`: hello\r\n${stateEvent(0).replace(/\n/g, '\r\n')}`)
       res.write(': keepalive\n\nevent: other\ndata: {}\n\n')
       const second = Buffer.from(stateEvent(1))
       res.write(second.subarray(0, 100))
-      await sleep(5) // timing: simulates a slow server, as above
       res.write(second.subarray(100))
     })
     const client = httpClient({ url: node.url })
@@ -59,6 +52,24 @@ describe('watching a document over Server-Sent Events', () => {
     expect(current!.id.equals(doc.id)).toBe(true)
     expect(current!.state).toEqual(doc.states[0])
     expect(next!.state).toEqual(doc.states[1])
+  })
+
+  it('parses a stream cut everywhere awkward: inside a field name, between CR and LF, inside a character, inside the JSON', async () => {
+    // The chunks a socket may deliver, given one by one to the parser: no timing decides where the cuts fall.
+    const text = `: hello\r\n${stateEvent(0).replace(/\n/g, '\r\n')}event: other\ndata: é\n\n${stateEvent(1)}`
+    const bytes = new TextEncoder().encode(text)
+    const accent = bytes.indexOf(0xc3)
+    const cuts = [3, 12, text.indexOf('\r\n', 12) + 1, 40, accent + 1, bytes.length - 50, bytes.length - 1]
+    async function * chunks (): AsyncGenerator<Uint8Array> {
+      let at = 0
+      for (const cut of [...cuts, bytes.length]) { yield bytes.subarray(at, cut); at = cut }
+    }
+    const events = []
+    for await (const event of parseEventStream(chunks())) events.push(event)
+    expect(events.map((e) => e.event)).toEqual(['state', 'other', 'state'])
+    expect(JSON.parse(events[0]!.data).state).toEqual(doc.json[0])
+    expect(events[1]!.data).toBe('é')
+    expect(JSON.parse(events[2]!.data).state).toEqual(doc.json[1])
   })
 
   it('ends quietly when the signal fires, and closes the connection', async () => {
@@ -178,17 +189,27 @@ describe('watching a document over Server-Sent Events', () => {
   })
 
   it('waits timeoutMs for the stream to open, not for events', async () => {
-    let mode: 'silent' | 'slow' = 'silent'
-    const node = await serve(async (_req, res) => {
-      if (mode === 'silent') return
+    let releaseEvent!: () => void
+    const eventHeld = new Promise<void>((resolve) => { releaseEvent = resolve })
+    let streamOpened!: () => void
+    const opened = new Promise<void>((resolve) => { streamOpened = resolve })
+    const node = await serve(async (req, res) => {
+      // Every other route is never answered; the watch opens its stream at once and sends its first event when the
+      // test says.
+      if (!req.path.endsWith('/watch')) return
       openStream(res)
-      await sleep(300) // timing: simulates a server whose first event comes after the client's 150 ms timeout
+      streamOpened()
+      await eventHeld
       res.write(stateEvent(1))
     })
     const client = httpClient({ url: node.url, timeoutMs: 150 })
-    await expect(take(client.watch(doc.id), 1)).rejects.toMatchObject({ name: 'TimeoutError' })
-    mode = 'slow'
-    const [snapshot] = await take(client.watch(doc.id), 1)
+    const watched = take(client.watch(doc.id), 1)
+    await opened
+    // The client's own clock is the witness: a request started after the stream opened times out, so more than
+    // timeoutMs have passed for the stream too, which must still be waiting for its event.
+    await expect(client.load(doc.id)).rejects.toMatchObject({ name: 'TimeoutError' })
+    releaseEvent()
+    const [snapshot] = await watched
     expect(snapshot!.state.content).toEqual({ n: 2 })
   })
 })

@@ -168,6 +168,7 @@ export function doctypeTests<Content = unknown> (options: DoctypeTestOptions<Con
         expectSigners(handler.signers(state, update.payload), update)
       })
 
+      // Skipped for doctypes whose apply() trusts the core's signer check (checksSignerInApply not set): nothing to test.
       it.skipIf(options.checksSignerInApply !== true)('rejects the valid genesis and update when apply is told another signer (checksSignerInApply)', async () => {
         const { genesis, state } = await created()
         const update = await setup.update(state)

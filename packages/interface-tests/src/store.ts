@@ -738,6 +738,7 @@ export function storeTests (options: StoreTestOptions): void {
     })
 
     describe('persistence', () => {
+      // Skipped for a backend given without reopen(): an in-memory store keeps nothing after it is closed.
       it.skipIf(skipDurable)(`keeps blocks, heads, logs, commit index, checkpoints, status records and pins after being closed and reopened${durable}`, async () => {
         const [genesis, update, link, loser] = await fiveBlocks('durable')
         const head = headOf(genesis.cid, update.cid, 2, { link: link.cid, nested: { ok: [1, 2, 3] } })
@@ -766,6 +767,7 @@ export function storeTests (options: StoreTestOptions): void {
         expect(await collect(storage.listPins())).toEqual(['kdoc-durable'])
       })
 
+      // Skipped without reopen(), as above.
       it.skipIf(skipDurable)(`continues a log after reopening${durable}`, async () => {
         const [a, b, c] = await fiveBlocks('continue')
         await appendBatch('kdoc-continue', a.cid, 0, a).commit()
@@ -776,6 +778,7 @@ export function storeTests (options: StoreTestOptions): void {
         expect(await storage.getHead('kdoc-continue')).toEqual(headOf(a.cid, c.cid, 3))
       })
 
+      // Skipped without reopen(), as above.
       it.skipIf(skipDurable)(`keeps a deletion, a truncation, a checkpoint drop and an unpin after reopening${durable}`, async () => {
         const [genesis, update] = await fiveBlocks('deleted')
         await writeLog('kdoc-gone', [genesis])
