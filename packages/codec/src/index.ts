@@ -12,3 +12,4 @@ export { commitToJSON, commitFromJSON, bytesToBase64, base64ToBytes, type Signed
 export { CodecError, InvalidCommitError } from './errors.js'
 export { docStateToJSON, docStateFromJSON, type DocStateJSON } from './state-json.js'
 export { encodeCar, decodeCar } from './car.js'
+export { encodeHeadRecord, decodeHeadRecord } from './head.js'

@@ -3,7 +3,7 @@ import type {
   AbortOptions, AnchorStatusRecord, Blockstore, Checkpoint, CommitPlace, DocHead, Storage, StorageBatch, StorageFactory,
   StorageWriteStats, StoredLogEntry
 } from '@kiln/interface'
-import { decodeRecord, encodeRecord } from '@kiln/codec'
+import { decodeHeadRecord, decodeRecord, encodeHeadRecord, encodeRecord } from '@kiln/codec'
 import type { CID } from 'multiformats/cid'
 
 /** In-memory storage for tests and throwaway nodes: the storage contract, nothing kept after the process ends. */
@@ -64,7 +64,7 @@ class MemoryStorage implements Storage {
     throwIfAborted(options, `read the head of ${docId}`)
     const records = this.#docs.get(docId)
     if (records?.head === undefined) return undefined
-    const head = await decodeHeadBytes(records.head)
+    const head = await decodeHeadRecord(records.head) as DocHead
     if (records.status !== undefined) {
       const status = await decodeRecord<AnchorStatusRecord>(records.status)
       if (status.tip.equals(head.tip)) head.anchorStatus = status.status
@@ -91,7 +91,7 @@ class MemoryStorage implements Storage {
     if (checkpoints === undefined) return undefined
     let best: number | undefined
     for (const at of checkpoints.keys()) if (at <= seq && (best === undefined || at > best)) best = at
-    return best === undefined ? undefined : { seq: best, head: await decodeHeadBytes(checkpoints.get(best)!) }
+    return best === undefined ? undefined : { seq: best, head: await decodeHeadRecord(checkpoints.get(best)!) as DocHead }
   }
 
   async * listDocuments (options?: AbortOptions): AsyncGenerator<string> {
@@ -173,8 +173,8 @@ class MemoryStorage implements Storage {
       if (op.kind !== 'head' && op.kind !== 'entry' && op.kind !== 'checkpoint' && op.kind !== 'status') continue
       try {
         encoded.set(op, op.kind === 'head'
-          ? await encodeHeadBytes(op.value)
-          : op.kind === 'checkpoint' ? await encodeHeadBytes(op.value.head) : (await encodeRecord(op.value)).bytes)
+          ? await encodeHeadRecord(op.value)
+          : op.kind === 'checkpoint' ? await encodeHeadRecord(op.value.head) : (await encodeRecord(op.value)).bytes)
       } catch (err) {
         throw new StorageError(`Cannot store a ${op.kind} record of ${op.docId}: ${(err as Error).message}; nothing of the batch was written`, {
           cause: err, details: { operation: 'commit', key: op.docId }
@@ -213,25 +213,6 @@ class MemoryStorage implements Storage {
     }
     return records
   }
-}
-
-/**
- * A head as the LevelDB backend writes one, `logLength u64 ‖ dag-cbor of the rest`: the log length, the one number
- * that grows with every commit, at a fixed width, so an append costs the same bytes at any log length.
- */
-async function encodeHeadBytes (head: DocHead): Promise<Uint8Array> {
-  const { logLength, ...rest } = head
-  if (typeof logLength !== 'number' || !Number.isSafeInteger(logLength) || logLength < 0) throw new TypeError(`its logLength ${String(logLength)} is not a count`)
-  const body = (await encodeRecord(rest)).bytes
-  const bytes = new Uint8Array(8 + body.byteLength)
-  new DataView(bytes.buffer).setBigUint64(0, BigInt(logLength))
-  bytes.set(body, 8)
-  return bytes
-}
-
-async function decodeHeadBytes (bytes: Uint8Array): Promise<DocHead> {
-  const rest = await decodeRecord<Omit<DocHead, 'logLength'>>(bytes.subarray(8))
-  return { ...rest, logLength: Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0)) }
 }
 
 const LOG_ENTRY_TYPES = new Set<number>(Object.values(LogEntryType))

@@ -5,7 +5,7 @@ import type {
   AbortOptions, AnchorStatusRecord, Blockstore, Checkpoint, CommitOptions, CommitPlace, DocHead, Storage, StorageBatch,
   StorageWriteStats, StoredLogEntry
 } from '@kiln/interface'
-import { decodeRecord, encodeRecord } from '@kiln/codec'
+import { decodeHeadRecord, encodeHeadRecord } from '@kiln/codec'
 import { storeTests } from '@kiln/interface-tests'
 
 // A second, deliberately plain backend, so the store suite is shown to test the contract and not @kiln/storage-level:
@@ -189,24 +189,16 @@ function position (seq: number): void {
   if (!Number.isSafeInteger(seq) || seq < 0) throw new StorageError(`Position ${seq} is not a non-negative integer`)
 }
 
-/** A head as `logLength u64 ‖ dag-cbor of the rest`: the number that grows with the log, at a fixed width. */
 async function encoded (head: DocHead, what: string): Promise<Uint8Array> {
   try {
-    const { logLength, ...rest } = head
-    if (!Number.isSafeInteger(logLength) || logLength < 0) throw new TypeError(`logLength ${String(logLength)}`)
-    const body = (await encodeRecord(rest)).bytes
-    const bytes = new Uint8Array(8 + body.byteLength)
-    new DataView(bytes.buffer).setBigUint64(0, BigInt(logLength))
-    bytes.set(body, 8)
-    return bytes
+    return await encodeHeadRecord(head)
   } catch (err) {
     throw new StorageError(`Cannot store ${what}`, { cause: err })
   }
 }
 
 async function decoded (bytes: Uint8Array): Promise<DocHead> {
-  const rest = await decodeRecord<Omit<DocHead, 'logLength'>>(bytes.subarray(8))
-  return { ...rest, logLength: Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0)) }
+  return await decodeHeadRecord(bytes) as DocHead
 }
 
 function mapOf<K, V> (maps: Map<string, Map<K, V>>, docId: string): Map<K, V> {

@@ -4,6 +4,7 @@ import type {
   AbortOptions, AnchorStatusRecord, Blockstore, Checkpoint, CommitOptions, CommitPlace, DocHead, Logger, Storage, StorageBatch,
   StorageComponents, StorageFactory, StorageWriteStats, StoredLogEntry
 } from '@kiln/interface'
+import { decodeHeadRecord, encodeHeadRecord } from '@kiln/codec'
 import { ClassicLevel } from 'classic-level'
 import type { CID } from 'multiformats/cid'
 import { DocLocks } from './doc-locks.js'
@@ -15,7 +16,7 @@ import type { Database, Operation } from './database.js'
 import { openLayout } from './open-layout.js'
 import {
   decodeCommitPlace, decodeLogEntry, decodeStatusRecord, encodeCommitPlace, encodeLogEntry, encodeStatusRecord,
-  decodeHead, encodeHead, isPosition, looksLikeDocHead
+  isPosition, looksLikeDocHead
 } from './values.js'
 
 /** Options of {@link levelStorage}. */
@@ -345,7 +346,7 @@ class LevelStorage implements Storage {
   async #decodeHead (bytes: Uint8Array, what: string, docId: string): Promise<DocHead> {
     let head: unknown
     try {
-      head = await decodeHead(bytes)
+      head = await decodeHeadRecord(bytes)
     } catch (err) {
       throw this.#corrupt(what, docId, err)
     }
@@ -402,7 +403,7 @@ class LevelStorage implements Storage {
  */
 function encodeHeadNow (head: DocHead | undefined): Promise<Uint8Array> {
   const encoded = looksLikeDocHead(head)
-    ? encodeHead(head)
+    ? encodeHeadRecord(head)
     : Promise.reject(new TypeError('it is not a document head (it needs type, metadata, genesis, tip and logLength)'))
   encoded.catch(() => {})
   return encoded

@@ -1,12 +1,12 @@
 import { LogEntryType, StorageError } from '@kiln/interface'
 import type { DocHead, DocState, StoredLogEntry } from '@kiln/interface'
-import { decodeRecord } from '@kiln/codec'
+import { decodeRecord, encodeHeadRecord } from '@kiln/codec'
 import { CID } from 'multiformats/cid'
 import type { Database, Operation } from './database.js'
 import {
   LAYOUT_KEY, LAYOUT_VERSION, commitKey, concat, docIdBytes, docIdOfKey, encodeSeq, headKey, logEntryKey, prefixRange
 } from './key-layout.js'
-import { encodeHead, encodeLogEntry } from './values.js'
+import { encodeLogEntry } from './values.js'
 
 // Layout 1 kept each document's whole state, log included, under one key, and a log index of every CID indexed for
 // it in first-indexed order (log commits and commits of losing branches alike):
@@ -68,7 +68,7 @@ async function migrateDocument (db: Database, path: string, docId: string): Prom
     if (!looksLikeState(state)) throw fail('its state is not a document state with a log', undefined)
     let headBytes: Uint8Array
     try {
-      headBytes = await encodeHead(headOf(state))
+      headBytes = await encodeHeadRecord(headOf(state))
       state.log.forEach((entry, seq) => {
         operations.push({ type: 'put', key: logEntryKey(docId, seq), value: encodeLogEntry(storedEntryOf(entry)) })
         operations.push({ type: 'put', key: commitKey(docId, entry.cid), value: encodeSeq(seq) })

@@ -1,11 +1,10 @@
 import { AnchorStatus, LogEntryType } from '@kiln/interface'
 import type { AnchorStatusRecord, CommitPlace, DocHead, StoredLogEntry } from '@kiln/interface'
-import { decodeRecord, encodeRecord } from '@kiln/codec'
 import { CID } from 'multiformats/cid'
 import { concat, decodeSeq, encodeSeq } from './key-layout.js'
 
-// The binary forms of the small values written on every commit. Heads and checkpoints are dag-cbor behind a fixed-width
-// log length (encodeHead); the others are fixed layouts, cheaper to write and read than dag-cbor and of a size that
+// The binary forms of the small values written on every commit. Heads and checkpoints are @kiln/codec's head records
+// (dag-cbor behind a fixed-width log length); these are fixed layouts, cheaper to write and read than dag-cbor and of a size that
 // depends only on the CID's.
 
 const TYPES = new Set<number>(Object.values(LogEntryType))
@@ -77,24 +76,4 @@ export function looksLikeDocHead (value: unknown): value is DocHead {
   const head = value as Partial<DocHead>
   return typeof head.type === 'number' && head.metadata !== null && typeof head.metadata === 'object' &&
     CID.asCID(head.genesis) !== null && CID.asCID(head.tip) !== null && isPosition(head.logLength)
-}
-
-/**
- * A head (or checkpoint) as `logLength u64 big-endian ‖ dag-cbor of the rest`. The log length is the one number of a
- * head that grows with every commit; written at a fixed width, it makes an append cost the same bytes at any log
- * length. Encoding starts at this call (`encodeRecord` encodes before its first await), so changing `head` afterwards
- * changes nothing written.
- */
-export async function encodeHead (head: DocHead): Promise<Uint8Array> {
-  const { logLength, ...rest } = head
-  const body = encodeRecord(rest)
-  return concat(encodeSeq(logLength), (await body).bytes)
-}
-
-/** The head {@link encodeHead} wrote; throws on bytes it did not write. */
-export async function decodeHead (bytes: Uint8Array): Promise<unknown> {
-  if (bytes.byteLength < 8) throw new RangeError(`a head needs at least 8 bytes, got ${bytes.byteLength}`)
-  const rest = await decodeRecord<Record<string, unknown>>(bytes.subarray(8))
-  if (rest === null || typeof rest !== 'object' || Array.isArray(rest)) throw new RangeError('a head is a map')
-  return { ...rest, logLength: decodeSeq(bytes.subarray(0, 8)) }
 }
