@@ -161,6 +161,32 @@ function checkSchemaBounds (schema: object, name: string): void {
   }
 }
 
+/** Keywords whose value is a schema, a list of schemas, or a map of them (drafts 2020-12 and 07). */
+const SCHEMA_KEYWORDS = new Set(['additionalItems', 'additionalProperties', 'contains', 'else', 'if', 'items', 'not', 'propertyNames', 'then', 'unevaluatedItems', 'unevaluatedProperties'])
+const SCHEMA_LIST_KEYWORDS = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems', 'items'])
+const SCHEMA_MAP_KEYWORDS = new Set(['$defs', 'definitions', 'dependentSchemas', 'dependencies', 'patternProperties', 'properties'])
+
+/**
+ * Compiles every `pattern` and `patternProperties` key of the schema, reachable or not, so that a pattern RE2 cannot
+ * run refuses the schema even where ajv would never compile it (an unused `$defs` entry, a key whose schema is `{}`).
+ */
+function checkPatterns (schema: object): void {
+  const stack: unknown[] = [schema]
+  while (stack.length > 0) {
+    const node = stack.pop()
+    if (typeof node !== 'object' || node === null || Array.isArray(node)) continue
+    for (const [keyword, value] of Object.entries(node)) {
+      if (keyword === 'pattern' && typeof value === 'string') compileLinearPattern(value)
+      if (keyword === 'patternProperties' && typeof value === 'object' && value !== null) {
+        for (const key of Object.keys(value)) compileLinearPattern(key)
+      }
+      if (SCHEMA_KEYWORDS.has(keyword)) stack.push(value)
+      if (SCHEMA_LIST_KEYWORDS.has(keyword) && Array.isArray(value)) stack.push(...value)
+      if (SCHEMA_MAP_KEYWORDS.has(keyword) && typeof value === 'object' && value !== null) stack.push(...Object.values(value))
+    }
+  }
+}
+
 /** A compiled schema, or why the schema at that CommitID does not compile (kept too: it will not compile next time either). */
 type CacheEntry = { validator: ContentValidator } | { error: { message: string, details: Record<string, unknown> } }
 
@@ -212,6 +238,7 @@ export function schemaValidator (init: SchemaValidatorInit = {}): SchemaValidato
     }
     let validate: ValidateFunction
     try {
+      checkPatterns(object)
       validate = ajv.compile(object)
     } catch (err) {
       // a `$ref` that does not resolve within the schema, a `pattern` RE2 cannot run, a clash of `$id`s
