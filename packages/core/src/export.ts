@@ -1,11 +1,17 @@
 import { DAG_JOSE, decodeCar, decodeJWS, decodeRecord, encodeCar, encodeRecord } from '@kiln/codec'
 import { isCommitID, parseDocOrCommitID, type DocID } from '@kiln/docid'
-import { CodecError, InvalidCommitError, type AbortOptions, type Block, type Blockstore, type DocState } from '@kiln/interface'
+import { CodecError, InvalidCommitError, LimitExceededError, type AbortOptions, type Block, type Blockstore, type DocState } from '@kiln/interface'
 import { CID } from 'multiformats/cid'
 import { commitValue, readStoredCommit, type IncomingCommit } from './commit-input.js'
 
 /** Marks the root block of a Kiln document export. */
 export const EXPORT_FORMAT = 'kiln-document-export/1'
+
+/** Largest CAR an import reads, in bytes: far above a document with a long log, far below what stalls a node. */
+export const MAX_IMPORT_BYTES = 16 * 1024 * 1024
+
+/** Most blocks in a CAR an import reads; every commit of the logs goes through the apply pipeline. */
+export const MAX_IMPORT_BLOCKS = 10_000
 
 /** One document of an export: its log, and for each anchor commit the blocks its verification reads. */
 export interface ExportedDocument {
@@ -111,10 +117,21 @@ export interface ExportedCommit {
 
 /**
  * Reads a CAR made by `KilnNode.exportDocument`: checks every block against its CID and the manifest's shape, and
- * yields the commits to replay, dependencies first. `CodecError` / `InvalidCommitError` when anything is off.
+ * yields the commits to replay, dependencies first. `CodecError` / `InvalidCommitError` when anything is off,
+ * `LimitExceededError` over {@link MAX_IMPORT_BYTES} or {@link MAX_IMPORT_BLOCKS}.
  */
 export async function readDocumentCar (bytes: Uint8Array): Promise<{ manifest: ExportManifest, commits: ExportedCommit[] }> {
+  if (bytes.length > MAX_IMPORT_BYTES) {
+    throw new LimitExceededError(`The export is ${bytes.length} bytes, more than the ${MAX_IMPORT_BYTES} bytes an import reads`, {
+      details: { bytes: bytes.length, limit: MAX_IMPORT_BYTES }
+    })
+  }
   const { roots, blocks } = await decodeCar(bytes)
+  if (blocks.length > MAX_IMPORT_BLOCKS) {
+    throw new LimitExceededError(`The export has ${blocks.length} blocks, more than the ${MAX_IMPORT_BLOCKS} an import reads`, {
+      details: { blocks: blocks.length, limit: MAX_IMPORT_BLOCKS }
+    })
+  }
   if (roots.length !== 1) throw new CodecError(`A Kiln export has one root, this CAR has ${roots.length}`)
   const byCid = new Map(blocks.map((b) => [b.cid.toString(), b]))
   const get = async (cid: CID): Promise<Uint8Array> => {
@@ -125,6 +142,13 @@ export async function readDocumentCar (bytes: Uint8Array): Promise<{ manifest: E
   const manifest = await decodeRecord<ExportManifest>(await get(roots[0]!), roots[0]!)
   if (manifest?.format !== EXPORT_FORMAT || !Array.isArray(manifest.documents) || manifest.documents.length === 0) {
     throw new InvalidCommitError(`The CAR's root is not a ${EXPORT_FORMAT} manifest`)
+  }
+  const entries = manifest.documents.reduce((sum, doc) => sum + (Array.isArray(doc?.log) ? doc.log.length : 0), 0)
+  if (entries > MAX_IMPORT_BLOCKS) {
+    // a valid export lists each commit once, and each commit is at least one block
+    throw new LimitExceededError(`The export's manifest lists ${entries} commits, more than the ${MAX_IMPORT_BLOCKS} an import replays`, {
+      details: { commits: entries, limit: MAX_IMPORT_BLOCKS }
+    })
   }
   const commits: ExportedCommit[] = []
   for (const doc of manifest.documents) {

@@ -8,4 +8,4 @@ export { createNode, type KilnNode, type NodeInit, type WriteOptions, type DocSn
 export { pickWinningBranch, compareBytes, type BranchChoice } from './conflict.js'
 export { createDoctypeRegistry, type DoctypeRegistry } from './registry.js'
 export { memoryStorage } from './memory-storage.js'
-export { readDocumentCar, EXPORT_FORMAT, type ExportManifest, type ExportedDocument, type ExportedCommit } from './export.js'
+export { readDocumentCar, EXPORT_FORMAT, MAX_IMPORT_BYTES, MAX_IMPORT_BLOCKS, type ExportManifest, type ExportedDocument, type ExportedCommit } from './export.js'

@@ -125,6 +125,14 @@ export class RequestTooLargeError extends KilnError {
   override name = 'RequestTooLargeError'
 }
 
+/**
+ * Input over one of Kiln's protocol limits that bound the work one request or commit may cause: JSON-Patch
+ * operations in an update, blocks or bytes of a CAR import. `details` names the `limit` and the value found.
+ */
+export class LimitExceededError extends KilnError {
+  override name = 'LimitExceededError'
+}
+
 /** An admin request without a valid JWS of a configured admin DID over a fresh code. */
 export class AdminAuthError extends KilnError {
   override name = 'AdminAuthError'
@@ -176,6 +184,7 @@ export const errorClasses: Readonly<Record<string, KilnErrorClass>> = Object.fre
   StorageError,
   InvalidRequestError,
   RequestTooLargeError,
+  LimitExceededError,
   AdminAuthError,
   TimeoutError,
   ServiceUnavailableError,

@@ -5,9 +5,10 @@
  * @packageDocumentation
  */
 export { checkPlainJson, cloneJson, checkJsonSize, kindOfJson, MAX_JSON_DEPTH } from './json.js'
-export { applyJsonPatch, diffJson, type JsonPatchOptions, type JsonPatchOperation } from './json-patch.js'
+export { applyJsonPatch, diffJson, MAX_PATCH_OPERATIONS, type JsonPatchOptions, type JsonPatchOperation } from './json-patch.js'
 export {
-  schemaValidator, describeIssues, DRAFT_2020_12, DRAFT_07,
+  schemaValidator, describeIssues, DRAFT_2020_12, DRAFT_07, MAX_SCHEMA_BYTES, MAX_SCHEMA_DEPTH, MAX_SCHEMA_NODES,
   type SchemaValidator, type SchemaValidatorInit, type SchemaLoader, type ContentValidator, type SchemaIssue
 } from './schema-validator.js'
 export { parseSchemaRef } from './schema-ref.js'
+export { compileLinearPattern, MAX_PATTERN_PROGRAM, type LinearPattern } from './linear-pattern.js'

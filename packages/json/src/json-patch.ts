@@ -1,4 +1,4 @@
-import { DoctypeRuleError, isKilnError } from '@kiln/interface'
+import { DoctypeRuleError, isKilnError, LimitExceededError } from '@kiln/interface'
 import jsonpatch, { type Operation } from 'fast-json-patch'
 import { checkPlainJson, cloneJson, kindOfJson } from './json.js'
 
@@ -10,11 +10,21 @@ export interface JsonPatchOptions {
   /** What the patch is, for messages: `'tile update data'`. */
   what: string
   /**
-   * Called with the document after every `copy`, the one operation that can grow a document faster than the patch
-   * grows (64 copies of the root make 2^64 times the content): throw a `KilnError` to stop the patch there.
+   * Called with the document after `copy` operations, the one operation that can grow a document faster than the
+   * patch grows (64 copies of the root make 2^64 times the content): at the latest once 64 Ki characters of JSON have
+   * been copied, and after the last operation. Throw a `KilnError` to stop the patch there.
    */
   afterCopy?: (document: unknown) => void
 }
+
+/** Most operations one patch may have: each may cost up to the document's size (an array `remove` shifts the rest). */
+export const MAX_PATCH_OPERATIONS = 10_000
+
+/**
+ * How many characters of JSON `copy` operations may add before `afterCopy` is called again. Calling it after every
+ * copy would read the whole document each time: 10 000 one-character copies into a 256 KiB document cost 2.5 GB.
+ */
+const COPY_CHECK_INTERVAL = 64 * 1024
 
 const OPS = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test'])
 
@@ -54,6 +64,25 @@ function checkOperation (op: unknown, index: number): asserts op is Operation {
   }
 }
 
+/**
+ * fast-json-patch's own checks, but without its check of a `move` or `copy` source, which deep-copies the whole
+ * document for every such operation (10 000 copies in a 256 KiB document: 2.5 GB copied). The source is looked up
+ * in place instead, with the same error.
+ */
+function validateInPlace (operation: Operation, index: number, document: unknown, existingPath: string): void {
+  if (operation.op !== 'move' && operation.op !== 'copy') {
+    jsonpatch.validator(operation, index, document, existingPath)
+    return
+  }
+  jsonpatch.validator(operation, index)
+  try {
+    jsonpatch.applyOperation(document, { op: '_get', path: operation.from, value: undefined } as unknown as Operation, jsonpatch.validator, true, true, index)
+  } catch (err) {
+    if (!(err instanceof jsonpatch.JsonPatchError) || err.name !== 'OPERATION_PATH_UNRESOLVABLE') throw err
+    throw new jsonpatch.JsonPatchError('Cannot perform the operation from a path that does not exist', 'OPERATION_FROM_UNRESOLVABLE', index, operation, document)
+  }
+}
+
 /** The reason fast-json-patch gives, without the document dump it appends after the first line. */
 function reasonOf (err: unknown): string {
   const message = err instanceof Error ? err.message : String(err)
@@ -70,25 +99,40 @@ export function applyJsonPatch (content: unknown, patch: unknown, options: JsonP
     const found = kindOfJson(patch)
     throw new DoctypeRuleError(`${options.what} must be a JSON-Patch array of operations, got ${found}`, { details: { found } })
   }
+  if (patch.length > MAX_PATCH_OPERATIONS) {
+    throw new LimitExceededError(`${options.what} has ${patch.length} JSON-Patch operations, more than the limit of ${MAX_PATCH_OPERATIONS}`, {
+      details: { operations: patch.length, limit: MAX_PATCH_OPERATIONS }
+    })
+  }
   patch.forEach(checkOperation)
   // fast-json-patch inserts `value`s by reference and edits the document in place: give it copies of both
   let document = cloneJson(content)
+  // characters of JSON copied since `afterCopy` last saw the document
+  let copied = 0
+  const checkCopies = (index: number, op: Operation): void => {
+    copied = 0
+    try {
+      options.afterCopy?.(document)
+    } catch (err) {
+      if (!isKilnError(err)) throw err
+      fail(index, op, err.message, err)
+    }
+  }
   patch.forEach((op: Operation, index) => {
     try {
-      document = jsonpatch.applyOperation(document, cloneJson(op), true, true, true, index).newDocument
+      document = jsonpatch.applyOperation(document, cloneJson(op), validateInPlace, true, true, index).newDocument
     } catch (err) {
       // its own error index is not reliable (it reports 0 for most operations), so report ours
       fail(index, op, reasonOf(err), err)
     }
     if (op.op === 'copy' && options.afterCopy !== undefined) {
-      try {
-        options.afterCopy(document)
-      } catch (err) {
-        if (!isKilnError(err)) throw err
-        fail(index, op, err.message, err)
-      }
+      // the copy's size costs what the copy itself cost; the whole document is read only every 64 Ki characters
+      copied += (JSON.stringify(jsonpatch.getValueByPointer(document, op.from)) ?? '').length
+      if (copied >= COPY_CHECK_INTERVAL) checkCopies(index, op)
     }
   })
+  const last = patch.length - 1
+  if (copied > 0) checkCopies(last, patch[last] as Operation)
   return document
 }
 

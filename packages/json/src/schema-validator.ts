@@ -1,9 +1,10 @@
 import { isKilnError, SchemaValidationError } from '@kiln/interface'
 import { Ajv, type AnySchemaObject, type ErrorObject, type Options, type ValidateFunction } from 'ajv'
 import { Ajv2020 } from 'ajv/dist/2020.js'
-import addFormats from 'ajv-formats'
 import { LRUCache } from 'lru-cache'
+import { addKilnFormats } from './formats.js'
 import { checkPlainJson, kindOfJson } from './json.js'
+import { compileLinearPattern } from './linear-pattern.js'
 import { parseSchemaRef } from './schema-ref.js'
 
 /** `$schema` of JSON Schema draft 2020-12, the draft used when a schema names none. */
@@ -57,6 +58,30 @@ export type SchemaLoader = (schemaCommitId: string) => Promise<unknown>
 const MAX_LISTED = 20
 const MAX_DETAILED = 100
 
+/** Largest schema compiled, in bytes of its JSON encoding: the schema doctype's default limit on its content. */
+export const MAX_SCHEMA_BYTES = 256 * 1024
+
+/** Deepest nesting of a schema's JSON (a property of a property of … counts two levels each). */
+export const MAX_SCHEMA_DEPTH = 64
+
+/**
+ * Most objects and arrays in a schema's JSON. ajv's compile time grows with them (about 0.6 ms each on one core),
+ * not with bytes: 1000 keeps the worst compile near half a second, and real schemas far below it.
+ */
+export const MAX_SCHEMA_NODES = 1000
+
+/**
+ * The regular-expression engine ajv compiles `pattern` and `patternProperties` with: ECMAScript patterns run on RE2
+ * (linear time). A pattern RE2 cannot run throws `SchemaValidationError` naming it, so its schema does not compile.
+ */
+function linearRegExp (pattern: string, flags: string): { test(input: string): boolean, toString(): string } {
+  const compiled = compileLinearPattern(pattern)
+  // ajv keys its cache of compiled patterns by `toString()`, as it would a RegExp
+  return { test: (input) => compiled.test(input), toString: () => `/${pattern}/${flags}` }
+}
+// only read when ajv writes standalone code, which Kiln never does
+linearRegExp.code = 'kilnLinearRegExp'
+
 /** Ajv options every node must share, so that every node reaches the same verdict. */
 const AJV_OPTIONS: Options = {
   // every failing path in one error, as users fix them all at once
@@ -64,7 +89,13 @@ const AJV_OPTIONS: Options = {
   // Ceramic compiles schemas with `strict: false`; a schema it accepts must be accepted here, or logs would diverge
   strict: false,
   // unknown formats and keywords are ignored silently: ajv would otherwise print to the console
-  logger: false
+  logger: false,
+  code: {
+    // patterns come from schemas anyone may publish: they run in linear time, never on the backtracking RegExp
+    regExp: linearRegExp,
+    // ajv's optimisation passes change no verdict and take half of the compile time of a large schema
+    optimize: false
+  }
 }
 
 type Draft = '2020-12' | '07'
@@ -94,6 +125,68 @@ function detailed (issues: readonly SchemaIssue[]): SchemaIssue[] {
   return issues.slice(0, MAX_DETAILED)
 }
 
+/** The deepest nesting of a JSON value (plain JSON, already checked) and how many objects and arrays it holds. */
+function shapeOf (value: unknown): { depth: number, nodes: number } {
+  let depth = 0
+  let nodes = 0
+  const stack: Array<[unknown, number]> = [[value, 0]]
+  while (stack.length > 0) {
+    const [item, level] = stack.pop()!
+    if (typeof item !== 'object' || item === null) continue
+    nodes++
+    depth = Math.max(depth, level + 1)
+    for (const child of Array.isArray(item) ? item : Object.values(item)) stack.push([child, level + 1])
+  }
+  return { depth, nodes }
+}
+
+/** Refuses a schema too large, too deep or with too many parts to compile in bounded time. */
+function checkSchemaBounds (schema: object, name: string): void {
+  const bytes = Buffer.byteLength(JSON.stringify(schema), 'utf8')
+  if (bytes > MAX_SCHEMA_BYTES) {
+    throw new SchemaValidationError(`${name} is ${bytes} bytes as JSON, more than the ${MAX_SCHEMA_BYTES} bytes a schema may have`, {
+      details: { size: bytes, limit: MAX_SCHEMA_BYTES }
+    })
+  }
+  const { depth, nodes } = shapeOf(schema)
+  if (depth > MAX_SCHEMA_DEPTH) {
+    throw new SchemaValidationError(`${name} nests ${depth} levels deep, more than the ${MAX_SCHEMA_DEPTH} levels a schema may have`, {
+      details: { depth, limit: MAX_SCHEMA_DEPTH }
+    })
+  }
+  if (nodes > MAX_SCHEMA_NODES) {
+    throw new SchemaValidationError(`${name} has ${nodes} objects and arrays, more than the ${MAX_SCHEMA_NODES} a schema may have`, {
+      details: { nodes, limit: MAX_SCHEMA_NODES }
+    })
+  }
+}
+
+/** Keywords whose value is a schema, a list of schemas, or a map of them (drafts 2020-12 and 07). */
+const SCHEMA_KEYWORDS = new Set(['additionalItems', 'additionalProperties', 'contains', 'else', 'if', 'items', 'not', 'propertyNames', 'then', 'unevaluatedItems', 'unevaluatedProperties'])
+const SCHEMA_LIST_KEYWORDS = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems', 'items'])
+const SCHEMA_MAP_KEYWORDS = new Set(['$defs', 'definitions', 'dependentSchemas', 'dependencies', 'patternProperties', 'properties'])
+
+/**
+ * Compiles every `pattern` and `patternProperties` key of the schema, reachable or not, so that a pattern RE2 cannot
+ * run refuses the schema even where ajv would never compile it (an unused `$defs` entry, a key whose schema is `{}`).
+ */
+function checkPatterns (schema: object): void {
+  const stack: unknown[] = [schema]
+  while (stack.length > 0) {
+    const node = stack.pop()
+    if (typeof node !== 'object' || node === null || Array.isArray(node)) continue
+    for (const [keyword, value] of Object.entries(node)) {
+      if (keyword === 'pattern' && typeof value === 'string') compileLinearPattern(value)
+      if (keyword === 'patternProperties' && typeof value === 'object' && value !== null) {
+        for (const key of Object.keys(value)) compileLinearPattern(key)
+      }
+      if (SCHEMA_KEYWORDS.has(keyword)) stack.push(value)
+      if (SCHEMA_LIST_KEYWORDS.has(keyword) && Array.isArray(value)) stack.push(...value)
+      if (SCHEMA_MAP_KEYWORDS.has(keyword) && typeof value === 'object' && value !== null) stack.push(...Object.values(value))
+    }
+  }
+}
+
 /** A compiled schema, or why the schema at that CommitID does not compile (kept too: it will not compile next time either). */
 type CacheEntry = { validator: ContentValidator } | { error: { message: string, details: Record<string, unknown> } }
 
@@ -113,7 +206,7 @@ export function schemaValidator (init: SchemaValidatorInit = {}): SchemaValidato
     let ajv = instances.get(draft)
     if (ajv === undefined) {
       ajv = draft === '2020-12' ? new Ajv2020(AJV_OPTIONS) : new Ajv(AJV_OPTIONS)
-      addFormats.default(ajv)
+      addKilnFormats(ajv)
       instances.set(draft, ajv)
     }
     return ajv
@@ -128,6 +221,7 @@ export function schemaValidator (init: SchemaValidatorInit = {}): SchemaValidato
     } catch (err) {
       throw new SchemaValidationError((err as Error).message, { cause: err, details: { ...(err as { details?: object }).details } })
     }
+    checkSchemaBounds(schema, name)
     const object = schema as AnySchemaObject
     const draft = draftOf(object, name)
     const ajv = ajvFor(draft)
@@ -144,10 +238,12 @@ export function schemaValidator (init: SchemaValidatorInit = {}): SchemaValidato
     }
     let validate: ValidateFunction
     try {
+      checkPatterns(object)
       validate = ajv.compile(object)
     } catch (err) {
-      // a `$ref` that does not resolve within the schema, an invalid `pattern`, a clash of `$id`s
-      throw new SchemaValidationError(`${label}: ${(err as Error).message}`, { cause: err, details: { draft } })
+      // a `$ref` that does not resolve within the schema, a `pattern` RE2 cannot run, a clash of `$id`s
+      const details = isKilnError(err) ? err.details : {}
+      throw new SchemaValidationError(`${label}: ${(err as Error).message}`, { cause: err, details: { ...details, draft } })
     } finally {
       // compiled functions live on without it; dropping it lets another version with the same `$id` compile later
       ajv.removeSchema(object)

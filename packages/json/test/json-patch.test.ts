@@ -1,4 +1,4 @@
-import { applyJsonPatch, diffJson } from '@kiln/json'
+import { applyJsonPatch, diffJson, MAX_PATCH_OPERATIONS } from '@kiln/json'
 import { DoctypeRuleError } from '@kiln/interface'
 import { describe, expect, it } from 'vitest'
 import { thrown } from './fixtures/json.js'
@@ -46,16 +46,41 @@ describe('applyJsonPatch', () => {
     expect(content).toEqual({ a: 1 })
   })
 
-  it('calls afterCopy after each copy and stops the patch with its error', () => {
+  it('calls afterCopy once 64 Ki characters have been copied and after the last copy, and stops the patch with its error', () => {
     const copies: unknown[] = []
     const limit = (document: unknown): void => {
       copies.push(document)
-      if (JSON.stringify(document).length > 40) throw new DoctypeRuleError('too large')
+      if (JSON.stringify(document).length > 100_000) throw new DoctypeRuleError('too large')
     }
-    const patch = [0, 1, 2].map(() => ({ op: 'copy', from: '', path: '/again' }))
-    const err = thrown(() => applyJsonPatch({ a: 'xxxxx' }, patch, { what: 'data', afterCopy: limit }))
-    expect(err.message).toMatch(/^JSON-Patch operation 1 .*too large/)
+    // each copy of the root doubles it: 20 000 + 40 000 + 80 000 characters copied pass 64 Ki at operation 2 (the
+    // document, 80 000, is still allowed); the next copy alone passes it again, and the 160 000 are refused
+    const doubling = Array.from({ length: 64 }, (_, i) => ({ op: 'copy', from: '', path: `/c${i}` }))
+    const err = thrown(() => applyJsonPatch({ a: 'x'.repeat(10_000) }, doubling, { what: 'data', afterCopy: limit }))
+    expect(err.message).toMatch(/^JSON-Patch operation 3 .*too large/)
     expect(copies).toHaveLength(2)
+    // small copies: the document is read once, after the last operation
+    copies.length = 0
+    const small = [0, 1, 2].map(() => ({ op: 'copy', from: '/a', path: '/b' }))
+    expect(applyJsonPatch({ a: 1 }, small, { what: 'data', afterCopy: limit })).toEqual({ a: 1, b: 1 })
+    expect(copies).toHaveLength(1)
+  })
+
+  it('refuses a patch of more than 10 000 operations with LimitExceededError, before applying any', () => {
+    const patch = Array.from({ length: MAX_PATCH_OPERATIONS + 1 }, () => ({ op: 'test', path: '/a', value: 1 }))
+    const err = thrown(() => applyJsonPatch({ a: 1 }, patch, { what: 'tile update data' }))
+    expect(err.name).toBe('LimitExceededError')
+    expect(err.message).toBe('tile update data has 10001 JSON-Patch operations, more than the limit of 10000')
+    expect(err.details).toEqual({ operations: 10_001, limit: MAX_PATCH_OPERATIONS })
+    expect(applyJsonPatch({ a: 1 }, patch.slice(1), { what: 'data' })).toEqual({ a: 1 })
+  })
+
+  it('applies 10 000 one-character copies into a 256 KiB document without reading it after each', () => {
+    let reads = 0
+    const content = { big: 'x'.repeat(256 * 1024), list: [] as number[], one: 1 }
+    const patch = Array.from({ length: MAX_PATCH_OPERATIONS }, () => ({ op: 'copy', from: '/one', path: '/list/-' }))
+    const result = applyJsonPatch(content, patch, { what: 'data', afterCopy: () => { reads++ } }) as { list: number[] }
+    expect(result.list).toHaveLength(MAX_PATCH_OPERATIONS)
+    expect(reads).toBe(1)
   })
 })
 

@@ -1,5 +1,5 @@
 import { CommitID } from '@kiln/docid'
-import { DRAFT_07, DRAFT_2020_12, describeIssues, schemaValidator } from '@kiln/json'
+import { DRAFT_07, DRAFT_2020_12, MAX_SCHEMA_BYTES, MAX_SCHEMA_DEPTH, MAX_SCHEMA_NODES, describeIssues, schemaValidator } from '@kiln/json'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { commitIdOf, expectKilnError, thrown } from './fixtures/json.js'
 
@@ -48,7 +48,7 @@ describe('schemaValidator', () => {
     ['required that is not a list', { $schema: DRAFT_07, required: 'name' }, /\(draft-07\): \/required must be array/],
     ['an unsupported $schema', { $schema: 'http://json-schema.org/draft-04/schema#' }, /declares \$schema "http:\/\/json-schema.org\/draft-04\/schema#"; Kiln validates draft 2020-12/],
     ['a $ref outside the schema', { $ref: 'https://example.com/other.json' }, /can't resolve reference https:\/\/example.com\/other.json/],
-    ['an invalid pattern', { type: 'string', pattern: '(' }, /Invalid regular expression/],
+    ['an invalid pattern', { type: 'string', pattern: '(' }, /the pattern "\(" cannot be used: it is not a valid regular expression \(Invalid regular expression/],
     ['an asynchronous schema', { $async: true, type: 'object' }, /asynchronous schemas/],
     ['the $id of a meta-schema', { $id: DRAFT_2020_12, type: 'string' }, /is the id of a meta-schema/],
     ['an array', [{ type: 'string' }], /must be a JSON object, got an array/],
@@ -95,6 +95,31 @@ describe('schemaValidator', () => {
     const issues = check(Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`p${i}`, i])))
     expect(issues).toHaveLength(25)
     expect(describeIssues(issues)).toMatch(/\/p19 must be string; and 5 more$/)
+  })
+
+  describe('bounds on what a schema costs to compile', () => {
+    it('refuses a schema larger than 256 KiB as JSON, before ajv sees it', () => {
+      const err = thrown(() => validator.compile({ type: 'string', description: 'x'.repeat(MAX_SCHEMA_BYTES) }))
+      expect(err.name).toBe('SchemaValidationError')
+      expect(err.message).toMatch(/is \d+ bytes as JSON, more than the 262144 bytes a schema may have/)
+      expect(err.details.limit).toBe(MAX_SCHEMA_BYTES)
+    })
+
+    it('refuses a schema nested deeper than 64 levels', () => {
+      let deep: Record<string, unknown> = { type: 'string' }
+      for (let i = 0; i < MAX_SCHEMA_DEPTH / 2; i++) deep = { type: 'object', properties: { a: deep } }
+      const err = thrown(() => validator.compile(deep))
+      expect(err.message).toMatch(/nests 65 levels deep, more than the 64 levels a schema may have/)
+      expect(err.details).toEqual({ depth: 65, limit: MAX_SCHEMA_DEPTH })
+      expect(validator.compile((deep.properties as { a: object }).a)({ a: {} })).toEqual([])
+    })
+
+    it('refuses a schema of more than 1000 objects and arrays, however small in bytes', () => {
+      const properties = Object.fromEntries(Array.from({ length: MAX_SCHEMA_NODES }, (_, i) => [`p${i}`, {}]))
+      const err = thrown(() => validator.compile({ properties }))
+      expect(err.message).toMatch(/has 1002 objects and arrays, more than the 1000 a schema may have/)
+      expect(err.details).toEqual({ nodes: 1002, limit: MAX_SCHEMA_NODES })
+    })
   })
 
   it('refuses a cacheSize that is not a positive integer', () => {
