@@ -19,6 +19,8 @@ const STATUS_BY_NAME: Readonly<Record<string, number>> = Object.freeze({
   BlockNotFoundError: 404,
   ConflictingCommitError: 409,
   RequestTooLargeError: 413,
+  /** A client over its request rate; the answer carries `Retry-After`. */
+  RateLimitedError: 429,
   // Well-formed, but a rule of the document, its signer or its chain refuses it.
   InvalidSignatureError: 422,
   UnauthorizedSignerError: 422,
