@@ -13,8 +13,23 @@ export interface HttpApiInit {
   adminDids?: string[]
   /** CORS, via `@fastify/cors`; off when absent. `origin` as `@fastify/cors` takes it. */
   cors?: { origin: string | string[] | boolean }
-  /** Largest request body in bytes (default 1 MiB); a bigger one is refused with 413 before it is parsed. */
+  /**
+   * Largest request body in bytes (default 1 MiB) of every route but the CAR import; a bigger one is refused with 413
+   * `RequestTooLargeError` before it is parsed.
+   */
   bodyLimit?: number
+  /** Largest CAR body of `POST /api/v0/kiln/import`, in bytes (default 32 MiB). */
+  importBodyLimit?: number
+  /**
+   * A body refused unread (413, 429) is answered at once; the server then reads and throws away up to `maxBytes`
+   * (default 64 MiB) of it for up to `maxMs` (default 10 000), so that the client reads the answer, and closes the
+   * connection. A client still sending past either bound sees the connection reset.
+   */
+  refusedBodyDrain?: { maxBytes?: number, maxMs?: number }
+  /** Time for a request's headers to arrive, in ms (default 20 000; at most `requestTimeoutMs`); past it: 408, closed. */
+  headersTimeoutMs?: number
+  /** Time for a whole request, headers and body, to arrive, in ms (default 120 000; 0: no limit); past it: 408, closed. */
+  requestTimeoutMs?: number
   /** Checks admin JWSs (default `createVerifier()` of `@kiln/signing`: did:key). */
   verifier?: Pick<KilnVerifier, 'verifyCompactJWS'>
   /** How long an admin code from `GET /admin/getCode` stays valid, in ms (default 60 000). */

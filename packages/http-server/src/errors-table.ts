@@ -44,6 +44,8 @@ const STATUS_BY_NAME: Readonly<Record<string, number>> = Object.freeze({
   InvalidMockAnchorOptionError: 500,
   InvalidEthereumAnchorOptionError: 500,
   InvalidBitcoinAnchorOptionError: 500,
+  /** http-server: an option of `httpApi` it cannot use, refused when the API is made. */
+  InvalidHttpApiOptionError: 500,
   UsageError: 500,
   ConfigError: 500,
   /** signing: a verifier pool given options it cannot follow. */

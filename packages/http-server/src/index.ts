@@ -10,6 +10,7 @@ import { HttpServer } from './server.js'
 
 export type { HttpApi, HttpApiComponents, HttpApiInit, HttpApiNode } from './api.js'
 export { statusOf, errorStatuses } from './errors-table.js'
+export { InvalidHttpApiOptionError } from './errors.js'
 export type { ErrorBody } from './error-handler.js'
 
 /** The HTTP API plugin: `httpApi(init)({ node, logger })` gives an API to `start()` and `stop()`. */
