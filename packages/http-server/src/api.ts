@@ -2,6 +2,17 @@ import type { DocID } from '@kiln/docid'
 import type { KilnNodeApi, Logger } from '@kiln/interface'
 import type { KilnVerifier } from '@kiln/signing'
 import type { FastifyInstance } from 'fastify'
+import type { RateCategory, RateLimitInit } from './rate-limit.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The kind of request a route's calls count as, per client (`'none'`: not limited). Kiln's routes all name one;
+     * a route added through {@link HttpApi.server} without it is not limited.
+     */
+    rateLimit?: RateCategory | 'none'
+  }
+}
 
 /** The user's options of {@link httpApi}. */
 export interface HttpApiInit {
@@ -30,6 +41,17 @@ export interface HttpApiInit {
   headersTimeoutMs?: number
   /** Time for a whole request, headers and body, to arrive, in ms (default 120 000; 0: no limit); past it: 408, closed. */
   requestTimeoutMs?: number
+  /**
+   * Per-client rate limits of the API (token buckets per client address and kind of request; see `RateLimitInit`).
+   * On by default, with loopback clients exempt; `false` turns them off.
+   */
+  rateLimit?: RateLimitInit | false
+  /**
+   * Whose `X-Forwarded-For` to believe for the client's address (rate limits, logs), as Fastify's `trustProxy` takes
+   * it: `true` (every hop: a client can then claim any address), a hop count, or the proxies' addresses or CIDRs
+   * (`'127.0.0.1'`, `['10.0.0.0/8']`, `'10.0.0.1, 10.0.0.2'`). Default `false`: the connection's address.
+   */
+  trustProxy?: boolean | number | string | string[]
   /** Checks admin JWSs (default `createVerifier()` of `@kiln/signing`: did:key). */
   verifier?: Pick<KilnVerifier, 'verifyCompactJWS'>
   /** How long an admin code from `GET /admin/getCode` stays valid, in ms (default 60 000). */
@@ -51,6 +73,8 @@ export interface HttpApiComponents {
   node: HttpApiNode
   /** A pino-shaped logger: errors answered with a status ≥ 500 are logged to it; with `child`, Fastify logs to it too. */
   logger?: Logger
+  /** The rate limits' clock, in ms (default `performance.now`); tests pass their own. */
+  now?: () => number
 }
 
 /** A running (or ready to run) HTTP API. */

@@ -77,6 +77,8 @@ export function errorAnswer (err: unknown, bodyLimit: number): { status: number,
  * read) is answered by `early`, which then drains the body before closing, so that the client reads the answer.
  */
 function sendError (request: FastifyRequest, reply: FastifyReply, early: EarlyAnswers, status: number, body: ErrorBody): FastifyReply {
+  const retryAfter = body.details?.retryAfter
+  if (status === 429 && typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter))
   if (bodyPending(request)) {
     early.send(request, reply, status, JSON.stringify(body))
     return reply

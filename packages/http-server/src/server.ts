@@ -3,12 +3,14 @@ import type { Socket } from 'node:net'
 import cors from '@fastify/cors'
 import { createVerifier } from '@kiln/signing'
 import { RequestTooLargeError, type Logger } from '@kiln/interface'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
 import { AdminAuth } from './admin-auth.js'
 import type { HttpApi, HttpApiComponents, HttpApiInit } from './api.js'
 import { bodyPending, continueUnlessRefused, EarlyAnswers } from './early-answer.js'
 import { clientErrorAnswer, frameworkErrorAnswer, installErrorHandling, schemaErrorFormatter } from './error-handler.js'
 import { InvalidHttpApiOptionError } from './errors.js'
+import { RateLimiter } from './rate-limit.js'
+import { clientOf, rateLimitHook } from './route-limits.js'
 import { adminRoutes } from './routes/admin.js'
 import { commitRoutes } from './routes/commits.js'
 import { kilnRoutes } from './routes/kiln.js'
@@ -57,6 +59,13 @@ function whole (name: string, value: number, min: number): number {
   return value
 }
 
+/** Fastify's `trustProxy`, with a hop count as a function (which Fastify's types leave out, though it takes one). */
+function trustProxyOf (trust: HttpApiInit['trustProxy']): boolean | string | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust !== 'number') return trust ?? false
+  const hops = whole('trustProxy', trust, 0)
+  return (_address, hop) => hop < hops
+}
+
 /** The HTTP API over one node: a Fastify instance with Kiln's routes, error table and limits. */
 export class HttpServer implements HttpApi {
   readonly server: FastifyInstance
@@ -85,9 +94,11 @@ export class HttpServer implements HttpApi {
     // client sending its body a byte at a time would hold its connection for ever.
     const requestTimeout = whole('requestTimeoutMs', init.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, 0)
     const headersTimeout = Math.min(whole('headersTimeoutMs', init.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS, 1), requestTimeout === 0 ? Infinity : requestTimeout)
+    const limiter = init.rateLimit === false ? undefined : new RateLimiter(init.rateLimit ?? {}, components.now ?? (() => performance.now()))
     const app = Fastify({
       ...(isPinoLike(logger) && logsRequests(logger) ? { loggerInstance: logger } : { logger: false }),
       bodyLimit,
+      trustProxy: trustProxyOf(init.trustProxy),
       requestTimeout,
       // Node checks the timeouts every `connectionsCheckingInterval` (30 s by default): at least every second here.
       http: { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeout / 4))) },
@@ -134,13 +145,21 @@ export class HttpServer implements HttpApi {
       verifier: init.verifier ?? createVerifier(),
       codeTtlMs: init.codeTtlMs ?? DEFAULT_CODE_TTL_MS
     })
-    // Registered as a plugin so that they load after CORS, and get its hooks.
+    // A refused admin authorization costs the client a token of its admin attempts; past them it is answered 429.
+    const onAuthRefused = (request: FastifyRequest): void => {
+      if (limiter === undefined || !limiter.limits('adminAuth')) return
+      const client = clientOf(limiter, request)
+      if (client !== undefined) limiter.take(client, 'adminAuth')
+    }
+    // Registered as a plugin so that they load after CORS, and get its hooks (a 429 carries the CORS headers).
     void app.register(async (routes) => {
+      // Each route names the kind of request it is in `config.rateLimit`; the hook runs before its body is read.
+      if (limiter !== undefined) routes.addHook('onRequest', rateLimitHook(limiter))
       streamRoutes(routes, node)
       commitRoutes(routes, node)
       multiqueryRoutes(routes, node)
       nodeRoutes(routes, node)
-      adminRoutes(routes, node, auth)
+      adminRoutes(routes, node, auth, onAuthRefused)
       kilnRoutes(routes, node, {
         keepAliveMs: init.keepAliveMs ?? DEFAULT_KEEPALIVE_MS,
         streams: this.streams,

@@ -44,7 +44,7 @@ export function kilnRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'load'
   const { keepAliveMs, streams, maxEventStreams, importBodyLimit, logger } = options
 
   // A document as one CAR file: its log, anchors with proofs and Merkle nodes, schemas it names.
-  app.get<{ Params: { id: string } }>('/api/v0/kiln/streams/:id/export', async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/api/v0/kiln/streams/:id/export', { config: { rateLimit: 'read' } }, async (request, reply) => {
     const id = parseDocOrCommitID(request.params.id).baseID
     const car = await node.exportDocument(id)
     return await reply.header('content-type', 'application/vnd.ipld.car')
@@ -54,13 +54,13 @@ export function kilnRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'load'
 
   // Loads an export: every commit goes through the node's apply pipeline. Only a CAR body may use the larger limit: any
   // other content type is refused before its body is read.
-  app.post('/api/v0/kiln/import', { bodyLimit: importBodyLimit, onRequest: requireCarBody }, async (request) => {
+  app.post('/api/v0/kiln/import', { bodyLimit: importBodyLimit, config: { rateLimit: 'write' }, onRequest: requireCarBody }, async (request) => {
     if (!(request.body instanceof Uint8Array)) throw new InvalidRequestError('Send the export as a CAR body (content-type application/vnd.ipld.car)')
     const { id, state } = await node.importDocument(request.body)
     return { streamId: id.toString(), state: stateJSON(node.doctypes, state) }
   })
 
-  app.get<{ Params: { id: string } }>('/api/v0/kiln/streams/:id/watch', async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/api/v0/kiln/streams/:id/watch', { config: { rateLimit: 'eventStreams' } }, async (request, reply) => {
     const id: DocID = parseDocOrCommitID(request.params.id).baseID
     // The slot is taken before anything is opened, so that requests arriving together cannot pass the cap together.
     if (streams.size >= maxEventStreams) {
@@ -126,7 +126,7 @@ export function kilnRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'load'
     }
   })
 
-  app.get<{ Params: { id: string } }>('/api/v0/kiln/streams/:id/log', async (request) => {
+  app.get<{ Params: { id: string } }>('/api/v0/kiln/streams/:id/log', { config: { rateLimit: 'read' } }, async (request) => {
     const ref = parseDocOrCommitID(request.params.id)
     const { id, state } = await node.load(ref)
     // The log of exactly the state loaded, even if a commit lands in between.
