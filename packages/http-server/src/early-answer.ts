@@ -68,8 +68,9 @@ export class EarlyAnswers {
       connection: 'close',
       date: new Date().toUTCString()
     }
-    // Written to the socket itself: Node's own response would close the connection the moment it is written.
-    socket.end(head(status, headers) + payload)
+    // Written to the socket itself: Node's own response would close the connection the moment it is written. An
+    // answer to HEAD has no body.
+    socket.end(head(status, headers) + (request.method === 'HEAD' ? '' : payload))
     this.drain(raw, socket)
   }
 

@@ -123,6 +123,15 @@ describe('a body over the limit', () => {
     expect((await nodeRequest(`${h.url}/api/v0/node/chains`)).json).toEqual({ supportedChains: ['inmemory:12345'] })
   })
 
+  it('answers a HEAD that carries a body with the 413\'s headers only, as HEAD requires', async () => {
+    h = await startHarness()
+    const { socket, received } = await rawSocket(h.url)
+    socket.write('HEAD /api/v0/node/chains HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n\r\nhello')
+    const text = await received
+    expect(text).toMatch(/^HTTP\/1\.1 413 Payload Too Large\r\n/)
+    expect(text.endsWith('\r\n\r\n')).toBe(true)
+  })
+
   it('is read and thrown away up to refusedBodyDrain.maxBytes, then the connection is closed', async () => {
     h = await startHarness({ refusedBodyDrain: { maxBytes: 2 * MiB, maxMs: 600_000 } })
     const { socket, received } = await rawSocket(h.url)
