@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { RATE_CATEGORIES, type RateCategory, type RateLimitInit, type RateRule } from '@kiln/http-server'
 import { ConfigError } from './errors.js'
 
 /** A chain the daemon can anchor on. */
@@ -10,6 +11,9 @@ const ANCHOR_CHOICES: readonly string[] = ['mock', 'ethereum', 'ethereum-dev']
 export type Durability = 'strict' | 'relaxed'
 
 const DURABILITIES: readonly string[] = ['strict', 'relaxed']
+
+/** Whose `X-Forwarded-For` the HTTP API believes: `httpApi`'s `trustProxy`. */
+export type TrustProxy = boolean | number | string[]
 
 /** Everything `kiln daemon` can be told, by flag or config file. */
 export interface DaemonConfig {
@@ -37,8 +41,21 @@ export interface DaemonConfig {
   corsOrigins: string[]
   cacheSize: number
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
-  /** Request body limit in bytes. */
+  /** Request body limit in bytes (every route but the CAR import). */
   bodyLimit: number
+  /** Body limit of the CAR import route, in bytes. */
+  importBodyLimit: number
+  /** Time for a request's headers to arrive, in ms. */
+  headersTimeoutMs: number
+  /** Time for a whole request to arrive, in ms (0: none). */
+  requestTimeoutMs: number
+  /**
+   * Per-client rate limits of the HTTP API: `httpApi`'s `rateLimit` (kinds left out keep their defaults; loopback
+   * clients are exempt unless `loopback`), or `false` for none.
+   */
+  rateLimit: RateLimitInit | false
+  /** Whose `X-Forwarded-For` to believe for the client's address: none by default. */
+  trustProxy: TrustProxy
   /**
    * `strict`: every acknowledged write is fsync'd (concurrent writes share one fsync); `relaxed`: written to the OS but
    * not synced, so a power loss (not a process crash) may lose the last acknowledged writes.
@@ -59,6 +76,11 @@ export const DAEMON_DEFAULTS: Readonly<DaemonConfig> = Object.freeze({
   cacheSize: 1000,
   logLevel: 'info',
   bodyLimit: 1024 * 1024,
+  importBodyLimit: 16 * 1024 * 1024,
+  headersTimeoutMs: 20_000,
+  requestTimeoutMs: 120_000,
+  rateLimit: {},
+  trustProxy: false,
   durability: 'strict'
 })
 
@@ -77,6 +99,67 @@ function stringList (value: unknown, name: string): string[] {
   if (!Array.isArray(list) || !list.every((v) => typeof v === 'string' && v.length > 0)) {
     throw new ConfigError(`${name} must be a list of strings`, { details: { field: name } })
   }
+  return list
+}
+
+/** A `{perSecond, burst}` rate for the kind `name`: a positive rate and a burst of at least one request. */
+function rateRule (value: unknown, name: string): RateRule | false {
+  if (value === false || value === 'off') return false
+  const rule = value as Partial<RateRule> | null
+  if (rule === null || typeof rule !== 'object' || typeof rule.perSecond !== 'number' || typeof rule.burst !== 'number' ||
+    !Number.isFinite(rule.perSecond) || rule.perSecond <= 0 || !Number.isFinite(rule.burst) || rule.burst < 1 || Object.keys(rule).length !== 2) {
+    throw new ConfigError(`${name} must be {"perSecond": n > 0, "burst": n >= 1} or false, got ${JSON.stringify(value)}`, { details: { field: name } })
+  }
+  return { perSecond: rule.perSecond, burst: rule.burst }
+}
+
+/**
+ * The rate limits after one setting: a config file's object (or `false`), or the `--rate-limit` flags' specs:
+ * `off`, `loopback` (limit loopback clients too), `<kind>=<perSecond>/<burst>`, `<kind>=off`.
+ */
+function rateLimitOf (base: RateLimitInit | false, value: unknown, source: string): RateLimitInit | false {
+  const name = `${source} rateLimit`
+  if (value === false) return false
+  if (Array.isArray(value) || typeof value === 'string') {
+    let limits: RateLimitInit | false = base === false ? {} : { ...base }
+    for (const spec of typeof value === 'string' ? [value] : value as unknown[]) {
+      if (spec === 'off') { limits = false; continue }
+      if (limits === false) limits = {}
+      if (spec === 'loopback') { limits.loopback = true; continue }
+      const match = typeof spec === 'string' ? /^(\w+)=(?:off|([\d.]+)\/([\d.]+))$/.exec(spec) : null
+      const kind = match?.[1] as RateCategory | undefined
+      if (match === null || kind === undefined || !RATE_CATEGORIES.includes(kind)) {
+        throw new ConfigError(`${name} must be "off", "loopback" or <kind>=<perSecond>/<burst> (or <kind>=off) with a kind among ${RATE_CATEGORIES.join(', ')}, got ${JSON.stringify(spec)}`, { details: { field: 'rateLimit', value: spec } })
+      }
+      limits[kind] = match[2] === undefined ? false : rateRule({ perSecond: Number(match[2]), burst: Number(match[3]) }, `${name} ${kind}`)
+    }
+    return limits
+  }
+  if (value === null || typeof value !== 'object') {
+    throw new ConfigError(`${name} must be an object of rates, or false, got ${JSON.stringify(value)}`, { details: { field: 'rateLimit' } })
+  }
+  const limits: RateLimitInit = {}
+  for (const [key, setting] of Object.entries(value)) {
+    if (RATE_CATEGORIES.includes(key as RateCategory)) limits[key as RateCategory] = rateRule(setting, `${name}.${key}`)
+    else if (key === 'loopback' && typeof setting === 'boolean') limits.loopback = setting
+    else if (key === 'maxClients') limits.maxClients = integer(setting, `${name}.maxClients`, 1, 10_000_000)
+    else throw new ConfigError(`${name} has an unknown or mistyped setting "${key}"`, { details: { field: `rateLimit.${key}` } })
+  }
+  return limits
+}
+
+/** `trustProxy` from a flag (`true`, `false`, a hop count, or comma-separated addresses) or a config file. */
+function trustProxyOf (value: unknown, source: string): TrustProxy {
+  const name = `${source} trustProxy`
+  if (typeof value === 'boolean') return value
+  if (typeof value === 'number') return integer(value, name, 0, 100)
+  if (typeof value === 'string') {
+    if (value === 'true' || value === 'false') return value === 'true'
+    if (/^\d+$/.test(value)) return integer(value, name, 0, 100)
+    value = value.split(',').map((address) => address.trim()).filter((address) => address !== '')
+  }
+  const list = stringList(value, name)
+  if (list.length === 0) throw new ConfigError(`${name} must be true, false, a hop count, or proxy addresses`, { details: { field: 'trustProxy' } })
   return list
 }
 
@@ -115,6 +198,11 @@ export function mergeConfig (base: DaemonConfig, partial: Record<string, unknown
       case 'corsOrigins': config.corsOrigins = stringList(value, `${source} corsOrigins`); break
       case 'cacheSize': config.cacheSize = integer(value, `${source} cacheSize`, 1, 10_000_000); break
       case 'bodyLimit': config.bodyLimit = integer(value, `${source} bodyLimit`, 1024, 1024 * 1024 * 1024); break
+      case 'importBodyLimit': config.importBodyLimit = integer(value, `${source} importBodyLimit`, 1024, 1024 * 1024 * 1024); break
+      case 'headersTimeoutMs': config.headersTimeoutMs = integer(value, `${source} headersTimeoutMs`, 100, 3_600_000); break
+      case 'requestTimeoutMs': config.requestTimeoutMs = integer(value, `${source} requestTimeoutMs`, 0, 86_400_000); break
+      case 'rateLimit': config.rateLimit = rateLimitOf(config.rateLimit, value, source); break
+      case 'trustProxy': config.trustProxy = trustProxyOf(value, source); break
       case 'logLevel':
         if (typeof value !== 'string' || !LOG_LEVELS.includes(value)) throw new ConfigError(`${source} logLevel must be one of ${LOG_LEVELS.join(', ')}`)
         config.logLevel = value as DaemonConfig['logLevel']

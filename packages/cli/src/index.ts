@@ -5,7 +5,7 @@
  */
 export { run, type CliIO } from './cli.js'
 export { buildInfo, type PackageVersion } from './build-info.js'
-export { DAEMON_DEFAULTS, mergeConfig, readConfigFile, checkAnchorConfig, type DaemonConfig, type AnchorChoice, type Durability } from './config.js'
+export { DAEMON_DEFAULTS, mergeConfig, readConfigFile, checkAnchorConfig, type DaemonConfig, type AnchorChoice, type Durability, type TrustProxy } from './config.js'
 export { logFormat, daemonLogger, formatLogLine, isRequestLog, prettyDestination, type LogFormat, type LogDestination, type DaemonLoggerOptions } from './daemon-log.js'
 export { startDaemon, type Daemon } from './node-assembly.js'
 export { UsageError, ConfigError } from './errors.js'

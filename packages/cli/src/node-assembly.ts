@@ -109,6 +109,11 @@ export async function startDaemon (config: DaemonConfig, logger: Logger): Promis
       host: config.host,
       adminDids: config.adminDids,
       bodyLimit: config.bodyLimit,
+      importBodyLimit: config.importBodyLimit,
+      headersTimeoutMs: config.headersTimeoutMs,
+      requestTimeoutMs: config.requestTimeoutMs,
+      rateLimit: config.rateLimit,
+      trustProxy: config.trustProxy,
       ...(config.corsOrigins.length > 0 ? { cors: { origin: config.corsOrigins } } : {})
     })({ node, logger })
     await api.start()

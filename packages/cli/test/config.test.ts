@@ -40,6 +40,58 @@ describe('daemon configuration', () => {
     }
   })
 
+  it('limits HTTP clients with the API\'s default rates, and takes --rate-limit specs over the config file\'s', () => {
+    expect(DAEMON_DEFAULTS.rateLimit).toEqual({})
+    const fromFile = mergeConfig(DAEMON_DEFAULTS, { rateLimit: { write: { perSecond: 5, burst: 10 }, eventStreams: false, maxClients: 100 } }, 'file')
+    expect(fromFile.rateLimit).toEqual({ write: { perSecond: 5, burst: 10 }, eventStreams: false, maxClients: 100 })
+    expect(mergeConfig(fromFile, { rateLimit: ['read=50/200', 'write=off', 'loopback'] }, 'option').rateLimit).toEqual({
+      write: false, read: { perSecond: 50, burst: 200 }, eventStreams: false, maxClients: 100, loopback: true
+    })
+    expect(mergeConfig(fromFile, { rateLimit: ['off'] }, 'option').rateLimit).toBe(false)
+    expect(mergeConfig(DAEMON_DEFAULTS, { rateLimit: false }, 'file').rateLimit).toBe(false)
+    // A rate given after "off" turns the limits back on, with that rate and the defaults.
+    expect(mergeConfig(DAEMON_DEFAULTS, { rateLimit: ['off', 'adminAuth=0.5/5'] }, 'option').rateLimit).toEqual({ adminAuth: { perSecond: 0.5, burst: 5 } })
+  })
+
+  it('refuses a malformed rate limit with ConfigError naming the setting', () => {
+    const bad: Array<[unknown, string]> = [
+      [['write=fast'], 'option rateLimit must be "off", "loopback" or <kind>=<perSecond>/<burst>'],
+      [['writes=1/2'], 'with a kind among write, read, adminAuth, eventStreams, got "writes=1/2"'],
+      [['write=0/2'], 'option rateLimit write must be {"perSecond": n > 0, "burst": n >= 1} or false'],
+      [['write=1/0.5'], 'option rateLimit write must be'],
+      [{ write: { perSecond: 1 } }, 'option rateLimit.write must be'],
+      [{ write: { perSecond: 1, burst: 2, window: 3 } }, 'option rateLimit.write must be'],
+      [{ loopback: 'yes' }, 'option rateLimit has an unknown or mistyped setting "loopback"'],
+      [{ maxClients: 0 }, 'option rateLimit.maxClients must be an integer'],
+      ['on', 'option rateLimit must be "off", "loopback"'],
+      [true, 'option rateLimit must be an object of rates, or false']
+    ]
+    for (const [rateLimit, message] of bad) {
+      expect(() => mergeConfig(DAEMON_DEFAULTS, { rateLimit }, 'option'), JSON.stringify(rateLimit)).toThrow(expect.objectContaining({
+        name: 'ConfigError', message: expect.stringContaining(message) as string
+      }) as Error)
+    }
+  })
+
+  it('believes no X-Forwarded-For unless trustProxy names a proxy, a hop count, or true', () => {
+    expect(DAEMON_DEFAULTS.trustProxy).toBe(false)
+    const trust = (value: unknown, source = 'option'): unknown => mergeConfig(DAEMON_DEFAULTS, { trustProxy: value }, source).trustProxy
+    expect([trust('true'), trust('false'), trust('2'), trust('127.0.0.1, 10.0.0.0/8')]).toEqual([true, false, 2, ['127.0.0.1', '10.0.0.0/8']])
+    expect([trust(true, 'file'), trust(1, 'file'), trust(['10.0.0.1'], 'file')]).toEqual([true, 1, ['10.0.0.1']])
+    for (const bad of [-1, 1.5, '', [1], {}, ',']) {
+      expect(() => trust(bad), JSON.stringify(bad)).toThrow(expect.objectContaining({ name: 'ConfigError' }) as Error)
+    }
+  })
+
+  it('takes the HTTP API\'s body limits and timeouts from the config file', () => {
+    expect(DAEMON_DEFAULTS).toMatchObject({ bodyLimit: 1024 * 1024, importBodyLimit: 16 * 1024 * 1024, headersTimeoutMs: 20_000, requestTimeoutMs: 120_000 })
+    expect(mergeConfig(DAEMON_DEFAULTS, { importBodyLimit: 4096, headersTimeoutMs: 5000, requestTimeoutMs: 0 }, 'file'))
+      .toMatchObject({ importBodyLimit: 4096, headersTimeoutMs: 5000, requestTimeoutMs: 0 })
+    for (const bad of [{ importBodyLimit: 10 }, { headersTimeoutMs: 0 }, { requestTimeoutMs: -1 }]) {
+      expect(() => mergeConfig(DAEMON_DEFAULTS, bad, 'file'), JSON.stringify(bad)).toThrow(expect.objectContaining({ name: 'ConfigError' }) as Error)
+    }
+  })
+
   it('refuses bad values and unknown settings with ConfigError', () => {
     for (const bad of [{ port: 70000 }, { port: 'eighty' }, { anchor: 'ethereum-mainnet' }, { adminDids: [1] }, { logLevel: 'loud' }, { colour: 'blue' }, { anchorIntervalMs: 0 }]) {
       expect(() => mergeConfig(DAEMON_DEFAULTS, bad, 'file')).toThrow(expect.objectContaining({ name: 'ConfigError' }) as Error)

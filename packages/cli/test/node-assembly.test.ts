@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DAEMON_DEFAULTS, startDaemon } from '@kiln/cli'
+import { DAEMON_DEFAULTS, run, startDaemon } from '@kiln/cli'
 import { createNode } from '@kiln/core'
 import { describe, expect, it, vi } from 'vitest'
 
@@ -19,6 +19,53 @@ describe('assembling the daemon', () => {
       expect(vi.mocked(createNode)).toHaveBeenLastCalledWith(expect.objectContaining({ durability }))
     } finally {
       await daemon.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+
+  it('gives the HTTP API the daemon\'s import limit, rate limits and trusted proxy', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'kiln-assembly-'))
+    const daemon = await startDaemon({
+      ...DAEMON_DEFAULTS, port: 0, anchor: [], dataDir, logLevel: 'silent', importBodyLimit: 2048, rateLimit: { write: { perSecond: 1, burst: 1 } }, trustProxy: ['127.0.0.1']
+    }, { debug () {}, info () {}, warn () {}, error () {} })
+    try {
+      // Through the trusted proxy on 127.0.0.1, the client is the forwarded address: not loopback, so limited.
+      const post = async (client: string): Promise<number> => (await fetch(`${daemon.api.url}/api/v0/streams`, {
+        method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': client }, body: '{}'
+      })).status
+      expect([await post('203.0.113.9'), await post('203.0.113.9'), await post('203.0.113.10')]).toEqual([400, 429, 400])
+      const imported = await fetch(`${daemon.api.url}/api/v0/kiln/import`, { method: 'POST', headers: { 'content-type': 'application/vnd.ipld.car' }, body: new Uint8Array(4096) })
+      expect({ status: imported.status, body: await imported.json() }).toMatchObject({ status: 413, body: { details: { limit: 2048 } } })
+    } finally {
+      await daemon.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('kiln daemon', () => {
+  it('takes --rate-limit and --rate-limit-loopback, says which limits are in force, and applies them', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'kiln-assembly-'))
+    const controller = new AbortController()
+    let out = ''
+    let listening!: (url: string) => void
+    const url = new Promise<string>((resolve) => { listening = resolve })
+    const io = {
+      out: { write (chunk: string | Uint8Array) { out += String(chunk); const match = /kiln listening on (\S+)\n/.exec(out); if (match !== null) listening(match[1]!) } },
+      err: { write () {} },
+      env: {},
+      signal: controller.signal
+    }
+    const exited = run(['daemon', '--port', '0', '--anchor', 'none', '--data-dir', dataDir, '--log-level', 'silent', '--rate-limit', 'write=1/2', '--rate-limit', 'eventStreams=off', '--rate-limit-loopback'], io)
+    try {
+      const base = await url
+      expect(out).toContain('rate limit write 1/s (burst 2), read 100/s (burst 500), adminAuth 1/s (burst 20), eventStreams off per client; loopback limited too')
+      const statuses: number[] = []
+      for (let i = 0; i < 3; i++) statuses.push((await fetch(`${base}/api/v0/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status)
+      expect(statuses).toEqual([400, 400, 429])
+    } finally {
+      controller.abort()
+      expect(await exited).toBe(0)
       rmSync(dataDir, { recursive: true, force: true })
     }
   })

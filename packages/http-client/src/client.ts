@@ -8,8 +8,9 @@ import {
 import { adminAuthorization, type AdminSigner } from './admin.js'
 import { applyOnTip, type ApplyOnTipOptions, type BuildCommit } from './apply-on-tip.js'
 import { objectOf, snapshotOf } from './answers.js'
-import { Transport } from './transport.js'
-import { abortableSleep, reconnectPolicy, watchDocument, type WatchDeps, type WatchReconnect } from './watch.js'
+import { abortableSleep } from './abortable-sleep.js'
+import { rateLimitRetryPolicy, Transport, type RateLimitRetry } from './transport.js'
+import { reconnectPolicy, watchDocument, type WatchDeps, type WatchReconnect } from './watch.js'
 
 /** Options of {@link httpClient}. */
 export interface HttpClientInit {
@@ -25,6 +26,11 @@ export interface HttpClientInit {
   headers?: Record<string, string>
   /** How `watch` reconnects a dropped stream (default: 100 ms doubling to 10 s, with jitter; gives up after 10 failures in a row). */
   watchReconnect?: WatchReconnect
+  /**
+   * Whether a request answered 429 (`RateLimitedError`) is sent again after the node's `Retry-After`: off by default
+   * (the error is thrown at once, `details.retryAfter` saying how many seconds to wait).
+   */
+  rateLimitRetry?: RateLimitRetry
 }
 
 /** One query of {@link KilnHttpClient.multiQuery}: a document (DocID or CommitID) and paths to follow from its content. */
@@ -120,7 +126,9 @@ class HttpClient implements KilnHttpClient {
       throw new KilnError('httpClient needs { url }: the base URL of a Kiln node, like http://127.0.0.1:7007')
     }
     const fetchFn = init.fetch ?? (async (input, requestInit) => await globalThis.fetch(input, requestInit))
-    this.transport = new Transport({ url: init.url, fetch: fetchFn, timeoutMs: init.timeoutMs ?? 30_000, headers: { ...init.headers } })
+    this.transport = new Transport({
+      url: init.url, fetch: fetchFn, timeoutMs: init.timeoutMs ?? 30_000, headers: { ...init.headers }, rateLimitRetry: rateLimitRetryPolicy(init.rateLimitRetry)
+    })
     this.url = this.transport.url
     this.adminSigner = init.adminSigner
     this.watchReconnect = reconnectPolicy(init.watchReconnect)

@@ -6,6 +6,7 @@
  */
 export { httpClient, type HttpClientInit, type KilnHttpClient, type MultiQuery, type MultiQueryOptions, type LogItemWithProof } from './client.js'
 export { WATCH_RECONNECT_DEFAULTS, reconnectDelay, type WatchReconnect } from './watch.js'
+export type { RateLimitRetry } from './transport.js'
 export { type ApplyOnTipOptions, type BuildCommit } from './apply-on-tip.js'
 export { parseEventStream, type ServerSentEvent } from './sse.js'
 export { compactJWS, type AdminSigner, type AdminPayload } from './admin.js'

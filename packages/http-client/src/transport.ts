@@ -1,6 +1,33 @@
 import {
-  AbortError, CodecError, KilnError, RequestTooLargeError, TimeoutError, errorFromWire, isKilnError
+  AbortError, CodecError, KilnError, RateLimitedError, RequestTooLargeError, TimeoutError, errorFromWire, isKilnError
 } from '@kiln/interface'
+import { abortableSleep } from './abortable-sleep.js'
+
+/** Whether, and how, a request answered 429 is sent again: off unless `retries` is above 0. */
+export interface RateLimitRetry {
+  /** How many times a request is sent again after a 429 (default 0: the `RateLimitedError` is thrown at once). */
+  retries?: number
+  /** The longest `Retry-After` waited for, in ms (default 60 000); a longer one is thrown at once. */
+  maxWaitMs?: number
+}
+
+/** The policy with its defaults; a `KilnError` for values it cannot follow. */
+export function rateLimitRetryPolicy (policy: RateLimitRetry = {}): Required<RateLimitRetry> {
+  const full = { retries: 0, maxWaitMs: 60_000, ...policy }
+  if (!Number.isInteger(full.retries) || full.retries < 0 || !(full.maxWaitMs >= 0)) {
+    throw new KilnError(`httpClient: rateLimitRetry needs a whole number of retries >= 0 and maxWaitMs >= 0, got ${JSON.stringify(policy)}`, {
+      details: { rateLimitRetry: { ...policy } }
+    })
+  }
+  return full
+}
+
+/** The wait a `RateLimitedError` asks for, in ms (its `details.retryAfter` seconds); undefined for any other error. */
+export function retryAfterMs (err: unknown): number | undefined {
+  if (!isKilnError(err, 'RateLimitedError')) return undefined
+  const seconds = err.details.retryAfter
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined
+}
 
 /** What every request of a client shares: the node's base URL, the `fetch` to use, the timeout, extra headers. */
 export interface TransportInit {
@@ -9,6 +36,7 @@ export interface TransportInit {
   fetch: typeof fetch
   timeoutMs: number
   headers: Record<string, string>
+  rateLimitRetry?: Required<RateLimitRetry>
 }
 
 /** Options of one request. */
@@ -36,6 +64,7 @@ export class Transport {
   private readonly fetch: typeof fetch
   private readonly timeoutMs: number
   private readonly headers: Record<string, string>
+  private readonly rateLimitRetry: Required<RateLimitRetry>
 
   constructor (init: TransportInit) {
     let parsed: URL
@@ -56,13 +85,14 @@ export class Transport {
     this.fetch = init.fetch
     this.timeoutMs = init.timeoutMs
     this.headers = init.headers
+    this.rateLimitRetry = init.rateLimitRetry ?? rateLimitRetryPolicy()
   }
 
   /** Sends a request and parses the JSON answer; a non-2xx answer becomes the named error it carries. */
   async json (path: string, options: RequestOptions = {}): Promise<unknown> {
     return await this.send(path, options, async (response, call) => {
       const text = await response.text()
-      if (!response.ok) throw errorFromResponse(response.status, text, call)
+      if (!response.ok) throw errorFromResponse(response, text, call)
       try {
         return JSON.parse(text)
       } catch (cause) {
@@ -76,7 +106,7 @@ export class Transport {
   /** Sends a request and gives the binary answer (a CAR file); a non-2xx answer becomes the named error it carries. */
   async bytes (path: string, options: RequestOptions = {}): Promise<Uint8Array> {
     return await this.send(path, { ...options, headers: { accept: 'application/vnd.ipld.car', ...options.headers } }, async (response, call) => {
-      if (!response.ok) throw errorFromResponse(response.status, await response.text(), call)
+      if (!response.ok) throw errorFromResponse(response, await response.text(), call)
       return new Uint8Array(await response.arrayBuffer())
     })
   }
@@ -97,7 +127,7 @@ export class Transport {
     const call = new Call(options.method ?? 'GET', this.url + path, options.timeoutMs ?? this.timeoutMs, options.signal)
     try {
       const response = await this.fetch(call.url, this.init(call, { ...options, headers: { accept: 'text/event-stream', ...options.headers } }))
-      if (!response.ok) throw errorFromResponse(response.status, await response.text(), call)
+      if (!response.ok) throw errorFromResponse(response, await response.text(), call)
       const body = response.body
       if (body === null) throw new CodecError(`${call.method} ${call.url} answered without a body`, { details: { url: call.url } })
       call.stopTimer()
@@ -108,7 +138,23 @@ export class Transport {
     }
   }
 
+  /** Sends a request; after a 429, again once its `Retry-After` has passed, as often as `rateLimitRetry` allows. */
   private async send<T>(path: string, options: RequestOptions, read: (response: Response, call: Call) => Promise<T>): Promise<T> {
+    for (let retries = 0; ; retries++) {
+      try {
+        return await this.sendOnce(path, options, read)
+      } catch (err) {
+        const waitMs = retryAfterMs(err)
+        if (waitMs === undefined || retries >= this.rateLimitRetry.retries || waitMs > this.rateLimitRetry.maxWaitMs) throw err
+        await abortableSleep(waitMs, options.signal)
+        if (options.signal?.aborted === true) {
+          throw new AbortError(`${options.method ?? 'GET'} ${this.url + path} was aborted`, { cause: options.signal.reason, details: { url: this.url + path } })
+        }
+      }
+    }
+  }
+
+  private async sendOnce<T>(path: string, options: RequestOptions, read: (response: Response, call: Call) => Promise<T>): Promise<T> {
     const call = new Call(options.method ?? 'GET', this.url + path, options.timeoutMs ?? this.timeoutMs, options.signal)
     try {
       const response = await this.fetch(call.url, this.init(call, options))
@@ -183,8 +229,33 @@ class Call {
   }
 }
 
-/** The error a non-2xx answer stands for: the named error of a `{error, name}` body, else one built from the status. */
-function errorFromResponse (status: number, text: string, call: Call): KilnError {
+/**
+ * The `Retry-After` of an answer in whole seconds from now: delay-seconds, or an HTTP date (a past one is 0); undefined
+ * when there is none, or it cannot be read.
+ */
+function retryAfterSeconds (response: Response): number | undefined {
+  const value = response.headers.get('retry-after')?.trim()
+  if (value === undefined || value === '') return undefined
+  if (/^\d+$/.test(value)) return Number(value)
+  const at = Date.parse(value)
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000))
+}
+
+/**
+ * The error a non-2xx answer stands for: the named error of a `{error, name}` body, else one built from the status. A
+ * 429 is always a `RateLimitedError`, whose `details.retryAfter` is the node's, or else the `Retry-After` header's.
+ */
+function errorFromResponse (response: Response, text: string, call: Call): KilnError {
+  const err = errorOfAnswer(response.status, text, call)
+  if (response.status !== 429) return err
+  if (typeof err.details.retryAfter !== 'number') {
+    const retryAfter = retryAfterSeconds(response)
+    if (retryAfter !== undefined) err.details.retryAfter = retryAfter
+  }
+  return err.name === 'RateLimitedError' ? err : new RateLimitedError(err.message, { details: err.details })
+}
+
+function errorOfAnswer (status: number, text: string, call: Call): KilnError {
   let body: unknown
   try {
     body = JSON.parse(text)

@@ -2,7 +2,7 @@ import type { DocID } from '@kiln/docid'
 import { KilnError, errorFromWire, isKilnError, type DocSnapshot } from '@kiln/interface'
 import { objectOf, parseJSON, snapshotOf } from './answers.js'
 import { parseEventStream } from './sse.js'
-import type { OpenStream } from './transport.js'
+import { retryAfterMs, type OpenStream } from './transport.js'
 
 /** How `watch` reconnects a dropped stream: waits that double from `initialDelayMs` to `maxDelayMs`, with jitter. */
 export interface WatchReconnect {
@@ -59,20 +59,6 @@ export function isWorthRetrying (err: unknown): boolean {
   return !(isKilnError(err) && PERMANENT.has(err.name))
 }
 
-/** Waits `ms`, or less when the signal fires (it resolves then too: the caller checks the signal). */
-export async function abortableSleep (ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted === true) return
-  await new Promise<void>((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, ms)
-    signal?.addEventListener('abort', done, { once: true })
-  })
-}
-
 /** What the watch loop needs from outside: opening one stream, waiting, chance. Tests give their own. */
 export interface WatchDeps {
   /** Opens the document's event stream; rejects with a named error when the node answers one. */
@@ -109,7 +95,8 @@ export async function * watchDocument (deps: WatchDeps, options: WatchDocumentOp
   let reconnecting = false
   while (!aborted()) {
     if (reconnecting) {
-      await deps.sleep(reconnectDelay(failures + 1, policy, deps.random), signal)
+      // Never sooner than a node that refused the last attempt for its rate asked (429, Retry-After).
+      await deps.sleep(Math.max(reconnectDelay(failures + 1, policy, deps.random), retryAfterMs(lastFailure) ?? 0), signal)
       if (aborted()) return
     }
     let stream: OpenStream

@@ -88,6 +88,29 @@ describe('watch reconnecting with backoff', () => {
     expect(reconnectDelay(40, WATCH_RECONNECT_DEFAULTS, () => 0)).toBe(5000)
   })
 
+  it('waits no less than the Retry-After of a node that refused a reopening for its rate', async () => {
+    const controller = new AbortController()
+    const { fetch, times } = scriptedFetch((n) => {
+      if (n === 1) return streamAnswer(stateEvent(0))
+      if (n === 2) {
+        return new Response(JSON.stringify({ error: 'Too many event stream openings', name: 'RateLimitedError', details: { limit: 'eventStreams', retryAfter: 3 } }), {
+          status: 429, headers: { 'content-type': 'application/json', 'retry-after': '3' }
+        })
+      }
+      setTimeout(() => { controller.abort() }, 10)
+      return streamAnswer(stateEvent(0) + stateEvent(1))
+    })
+    const seen: unknown[] = []
+    const ended = (async () => {
+      for await (const { state } of httpClient({ url: 'http://127.0.0.1:7007', fetch }).watch(doc.id, { signal: controller.signal })) seen.push(state.content)
+    })()
+    await vi.advanceTimersByTimeAsync(60_000)
+    await ended
+    expect(seen).toEqual([{ n: 1 }, { n: 2 }])
+    // 1 → 2: a dropped stream, 50 to 100 ms; 2 → 3: the 429's three seconds, longer than the backoff's 100 to 200 ms.
+    expect(gaps(times)[1]).toBe(3000)
+  })
+
   it('throws the first connection\'s failure at once, without waiting to retry', async () => {
     const { fetch, times } = scriptedFetch(() => busyAnswer())
     const outcome = (async () => { for await (const _ of httpClient({ url: 'http://127.0.0.1:7007', fetch }).watch(doc.id)) { /* none */ } })().catch((e: unknown) => e)

@@ -1,5 +1,8 @@
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
 import { InvalidRequestError, isKilnError, RequestTooLargeError, type KilnError, type Logger } from '@kiln/interface'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { bodyPending, type EarlyAnswers } from './early-answer.js'
 import { statusOf } from './errors-table.js'
 
 /** The body of every non-2xx answer. */
@@ -69,23 +72,73 @@ export function errorAnswer (err: unknown, bodyLimit: number): { status: number,
   return { status, body }
 }
 
-/** Installs the error handler, the 404 answer and the answer to malformed URLs, all as `{error, name}`. */
-export function installErrorHandling (app: FastifyInstance, options: { logger?: Logger, bodyLimit: number }): void {
-  const { logger, bodyLimit } = options
+/**
+ * Sends an error answer. A request whose body is still unread (refused for its size or its client's rate before it was
+ * read) is answered by `early`, which then drains the body before closing, so that the client reads the answer.
+ */
+function sendError (request: FastifyRequest, reply: FastifyReply, early: EarlyAnswers, status: number, body: ErrorBody): FastifyReply {
+  const retryAfter = body.details?.retryAfter
+  if (status === 429 && typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter))
+  if (bodyPending(request)) {
+    early.send(request, reply, status, JSON.stringify(body))
+    return reply
+  }
+  return reply.code(status).type('application/json; charset=utf-8').send(body)
+}
+
+/** What the error handling needs: where to log faults, the default body limit, and the way to answer before a body. */
+export interface ErrorHandlingOptions {
+  logger?: Logger
+  /** The body limit of routes that set none of their own. */
+  bodyLimit: number
+  early: EarlyAnswers
+}
+
+/** Installs the error handler and the 404 answer, both as `{error, name}`. */
+export function installErrorHandling (app: FastifyInstance, options: ErrorHandlingOptions): void {
+  const { logger, bodyLimit, early } = options
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const { status, body } = errorAnswer(err, bodyLimit)
+    const { status, body } = errorAnswer(err, request.routeOptions.bodyLimit ?? bodyLimit)
     if (status >= 500) logger?.error({ err, method: request.method, url: request.url, status }, 'HTTP request failed')
-    return reply.code(status).type('application/json; charset=utf-8').send(body)
+    return sendError(request, reply, early, status, body)
   })
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
     const body: ErrorBody = { error: `No route ${request.method} ${clip(request.url)}`, name: 'InvalidRequestError' }
-    return reply.code(404).send(body)
+    return sendError(request, reply, early, 404, body)
   })
 }
 
 /** Fastify's answer to a URL it cannot route (bad percent-encoding, a parameter too long), in Kiln's shape. */
-export function frameworkErrorAnswer (err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  const message = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : `Malformed URL: ${clip(err.message)}`
-  const body: ErrorBody = { error: message, name: 'InvalidRequestError' }
-  void reply.code(400).send(body)
+export function frameworkErrorAnswer (early: EarlyAnswers): (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => void {
+  return (err, request, reply) => {
+    const message = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : `Malformed URL: ${clip(err.message)}`
+    sendError(request, reply, early, 400, { error: message, name: 'InvalidRequestError' })
+  }
+}
+
+/** The longest a connection is kept after Node gave up reading its request, so that the answer can be flushed. */
+const CLIENT_ERROR_FLUSH_MS = 1000
+
+/**
+ * Node's answer to a connection whose request cannot be read, in Kiln's shape: 408 `TimeoutError` when its headers or
+ * body did not arrive within `headersTimeout` / `requestTimeout` (a slow or stalled client), 431 when its headers are
+ * too large, 400 `InvalidRequestError` when it is not HTTP. The connection is then closed.
+ */
+export function clientErrorAnswer (err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  if (!socket.writable) {
+    socket.destroy()
+    return
+  }
+  const [status, body]: [number, ErrorBody] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    ? [408, { error: 'The request did not arrive in time: the connection was too slow or stalled', name: 'TimeoutError' }]
+    : err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, { error: 'The request headers are too large', name: 'RequestTooLargeError' }]
+      : [400, { error: 'Malformed HTTP request', name: 'InvalidRequestError' }]
+  const payload = JSON.stringify(body)
+  const timer = setTimeout(() => { socket.destroy() }, CLIENT_ERROR_FLUSH_MS)
+  timer.unref()
+  socket.once('close', () => { clearTimeout(timer) })
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+    `content-length: ${Buffer.byteLength(payload)}\r\nconnection: close\r\n\r\n${payload}`, () => { socket.destroy() })
 }

@@ -21,6 +21,8 @@ const STATUS_BY_NAME: Readonly<Record<string, number>> = Object.freeze({
   RequestTooLargeError: 413,
   /** Too many JSON-Patch operations in an update, too many blocks or bytes in a CAR import. */
   LimitExceededError: 413,
+  /** A client over its request rate; the answer carries `Retry-After`. */
+  RateLimitedError: 429,
   // Well-formed, but a rule of the document, its signer or its chain refuses it.
   InvalidSignatureError: 422,
   UnauthorizedSignerError: 422,
@@ -44,6 +46,8 @@ const STATUS_BY_NAME: Readonly<Record<string, number>> = Object.freeze({
   InvalidMockAnchorOptionError: 500,
   InvalidEthereumAnchorOptionError: 500,
   InvalidBitcoinAnchorOptionError: 500,
+  /** http-server: an option of `httpApi` it cannot use, refused when the API is made. */
+  InvalidHttpApiOptionError: 500,
   UsageError: 500,
   ConfigError: 500,
   /** signing: a verifier pool given options it cannot follow. */

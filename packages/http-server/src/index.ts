@@ -10,6 +10,8 @@ import { HttpServer } from './server.js'
 
 export type { HttpApi, HttpApiComponents, HttpApiInit, HttpApiNode } from './api.js'
 export { statusOf, errorStatuses } from './errors-table.js'
+export { InvalidHttpApiOptionError } from './errors.js'
+export { RATE_LIMIT_DEFAULTS, RATE_CATEGORIES, type RateCategory, type RateLimitInit, type RateRule } from './rate-limit.js'
 export type { ErrorBody } from './error-handler.js'
 
 /** The HTTP API plugin: `httpApi(init)({ node, logger })` gives an API to `start()` and `stop()`. */

@@ -15,6 +15,7 @@ describe('the error table', () => {
     expect(statusOf('DocumentNotFoundError')).toBe(404)
     expect(statusOf('ConflictingCommitError')).toBe(409)
     expect(statusOf('RequestTooLargeError')).toBe(413)
+    expect(statusOf('RateLimitedError')).toBe(429)
     expect(statusOf('UnauthorizedSignerError')).toBe(422)
     expect(statusOf('StorageError')).toBe(503)
     expect(statusOf('TimeoutError')).toBe(504)

@@ -148,6 +148,14 @@ export class ServiceUnavailableError extends KilnError {
   override name = 'ServiceUnavailableError'
 }
 
+/**
+ * A request refused because its client has used up its rate for now (HTTP 429). `details.retryAfter` is the number of
+ * whole seconds after which the same request will be accepted, as in the answer's `Retry-After` header.
+ */
+export class RateLimitedError extends KilnError {
+  override name = 'RateLimitedError'
+}
+
 /** An operation given up because its `AbortSignal` fired. */
 export class AbortError extends KilnError {
   override name = 'AbortError'
@@ -188,6 +196,7 @@ export const errorClasses: Readonly<Record<string, KilnErrorClass>> = Object.fre
   AdminAuthError,
   TimeoutError,
   ServiceUnavailableError,
+  RateLimitedError,
   AbortError,
   NodeStoppedError
 })

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import { pino } from 'pino'
+import { RATE_CATEGORIES, RATE_LIMIT_DEFAULTS, type RateLimitInit } from '@kiln/http-server'
 import { DAEMON_DEFAULTS, checkAnchorConfig, mergeConfig, readConfigFile } from '../config.js'
 import { daemonLogger, logFormat } from '../daemon-log.js'
 import { startDaemon } from '../node-assembly.js'
@@ -19,19 +20,44 @@ const options = {
   cors: { type: 'string', multiple: true },
   'log-level': { type: 'string' },
   durability: { type: 'string' },
+  'rate-limit': { type: 'string', multiple: true },
+  'rate-limit-loopback': { type: 'boolean' },
+  'trust-proxy': { type: 'string' },
   config: { type: 'string' },
   json: { type: 'boolean' }
 } as const
+
+/** The `--rate-limit` specs, with `--rate-limit-loopback` as one more; undefined when neither is given. */
+function rateLimitSpecs (specs: string[] | undefined, loopback: boolean | undefined): string[] | undefined {
+  const all = [...(specs ?? []), ...(loopback === true ? ['loopback'] : [])]
+  return all.length === 0 ? undefined : all
+}
+
+/** One line on the rate limits in force, kinds left unset showing their defaults. */
+function describeRateLimit (limits: RateLimitInit | false): string {
+  if (limits === false) return 'off'
+  const kinds = RATE_CATEGORIES.map((kind) => {
+    const rule = limits[kind] ?? RATE_LIMIT_DEFAULTS[kind]
+    return rule === false ? `${kind} off` : `${kind} ${rule.perSecond}/s (burst ${rule.burst})`
+  })
+  return `${kinds.join(', ')} per client; loopback ${limits.loopback === true ? 'limited too' : 'exempt'}`
+}
 
 /** `kiln daemon`: a node with its HTTP API, until SIGINT or SIGTERM. */
 export const daemon: Command = {
   summary: 'run a Kiln node: LevelDB storage, anchoring, the HTTP API (Ceramic API v0)',
   usage: `kiln daemon [--port 7007] [--host 127.0.0.1] [--data-dir ./.kiln] [--anchor mock|ethereum|ethereum-dev|none|<a,b>]
                    [--anchor-interval 5000] [--eth-rpc <url>] [--eth-contract <address>] [--eth-confirmations 1] [--admin-did <did>]... [--cors <origin>]... [--log-level info]
-                   [--durability strict|relaxed] [--config <file.json>] [--json]
+                   [--durability strict|relaxed] [--rate-limit <kind>=<perSecond>/<burst>|<kind>=off|off]... [--rate-limit-loopback]
+                   [--trust-proxy true|<hops>|<address,…>] [--config <file.json>] [--json]
 
   Flags win over the config file, which wins over the defaults. The config file is JSON with the keys
-  port, host, dataDir, anchor, anchorIntervalMs, adminDids, corsOrigins, cacheSize, logLevel, bodyLimit, durability.
+  port, host, dataDir, anchor, anchorIntervalMs, adminDids, corsOrigins, cacheSize, logLevel, bodyLimit, importBodyLimit,
+  headersTimeoutMs, requestTimeoutMs, rateLimit, trustProxy, durability.
+  --rate-limit sets a per-client rate of the HTTP API for one kind of request (write, read, adminAuth, eventStreams),
+  e.g. --rate-limit write=5/20 (5 a second, bursts of 20); "off" turns them all off. Clients on loopback are exempt
+  unless --rate-limit-loopback. --trust-proxy says whose X-Forwarded-For names the client: a reverse proxy's address
+  (127.0.0.1), a hop count, or true (every hop: clients can then claim any address); none by default.
   Logs go to standard error: readable lines on a terminal, JSON lines (pino) with --json or when the output is not a
   terminal. Each HTTP request is logged at debug level. The address the node listens on goes to standard output.
   --durability strict (the default) acknowledges a write once it is fsync'd (concurrent writes share one fsync);
@@ -57,6 +83,8 @@ export const daemon: Command = {
       ethContract: values['eth-contract'],
       ethConfirmations: values['eth-confirmations'],
       durability: values.durability,
+      rateLimit: rateLimitSpecs(values['rate-limit'], values['rate-limit-loopback']),
+      trustProxy: values['trust-proxy'],
       ethPrivateKey: io.env.KILN_ETH_KEY
     }, 'option')
     checkAnchorConfig(config)
@@ -81,6 +109,7 @@ export const daemon: Command = {
       io.out.write(`kiln listening on ${info.url}\n`)
       io.out.write(`  node DID   ${info.did}\n  data       ${info.dataDir}\n`)
       io.out.write(`  durability ${config.durability === 'strict' ? 'strict (every acknowledged write is fsync\'d)' : 'relaxed (writes are not fsync\'d: a power loss may lose the last ones)'}\n`)
+      io.out.write(`  rate limit ${describeRateLimit(config.rateLimit)}\n`)
       io.out.write(`  anchoring  ${info.chains.length === 0 ? 'off' : `${info.chains.join(', ')} every ${config.anchorIntervalMs} ms`}\n`)
       if (info.ethRpc !== undefined) io.out.write(`  eth rpc    ${info.ethRpc}  (a ganache chain inside this daemon; kiln verify --eth-rpc …)\n`)
       if (info.mockChainDid !== undefined) io.out.write(`  chain key  ${info.mockChainDid}  (kiln verify --mock-chain-did …)\n`)

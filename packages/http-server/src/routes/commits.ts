@@ -25,14 +25,14 @@ const applySchema = {
 
 /** `POST /commits` and `GET /commits/:id`: applying a commit and reading a document's log. */
 export function commitRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'applyCommit' | 'loadLog' | 'doctypes'>): void {
-  app.post<{ Body: ApplyBody }>('/api/v0/commits', { schema: applySchema }, async (request) => {
+  app.post<{ Body: ApplyBody }>('/api/v0/commits', { schema: applySchema, config: { rateLimit: 'write' } }, async (request) => {
     const { streamId, commit, opts } = request.body
     const ref = parseDocOrCommitID(streamId)
     const { id, state } = await node.applyCommit(ref.baseID, commitFromJSON(commit), writeOptions(opts))
     return { streamId: id.toString(), state: stateJSON(node.doctypes, state) }
   })
 
-  app.get<{ Params: { id: string } }>('/api/v0/commits/:id', async (request) => {
+  app.get<{ Params: { id: string } }>('/api/v0/commits/:id', { config: { rateLimit: 'read' } }, async (request) => {
     const ref = parseDocOrCommitID(request.params.id)
     const log = await node.loadLog(ref)
     return {

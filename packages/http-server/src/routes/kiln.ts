@@ -2,7 +2,7 @@ import type { OutgoingHttpHeaders } from 'node:http'
 import { asAnchorProof, commitToJSON, decodeRecord } from '@kiln/codec'
 import { CommitID, parseDocOrCommitID, type DocID } from '@kiln/docid'
 import { InvalidRequestError, LogEntryType, ServiceUnavailableError, type AnchorRecord, type DocState, type Logger } from '@kiln/interface'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { CID } from 'multiformats/cid'
 import type { HttpApiNode } from '../api.js'
 import { LatestValueWriter } from '../event-stream.js'
@@ -16,6 +16,8 @@ export interface KilnRoutesOptions {
   streams: Set<AbortController>
   /** The most event streams open at once; past it a watch request is answered 503 `ServiceUnavailableError`. */
   maxEventStreams: number
+  /** The largest CAR body of the import route, in bytes. */
+  importBodyLimit: number
   logger?: Logger
 }
 
@@ -28,12 +30,21 @@ async function proofJSON (node: Pick<HttpApiNode, 'readBlock'>, anchor: AnchorRe
   return json
 }
 
+const CAR_TYPE = 'application/vnd.ipld.car'
+
+/** Refuses a request to the import route whose body is not declared a CAR, before the body is read. */
+function requireCarBody (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void {
+  const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase()
+  if (type === CAR_TYPE) { done(); return }
+  done(new InvalidRequestError(`Send the export as a CAR body (content-type ${CAR_TYPE}), not ${type ?? 'no content type'}`))
+}
+
 /** Kiln's own routes under `/api/v0/kiln/`: a document's states as Server-Sent Events, and its log with anchor proofs. */
 export function kilnRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'load' | 'loadLog' | 'readBlock' | 'watch' | 'doctypes' | 'exportDocument' | 'importDocument'>, options: KilnRoutesOptions): void {
-  const { keepAliveMs, streams, maxEventStreams, logger } = options
+  const { keepAliveMs, streams, maxEventStreams, importBodyLimit, logger } = options
 
   // A document as one CAR file: its log, anchors with proofs and Merkle nodes, schemas it names.
-  app.get<{ Params: { id: string } }>('/api/v0/kiln/streams/:id/export', async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/api/v0/kiln/streams/:id/export', { config: { rateLimit: 'read' } }, async (request, reply) => {
     const id = parseDocOrCommitID(request.params.id).baseID
     const car = await node.exportDocument(id)
     return await reply.header('content-type', 'application/vnd.ipld.car')
@@ -41,14 +52,15 @@ export function kilnRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'load'
       .send(Buffer.from(car.buffer, car.byteOffset, car.byteLength))
   })
 
-  // Loads an export: every commit goes through the node's apply pipeline.
-  app.post('/api/v0/kiln/import', async (request) => {
+  // Loads an export: every commit goes through the node's apply pipeline. Only a CAR body may use the larger limit: any
+  // other content type is refused before its body is read.
+  app.post('/api/v0/kiln/import', { bodyLimit: importBodyLimit, config: { rateLimit: 'write' }, onRequest: requireCarBody }, async (request) => {
     if (!(request.body instanceof Uint8Array)) throw new InvalidRequestError('Send the export as a CAR body (content-type application/vnd.ipld.car)')
     const { id, state } = await node.importDocument(request.body)
     return { streamId: id.toString(), state: stateJSON(node.doctypes, state) }
   })
 
-  app.get<{ Params: { id: string } }>('/api/v0/kiln/streams/:id/watch', async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/api/v0/kiln/streams/:id/watch', { config: { rateLimit: 'eventStreams' } }, async (request, reply) => {
     const id: DocID = parseDocOrCommitID(request.params.id).baseID
     // The slot is taken before anything is opened, so that requests arriving together cannot pass the cap together.
     if (streams.size >= maxEventStreams) {
@@ -114,7 +126,7 @@ export function kilnRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'load'
     }
   })
 
-  app.get<{ Params: { id: string } }>('/api/v0/kiln/streams/:id/log', async (request) => {
+  app.get<{ Params: { id: string } }>('/api/v0/kiln/streams/:id/log', { config: { rateLimit: 'read' } }, async (request) => {
     const ref = parseDocOrCommitID(request.params.id)
     const { id, state } = await node.load(ref)
     // The log of exactly the state loaded, even if a commit lands in between.

@@ -143,7 +143,7 @@ class Multiquery {
 
 /** `POST /multiqueries`: several documents, and the documents their content links to, in one call. */
 export function multiqueryRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'load' | 'createDocument' | 'doctypes'>): void {
-  app.post<{ Body: MultiqueryBody }>('/api/v0/multiqueries', { schema: multiquerySchema }, async (request) => {
+  app.post<{ Body: MultiqueryBody }>('/api/v0/multiqueries', { schema: multiquerySchema, config: { rateLimit: 'read' } }, async (request) => {
     const queries = await Promise.all(request.body.queries.map(readQuery))
     const timeoutMs = Math.min(request.body.timeout ?? DEFAULT_MULTIQUERY_TIMEOUT_MS, MAX_MULTIQUERY_TIMEOUT_MS)
     const controller = new AbortController()

@@ -31,20 +31,20 @@ const anchorSchema = {
 
 /** `POST /streams`, `GET /streams/:id` and `POST /streams/:id/anchor`: Ceramic's document routes. */
 export function streamRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'createDocument' | 'load' | 'requestAnchor' | 'chains' | 'doctypes'>): void {
-  app.post<{ Body: CreateBody }>('/api/v0/streams', { schema: createSchema }, async (request) => {
+  app.post<{ Body: CreateBody }>('/api/v0/streams', { schema: createSchema, config: { rateLimit: 'write' } }, async (request) => {
     const { type, genesis, opts } = request.body
     const commit = commitFromJSON(genesis)
     const { id, state } = await node.createDocument(type, commit, writeOptions(opts))
     return { streamId: id.toString(), state: stateJSON(node.doctypes, state) }
   })
 
-  app.get<{ Params: { id: string } }>('/api/v0/streams/:id', async (request) => {
+  app.get<{ Params: { id: string } }>('/api/v0/streams/:id', { config: { rateLimit: 'read' } }, async (request) => {
     const ref = parseDocOrCommitID(request.params.id)
     const { id, state } = await node.load(ref)
     return { streamId: id.toString(), state: stateJSON(node.doctypes, state) }
   })
 
-  app.post<{ Params: { id: string }, Body: { opts?: { chainId?: string } } | undefined }>('/api/v0/streams/:id/anchor', { schema: anchorSchema, preValidation: optionalBody }, async (request) => {
+  app.post<{ Params: { id: string }, Body: { opts?: { chainId?: string } } | undefined }>('/api/v0/streams/:id/anchor', { schema: anchorSchema, preValidation: optionalBody, config: { rateLimit: 'write' } }, async (request) => {
     const id = parseDocOrCommitID(request.params.id).baseID
     if (node.chains.length === 0) {
       throw new UnsupportedChainError(`This node has no anchor service: ${id.toString()} cannot be anchored here`, { details: { docId: id.toString() } })
