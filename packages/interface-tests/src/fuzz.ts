@@ -1,3 +1,4 @@
+import { AssertionError } from 'node:assert'
 import { isKilnError } from '@kiln/interface'
 import fc from 'fast-check'
 import { it } from 'vitest'
@@ -43,9 +44,15 @@ export interface FuzzReport {
   refused: Record<string, number>
 }
 
-/** A failure the harness found in one input: not a crash of the harness itself. */
-export class FuzzFailure extends Error {
-  override name = 'FuzzFailure'
+/**
+ * A failure the harness found in one input, named `FuzzFailure`: a test failure, as an assertion's is, so not a
+ * `KilnError` (those are the errors Kiln answers users with).
+ */
+function fuzzFailure (message: string, options?: ErrorOptions): Error {
+  const failure = new AssertionError({ message })
+  failure.name = 'FuzzFailure'
+  if (options?.cause !== undefined) failure.cause = options.cause
+  return failure
 }
 
 /** A 32-bit FNV-1a hash of `text`: the default seed of a suite, so that CI runs the same inputs every time. */
@@ -115,17 +122,17 @@ export async function fuzz<T> (target: FuzzTarget<T>): Promise<FuzzReport> {
       refusal = err
     }
     const took = performance.now() - started
-    if (took > inputMs) throw new FuzzFailure(`took ${Math.round(took)} ms (more than ${inputMs} ms) on ${describe(input)}`)
+    if (took > inputMs) throw fuzzFailure(`took ${Math.round(took)} ms (more than ${inputMs} ms) on ${describe(input)}`)
     if (refused) {
       if (!isKilnError(refusal)) {
-        throw new FuzzFailure(`crashed with ${(refusal as Error)?.name ?? typeof refusal} (not a named KilnError): ${(refusal as Error)?.message ?? String(refusal)}`, { cause: refusal })
+        throw fuzzFailure(`crashed with ${(refusal as Error)?.name ?? typeof refusal} (not a named KilnError): ${(refusal as Error)?.message ?? String(refusal)}`, { cause: refusal })
       }
       if (target.errors !== undefined && !target.errors.includes(refusal.name)) {
-        throw new FuzzFailure(`refused with ${refusal.name}, which is not among ${target.errors.join(', ')}: ${refusal.message}`, { cause: refusal })
+        throw fuzzFailure(`refused with ${refusal.name}, which is not among ${target.errors.join(', ')}: ${refusal.message}`, { cause: refusal })
       }
       if (target.writes !== undefined) {
         const after = await target.writes()
-        if (after !== before) throw new FuzzFailure(`wrote (${before} → ${after}) while refusing with ${refusal.name}: ${refusal.message}`)
+        if (after !== before) throw fuzzFailure(`wrote (${before} → ${after}) while refusing with ${refusal.name}: ${refusal.message}`)
       }
       report.refused[refusal.name] = (report.refused[refusal.name] ?? 0) + 1
       return
@@ -143,7 +150,7 @@ export async function fuzz<T> (target: FuzzTarget<T>): Promise<FuzzReport> {
   }
   if (failure !== undefined) {
     const message = failure instanceof Error ? failure.message : String(failure)
-    throw new FuzzFailure(`fuzz ${target.name} failed (seed ${seed}; rerun with KILN_FUZZ_SEED=${seed}):\n${message}`, { cause: failure })
+    throw fuzzFailure(`fuzz ${target.name} failed (seed ${seed}; rerun with KILN_FUZZ_SEED=${seed}):\n${message}`, { cause: failure })
   }
   report.runs = report.accepted + Object.values(report.refused).reduce((a, b) => a + b, 0)
   return report
