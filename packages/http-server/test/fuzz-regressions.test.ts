@@ -1,0 +1,40 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fuzzServer, send, type FuzzServer } from './fixtures/fuzz-http.js'
+import { admin } from './fixtures/harness.js'
+
+// Inputs the route fuzz suites found failing, kept as they were found, each with the answer it must now get.
+
+describe('inputs the route fuzz suites found', () => {
+  let server: FuzzServer
+
+  beforeAll(async () => { server = await fuzzServer({ adminDids: [admin.did] }) })
+  afterAll(async () => { await server.close() })
+
+  /** Sends a deterministic genesis whose header has a field `deep` holding `nested`, as JSON text. */
+  async function genesisWithDeepField (nested: string): Promise<{ status: number, name: string, error: string }> {
+    const payload = `{"type":0,"genesis":{"header":{"controllers":["did:key:z6Mkon3Necd6NkkyfoGoHxid2znGc59LU3K7mubaRcFbLfLX"],"family":"fuzz","deep":${nested}}}}`
+    const answer = await send(server.api, { method: 'POST', url: '/api/v0/streams', body: { contentType: 'application/json', payload } })
+    return { status: answer.status, ...(answer.json as { name: string, error: string }) }
+  }
+
+  it('refuses a genesis whose header holds a field nested 2,500 levels deep, instead of storing a state it cannot serve', async () => {
+    // http.streams.create: the node stored the document, then answered 500 (JSON.stringify overflowed the stack), and
+    // every later read of the document failed the same way. Now the tile's header check refuses it, unless the
+    // dag-cbor encoder runs out of stack first (it depends on how much of it the caller used): a named 400 either way.
+    const before = server.writes()
+    const answer = await genesisWithDeepField('{"a":'.repeat(2500) + '1' + '}'.repeat(2500))
+    expect(answer.status).toBe(400)
+    if (answer.name === 'InvalidCommitError') expect(answer.error).toBe('Invalid tile genesis: `header.deep` nests deeper than 1000 levels')
+    else expect(answer).toMatchObject({ name: 'CodecError', error: expect.stringContaining('cannot be encoded as dag-cbor') })
+    expect(server.writes()).toBe(before)
+    expect((await send(server.api, { method: 'GET', url: '/api/v0/node/healthcheck' })).text).toBe('Alive!')
+  })
+
+  it('refuses a genesis whose header holds a field nested 1,001 levels deep, naming the field', async () => {
+    const before = server.writes()
+    expect(await genesisWithDeepField('['.repeat(1001) + ']'.repeat(1001))).toEqual({
+      status: 400, name: 'InvalidCommitError', error: 'Invalid tile genesis: `header.deep` nests deeper than 1000 levels', details: { commit: 'genesis', field: 'deep' }
+    })
+    expect(server.writes()).toBe(before)
+  })
+})
