@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { fuzzServer, send, type FuzzServer } from './fixtures/fuzz-http.js'
+import { makeDocuments } from './fixtures/fuzz-documents.js'
+import { fuzzServer, request, send, type FuzzServer } from './fixtures/fuzz-http.js'
 import { admin } from './fixtures/harness.js'
 
 // Inputs the route fuzz suites found failing, kept as they were found, each with the answer it must now get.
@@ -36,5 +37,31 @@ describe('inputs the route fuzz suites found', () => {
       status: 400, name: 'InvalidCommitError', error: 'Invalid tile genesis: `header.deep` nests deeper than 1000 levels', details: { commit: 'genesis', field: 'deep' }
     })
     expect(server.writes()).toBe(before)
+  })
+
+  /** A compact JWS by the admin over `payload`, given as JSON text (so that it may nest deeper than this client's JSON.stringify goes). */
+  async function adminJws (payload: string): Promise<string> {
+    const header = Buffer.from(JSON.stringify({ alg: admin.alg, kid: admin.kid })).toString('base64url')
+    const body = Buffer.from(payload).toString('base64url')
+    const signature = await admin.sign(new TextEncoder().encode(`${header}.${body}`))
+    return `${header}.${body}.${Buffer.from(signature).toString('base64url')}`
+  }
+
+  it('compares a signed admin requestBody nested 1,000 levels deep with the body sent, instead of overflowing the stack', async () => {
+    // http.admin.pins.add: the admin signed {code, requestPath, requestBody} over a body {"deep": 1,000 nested arrays},
+    // and the server answered 500 (its recursive comparison of the two bodies overflowed the stack). 20,000 levels
+    // overflow it whatever stack the caller has left.
+    const [doc] = await makeDocuments(server.node, 1, 0)
+    const path = `/api/v0/admin/pins/${doc!.id.toString()}`
+    for (const levels of [1000, 20_000]) {
+      const body = `{"deep":${'['.repeat(levels)}1${']'.repeat(levels)}}`
+      for (const [sent, status] of [[body, 200], [body.replace('1', '2'), 401]] as const) {
+        const { code } = (await request(server.api, { method: 'GET', url: '/api/v0/admin/getCode' })).json as { code: string }
+        const jws = await adminJws(`{"code":"${code}","requestPath":"${path}","requestBody":${body}}`)
+        const answer = await send(server.api, { method: 'DELETE', url: path, headers: { authorization: `Basic ${jws}` }, body: { contentType: 'application/json', payload: sent } })
+        expect({ levels, status: answer.status }).toEqual({ levels, status })
+        if (status === 401) expect(answer.json).toMatchObject({ name: 'AdminAuthError', error: 'Admin JWS signs a requestBody that differs from the body sent' })
+      }
+    }
   })
 })
