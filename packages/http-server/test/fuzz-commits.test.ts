@@ -30,6 +30,12 @@ const families = ['mq-a', 'mq-b', 'mq-c', 'mq-d']
 const unknownGeneses = await Promise.all(families.map(async (family, i) => await deterministicGenesisJSON(i % 2 === 0 ? alice : bob, family)))
 const created = await Promise.all(unknownGeneses.map(async (genesis) => new DocID(0, await commitCidOf(genesis)).toString()))
 const unknown = await unknownIds(2)
+// Queries by CommitID with the genesis of a document the node lacks: at its genesis, and at a commit it does not have.
+const atCommit = await Promise.all(['mq-e', 'mq-f'].map(async (family, i) => {
+  const genesis = await deterministicGenesisJSON(alice, family)
+  const id = new DocID(0, await commitCidOf(genesis))
+  return { streamId: (i === 0 ? id.atCommit(0) : id.atCommit(DocID.fromString(unknown[0]!).cid)).toString(), genesis }
+}))
 
 afterAll(async () => { await server.close() })
 
@@ -92,6 +98,7 @@ describe('POST /api/v0/multiqueries', () => {
     { queries: [{ streamId: linker!.id.toString(), paths: ['/first', '/nested/second', '/list/0', '/broken', '/missing/deeper'] }] },
     { queries: [{ streamId: unknown[0]! }, { streamId: docs[5]!.id.toString(), opts: { sync: 0 } }] },
     ...created.map((streamId, i) => ({ queries: [{ streamId, genesis: unknownGeneses[i] }, { streamId: docs[i]!.id.toString() }] })),
+    ...atCommit.map((query) => ({ queries: [query] })),
     { queries: [] }
   ]
   fuzzTest({

@@ -1,3 +1,4 @@
+import { parseDocOrCommitID } from '@kiln/docid'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeDocuments } from './fixtures/fuzz-documents.js'
 import { fuzzServer, request, send, type FuzzServer } from './fixtures/fuzz-http.js'
@@ -83,5 +84,24 @@ describe('inputs the route fuzz suites found', () => {
       status: 400,
       json: { name: 'InvalidRequestError', error: 'The request body has no content-type: send JSON as application/json (an export to /api/v0/kiln/import as application/vnd.ipld.car)' }
     })
+  })
+
+  it('leaves out a multiquery by CommitID at a commit its document lacks, creating nothing from the genesis sent', async () => {
+    // http.multiqueries: the node created the document from the genesis (a write), then could not load it at that
+    // commit, and the whole multiquery was answered 404 DocumentNotFoundError.
+    const genesis = { header: { controllers: ['did:key:z6Mkon3Necd6NkkyfoGoHxid2znGc59LU3K7mubaRcFbLfLX'], family: 'mq-f' } }
+    const streamId = 'k6zn3rc3iwguatx9c1blqhvxvhbhgb1tdh8a59o9e9w1yujd599e5tdot9y10ny1a3kw1gttxtkvmegrzh3fxq9z5qwposyo433bmz4hla7st4xhdgogsnk'
+    const before = server.writes()
+    const answer = await send(server.api, { method: 'POST', url: '/api/v0/multiqueries', body: { contentType: 'application/json', payload: JSON.stringify({ queries: [{ streamId, genesis }] }) } })
+    expect({ status: answer.status, json: answer.json }).toEqual({ status: 200, json: {} })
+    expect(server.writes()).toBe(before)
+    const docId = parseDocOrCommitID(streamId).baseID
+    await expect(server.node.load(docId)).rejects.toMatchObject({ name: 'DocumentNotFoundError' })
+    // At its genesis, the same query creates the document and answers it.
+    const atGenesis = docId.atCommit(0).toString()
+    const created = await send(server.api, { method: 'POST', url: '/api/v0/multiqueries', body: { contentType: 'application/json', payload: JSON.stringify({ queries: [{ streamId: atGenesis, genesis }] }) } })
+    expect(created.status).toBe(200)
+    expect(Object.keys(created.json as object)).toEqual([atGenesis])
+    expect((await server.node.load(docId)).state.log).toHaveLength(1)
   })
 })
