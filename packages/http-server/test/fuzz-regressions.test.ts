@@ -1,3 +1,4 @@
+import { decodeCar, decodeRecord, encodeCar, encodeRecord } from '@kiln/codec'
 import { parseDocOrCommitID } from '@kiln/docid'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeDocuments } from './fixtures/fuzz-documents.js'
@@ -103,5 +104,31 @@ describe('inputs the route fuzz suites found', () => {
     expect(created.status).toBe(200)
     expect(Object.keys(created.json as object)).toEqual([atGenesis])
     expect((await server.node.load(docId)).state.log).toHaveLength(1)
+  })
+
+  // Skipped: not fixed. An import is applied commit by commit, as @kiln/core's importDocument documents ("rejects at
+  // the first commit that fails"), so an export whose later commit is refused leaves the commits before it written
+  // while the answer is a 4xx. Making an import all-or-nothing is a change to the core's apply pipeline (a check of
+  // every commit before the first write, or a rollback), left to a decision there.
+  it.skip('refuses an export whose last commit belongs to another document without writing its first ones', async () => {
+    const source = await fuzzServer()
+    try {
+      const [a, b] = await makeDocuments(source.node, 2, 2)
+      const carA = await decodeCar(await source.node.exportDocument(a!.id))
+      const carB = await decodeCar(await source.node.exportDocument(b!.id))
+      const manifestOf = async (car: typeof carA): Promise<any> => await decodeRecord(car.blocks.find((block) => block.cid.equals(car.roots[0]!))!.bytes) // eslint-disable-line @typescript-eslint/no-explicit-any
+      const [manifest, manifestB] = [await manifestOf(carA), await manifestOf(carB)]
+      // a's genesis and first update, then b's second update
+      manifest.documents[0].log = [manifest.documents[0].log[0], manifest.documents[0].log[1], manifestB.documents[0].log[2]]
+      const root = await encodeRecord(manifest)
+      const others = [...carA.blocks, ...carB.blocks].filter((block) => !block.cid.equals(carA.roots[0]!) && !block.cid.equals(carB.roots[0]!))
+      const car = await encodeCar([root.cid], [root, ...others])
+      const before = server.writes()
+      const answer = await send(server.api, { method: 'POST', url: '/api/v0/kiln/import', body: { contentType: 'application/vnd.ipld.car', payload: car } })
+      expect({ status: answer.status, name: (answer.json as { name: string }).name }).toEqual({ status: 409, name: 'ConflictingCommitError' })
+      expect(server.writes()).toBe(before)
+    } finally {
+      await source.close()
+    }
   })
 })
