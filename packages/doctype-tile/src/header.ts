@@ -1,7 +1,8 @@
 import { equalBytes } from '@kiln/codec'
 import { DocID } from '@kiln/docid'
-import { parseSchemaRef } from '@kiln/json'
+import { MAX_JSON_DEPTH, parseSchemaRef } from '@kiln/json'
 import { DoctypeRuleError, InvalidCommitError, isKilnError, type DocMetadata, type GenesisHeader, type LogEntry, type UpdateHeader } from '@kiln/interface'
+import { CID } from 'multiformats/cid'
 import { TILE_NAME } from './constants.js'
 
 function invalid (what: string, message: string, field: string): never {
@@ -30,6 +31,33 @@ function checkOneController (controllers: readonly string[] | undefined, what: s
   })
 }
 
+/**
+ * How many arrays and objects `value` nests (a scalar, bytes or a CID: 0), counting no further than `limit + 1`. A
+ * loop, not a recursion, so that no depth overflows it.
+ */
+function nestingOf (value: unknown, limit: number): number {
+  let deepest = 0
+  const stack: Array<[unknown, number]> = [[value, 0]]
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!
+    if (typeof node !== 'object' || node === null || node instanceof Uint8Array || CID.asCID(node) !== null) continue
+    if (depth + 1 > deepest) deepest = depth + 1
+    if (deepest > limit) return deepest
+    for (const child of Object.values(node)) stack.push([child, depth + 1])
+  }
+  return deepest
+}
+
+/**
+ * Refuses a header field nested deeper than content may be ({@link MAX_JSON_DEPTH}): the fields are kept in the
+ * metadata, which is served as JSON, and JSON code is recursive.
+ */
+function checkHeaderDepth (header: object, what: string): void {
+  for (const [field, value] of Object.entries(header)) {
+    if (nestingOf(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) invalid(what, `\`header.${field}\` nests deeper than ${MAX_JSON_DEPTH} levels`, field)
+  }
+}
+
 /** Copies a header value: arrays, plain objects and bytes anew; CIDs and primitives are immutable and kept. */
 function copyValue (value: unknown): unknown {
   if (Array.isArray(value)) return value.map(copyValue)
@@ -54,9 +82,11 @@ export function copyMetadata (metadata: DocMetadata | GenesisHeader): DocMetadat
 
 /**
  * The checks on a genesis header that `asGenesisRecord` leaves to the doctype: one controller, a CommitID `schema`, a
- * boolean `forbidControllerChange`. Throws `InvalidCommitError` for a bad type, `DoctypeRuleError` for a broken rule.
+ * boolean `forbidControllerChange`, no field nested deeper than content may be. Throws `InvalidCommitError` for a bad
+ * type or depth, `DoctypeRuleError` for a broken rule.
  */
 export function checkGenesisHeader (header: GenesisHeader): void {
+  checkHeaderDepth(header, 'genesis')
   checkSchema(header.schema, 'genesis')
   if (header.forbidControllerChange !== undefined && typeof header.forbidControllerChange !== 'boolean') {
     invalid('genesis', '`header.forbidControllerChange` must be a boolean', 'forbidControllerChange')
@@ -82,6 +112,7 @@ export function nextMetadata (metadata: DocMetadata, header: UpdateHeader | unde
   const next = copyMetadata(metadata)
   if (header === undefined) return next
   const fields = header as Record<string, unknown>
+  checkHeaderDepth(fields, 'update')
   const { controllers, family, tags, schema } = fields
   if (controllers !== undefined && (!Array.isArray(controllers) || !controllers.every((c) => typeof c === 'string' && c !== ''))) {
     invalid('update', '`header.controllers` must be a list of non-empty strings', 'controllers')

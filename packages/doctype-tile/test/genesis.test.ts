@@ -110,6 +110,18 @@ describe('tile genesis', () => {
     expect(() => handler.signers(null, { data: {} })).toThrow(expect.objectContaining({ name: 'InvalidCommitError' }) as Error)
   })
 
+  it('rejects a header field nested deeper than content may be, naming the field, and keeps one at the limit', async () => {
+    const base = unsignedGenesis(await makeGenesis(null, { controllers: [alice.did], deterministic: true }))
+    const nested = (levels: number): unknown => { let value: unknown = 1; for (let i = 0; i < levels; i++) value = [value]; return value }
+    // 2,500 levels: deep enough for JSON.stringify to overflow when the state is served, shallow enough to encode.
+    for (const levels of [1001, 2500, 100_000]) {
+      const payload = { header: { controllers: [alice.did], family: 'f', deep: nested(levels) } }
+      await expectKilnError(handler.apply(null, { ...base, payload }, ctx), 'InvalidCommitError', 'Invalid tile genesis: `header.deep` nests deeper than 1000 levels')
+    }
+    const atLimit = { header: { controllers: [alice.did], deep: nested(1000), unique: new Uint8Array([1]) } }
+    expect((await handler.apply(null, { ...base, payload: atLimit }, ctx)).metadata).toEqual(atLimit.header)
+  })
+
   it('rejects a genesis with a DocID as schema: the schema must be pinned to a commit', async () => {
     const docId = new DocID('tile', (await makeGenesis(null, { controllers: [alice.did], deterministic: true })).block.cid).toString()
     const base = unsignedGenesis(await makeGenesis(null, { controllers: [alice.did], deterministic: true }))

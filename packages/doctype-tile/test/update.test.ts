@@ -78,6 +78,13 @@ describe('tile updates', () => {
     }
   })
 
+  it('rejects an update header field nested deeper than content may be, naming the field', async () => {
+    let deep: unknown = {}
+    for (let i = 0; i < 1100; i++) deep = { d: deep }
+    const err = await expectKilnError(handler.apply(state, await rawUpdate(state, [], { model: deep }), ctx), 'InvalidCommitError', 'Invalid tile update: `header.model` nests deeper than 1000 levels')
+    expect(err).toMatchObject({ details: { commit: 'update', field: 'model' } })
+  })
+
   it('rejects an update to several controllers or none', async () => {
     for (const controllers of [[], [alice.did, bob.did]]) {
       await expectKilnError(handler.apply(state, await rawUpdate(state, [], { controllers }), ctx), 'DoctypeRuleError', /exactly one controller/)

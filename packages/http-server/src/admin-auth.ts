@@ -147,12 +147,20 @@ function bodyWithoutJws (body: unknown): unknown {
   return rest
 }
 
+/** Whether two parsed JSON values are equal. A loop, not a recursion: a signed body may nest as deep as the body limit allows. */
 function jsonEqual (a: unknown, b: unknown): boolean {
-  if (a === b) return true
-  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false
-  if (Array.isArray(a) !== Array.isArray(b)) return false
-  const aKeys = Object.keys(a)
-  const bKeys = Object.keys(b)
-  if (aKeys.length !== bKeys.length) return false
-  return aKeys.every((k) => Object.hasOwn(b, k) && jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+  const pairs: Array<[unknown, unknown]> = [[a, b]]
+  while (pairs.length > 0) {
+    const [x, y] = pairs.pop()!
+    if (x === y) continue
+    if (x === null || y === null || typeof x !== 'object' || typeof y !== 'object') return false
+    if (Array.isArray(x) !== Array.isArray(y)) return false
+    const xKeys = Object.keys(x)
+    if (xKeys.length !== Object.keys(y).length) return false
+    for (const key of xKeys) {
+      if (!Object.hasOwn(y, key)) return false
+      pairs.push([(x as Record<string, unknown>)[key], (y as Record<string, unknown>)[key]])
+    }
+  }
+  return true
 }

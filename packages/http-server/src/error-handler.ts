@@ -45,15 +45,23 @@ export function schemaErrorFormatter (errors: SchemaFailure[], dataVar: string):
   return new InvalidRequestError(message, { details: { field: field === '' ? dataVar : field, location: dataVar } })
 }
 
-/** Converts an error thrown by Fastify itself (bad JSON, body too large, bad media type) into a Kiln error. */
-function fromFastify (err: FastifyError, bodyLimit: number): KilnError | undefined {
+/** What each route takes: said when a body comes with a content-type no route reads. */
+const ACCEPTED_TYPES = 'send JSON as application/json (an export to /api/v0/kiln/import as application/vnd.ipld.car)'
+
+/**
+ * Converts an error thrown by Fastify itself (bad JSON, body too large, bad media type) into a Kiln error;
+ * `contentType` is the request's, named when no parser takes it.
+ */
+function fromFastify (err: FastifyError, bodyLimit: number, contentType?: string): KilnError | undefined {
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new RequestTooLargeError(`Request body is larger than the limit of ${bodyLimit} bytes`, { details: { limit: bodyLimit } })
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new InvalidRequestError('Request body is not valid JSON')
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new InvalidRequestError('Unsupported content-type: send the body as application/json')
+      return contentType === undefined
+        ? new InvalidRequestError(`The request body has no content-type: ${ACCEPTED_TYPES}`)
+        : new InvalidRequestError(`Unsupported content-type ${JSON.stringify(clip(contentType))}: ${ACCEPTED_TYPES}`, { details: { contentType: clip(contentType) } })
     default:
       if (typeof err.code === 'string' && err.code.startsWith('FST_') && (err.statusCode ?? 500) < 500) {
         return new InvalidRequestError(err.message)
@@ -62,9 +70,12 @@ function fromFastify (err: FastifyError, bodyLimit: number): KilnError | undefin
   }
 }
 
-/** The status and body answering `err`: its name's status from the table; anything unnamed is a 500 saying nothing. */
-export function errorAnswer (err: unknown, bodyLimit: number): { status: number, body: ErrorBody } {
-  const named = isKilnError(err) ? err : fromFastify(err as FastifyError, bodyLimit)
+/**
+ * The status and body answering `err`: its name's status from the table; anything unnamed is a 500 saying nothing.
+ * `contentType` is the request's, for the answer to a body no parser takes.
+ */
+export function errorAnswer (err: unknown, bodyLimit: number, contentType?: string): { status: number, body: ErrorBody } {
+  const named = isKilnError(err) ? err : fromFastify(err as FastifyError, bodyLimit, contentType)
   const status = named === undefined ? 500 : statusOf(named.name)
   if (named === undefined || status === 500) return { status: 500, body: { error: GENERIC_MESSAGE, name: 'KilnError' } }
   const body: ErrorBody = { error: named.message, name: named.name }
@@ -98,7 +109,7 @@ export interface ErrorHandlingOptions {
 export function installErrorHandling (app: FastifyInstance, options: ErrorHandlingOptions): void {
   const { logger, bodyLimit, early } = options
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const { status, body } = errorAnswer(err, request.routeOptions.bodyLimit ?? bodyLimit)
+    const { status, body } = errorAnswer(err, request.routeOptions.bodyLimit ?? bodyLimit, request.headers['content-type'])
     if (status >= 500) logger?.error({ err, method: request.method, url: request.url, status }, 'HTTP request failed')
     return sendError(request, reply, early, status, body)
   })

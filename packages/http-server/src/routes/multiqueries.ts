@@ -1,5 +1,5 @@
 import { commitFromJSON, encodeRecord, isSignedCommit, openSignedCommit } from '@kiln/codec'
-import { parseDocOrCommitID, type DocOrCommitID } from '@kiln/docid'
+import { isCommitID, parseDocOrCommitID, type DocOrCommitID } from '@kiln/docid'
 import { InvalidCommitError, InvalidDocIDError, isKilnError, type Commit, type DocState } from '@kiln/interface'
 import type { FastifyInstance } from 'fastify'
 import type { HttpApiNode } from '../api.js'
@@ -135,6 +135,9 @@ class Multiquery {
       if (this.signal.aborted) return undefined
       if (!isKilnError(err, 'DocumentNotFoundError')) throw err
       if (genesis === undefined) return undefined
+      // A genesis makes only the document's first state: a CommitID at any other commit stays not found, and nothing
+      // is created for it (creating it would write, and the query would still not be answered).
+      if (isCommitID(ref) && !ref.commit.equals(ref.baseID.cid)) return undefined
     }
     const created = await this.node.createDocument(ref.type, genesis, { anchor: false, pin: false, signal: this.signal })
     return ref.baseID === ref ? created : await this.node.load(ref, { signal: this.signal })
