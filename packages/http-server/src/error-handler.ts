@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http'
-import type { Socket } from 'node:net'
+import { Socket } from 'node:net'
 import { InvalidRequestError, isKilnError, RequestTooLargeError, type KilnError, type Logger } from '@kiln/interface'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { bodyPending, type EarlyAnswers } from './early-answer.js'
@@ -90,7 +90,8 @@ export function errorAnswer (err: unknown, bodyLimit: number, contentType?: stri
 function sendError (request: FastifyRequest, reply: FastifyReply, early: EarlyAnswers, status: number, body: ErrorBody): FastifyReply {
   const retryAfter = body.details?.retryAfter
   if (status === 429 && typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter))
-  if (bodyPending(request)) {
+  // Only a real connection can linger; a request injected in-process (`inject`) has no socket to drain.
+  if (bodyPending(request) && request.raw.socket instanceof Socket) {
     early.send(request, reply, status, JSON.stringify(body))
     return reply
   }

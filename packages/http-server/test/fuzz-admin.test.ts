@@ -18,7 +18,7 @@ describe('GET /api/v0/admin/getCode', () => {
     name: 'http.admin.getCode',
     inputs: fc.record({ query: queries, headers: oddHeaders, body: fc.oneof(noBody, adminBodies), toDisabled: fc.nat(9).map((n) => n === 0) }),
     run: async ({ query, headers, body, toDisabled }) => await request((toDisabled ? disabled : server).api, { method: 'GET', url: `/api/v0/admin/getCode${query}`, headers, body }),
-    errors: ['AdminAuthError', 'InvalidRequestError'],
+    errors: ['AdminAuthError', 'InvalidRequestError', 'RequestTooLargeError'],
     writes: () => ctx.writes(),
     accepted: ({ toDisabled }, result) => {
       // A fresh code, and only where admin is on.

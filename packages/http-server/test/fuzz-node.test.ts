@@ -35,7 +35,7 @@ describe('GET /api/v0/node/chains', () => {
     name: 'http.node.chains',
     inputs: getInputs,
     run: async ({ query, headers, body }) => await request(server.api, { method: 'GET', url: `/api/v0/node/chains${query}`, headers, body }),
-    errors: ['InvalidRequestError'],
+    errors: ['InvalidRequestError', 'RequestTooLargeError'],
     writes: () => server.writes(),
     accepted: (_input, result) => { expect((result as Answer).json).toEqual({ supportedChains: [...server.node.chains] }) }
   })
@@ -46,7 +46,7 @@ describe('GET /api/v0/node/healthcheck', () => {
     name: 'http.node.healthcheck',
     inputs: getInputs,
     run: async ({ query, headers, body }) => await request(server.api, { method: 'GET', url: `/api/v0/node/healthcheck${query}`, headers, body }),
-    errors: ['InvalidRequestError'],
+    errors: ['InvalidRequestError', 'RequestTooLargeError'],
     writes: () => server.writes(),
     accepted: (_input, result) => { expect((result as Answer).text).toBe('Alive!') }
   })
