@@ -3,7 +3,8 @@ import * as dagCbor from '@ipld/dag-cbor'
 import * as dagJose from 'dag-jose'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { verifyBlock } from './cid.js'
+import { cidFromBytes, verifyBlock } from './cid.js'
+import { checkReencodes } from './dag-cbor.js'
 
 /** Multicodec code of dag-jose (signed records). */
 export const DAG_JOSE = dagJose.code
@@ -31,12 +32,20 @@ function toBase64url (bytes: Uint8Array): string {
  */
 export async function encodeJWS (jws: DagJWS): Promise<Block> {
   if (!Array.isArray(jws.signatures) || jws.signatures.length === 0) throw new CodecError('JWS has no signatures')
+  const payload = fromBase64url(jws.payload, 'payload')
+  // what decodeJWS reads back: a payload that is a CID's canonical bytes
+  cidFromBytes(payload, 'JWS payload')
   const encoded = {
-    payload: fromBase64url(jws.payload, 'payload'),
+    payload,
     signatures: jws.signatures.map((s, i) => {
       const signature: Record<string, unknown> = { signature: fromBase64url(s.signature, `signatures[${i}].signature`) }
-      if (s.header !== undefined) signature.header = s.header
-      if (s.protected !== undefined && s.protected !== '') signature.protected = fromBase64url(s.protected, `signatures[${i}].protected`)
+      // what decodeJWS reads back: a protected header, and an unprotected one only as a map
+      if (s.header !== undefined) {
+        if (s.header === null || typeof s.header !== 'object' || Array.isArray(s.header)) throw new CodecError(`JWS signatures[${i}].header is not a map`)
+        signature.header = s.header
+      }
+      if (s.protected === undefined || s.protected === '') throw new CodecError(`JWS signatures[${i}] has no protected header`)
+      signature.protected = fromBase64url(s.protected, `signatures[${i}].protected`)
       return signature
     })
   }
@@ -53,7 +62,8 @@ export async function encodeJWS (jws: DagJWS): Promise<Block> {
 
 /**
  * Decodes a dag-jose block into a general-form DAG-JWS whose payload is a CID (`link`). Encrypted (JWE) blocks and JWS
- * with a JSON payload are rejected: every Kiln signature is over a CID. When `cid` is given the bytes must hash to it.
+ * with a JSON payload are rejected: every Kiln signature is over a CID. When `cid` is given the bytes must hash to it
+ * and be the envelope's one canonical encoding.
  */
 export async function decodeJWS (bytes: Uint8Array, cid?: CID): Promise<DagJWS & { link: CID }> {
   if (cid !== undefined) {
@@ -68,17 +78,15 @@ export async function decodeJWS (bytes: Uint8Array, cid?: CID): Promise<DagJWS &
   } catch (err) {
     throw new CodecError(`Bytes are not a valid dag-jose block: ${(err as Error).message}`, { cause: err })
   }
+  // one signed commit, one envelope: another encoding of it would be another commit with the same signature
+  checkReencodes(decoded, bytes, cid !== undefined, cid === undefined ? 'dag-jose block' : `Block ${cid.toString()}`, cid === undefined ? {} : { cid: cid.toString() })
   const jws = decoded as { payload?: unknown, signatures?: unknown } | null
   if (jws === null || typeof jws !== 'object' || !(jws.payload instanceof Uint8Array) || !Array.isArray(jws.signatures)) {
     throw new CodecError('dag-jose block is not a signed JWS')
   }
   if (jws.signatures.length === 0) throw new CodecError('dag-jose block is not a signed JWS')
-  let link: CID
-  try {
-    link = CID.decode(jws.payload)
-  } catch (err) {
-    throw new CodecError('JWS payload is not a CID', { cause: err })
-  }
+  // the canonical bytes only, so that the payload signed is the link's own bytes
+  const link = cidFromBytes(jws.payload, 'JWS payload')
   const signatures = jws.signatures.map((raw: unknown) => {
     const s = raw as { protected?: unknown, signature?: unknown, header?: unknown } | null
     if (s === null || typeof s !== 'object' || !(s.signature instanceof Uint8Array)) throw new CodecError('JWS signature is malformed')

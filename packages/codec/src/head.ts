@@ -26,6 +26,8 @@ export async function decodeHeadRecord (bytes: Uint8Array): Promise<unknown> {
   if (bytes.byteLength <= LENGTH_BYTES) throw new CodecError(`A stored head needs more than ${LENGTH_BYTES} bytes, got ${bytes.byteLength}`)
   const rest = await decodeRecord<unknown>(bytes.subarray(LENGTH_BYTES))
   if (rest === null || typeof rest !== 'object' || Array.isArray(rest)) throw new CodecError('A stored head is not a map')
-  const logLength = Number(new DataView(bytes.buffer, bytes.byteOffset, LENGTH_BYTES).getBigUint64(0))
+  const stored = new DataView(bytes.buffer, bytes.byteOffset, LENGTH_BYTES).getBigUint64(0)
+  if (stored > BigInt(Number.MAX_SAFE_INTEGER)) throw new CodecError(`A stored head's log length ${stored} is beyond the largest safe integer`, { details: { logLength: stored.toString() } })
+  const logLength = Number(stored)
   return { ...rest, logLength }
 }

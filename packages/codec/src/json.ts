@@ -1,6 +1,6 @@
 import { CodecError, type Commit, type DagJWS, type SignedCommit } from '@kiln/interface'
 import { CID } from 'multiformats/cid'
-import { parseCID } from './cid.js'
+import { cidFromBytes, parseCID } from './cid.js'
 import { isSignedCommit } from './commit-shape.js'
 
 /** A signed commit in Ceramic's JSON wire form. */
@@ -119,12 +119,10 @@ function payloadLink (payload: string): CID {
   if (decoded.toString('base64url') !== payload) throw new CodecError('jws.payload is not valid base64url')
   const bytes = new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength)
   try {
-    const [cid, rest] = CID.decodeFirst(bytes)
-    if (rest.length === 0) return cid
-  } catch {
-    // fall through to the named error below
+    return cidFromBytes(bytes, 'jws.payload')
+  } catch (err) {
+    throw new CodecError(`jws.payload is not the bytes of a CID: ${(err as Error).message}`, { cause: err, details: { payload } })
   }
-  throw new CodecError('jws.payload is not the bytes of a CID')
 }
 
 function isBase64url (value: string): boolean {

@@ -152,22 +152,56 @@ export async function readDocumentCar (bytes: Uint8Array): Promise<{ manifest: E
   }
   const commits: ExportedCommit[] = []
   for (const doc of manifest.documents) {
-    const ref = parseDocOrCommitID(String(doc.docId))
-    if (isCommitID(ref) || typeof doc.type !== 'number' || !Array.isArray(doc.log) || doc.log.length === 0) {
-      throw new InvalidCommitError(`Malformed document entry in the export manifest: ${String(doc.docId)}`)
-    }
-    for (const raw of doc.log) {
+    const ref = checkDocumentEntry(doc)
+    for (const [i, raw] of doc.log.entries()) {
       const cid = CID.asCID(raw)
       if (cid === null) throw new InvalidCommitError(`A log entry of ${ref.toString()} is not a CID`)
       const commit = await readStoredCommit(cid, { get })
-      const supportingCids = commit.kind === 'anchor' ? (doc.anchors?.[cid.toString()] ?? []) : []
-      const supporting: Block[] = []
-      for (const s of supportingCids) {
-        const sc = CID.asCID(s)
-        if (sc !== null) supporting.push({ cid: sc, bytes: await get(sc) })
+      // the log starts with the genesis the DocID names, and holds no other: else the import would create another document
+      if (i === 0 ? !cid.equals(ref.cid) : commit.kind === 'genesis') {
+        throw new InvalidCommitError(`The log of ${ref.toString()} in the export manifest must start with its genesis ${ref.cid.toString()} and hold no other; entry ${i} is the ${commit.kind} ${cid.toString()}`, {
+          details: { docId: ref.toString(), commit: cid.toString() }
+        })
       }
+      const supportingCids = commit.kind === 'anchor' ? supportingOf(doc, ref, cid) : []
+      const supporting: Block[] = []
+      for (const sc of supportingCids) supporting.push({ cid: sc, bytes: await get(sc) })
       commits.push({ docId: ref.toString(), type: doc.type, cid, kind: commit.kind, value: commitValue(commit), supporting })
     }
   }
   return { manifest, commits }
+}
+
+function isMap (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array) && CID.asCID(value) === null
+}
+
+/** Checks one document entry of a manifest; returns its DocID. `InvalidCommitError` (or `InvalidDocIDError`) naming it. */
+function checkDocumentEntry (doc: unknown): DocID {
+  if (!isMap(doc)) throw new InvalidCommitError('A document entry of the export manifest is not a map')
+  if (typeof doc.docId !== 'string') throw new InvalidCommitError('A document entry of the export manifest has no docId string')
+  const ref = parseDocOrCommitID(doc.docId)
+  if (isCommitID(ref) || !Array.isArray(doc.log) || doc.log.length === 0) {
+    throw new InvalidCommitError(`Malformed document entry in the export manifest: ${doc.docId}`, { details: { docId: doc.docId } })
+  }
+  // the type the genesis is created with must be the DocID's, or the document written would be another one
+  if (doc.type !== ref.type) {
+    throw new InvalidCommitError(`The export manifest gives ${doc.docId} the type ${String(doc.type)}, not its DocID's ${ref.type}`, { details: { docId: doc.docId } })
+  }
+  if (doc.anchors !== undefined && !isMap(doc.anchors)) {
+    throw new InvalidCommitError(`The anchors of ${doc.docId} in the export manifest are not a map`, { details: { docId: doc.docId } })
+  }
+  return ref
+}
+
+/** The CIDs of the blocks the verification of anchor commit `cid` reads, as the manifest lists them. */
+function supportingOf (doc: ExportedDocument, ref: DocID, cid: CID): CID[] {
+  const listed: unknown = Object.hasOwn(doc.anchors ?? {}, cid.toString()) ? doc.anchors[cid.toString()] : []
+  const cids = Array.isArray(listed) ? listed.map((s) => CID.asCID(s)) : [null]
+  if (cids.includes(null)) {
+    throw new InvalidCommitError(`The export manifest lists the blocks of anchor commit ${cid.toString()} of ${ref.toString()} as something other than CIDs`, {
+      details: { docId: ref.toString(), commit: cid.toString() }
+    })
+  }
+  return cids as CID[]
 }

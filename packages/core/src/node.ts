@@ -13,7 +13,8 @@ import { Anchoring } from './anchoring.js'
 import { commitValue, readCommit, readStoredCommit } from './commit-input.js'
 import { DocLocks } from './doc-locks.js'
 import { Documents, stateOf } from './documents.js'
-import { exportDocumentCar, readDocumentCar } from './export.js'
+import { exportDocumentCar, readDocumentCar, type ExportedCommit } from './export.js'
+import { memoryStorage } from './memory-storage.js'
 import { GroupCommit, type Durability } from './group-commit.js'
 import { Pipeline, type CommitOrigin, type SubmitOptions, type WriteEvent } from './pipeline.js'
 import { createDoctypeRegistry, type DoctypeRegistry } from './registry.js'
@@ -68,7 +69,7 @@ export interface KilnNode extends KilnNodeApi<DocID> {
   /**
    * Loads an export into this node: every commit goes through the apply pipeline (signatures, links, schemas,
    * anchor proofs), dependencies first. Resolves with the exported document's state; rejects at the first commit
-   * that fails, naming it.
+   * that fails, naming it, and then has written nothing.
    */
   importDocument(car: Uint8Array, options?: WriteOptions): Promise<DocSnapshot>
   /**
@@ -104,6 +105,25 @@ function throwIfAborted (options: AbortOptions): void {
   if (options.signal?.aborted === true) throw new AbortError('Operation aborted', { cause: options.signal.reason })
 }
 
+/** Applies the commits of an export in order, as a peer's (a branch that loses is kept off the log, not refused). */
+async function replayImport (node: KilnNode, commits: ExportedCommit[], writeOptions: WriteOptions): Promise<DocSnapshot> {
+  let last: DocSnapshot | undefined
+  for (const commit of commits) {
+    try {
+      last = commit.kind === 'genesis'
+        ? await node.createDocument(commit.type, commit.value, writeOptions)
+        : await node.receiveCommit(commit.docId, commit.value, { ...writeOptions, blocks: commit.supporting })
+    } catch (err) {
+      if (err instanceof KilnError) {
+        err.message = `${commit.kind} commit ${commit.cid.toString()} of ${commit.docId}: ${err.message}`
+        Object.assign(err.details, { commit: commit.cid.toString(), docId: commit.docId })
+      }
+      throw err
+    }
+  }
+  return last!
+}
+
 /** The node: lifecycle and the public API. Every commit goes through the pipeline (pipeline.ts). */
 class Node implements KilnNode {
   readonly did?: DIDSigner
@@ -118,6 +138,8 @@ class Node implements KilnNode {
   private readonly anchoring: Anchoring
   private readonly watchers = new Watchers<DocSnapshot>()
   private readonly logger?: Logger
+  /** What a throwaway node needs to check an import before this node writes it: the doctypes and verifiers. */
+  private readonly scratchInit: Pick<NodeInit, 'doctypes' | 'anchors'>
   private started = false
 
   constructor (init: NodeInit) {
@@ -135,6 +157,7 @@ class Node implements KilnNode {
     const anchors = (init.anchors ?? []).map((factory) => factory(components))
     const verifiers = new Map<string, AnchorProofVerifier>()
     for (const plugin of anchors) verifiers.set(plugin.verifier.namespace, plugin.verifier)
+    this.scratchInit = { doctypes: init.doctypes, anchors: [...verifiers.values()].map((verifier) => () => ({ verifier })) }
     this.network = init.network?.({ logger: init.logger, blocks: this.storage.blocks })
     this.verifier = init.verifier ?? createThreadpoolVerifier()
     this.documents = new Documents(this.storage, init.cacheSize ?? 1000, init.cacheLogEntries ?? 1_000_000)
@@ -289,23 +312,16 @@ class Node implements KilnNode {
   async importDocument (car: Uint8Array, options: WriteOptions = {}): Promise<DocSnapshot> {
     this.assertRunning()
     const { commits } = await readDocumentCar(car)
-    const writeOptions: WriteOptions = { anchor: false, publish: options.publish, pin: options.pin, signal: options.signal }
-    let last: DocSnapshot | undefined
-    for (const commit of commits) {
-      try {
-        // Imported commits resolve conflicts as a peer's do: a branch that loses is kept off the log, not refused.
-        last = commit.kind === 'genesis'
-          ? await this.createDocument(commit.type, commit.value, writeOptions)
-          : await this.submit(commit.docId, commit.value, { ...writeOptions, blocks: commit.supporting }, 'remote')
-      } catch (err) {
-        if (err instanceof KilnError) {
-          err.message = `${commit.kind} commit ${commit.cid.toString()} of ${commit.docId}: ${err.message}`
-          Object.assign(err.details, { commit: commit.cid.toString(), docId: commit.docId })
-        }
-        throw err
-      }
+    // A dry run first, on a throwaway node in memory with this node's doctypes and verifiers: an import refused at any
+    // commit is refused before this node writes any of it. It costs a second pass over the commits.
+    const scratch = new Node({ ...this.scratchInit, storage: memoryStorage(), verifier: this.verifier, durability: 'relaxed', cacheSize: 16 })
+    await scratch.start()
+    try {
+      await replayImport(scratch, commits, { anchor: false, publish: false, pin: false, signal: options.signal })
+    } finally {
+      await scratch.stop()
     }
-    return last!
+    return await replayImport(this, commits, { anchor: false, publish: options.publish, pin: options.pin, signal: options.signal })
   }
 
   async readBlock (cid: CID, options: AbortOptions = {}): Promise<Uint8Array> {

@@ -1,5 +1,7 @@
 import { InvalidDocIDError } from '@kiln/interface'
+import { base32 } from 'multiformats/bases/base32'
 import { base36 } from 'multiformats/bases/base36'
+import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import { varint } from 'multiformats'
 
@@ -54,11 +56,7 @@ export function toCID (value: unknown, what: string): CID {
   let cid = CID.asCID(value)
   if (cid === null) {
     if (typeof value !== 'string') throw invalidDocID(what, describe(value), 'expected a CID or a CID string')
-    try {
-      cid = CID.parse(value)
-    } catch (err) {
-      throw invalidDocID(what, value, `not a CID (${messageOf(err)})`, err)
-    }
+    cid = parseCIDString(value, 'not a CID', failure(what, value))
   }
   if (!isWellFormedV0(cid)) throw invalidDocID(what, cid.toString(), 'a CIDv0 digest must be 32 bytes')
   return cid
@@ -123,6 +121,8 @@ export function decodeString (input: unknown, expected: ExpectedKind): DocRefPar
   } catch (err) {
     throw fail(`not valid base36 (${messageOf(err)})`, err)
   }
+  // multiformats' base36 reads a character above U+00FF as some digit instead of refusing it
+  if (base36.encode(bytes) !== id) throw fail('not valid base36 (a character outside its alphabet)')
   const parts = decodeParts(bytes, fail)
   return checkKind(query === undefined ? parts : withCommitQuery(parts, query, fail), expected, fail)
 }
@@ -177,14 +177,30 @@ function withCommitQuery (parts: DocRefParts, query: string, fail: Fail): DocRef
   const value = match[1] as string
   if (value === '0') return { ...parts, commit: null }
   if (/^[0-9]+$/.test(value)) throw fail('a commit number can only be 0 (the genesis commit)')
-  let commit: CID
-  try {
-    commit = CID.parse(value)
-  } catch (err) {
-    throw fail(`?commit= is neither 0 nor a CID (${messageOf(err)})`, err)
-  }
+  const commit = parseCIDString(value, '?commit= is neither 0 nor a CID', fail)
   if (!isWellFormedV0(commit)) throw fail('?commit= is a CIDv0 whose digest is not 32 bytes')
   return { ...parts, commit: commit.equals(parts.genesis) ? null : commit }
+}
+
+/**
+ * Parses a CID string (base32 `b…`, base58btc `z…` or a CIDv0 `Qm…`) written the one way its base writes
+ * its bytes. multiformats' base36 and base58btc decoders read a character above U+00FF as some digit instead of
+ * refusing it, its base32 decoder skips trailing `=`, and a CID it parses prints as the string it came from: so the
+ * bytes are encoded again and must give back the input, and the CID is rebuilt from its bytes to print canonically.
+ */
+function parseCIDString (value: string, notACID: string, fail: Fail): CID {
+  let cid: CID
+  try {
+    cid = CID.decode(CID.parse(value).bytes)
+  } catch (err) {
+    throw fail(`${notACID} (${messageOf(err)})`, err)
+  }
+  // CID.parse reads these three forms only
+  const spelled = value[0] === 'Q' ? base58btc.encode(cid.bytes).slice(1)
+    : value[0] === base58btc.prefix ? base58btc.encode(cid.bytes)
+      : base32.encode(cid.bytes)
+  if (spelled !== value) throw fail(`${notACID} in the canonical spelling of its base (${JSON.stringify(spelled)})`)
+  return cid
 }
 
 /** Reads a canonical (shortest-form) varint that fits a safe integer; returns the value and the next offset. */
