@@ -102,11 +102,8 @@ describe('inputs the route fuzz suites found', () => {
     expect((await server.node.load(docId)).state.log).toHaveLength(1)
   })
 
-  // Skipped: not fixed. An import is applied commit by commit, as @kiln/core's importDocument documents ("rejects at
-  // the first commit that fails"), so an export whose later commit is refused leaves the commits before it written
-  // while the answer is a 4xx. Making an import all-or-nothing is a change to the core's apply pipeline (a check of
-  // every commit before the first write, or a rollback), left to a decision there.
-  it.skip('refuses an export whose last commit belongs to another document without writing its first ones', async () => {
+  // An import is all or nothing: @kiln/core replays it on a throwaway node before writing any of it.
+  it('refuses an export whose last commit belongs to another document without writing its first ones', async () => {
     const source = await fuzzServer()
     try {
       const [a, b] = await makeDocuments(source.node, 2, 2)
