@@ -1,13 +1,14 @@
 // SSE watchers: `GET /api/v0/kiln/streams/:id/watch` on documents of the pool, opened and closed all along (churn).
 // A watcher reads its document's states as the writes part changes it and closes after a few, or when its document
 // leaves the pool, or after a number of writes to the node, or at the end of the phase — whichever comes first, so
-// that nothing here waits on the clock. Some are slow readers: after the first state they stop reading until they
-// end, and the daemon's writes back up in the connection (they prefer the large documents, which fill it quickly).
+// that nothing here waits on the clock. Some are slow readers: after the first state they stop reading until their
+// document leaves the pool (or the phase ends), on the large documents when there are some, so that the states the
+// daemon writes fill the connection and its event stream meets backpressure.
 import { parseEventStream } from '@kiln/http-client'
 
 /**
- * The watchers part: `workers` watchers open at a time; `slowShare` of them are slow readers; each reads 1 to
- * `maxEvents` states, and stays open for at most `lifetimeWrites` acknowledged writes to the node.
+ * The watchers part: `workers` watchers open at a time; `slowShare` of them are slow readers; the others read 1 to
+ * `maxEvents` states, and stay open for at most `lifetimeWrites` acknowledged writes to the node.
  */
 export function watchers ({ workers = 8, slowShare = 0.25, maxEvents = 4, lifetimeWrites = 50 } = {}) {
   const name = 'watchers'
@@ -32,7 +33,7 @@ export function watchers ({ workers = 8, slowShare = 0.25, maxEvents = 4, lifeti
       const end = (reason) => { if (!ending.signal.aborted) ending.abort(reason) }
       let writesSinceOpen = 0
       const stopListening = pool.listen(entry.id, (what) => { if (what === 'retired') end('retired') })
-      const stopCounting = pool.onWrite(() => { if (++writesSinceOpen >= lifetimeWrites) end('lifetime') })
+      const stopCounting = slow ? () => {} : pool.onWrite(() => { if (++writesSinceOpen >= lifetimeWrites) end('lifetime') })
       const onPhaseEnd = () => { end('phase') }
       signal.addEventListener('abort', onPhaseEnd, { once: true })
       if (signal.aborted) end('phase')
