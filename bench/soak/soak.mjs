@@ -238,7 +238,8 @@ export function describe (point) {
     ? 'no /proc'
     : `${point.fds.steady} (${Object.entries(point.fds).filter(([k, v]) => k !== 'total' && k !== 'steady' && (k !== 'compaction' || v > 0)).map(([k, v]) => `${k} ${v}`).join(', ')})`
   const resources = Object.entries(point.resources).map(([k, v]) => `${k} ${v}`).join(', ')
-  const parts = point.rssAnon === undefined ? '' : ` (anon ${mb(point.rssAnon)}, file ${mb(point.rssFile)})`
+  // Anonymous memory outside V8's heap: malloc (LevelDB's caches and memtables, OpenSSL, libuv), stacks.
+  const parts = point.rssAnon === undefined ? '' : ` (anon ${mb(point.rssAnon)}: ${mb(point.rssAnon - point.heapTotal)} outside V8's heap; file ${mb(point.rssFile)})`
   return `# checkpoint ${point.name} at ${point.at} s: rss ${mb(point.rss)} MB${parts}, heap ${mb(point.heapUsed)} MB of ${mb(point.heapTotal)} MB, external ${mb(point.external)} MB (after GC); fds ${fds}; libuv ${resources}`
 }
 
