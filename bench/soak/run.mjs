@@ -78,6 +78,10 @@ if (growth !== undefined) {
   report('soak.rss_growth_ratio', growth.rssRatio, 'x',
     `target ≤ ${RSS_GROWTH_TARGET.toFixed(2)} x: ${verdict(growth.rssRatio <= RSS_GROWTH_TARGET)} at ${growth.rssRatio.toFixed(3)}; ${mb(warm.rss)} after warm-up → ${mb(end.rss)} at the end, medians of ${options.samples} readings after a full GC` +
     (warm.rssAnon === undefined ? '' : `; anonymous ${mb(warm.rssAnon)} → ${mb(end.rssAnon)}, mapped files ${mb(warm.rssFile)} → ${mb(end.rssFile)}`))
+  if (growth.rssAnonRatio !== undefined) {
+    report('soak.rss_anon_growth_ratio', growth.rssAnonRatio, 'x',
+      `anonymous memory only (V8's heap, malloc, stacks), without the mapped files (the node binary, LevelDB's tables, which grow with the store and which the kernel can drop): ${mb(warm.rssAnon)} → ${mb(end.rssAnon)}`)
+  }
   if (growth.fds !== undefined) {
     const kinds = Object.entries(growth.fdsByKind).filter(([kind]) => kind !== 'compaction').map(([kind, n]) => `${kind} ${n >= 0 ? '+' : ''}${n}`).join(', ')
     reportCount('soak.fd_growth', growth.fds, 'fds',

@@ -216,6 +216,7 @@ function summary ({ seconds, warmup, laps, loadSeconds, checkpoints, parts, clie
       ? undefined
       : {
           rssRatio: end.rss / warm.rss,
+          rssAnonRatio: warm.rssAnon === undefined ? undefined : end.rssAnon / warm.rssAnon,
           heapRatio: end.heapUsed / warm.heapUsed,
           heapBytes: end.heapUsed - warm.heapUsed,
           requests: end.requests - warm.requests,
