@@ -17,3 +17,8 @@ export function report (name, value, unit, note) {
   const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 1 ? 2 : 3
   console.log(`bench ${name}: ${value.toFixed(digits)} ${unit}${note === undefined ? '' : `  (${note})`}`)
 }
+
+/** Prints a whole number (a count, a difference of counts) in the same form as {@link report}, without decimals. */
+export function reportCount (name, value, unit, note) {
+  console.log(`bench ${name}: ${value} ${unit}${note === undefined ? '' : `  (${note})`}`)
+}
