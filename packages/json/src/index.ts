@@ -11,4 +11,6 @@ export {
   type SchemaValidator, type SchemaValidatorInit, type SchemaLoader, type ContentValidator, type SchemaIssue
 } from './schema-validator.js'
 export { parseSchemaRef } from './schema-ref.js'
-export { compileLinearPattern, MAX_PATTERN_PROGRAM, type LinearPattern } from './linear-pattern.js'
+export {
+  compileLinearPattern, MAX_PATTERN_PROGRAM, MAX_PATTERN_LENGTH, MAX_PATTERN_NESTING, MAX_PATTERN_EXPANSION, type LinearPattern
+} from './linear-pattern.js'
