@@ -7,6 +7,7 @@ import { addKilnFormats } from './formats.js'
 import { checkPlainJson, kindOfJson } from './json.js'
 import { compileLinearPattern, type LinearPattern } from './linear-pattern.js'
 import { parseSchemaRef } from './schema-ref.js'
+import { replaceUniqueItems } from './unique-items.js'
 
 /** `$schema` of JSON Schema draft 2020-12, the draft used when a schema names none. */
 export const DRAFT_2020_12 = 'https://json-schema.org/draft/2020-12/schema'
@@ -267,6 +268,7 @@ export function schemaValidator (init: SchemaValidatorInit = {}): SchemaValidato
       ajv = draft === '2020-12' ? new Ajv2020(options) : new Ajv(options)
       addKilnFormats(ajv, (work) => { meter.charge(work * STEPS_PER_PATTERN_WORK) })
       meterAjv(ajv, meter)
+      replaceUniqueItems(ajv, meter)
       instances.set(key, ajv)
     }
     return ajv
