@@ -60,6 +60,8 @@ export class EvaluationMeter {
   stack = 0
   readonly maxStack = MAX_VALIDATION_STACK
   private contentBytes = 0
+  /** Keys of the objects seen in this validation: counting them again would cost what is being charged. */
+  private keyCounts = new WeakMap<object, number>()
   private factor = 1
   private maxErrors = Number.POSITIVE_INFINITY
 
@@ -67,6 +69,7 @@ export class EvaluationMeter {
   start (contentBytes: number, listing = false): void {
     this.used = 0
     this.stack = 0
+    this.keyCounts = new WeakMap()
     this.contentBytes = contentBytes
     this.limit = validationBudget(contentBytes)
     this.factor = listing ? LISTING_FACTOR : 1
@@ -98,8 +101,11 @@ export class EvaluationMeter {
       if (Array.isArray(data)) {
         steps += perItem * data.length
       } else if (perKey !== 0) {
-        let keys = 0
-        for (const key in data) if (Object.hasOwn(data, key)) keys++
+        let keys = this.keyCounts.get(data)
+        if (keys === undefined) {
+          keys = Object.keys(data).length
+          this.keyCounts.set(data, keys)
+        }
         steps += perKey * keys
       }
     }
@@ -134,6 +140,12 @@ const STRING_KEYWORDS = new Set(['minLength', 'maxLength', 'format', 'formatMini
 /** Keywords that visit every item of an array. */
 const ITEM_KEYWORDS = new Set(['items', 'prefixItems', 'additionalItems', 'contains', 'unevaluatedItems', 'uniqueItems'])
 
+/**
+ * Steps per key for each keyword that visits every key of an object: reading the keys of a large object costs about
+ * 250 ns each (V8 sorts them, for a 20 000-key object), 2 to 3 steps.
+ */
+const KEY_STEPS = 3
+
 /** Keywords that visit every key of an object. */
 const KEY_KEYWORDS = new Set(['additionalProperties', 'patternProperties', 'propertyNames', 'unevaluatedProperties', 'minProperties', 'maxProperties'])
 
@@ -167,7 +179,7 @@ function costOf (schema: Record<string, unknown>, keyed: boolean): [number, numb
   let fixed = 1
   let perChar = 0
   let perItem = 0
-  let perKey = keyed ? 1 : 0
+  let perKey = keyed ? KEY_STEPS : 0
   for (const [keyword, value] of Object.entries(schema)) {
     if (keyword === 'enum' && Array.isArray(value)) for (const item of value) fixed += comparisonSteps(item)
     if (keyword === 'const') fixed += comparisonSteps(value)
@@ -181,7 +193,7 @@ function costOf (schema: Record<string, unknown>, keyed: boolean): [number, numb
     if (Array.isArray(value) && ['allOf', 'anyOf', 'oneOf', 'prefixItems', 'items'].includes(keyword)) fixed += value.length
     if (STRING_KEYWORDS.has(keyword)) perChar += 1
     if (ITEM_KEYWORDS.has(keyword)) perItem = 1
-    if (KEY_KEYWORDS.has(keyword)) perKey += 1
+    if (KEY_KEYWORDS.has(keyword)) perKey += KEY_STEPS
   }
   const calls = REF_KEYWORDS.some((keyword) => keyword in schema) ? 1 : 0
   return [fixed, perChar, perItem, perKey, calls]
