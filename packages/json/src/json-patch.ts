@@ -136,7 +136,13 @@ export function applyJsonPatch (content: unknown, patch: unknown, options: JsonP
   return document
 }
 
-/** The JSON-Patch that turns `from` into `to` (both plain JSON objects or arrays), as fast-json-patch's `compare` makes it. */
+/**
+ * The JSON-Patch that turns `from` into `to` (both plain JSON objects or arrays), as fast-json-patch's `compare` makes
+ * it. Throws `DoctypeRuleError` naming the pointer when either is not plain JSON: fast-json-patch silently leaves out
+ * what it cannot copy (an own `__proto__` key gave an empty patch).
+ */
 export function diffJson (from: object, to: object): JsonPatchOperation[] {
+  checkPlainJson(from, 'the value to diff from')
+  checkPlainJson(to, 'the value to diff to')
   return jsonpatch.compare(cloneJson(from), cloneJson(to))
 }

@@ -92,4 +92,13 @@ describe('diffJson', () => {
     expect(applyJsonPatch(from, patch, { what: 'data' })).toEqual(to)
     expect(diffJson(to, to)).toEqual([])
   })
+
+  it('refuses a value that is not plain JSON, naming the pointer, instead of leaving it out of the patch', () => {
+    // found by the json.patch fuzz suite: fast-json-patch gave [] for a target with an own __proto__ key
+    const to = JSON.parse('{" ":"7f@%","__proto__":null}') as object
+    const err = thrown(() => diffJson({ ' ': '7f@%' }, to))
+    expect(err.name).toBe('DoctypeRuleError')
+    expect(err.message).toBe('the value to diff to must be plain JSON, but at /__proto__ it holds the key "__proto__"')
+    expect(thrown(() => diffJson({ when: new Date(0) }, {})).message).toBe('the value to diff from must be plain JSON, but at /when it holds an instance of Date')
+  })
 })
