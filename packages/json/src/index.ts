@@ -14,4 +14,4 @@ export { parseSchemaRef } from './schema-ref.js'
 export {
   compileLinearPattern, MAX_PATTERN_PROGRAM, MAX_PATTERN_LENGTH, MAX_PATTERN_NESTING, MAX_PATTERN_EXPANSION, type LinearPattern
 } from './linear-pattern.js'
-export { BUDGET_BASE, BUDGET_PER_BYTE, MAX_LISTED_ERRORS, MAX_VALIDATION_STACK, validationBudget } from './evaluation-budget.js'
+export { BUDGET_BASE, BUDGET_PER_BYTE, MAX_VALIDATION_STACK, validationBudget } from './evaluation-budget.js'

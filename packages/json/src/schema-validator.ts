@@ -92,11 +92,11 @@ function patternSteps (pattern: LinearPattern, input: string): number {
 const STEPS_PER_PATTERN_WORK = 64
 
 /** Ajv options every node must share, so that every node reaches the same verdict. */
-function ajvOptions (allErrors: boolean, regExp: NonNullable<Options['code']>['regExp']): Options {
+function ajvOptions (regExp: NonNullable<Options['code']>['regExp']): Options {
   return {
-    // the verdict comes from a run that stops at the first failure: with `allErrors`, a failing branch of an `anyOf`
-    // checks every item and copies every error at each call (quadratic); the issues are listed by a second run
-    allErrors,
+    // every failing path in one error, as users fix them all at once; ajv's verdicts differ without it (with a
+    // `prefixItems` that checks something, an empty array skipped the array's other keywords)
+    allErrors: true,
     // Ceramic compiles schemas with `strict: false`; a schema it accepts must be accepted here, or logs would diverge
     strict: false,
     // unknown formats and keywords are ignored silently: ajv would otherwise print to the console
@@ -241,7 +241,7 @@ export function schemaValidator (init: SchemaValidatorInit = {}): SchemaValidato
   if (!Number.isSafeInteger(cacheSize) || cacheSize <= 0) {
     throw new RangeError(`schemaValidator: cacheSize must be a positive integer, got ${String(init.cacheSize)}`)
   }
-  const instances = new Map<string, Ajv>()
+  const instances = new Map<Draft, Ajv>()
   const cache = new LRUCache<string, CacheEntry>({ max: cacheSize })
   const meter = new EvaluationMeter()
   // the patterns of the schema being compiled, by source, compiled once by `compilePatterns`
@@ -262,17 +262,15 @@ export function schemaValidator (init: SchemaValidatorInit = {}): SchemaValidato
   // only read when ajv writes standalone code, which Kiln never does
   linearRegExp.code = 'kilnLinearRegExp'
 
-  /** The ajv instance of a draft, for verdicts (stopping at the first error) or for listing every issue. */
-  function ajvFor (draft: Draft, allErrors = false): Ajv {
-    const key = `${draft}${allErrors ? ' all' : ''}`
-    let ajv = instances.get(key)
+  function ajvFor (draft: Draft): Ajv {
+    let ajv = instances.get(draft)
     if (ajv === undefined) {
-      const options = ajvOptions(allErrors, linearRegExp)
+      const options = ajvOptions(linearRegExp)
       ajv = draft === '2020-12' ? new Ajv2020(options) : new Ajv(options)
       addKilnFormats(ajv, (work) => { meter.charge(work * STEPS_PER_PATTERN_WORK) })
       meterAjv(ajv, meter)
       replaceUniqueItems(ajv, meter)
-      instances.set(key, ajv)
+      instances.set(draft, ajv)
     }
     return ajv
   }
@@ -316,37 +314,22 @@ export function schemaValidator (init: SchemaValidatorInit = {}): SchemaValidato
     if (object.$async === true) {
       throw new SchemaValidationError(`${label}: asynchronous schemas ($async) are not supported`, { details: { draft } })
     }
-    let verdict: ValidateFunction
-    let schemaPatterns: Map<string, LinearPattern>
-    const copy = countedCopy(object)
+    let validate: ValidateFunction
     try {
-      schemaPatterns = compilePatterns(object)
-      verdict = compileCopy(ajv, copy, schemaPatterns)
+      validate = compileCopy(ajv, countedCopy(object), compilePatterns(object))
     } catch (err) {
       // a `$ref` that does not resolve within the schema, a `pattern` RE2 cannot run, a clash of `$id`s
       const details = isKilnError(err) ? err.details : {}
       throw new SchemaValidationError(`${label}: ${(err as Error).message}`, { cause: err, details: { ...details, draft } })
     }
-    if ((verdict as { $async?: unknown }).$async === true) {
+    if ((validate as { $async?: unknown }).$async === true) {
       throw new SchemaValidationError(`${label}: asynchronous schemas ($async) are not supported`, { details: { draft } })
     }
-    // compiled the first time content fails: it only lists the issues, the verdict is already known
-    let listing: ValidateFunction | undefined
     return (content) => {
       const bytes = contentBytes(content)
       try {
         meter.start(bytes)
-        if (verdict(content)) return []
-        const first = issuesOf(verdict.errors)
-        try {
-          listing ??= compileCopy(ajvFor(draft, true), copy, schemaPatterns)
-          meter.start(bytes, true)
-          return listing(content) ? first : issuesOf(listing.errors)
-        } catch (err) {
-          // listing every issue costs more than finding the first: past its own budget, the first issues are given
-          if (isKilnError(err, 'LimitExceededError') || err instanceof RangeError) return first
-          throw err
-        }
+        return validate(content) ? [] : issuesOf(validate.errors)
       } catch (err) {
         if (!(err instanceof RangeError)) throw err
         // the stack estimate keeps far below Node's default stack: this is a node run with a smaller one

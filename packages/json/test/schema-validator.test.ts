@@ -89,6 +89,14 @@ describe('schemaValidator', () => {
     expect(validator.compile({ type: 'string', format: 'kiln-id', requried: ['typo'] })('x')).toEqual([])
   })
 
+  it('gives ajv\'s verdicts with allErrors, which differ without it: an empty array against prefixItems and contains', () => {
+    // found by the json.schema fuzz suite: ajv without allErrors skips the array's other keywords for an empty array
+    // when prefixItems checks something, so the verdict came out valid
+    const schema = { type: 'array', items: { type: 'integer', exclusiveMinimum: 0 }, prefixItems: [{ type: 'string', minLength: 0, maxLength: 0, pattern: '^[a-z]+$', format: 'email' }], maxItems: 0, contains: false, maxContains: 0, $defs: { d0: { enum: [null] }, d1: { enum: [null] } } }
+    expect(describeIssues(validator.compile(schema)([]))).toBe('(root) must contain at least 1 and no more than 0 valid item(s)')
+    expect(describeIssues(validator.compile({ prefixItems: [{}], contains: false })([]))).toBe('(root) must contain at least 1 valid item(s)')
+  })
+
   it('lists at most 20 issues in a message and counts the rest', () => {
     const properties = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`p${i}`, { type: 'string' }]))
     const check = validator.compile({ type: 'object', properties })
