@@ -280,7 +280,7 @@ const ERROR_COUNT = /(?<![\w$])errors\+\+;/g
  * join its caller's in place (ajv concatenated them into a new array per call: 68 s for 32 000 failing items). ajv
  * writes each function as `…return function validateN(…){…}`; anything else is refused.
  */
-export function meteredFunction (source: string, env?: { validateName?: unknown, $async?: boolean }): string {
+export function meteredFunction (source: string, env?: { validateName?: unknown, $async?: boolean, schema?: unknown }): string {
   // asynchronous schemas are refused after compiling, as they cannot be run synchronously
   if (env?.$async === true) return source
   const name = String(env?.validateName)
@@ -293,6 +293,9 @@ export function meteredFunction (source: string, env?: { validateName?: unknown,
   if (body.includes('.concat(')) throw new TypeError(`ajv wrote a validation function (${name}) that concatenates errors in a way Kiln does not know`)
   const declarations = source.slice(at).match(/\b(?:const|let|var) /g)?.length ?? 0
   const frame = FRAME_BASE + FRAME_PER_DECLARATION * declarations
+  // a meta-schema's functions (a schema may `$ref` one) have no `$kilnCount`: each call is charged by its size instead
+  const schema = env?.schema
+  const counted = typeof schema !== 'object' || schema === null || COUNT_KEYWORD in schema
   const inner = `${name}_kiln`
   return `${source.slice(0, at)}const meter = self.kilnMeter;\n` +
     `const ${inner} = function ${inner}(${body};\n` +
@@ -300,6 +303,7 @@ export function meteredFunction (source: string, env?: { validateName?: unknown,
     `  meter.stack += ${frame}\n` +
     '  try {\n' +
     '    if (meter.stack > meter.maxStack) meter.tooDeep()\n' +
+    (counted ? '' : `    meter.charge(${1 + (declarations >> 4)})\n`) +
     `    const valid = ${inner}(data, valCxt)\n` +
     // its caller appends them: each level an error passes up copies it once more
     `    if (!valid && ${name}.errors !== null) meter.charge(${name}.errors.length)\n` +
