@@ -245,6 +245,50 @@ function countKeyword (meter: EvaluationMeter): CodeKeywordDefinition {
   }
 }
 
+/** The value `pointer` (`#` or `#/…`) names in `root`, or `undefined`. */
+function atPointer (root: unknown, pointer: string): unknown {
+  if (pointer === '#') return root
+  let node = root
+  for (const token of pointer.slice(2).split('/')) {
+    if (typeof node !== 'object' || node === null) return undefined
+    const key = decodeURIComponent(token).replaceAll('~1', '/').replaceAll('~0', '~')
+    if (!Object.hasOwn(node, key)) return undefined
+    node = (node as Record<string, unknown>)[key]
+  }
+  return node
+}
+
+/**
+ * Whether `schema` has no keyword ajv evaluates but `$ref` (and Kiln's `$kilnCount`): ajv resolves a `$ref` to such
+ * a schema through to where its own `$ref` leads, and recursed without end (a RangeError while compiling) when those
+ * lead back to it.
+ */
+function onlyRef (schema: unknown, rules: Ajv['RULES']['all']): schema is { $ref: string } {
+  if (typeof schema !== 'object' || schema === null || typeof (schema as { $ref?: unknown }).$ref !== 'string') return false
+  return Object.keys(schema).every((keyword) => keyword === '$ref' || keyword === COUNT_KEYWORD || rules[keyword] === undefined)
+}
+
+/**
+ * Refuses a `$ref` whose target is a chain of schemas that only `$ref` onwards, back into itself (`$defs: { a: {
+ * $ref: '#/$defs/a' } }`): ajv overflowed the stack compiling it, so a node running ajv cannot use the schema. Only
+ * chains of JSON pointers into the root are followed.
+ */
+function checkRefCycle ($ref: string, root: unknown, rules: Ajv['RULES']['all']): void {
+  const seen = new Set<unknown>()
+  let ref = $ref
+  while (ref === '#' || ref.startsWith('#/')) {
+    const target = atPointer(root, ref)
+    if (!onlyRef(target, rules)) return
+    if (seen.has(target)) {
+      throw new SchemaValidationError(`$ref ${JSON.stringify($ref)} leads to schemas that only refer onwards, back to themselves (${JSON.stringify(ref)})`, {
+        details: { $ref }
+      })
+    }
+    seen.add(target)
+    ref = target.$ref
+  }
+}
+
 /** Refuses a `$ref` that points at data (`const`, `enum`, …) or at a map or list of schemas rather than at a schema. */
 function guardRefs (ajv: Ajv): void {
   const rule = ajv.RULES.all.$ref
@@ -255,6 +299,8 @@ function guardRefs (ajv: Ajv): void {
     const $ref = cxt.schema as string
     const { it } = cxt
     const root = it.schemaEnv.root
+    // pointers are read from the root only where no `$id` changed the base (ajv writes the root's base `#` or ``)
+    if (it.baseId.replace(/#$/, '') === root.baseId.replace(/#$/, '')) checkRefCycle($ref, root.schema, it.self.RULES.all)
     if (!(($ref === '#' || $ref === '#/') && it.baseId === root.baseId)) {
       const target: unknown = resolveRef.call(it.self, root, it.baseId, $ref)
       const schema = target instanceof SchemaEnv ? target.schema : target
