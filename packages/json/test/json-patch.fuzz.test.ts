@@ -141,7 +141,7 @@ describe('JSON-Patch documents', () => {
     }),
     run: apply,
     errors: ['DoctypeRuleError', 'LimitExceededError'],
-    inputMs: 500,
+    inputMs: 250,
     accepted: (input, result) => {
       // plain JSON, sharing nothing with the document or the patch (both frozen: a write into them would have thrown)
       checkPlainJson(result, 'the result')
