@@ -62,11 +62,12 @@ function linearUrl (original: RegExp): (str: string) => boolean {
 
 /**
  * ajv-formats (full mode) with two formats replaced: `regex` accepts what Kiln accepts as a `pattern` (ECMAScript
- * syntax with `u`, runnable by RE2), and `url` is checked in linear time with ajv-formats' verdicts.
+ * syntax with `u`, runnable by RE2), and `url` is checked in linear time with ajv-formats' verdicts. Compiling a
+ * `regex` costs far more per character than the other formats: `charge` is told its work (see `compileLinearPattern`).
  */
-export function addKilnFormats (ajv: Ajv): void {
+export function addKilnFormats (ajv: Ajv, charge?: (work: number) => void): void {
   addFormats.default(ajv)
-  ajv.addFormat('regex', (str: string) => linearPatternRefusal(str) === undefined)
+  ajv.addFormat('regex', (str: string) => linearPatternRefusal(str, charge) === undefined)
   const url = addFormats.default.get('url', 'full') as Format
   if (!(url instanceof RegExp)) throw new TypeError('ajv-formats: the url format is expected to be a regular expression')
   ajv.addFormat('url', linearUrl(url))

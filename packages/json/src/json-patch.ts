@@ -83,6 +83,45 @@ function validateInPlace (operation: Operation, index: number, document: unknown
   }
 }
 
+/** The tokens of a JSON pointer (`''` is the root: none), unescaped. */
+function tokensOf (pointer: string): string[] {
+  return pointer === '' ? [] : pointer.slice(1).split('/').map((token) => token.replaceAll('~1', '/').replaceAll('~0', '~'))
+}
+
+/**
+ * Why `pointer` cannot be followed in `document`, if it names an inherited member of an object where fast-json-patch
+ * would follow it (`/constructor` found Object, and a copy of it put a function into the document), or `undefined`.
+ * The last token may name a new member when `lastMayBeNew` (the target of add, move and copy). Missing members and
+ * array indexes are left to fast-json-patch's own checks.
+ */
+function inheritedMember (document: unknown, pointer: string, lastMayBeNew: boolean): string | undefined {
+  const tokens = tokensOf(pointer)
+  let node = document
+  for (let i = 0; i < tokens.length; i++) {
+    if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined
+    const token = tokens[i]!
+    if (!Object.hasOwn(node, token)) {
+      if (token in node && !(lastMayBeNew && i === tokens.length - 1)) return token
+      return undefined
+    }
+    node = (node as Record<string, unknown>)[token]
+  }
+  return undefined
+}
+
+/** Refuses what fast-json-patch would wrongly apply: a pointer through an inherited member, a move into itself. */
+function checkPointers (document: unknown, op: Operation, index: number): void {
+  const adds = op.op === 'add' || op.op === 'move' || op.op === 'copy'
+  const inPath = inheritedMember(document, op.path, adds)
+  if (inPath !== undefined) fail(index, op, `\`path\` names ${JSON.stringify(inPath)}, which is not a member of the document`)
+  if (op.op === 'move' || op.op === 'copy') {
+    const inFrom = inheritedMember(document, op.from, false)
+    if (inFrom !== undefined) fail(index, op, `\`from\` names ${JSON.stringify(inFrom)}, which is not a member of the document`)
+  }
+  // RFC 6902 §4.4; fast-json-patch made the document contain itself (`move` from "" to "/a")
+  if (op.op === 'move' && op.path.startsWith(`${op.from}/`)) fail(index, op, 'a location cannot be moved into one of its children')
+}
+
 /** The reason fast-json-patch gives, without the document dump it appends after the first line. */
 function reasonOf (err: unknown): string {
   const message = err instanceof Error ? err.message : String(err)
@@ -119,6 +158,7 @@ export function applyJsonPatch (content: unknown, patch: unknown, options: JsonP
     }
   }
   patch.forEach((op: Operation, index) => {
+    checkPointers(document, op, index)
     try {
       document = jsonpatch.applyOperation(document, cloneJson(op), validateInPlace, true, true, index).newDocument
     } catch (err) {
@@ -136,7 +176,13 @@ export function applyJsonPatch (content: unknown, patch: unknown, options: JsonP
   return document
 }
 
-/** The JSON-Patch that turns `from` into `to` (both plain JSON objects or arrays), as fast-json-patch's `compare` makes it. */
+/**
+ * The JSON-Patch that turns `from` into `to` (both plain JSON objects or arrays), as fast-json-patch's `compare` makes
+ * it. Throws `DoctypeRuleError` naming the pointer when either is not plain JSON: fast-json-patch silently leaves out
+ * what it cannot copy (an own `__proto__` key gave an empty patch).
+ */
 export function diffJson (from: object, to: object): JsonPatchOperation[] {
+  checkPlainJson(from, 'the value to diff from')
+  checkPlainJson(to, 'the value to diff to')
   return jsonpatch.compare(cloneJson(from), cloneJson(to))
 }

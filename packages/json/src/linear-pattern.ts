@@ -11,11 +11,38 @@ import { RE2JS } from 're2js'
 /** The most RE2 instructions one pattern may compile to: a test costs at most this much per character of input. */
 export const MAX_PATTERN_PROGRAM = 1200
 
+/**
+ * The longest pattern, in code points. RE2's parser takes superlinear time in a long alternation (64 Ki characters of
+ * `(a|b)`: 0.75 s), and real patterns are far shorter: the longest address regexes in use are about 6 000.
+ */
+export const MAX_PATTERN_LENGTH = 8192
+
+/**
+ * The deepest nesting of groups in a pattern. The translation reads groups recursively, and real patterns nest a few
+ * levels; RE2 itself stops at 1000.
+ */
+export const MAX_PATTERN_NESTING = 100
+
+/**
+ * The most RE2 instructions a pattern may expand to before RE2 merges alternatives with a common prefix, counted from
+ * its syntax (`a{1000}` is 1000, `x|y` the sum, `x{2,5}` five copies of `x`). RE2 compiles the whole expansion before
+ * its size is known, at about 4 µs per instruction: `a{1000}` written 570 times (4 KiB) took 6.8 s to be refused.
+ */
+export const MAX_PATTERN_EXPANSION = 12_000
+
 /** A compiled pattern: `test` searches anywhere in the string, as `RegExp.prototype.test` does. */
 export interface LinearPattern {
   test(input: string): boolean
   /** The RE2 program's size, in instructions. */
   readonly programSize: number
+  /** What compiling it cost, in units of {@link MAX_PATTERN_EXPANSION}: its length in code points plus its expansion. */
+  readonly compileWork: number
+}
+
+/** A piece of the translation: RE2 source, and how many RE2 instructions it expands to before RE2 simplifies it. */
+interface Piece {
+  re: string
+  size: number
 }
 
 /** Stops the translation: the pattern is refused for `reason` (the caller names the pattern). */
@@ -27,6 +54,12 @@ type Ranges = Array<[number, number]>
 
 const MAX_CODE_POINT = 0x10ffff
 const MAX_REPEAT = 1000
+
+/** `size`, once it is known not to pass {@link MAX_PATTERN_EXPANSION}: nested repetitions multiply quickly. */
+function checkedExpansion (size: number): number {
+  if (size > MAX_PATTERN_EXPANSION) refuse(`it expands to more than ${MAX_PATTERN_EXPANSION} RE2 instructions`)
+  return size
+}
 
 /** ECMAScript's `\s`: WhiteSpace and LineTerminator (wider than RE2's `\s`, which is `[\t\n\f\r ]`). */
 const JS_WHITESPACE: Ranges = [
@@ -88,13 +121,15 @@ type ClassAtom = { cp: number } | { set: string }
 class Translator {
   private readonly cps: number[]
   private pos = 0
+  private depth = 0
 
   constructor (pattern: string) {
     // with `u`, a pattern is a sequence of code points: a surrogate pair is one character
     this.cps = Array.from(pattern, (c) => c.codePointAt(0)!)
   }
 
-  translate (): string {
+  /** The RE2 source and the expansion, in instructions, counted before RE2 merges anything. */
+  translate (): Piece {
     const out = this.disjunction()
     if (this.pos < this.cps.length) this.unexpected()
     return out
@@ -119,60 +154,71 @@ class Translator {
     refuse(`it has ${cp === undefined ? 'an unexpected end' : `an unexpected ${JSON.stringify(String.fromCodePoint(cp))}`} at character ${this.pos}`)
   }
 
-  private disjunction (): string {
+  private disjunction (): Piece {
     const alternatives = [this.alternative()]
     while (this.is('|')) {
       this.pos++
       alternatives.push(this.alternative())
     }
-    return alternatives.join('|')
+    // one instruction per alternative but the last chooses between them
+    return {
+      re: alternatives.map((a) => a.re).join('|'),
+      size: checkedExpansion(alternatives.reduce((sum, a) => sum + a.size, alternatives.length - 1))
+    }
   }
 
-  private alternative (): string {
-    let out = ''
-    while (this.pos < this.cps.length && !this.is('|') && !this.is(')')) out += this.term()
-    return out
+  private alternative (): Piece {
+    let re = ''
+    let size = 0
+    while (this.pos < this.cps.length && !this.is('|') && !this.is(')')) {
+      const term = this.term()
+      re += term.re
+      size = checkedExpansion(size + term.size)
+    }
+    return { re, size }
   }
 
-  private term (): string {
+  private term (): Piece {
     if (this.is('^') || this.is('$')) {
       // without the `m` flag both engines anchor at the ends of the whole input
-      return String.fromCodePoint(this.next())
+      return { re: String.fromCodePoint(this.next()), size: 1 }
     }
     if (this.is('\\') && (this.is('b', 1) || this.is('B', 1))) {
       // ASCII word boundaries in both engines (no `i` with `u` here)
       this.pos += 2
-      return `\\${String.fromCodePoint(this.cps[this.pos - 1]!)}`
+      return { re: `\\${String.fromCodePoint(this.cps[this.pos - 1]!)}`, size: 1 }
     }
-    return this.atom() + this.quantifier()
+    const atom = this.atom()
+    const quantifier = this.quantifier()
+    return { re: atom.re + quantifier.re, size: checkedExpansion(quantifier.expand(atom.size)) }
   }
 
   private refuseWordBoundary (): never {
     refuse('a word boundary with case-insensitive unicode matching has no RE2 equivalent')
   }
 
-  private atom (): string {
+  private atom (): Piece {
     const cp = this.next()
     switch (String.fromCodePoint(cp)) {
       case '(':
         return this.group()
       case '.':
-        return `[^${classBody(JS_LINE_TERMINATORS)}]`
+        return { re: `[^${classBody(JS_LINE_TERMINATORS)}]`, size: 1 }
       case '[':
-        return this.characterClass()
+        return { re: this.characterClass(), size: 1 }
       case '\\': {
         const atom = this.escape(false)
-        return 'cp' in atom ? literal(atom.cp) : atom.set
+        return { re: 'cp' in atom ? literal(atom.cp) : atom.set, size: 1 }
       }
       case ')': case ']': case '{': case '}': case '*': case '+': case '?': case '|':
         this.pos--
         return this.unexpected()
       default:
-        return literal(cp)
+        return { re: literal(cp), size: 1 }
     }
   }
 
-  private group (): string {
+  private group (): Piece {
     if (this.is('?')) {
       if (this.is(':', 1)) {
         this.pos += 2
@@ -188,17 +234,24 @@ class Translator {
         this.unexpected()
       }
     }
+    // the translation recurses once per level: stop long before the stack does
+    if (++this.depth > MAX_PATTERN_NESTING) refuse(`it nests groups more than ${MAX_PATTERN_NESTING} levels deep`)
     // every group becomes non-capturing: only whether the pattern matches is asked
     const inner = this.disjunction()
+    this.depth--
     if (!this.is(')')) this.unexpected()
     this.pos++
-    return `(?:${inner})`
+    return { re: `(?:${inner.re})`, size: inner.size }
   }
 
-  private quantifier (): string {
-    let out: string
+  /** The quantifier after an atom (`''` when there is none), and what it makes of the atom's expansion. */
+  private quantifier (): { re: string, expand: (size: number) => number } {
+    let re: string
+    let expand: (size: number) => number
     if (this.is('*') || this.is('+') || this.is('?')) {
-      out = String.fromCodePoint(this.next())
+      re = String.fromCodePoint(this.next())
+      // one copy of the atom and one instruction to loop or skip it
+      expand = (size) => size + 1
     } else if (this.is('{')) {
       this.pos++
       const min = this.number()
@@ -212,13 +265,15 @@ class Translator {
       for (const n of [min, max]) {
         if (n !== undefined && n > MAX_REPEAT) refuse(`it repeats ${n} times ({…}); RE2 allows at most ${MAX_REPEAT}`)
       }
-      out = `{${min}${max === min ? '' : `,${max ?? ''}`}}`
+      re = `{${min}${max === min ? '' : `,${max ?? ''}`}}`
+      // RE2 writes out `min` copies, then `max - min` optional ones (or one loop when there is no `max`)
+      expand = (size) => max === undefined ? Math.max(min, 1) * size + 1 : max * size + (max - min)
     } else {
-      return ''
+      return { re: '', expand: (size) => size }
     }
     // a lazy quantifier matches the same strings as a greedy one
     if (this.is('?')) this.pos++
-    return out
+    return { re, expand }
   }
 
   private number (): number {
@@ -367,17 +422,25 @@ function ecmaScriptSyntaxError (pattern: string): string | undefined {
 
 /**
  * Compiles an ECMAScript pattern (valid with the `u` flag) to a linear-time RE2 program that matches the same
- * strings. Throws `SchemaValidationError` (`details: { pattern, reason }`) when it is not a valid pattern, uses what RE2 cannot run, or compiles to more
- * than {@link MAX_PATTERN_PROGRAM} instructions.
+ * strings. Throws `SchemaValidationError` (`details: { pattern, reason }`) when it is not a valid pattern, uses what
+ * RE2 cannot run, is longer than {@link MAX_PATTERN_LENGTH}, nests deeper than {@link MAX_PATTERN_NESTING}, expands
+ * to more than {@link MAX_PATTERN_EXPANSION} or compiles to more than {@link MAX_PATTERN_PROGRAM} instructions.
+ * `charge`, when given, is told the work each step will cost (the length, then the expansion) before it is done, and
+ * may throw to stop it.
  */
-export function compileLinearPattern (pattern: string): LinearPattern {
-  const syntaxError = ecmaScriptSyntaxError(pattern)
+export function compileLinearPattern (pattern: string, charge?: (work: number) => void): LinearPattern {
   try {
+    const length = codePointLength(pattern)
+    // before anything else reads it: every later step costs more than the length
+    if (length > MAX_PATTERN_LENGTH) refuse(`it is ${length} characters long, more than the limit of ${MAX_PATTERN_LENGTH}`)
+    charge?.(length)
+    const syntaxError = ecmaScriptSyntaxError(pattern)
     if (syntaxError !== undefined) refuse(`it is not a valid regular expression (${syntaxError})`)
-    const source = new Translator(pattern).translate()
+    const translated = new Translator(pattern).translate()
+    charge?.(translated.size)
     let re: RE2JS
     try {
-      re = RE2JS.compile(source)
+      re = RE2JS.compile(translated.re)
     } catch (err) {
       // the translation is valid RE2; what is left is RE2's own bounds (e.g. nested repetitions above 1000 in all)
       const message = (err as Error).message.replace(/^error parsing regexp: /, '').replace(/: `.*`$/s, '')
@@ -387,18 +450,36 @@ export function compileLinearPattern (pattern: string): LinearPattern {
     if (programSize > MAX_PATTERN_PROGRAM) {
       refuse(`it compiles to ${programSize} RE2 instructions, more than the limit of ${MAX_PATTERN_PROGRAM}`)
     }
-    return { test: (input) => re.test(input), programSize }
+    return { test: (input) => re.test(input), programSize, compileWork: length + translated.size }
   } catch (err) {
-    if (!isKilnError(err, 'SchemaValidationError')) throw err
-    const reason = String(err.details.reason)
-    throw new SchemaValidationError(`the pattern ${JSON.stringify(pattern)} cannot be used: ${reason}`, { details: { pattern, reason } })
+    // only the refusals of the steps above (what `charge` throws passes through as it is)
+    if (!isKilnError(err, 'SchemaValidationError') || typeof err.details.reason !== 'string') throw err
+    const reason = err.details.reason
+    const quoted = pattern.length > 1000 ? `${JSON.stringify(pattern.slice(0, 1000))}…` : JSON.stringify(pattern)
+    throw new SchemaValidationError(`the pattern ${quoted} cannot be used: ${reason}`, {
+      details: { pattern: pattern.length > 1000 ? `${pattern.slice(0, 1000)}…` : pattern, reason }
+    })
   }
 }
 
+/** How many code points `text` has (a surrogate pair is one), without building an array of them. */
+function codePointLength (text: string): number {
+  let length = 0
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i)
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const low = text.charCodeAt(i + 1)
+      if (low >= 0xdc00 && low <= 0xdfff) i++
+    }
+    length++
+  }
+  return length
+}
+
 /** Why `pattern` cannot be compiled by {@link compileLinearPattern}, or `undefined` when it can. */
-export function linearPatternRefusal (pattern: string): string | undefined {
+export function linearPatternRefusal (pattern: string, charge?: (work: number) => void): string | undefined {
   try {
-    compileLinearPattern(pattern)
+    compileLinearPattern(pattern, charge)
     return undefined
   } catch (err) {
     if (isKilnError(err, 'SchemaValidationError')) return String(err.details.reason)

@@ -1,11 +1,13 @@
-import { isKilnError, SchemaValidationError } from '@kiln/interface'
+import { isKilnError, LimitExceededError, SchemaValidationError } from '@kiln/interface'
 import { Ajv, type AnySchemaObject, type ErrorObject, type Options, type ValidateFunction } from 'ajv'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { LRUCache } from 'lru-cache'
+import { countedCopy, EvaluationMeter, meteredFunction, meterAjv } from './evaluation-budget.js'
 import { addKilnFormats } from './formats.js'
 import { checkPlainJson, kindOfJson } from './json.js'
-import { compileLinearPattern } from './linear-pattern.js'
+import { compileLinearPattern, type LinearPattern } from './linear-pattern.js'
 import { parseSchemaRef } from './schema-ref.js'
+import { replaceUniqueItems } from './unique-items.js'
 
 /** `$schema` of JSON Schema draft 2020-12, the draft used when a schema names none. */
 export const DRAFT_2020_12 = 'https://json-schema.org/draft/2020-12/schema'
@@ -71,30 +73,44 @@ export const MAX_SCHEMA_DEPTH = 64
 export const MAX_SCHEMA_NODES = 1000
 
 /**
- * The regular-expression engine ajv compiles `pattern` and `patternProperties` with: ECMAScript patterns run on RE2
- * (linear time). A pattern RE2 cannot run throws `SchemaValidationError` naming it, so its schema does not compile.
+ * The most work compiling a schema's patterns may take, in the units of `LinearPattern.compileWork` (a pattern's length
+ * plus its expansion in RE2 instructions, up to about 8 µs each on a loaded machine): every distinct `pattern` and
+ * `patternProperties` key counts once. Without it a schema of many large patterns took minutes to compile (6 500 keys
+ * of `patternProperties` of 1200 instructions each fit in 256 KiB).
  */
-function linearRegExp (pattern: string, flags: string): { test(input: string): boolean, toString(): string } {
-  const compiled = compileLinearPattern(pattern)
-  // ajv keys its cache of compiled patterns by `toString()`, as it would a RegExp
-  return { test: (input) => compiled.test(input), toString: () => `/${pattern}/${flags}` }
+export const MAX_SCHEMA_PATTERN_WORK = 32_768
+
+/**
+ * Steps a pattern test costs: 8 for the call (re2js sets up a matcher: about 0.6 µs), and per character of its input
+ * 1, plus 1 per 8 instructions of its RE2 program (the NFA's worst case, about 13 ns per instruction).
+ */
+function patternSteps (pattern: LinearPattern, input: string): number {
+  return 8 + input.length * (1 + (pattern.programSize >> 3))
 }
-// only read when ajv writes standalone code, which Kiln never does
-linearRegExp.code = 'kilnLinearRegExp'
+
+/** Steps one unit of pattern compile work (a `regex` format check of a content string) costs. */
+const STEPS_PER_PATTERN_WORK = 64
 
 /** Ajv options every node must share, so that every node reaches the same verdict. */
-const AJV_OPTIONS: Options = {
-  // every failing path in one error, as users fix them all at once
-  allErrors: true,
-  // Ceramic compiles schemas with `strict: false`; a schema it accepts must be accepted here, or logs would diverge
-  strict: false,
-  // unknown formats and keywords are ignored silently: ajv would otherwise print to the console
-  logger: false,
-  code: {
-    // patterns come from schemas anyone may publish: they run in linear time, never on the backtracking RegExp
-    regExp: linearRegExp,
-    // ajv's optimisation passes change no verdict and take half of the compile time of a large schema
-    optimize: false
+function ajvOptions (regExp: NonNullable<Options['code']>['regExp']): Options {
+  return {
+    // every failing path in one error, as users fix them all at once; ajv's verdicts differ without it (with a
+    // `prefixItems` that checks something, an empty array skipped the array's other keywords)
+    allErrors: true,
+    // Ceramic compiles schemas with `strict: false`; a schema it accepts must be accepted here, or logs would diverge
+    strict: false,
+    // unknown formats and keywords are ignored silently: ajv would otherwise print to the console
+    logger: false,
+    // the schema is checked against its meta-schema once, before Kiln's counted copy is compiled
+    validateSchema: false,
+    code: {
+      // patterns come from schemas anyone may publish: they run in linear time, never on the backtracking RegExp
+      regExp,
+      // ajv's optimisation passes change no verdict and take half of the compile time of a large schema
+      optimize: false,
+      // every validation function tells the meter the stack it uses and the errors it hands back
+      process: meteredFunction
+    }
   }
 }
 
@@ -169,21 +185,47 @@ const SCHEMA_MAP_KEYWORDS = new Set(['$defs', 'definitions', 'dependentSchemas',
 /**
  * Compiles every `pattern` and `patternProperties` key of the schema, reachable or not, so that a pattern RE2 cannot
  * run refuses the schema even where ajv would never compile it (an unused `$defs` entry, a key whose schema is `{}`).
+ * Returns them by source, for ajv's `regExp` hook; throws past {@link MAX_SCHEMA_PATTERN_WORK}.
  */
-function checkPatterns (schema: object): void {
+function compilePatterns (schema: object): Map<string, LinearPattern> {
+  const patterns = new Map<string, LinearPattern>()
+  let work = 0
+  const add = (pattern: string): void => {
+    if (patterns.has(pattern)) return
+    const compiled = compileLinearPattern(pattern, (steps) => {
+      if (work + steps > MAX_SCHEMA_PATTERN_WORK) {
+        throw new SchemaValidationError(`its patterns take more than ${MAX_SCHEMA_PATTERN_WORK} units of work to compile (their lengths plus their expansions in RE2 instructions)`, {
+          details: { limit: MAX_SCHEMA_PATTERN_WORK }
+        })
+      }
+      work += steps
+    })
+    patterns.set(pattern, compiled)
+  }
   const stack: unknown[] = [schema]
   while (stack.length > 0) {
     const node = stack.pop()
     if (typeof node !== 'object' || node === null || Array.isArray(node)) continue
     for (const [keyword, value] of Object.entries(node)) {
-      if (keyword === 'pattern' && typeof value === 'string') compileLinearPattern(value)
+      if (keyword === 'pattern' && typeof value === 'string') add(value)
       if (keyword === 'patternProperties' && typeof value === 'object' && value !== null) {
-        for (const key of Object.keys(value)) compileLinearPattern(key)
+        for (const key of Object.keys(value)) add(key)
       }
       if (SCHEMA_KEYWORDS.has(keyword)) stack.push(value)
       if (SCHEMA_LIST_KEYWORDS.has(keyword) && Array.isArray(value)) stack.push(...value)
       if (SCHEMA_MAP_KEYWORDS.has(keyword) && typeof value === 'object' && value !== null) stack.push(...Object.values(value))
     }
+  }
+  return patterns
+}
+
+/** The UTF-8 length of `content`'s JSON, which sizes its validation budget. */
+function contentBytes (content: unknown): number {
+  try {
+    return Buffer.byteLength(JSON.stringify(content) ?? '', 'utf8')
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err
+    throw new LimitExceededError('the content nests too deep to be measured', { details: { reason: 'depth' } })
   }
 }
 
@@ -201,15 +243,48 @@ export function schemaValidator (init: SchemaValidatorInit = {}): SchemaValidato
   }
   const instances = new Map<Draft, Ajv>()
   const cache = new LRUCache<string, CacheEntry>({ max: cacheSize })
+  const meter = new EvaluationMeter()
+  // the patterns of the schema being compiled, by source, compiled once by `compilePatterns`
+  let patterns = new Map<string, LinearPattern>()
+
+  /** ajv's `regExp` hook: the schema's pattern, on RE2, charging each test to the meter. */
+  function linearRegExp (pattern: string, flags: string): { test(input: string): boolean, toString(): string } {
+    const compiled = patterns.get(pattern) ?? compileLinearPattern(pattern)
+    return {
+      test: (input) => {
+        meter.charge(patternSteps(compiled, input))
+        return compiled.test(input)
+      },
+      // ajv keys its cache of compiled patterns by `toString()`, as it would a RegExp
+      toString: () => `/${pattern}/${flags}`
+    }
+  }
+  // only read when ajv writes standalone code, which Kiln never does
+  linearRegExp.code = 'kilnLinearRegExp'
 
   function ajvFor (draft: Draft): Ajv {
     let ajv = instances.get(draft)
     if (ajv === undefined) {
-      ajv = draft === '2020-12' ? new Ajv2020(AJV_OPTIONS) : new Ajv(AJV_OPTIONS)
-      addKilnFormats(ajv)
+      const options = ajvOptions(linearRegExp)
+      ajv = draft === '2020-12' ? new Ajv2020(options) : new Ajv(options)
+      addKilnFormats(ajv, (work) => { meter.charge(work * STEPS_PER_PATTERN_WORK) })
+      meterAjv(ajv, meter)
+      replaceUniqueItems(ajv, meter)
       instances.set(draft, ajv)
     }
     return ajv
+  }
+
+  /** Compiles Kiln's counted copy of a schema in `ajv`, and removes it again so that its `$id` can be used again. */
+  function compileCopy (ajv: Ajv, copy: AnySchemaObject, schemaPatterns: Map<string, LinearPattern>): ValidateFunction {
+    patterns = schemaPatterns
+    try {
+      return ajv.compile(copy)
+    } finally {
+      // compiled functions live on without it; dropping it lets another version with the same `$id` compile later
+      ajv.removeSchema(copy)
+      patterns = new Map()
+    }
   }
 
   function compile (schema: unknown, name = 'the schema'): ContentValidator {
@@ -236,22 +311,33 @@ export function schemaValidator (init: SchemaValidatorInit = {}): SchemaValidato
     if (id !== '' && (ajv.schemas[id] !== undefined || ajv.refs[id] !== undefined)) {
       throw new SchemaValidationError(`${label}: its $id ${JSON.stringify(id)} is the id of a meta-schema`, { details: { draft, $id: id } })
     }
+    if (object.$async === true) {
+      throw new SchemaValidationError(`${label}: asynchronous schemas ($async) are not supported`, { details: { draft } })
+    }
     let validate: ValidateFunction
     try {
-      checkPatterns(object)
-      validate = ajv.compile(object)
+      validate = compileCopy(ajv, countedCopy(object), compilePatterns(object))
     } catch (err) {
       // a `$ref` that does not resolve within the schema, a `pattern` RE2 cannot run, a clash of `$id`s
       const details = isKilnError(err) ? err.details : {}
       throw new SchemaValidationError(`${label}: ${(err as Error).message}`, { cause: err, details: { ...details, draft } })
-    } finally {
-      // compiled functions live on without it; dropping it lets another version with the same `$id` compile later
-      ajv.removeSchema(object)
     }
     if ((validate as { $async?: unknown }).$async === true) {
       throw new SchemaValidationError(`${label}: asynchronous schemas ($async) are not supported`, { details: { draft } })
     }
-    return (content) => validate(content) ? [] : issuesOf(validate.errors)
+    return (content) => {
+      const bytes = contentBytes(content)
+      try {
+        meter.start(bytes)
+        return validate(content) ? [] : issuesOf(validate.errors)
+      } catch (err) {
+        if (!(err instanceof RangeError)) throw err
+        // the stack estimate keeps far below Node's default stack: this is a node run with a smaller one
+        throw new LimitExceededError(`validating the content against ${name} overflowed the stack (${err.message})`, { details: { reason: 'stack' } })
+      } finally {
+        meter.stop()
+      }
+    }
   }
 
   function compiled (key: string, schemaContent: unknown): ContentValidator {

@@ -46,6 +46,32 @@ describe('applyJsonPatch', () => {
     expect(content).toEqual({ a: 1 })
   })
 
+  // found by the json.patch fuzz suite: fast-json-patch followed inherited members and moved a document into itself
+  it.each([
+    ['a move of the root into a child (the document would contain itself)', {}, [{ op: 'move', path: '/a', from: '' }], 'a location cannot be moved into one of its children'],
+    ['a move into a child', { a: { b: 1 } }, [{ op: 'move', path: '/a/b/c', from: '/a' }], 'a location cannot be moved into one of its children'],
+    ['a copy of an inherited member (a function)', {}, [{ op: 'copy', path: '', from: '/constructor' }], '`from` names "constructor", which is not a member of the document'],
+    ['a replace of an inherited member', { a: {} }, [{ op: 'replace', path: '/a/toString', value: 1 }], '`path` names "toString", which is not a member of the document'],
+    ['a path through an inherited member', { a: {} }, [{ op: 'add', path: '/a/constructor/name', value: 1 }], '`path` names "constructor", which is not a member of the document'],
+    ['a test of an inherited member', {}, [{ op: 'test', path: '/valueOf', value: {} }], '`path` names "valueOf", which is not a member of the document']
+  ])('refuses %s with DoctypeRuleError', (_, content, patch, reason) => {
+    const err = thrown(() => applyJsonPatch(content, patch, { what: 'data' }))
+    expect(err.name).toBe('DoctypeRuleError')
+    expect(err.message).toMatch(/^JSON-Patch operation 0 /)
+    expect(err.message).toContain(reason)
+  })
+
+  it('adds, moves and copies to members named like inherited ones, which then are the document\'s own', () => {
+    const patch = [
+      { op: 'add', path: '/constructor', value: 1 },
+      { op: 'copy', from: '/constructor', path: '/toString' },
+      { op: 'move', from: '/toString', path: '/valueOf' },
+      { op: 'replace', path: '/constructor', value: 2 },
+      { op: 'move', from: '/a', path: '/a' }
+    ]
+    expect(applyJsonPatch({ a: 0 }, patch, { what: 'data' })).toEqual({ a: 0, constructor: 2, valueOf: 1 })
+  })
+
   it('calls afterCopy once 64 Ki characters have been copied and after the last copy, and stops the patch with its error', () => {
     const copies: unknown[] = []
     const limit = (document: unknown): void => {
@@ -91,5 +117,14 @@ describe('diffJson', () => {
     const patch = diffJson(from, to)
     expect(applyJsonPatch(from, patch, { what: 'data' })).toEqual(to)
     expect(diffJson(to, to)).toEqual([])
+  })
+
+  it('refuses a value that is not plain JSON, naming the pointer, instead of leaving it out of the patch', () => {
+    // found by the json.patch fuzz suite: fast-json-patch gave [] for a target with an own __proto__ key
+    const to = JSON.parse('{" ":"7f@%","__proto__":null}') as object
+    const err = thrown(() => diffJson({ ' ': '7f@%' }, to))
+    expect(err.name).toBe('DoctypeRuleError')
+    expect(err.message).toBe('the value to diff to must be plain JSON, but at /__proto__ it holds the key "__proto__"')
+    expect(thrown(() => diffJson({ when: new Date(0) }, {})).message).toBe('the value to diff from must be plain JSON, but at /when it holds an instance of Date')
   })
 })

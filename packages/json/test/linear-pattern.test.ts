@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { compileLinearPattern, MAX_PATTERN_PROGRAM, schemaValidator } from '@kiln/json'
+import { compileLinearPattern, MAX_PATTERN_EXPANSION, MAX_PATTERN_LENGTH, MAX_PATTERN_NESTING, MAX_PATTERN_PROGRAM, MAX_SCHEMA_PATTERN_WORK, schemaValidator } from '@kiln/json'
 import { fullFormats } from 'ajv-formats/dist/formats.js'
 import { describe, expect, it } from 'vitest'
 import { thrown } from './fixtures/json.js'
@@ -121,5 +121,55 @@ describe('formats', () => {
       const issues = check(Object.fromEntries(names.map((name) => [name, hostile])))
       expect(issues.every((i) => i.keyword === 'format')).toBe(true)
     }
+  })
+})
+
+describe('what a pattern may cost to compile', () => {
+  const validator = schemaValidator()
+
+  it('refuses a pattern longer than 8192 code points before reading it further', () => {
+    const err = thrown(() => compileLinearPattern(`[${'a'.repeat(MAX_PATTERN_LENGTH)}]`))
+    expect(err.name).toBe('SchemaValidationError')
+    expect(err.message).toMatch(/cannot be used: it is 8194 characters long, more than the limit of 8192$/)
+    // the message and details quote the start of the pattern only
+    expect(err.message.length).toBeLessThan(1200)
+    expect(compileLinearPattern(`[${'a'.repeat(MAX_PATTERN_LENGTH - 2)}]`).test('a')).toBe(true)
+  })
+
+  it('refuses groups nested more than 100 deep instead of overflowing the stack', () => {
+    const deep = (n: number): string => `${'('.repeat(n)}a${')'.repeat(n)}`
+    expect(compileLinearPattern(deep(MAX_PATTERN_NESTING)).test('a')).toBe(true)
+    // 3 000 levels overflowed the translation's stack (a RangeError, at a depth that depends on the stack size)
+    for (const n of [MAX_PATTERN_NESTING + 1, 3000]) {
+      expect(thrown(() => compileLinearPattern(deep(n))).message).toContain('it nests groups more than 100 levels deep')
+    }
+  })
+
+  it('refuses a pattern that expands past 12 000 instructions before RE2 compiles it', () => {
+    // 570 × `a{1000}` (4 KiB) took 6.8 s for RE2 to compile, and was then refused for its size
+    const err = thrown(() => compileLinearPattern('a{1000}'.repeat(570)))
+    expect(err.details.reason).toBe(`it expands to more than ${MAX_PATTERN_EXPANSION} RE2 instructions`)
+    expect(compileLinearPattern('a{1000}').compileWork).toBe(7 + 1000)
+  })
+
+  it('answers a regex-format string that nests groups deeply with a verdict or a named error, not a crash', () => {
+    const check = validator.compile({ type: 'string', format: 'regex' })
+    const deep = (n: number): string => `${'('.repeat(n)}a${')'.repeat(n)}`
+    expect(check(deep(MAX_PATTERN_NESTING + 1)).map((i) => i.keyword)).toEqual(['format'])
+    expect(check('a{1000}'.repeat(100)).map((i) => i.keyword)).toEqual(['format'])
+    // compiling a pattern costs 64 steps per character: more than 6 000 characters pass the budget of the content
+    expect(thrown(() => check(deep(3000))).name).toBe('LimitExceededError')
+  })
+
+  it('refuses a schema whose patterns cost more than 32 768 units of work to compile, naming the limit', () => {
+    // 4 alternations of 800 words, each 4 805 characters expanding to 4 801 instructions (RE2 merges them into 253)
+    const keys = Array.from({ length: 4 }, (_, i) => `^(?:${Array.from({ length: 800 }, (_, k) => `k${i}${String(k).padStart(3, '0')}`).join('|')})$`)
+    expect(compileLinearPattern(keys[0]!).compileWork).toBe(4805 + 4801)
+    const err = thrown(() => validator.compile({ patternProperties: Object.fromEntries(keys.map((key) => [key, true])) }))
+    expect(err.name).toBe('SchemaValidationError')
+    expect(err.message).toContain(`: its patterns take more than ${MAX_SCHEMA_PATTERN_WORK} units of work to compile`)
+    expect(err.details.limit).toBe(MAX_SCHEMA_PATTERN_WORK)
+    // a pattern used twice is compiled, and counted, once
+    expect(validator.compile({ properties: { a: { pattern: keys[0] }, b: { pattern: keys[0] } } })({ a: 'x' })).toHaveLength(1)
   })
 })

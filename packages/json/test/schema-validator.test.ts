@@ -89,6 +89,32 @@ describe('schemaValidator', () => {
     expect(validator.compile({ type: 'string', format: 'kiln-id', requried: ['typo'] })('x')).toEqual([])
   })
 
+  it('gives ajv\'s verdicts with allErrors, which differ without it: an empty array against prefixItems and contains', () => {
+    // found by the json.schema fuzz suite: ajv without allErrors skips the array's other keywords for an empty array
+    // when prefixItems checks something, so the verdict came out valid
+    const schema = { type: 'array', items: { type: 'integer', exclusiveMinimum: 0 }, prefixItems: [{ type: 'string', minLength: 0, maxLength: 0, pattern: '^[a-z]+$', format: 'email' }], maxItems: 0, contains: false, maxContains: 0, $defs: { d0: { enum: [null] }, d1: { enum: [null] } } }
+    expect(describeIssues(validator.compile(schema)([]))).toBe('(root) must contain at least 1 and no more than 0 valid item(s)')
+    expect(describeIssues(validator.compile({ prefixItems: [{}], contains: false })([]))).toBe('(root) must contain at least 1 valid item(s)')
+  })
+
+  it('refuses a $ref to schemas that only refer onwards, back to themselves, as ajv cannot compile them', () => {
+    // found by the json.schema fuzz suite: plain ajv overflows the stack compiling these (a RangeError); Kiln's copy
+    // of the schema compiled, so Kiln would have used a schema that a node running ajv cannot
+    const schemas = [
+      { if: { anyOf: [{ enum: [null] }] }, then: { $ref: '#/$defs/d1' }, else: { enum: [null, null, null] }, $defs: { d0: { const: null }, d1: { $ref: '#/$defs/d1' } } },
+      { $defs: { a: { $ref: '#/$defs/b', description: 'not a rule' }, b: { $ref: '#/$defs/a' } }, properties: { x: { $ref: '#/$defs/a' } } }
+    ]
+    for (const schema of schemas) {
+      const err = thrown(() => validator.compile(schema))
+      expect(err.name).toBe('SchemaValidationError')
+      expect(err.message).toMatch(/leads to schemas that only refer onwards, back to themselves/)
+    }
+    // a chain that ends, a cycle through a keyword that consumes content, and a cycle nothing refers to are fine
+    expect(validator.compile({ $defs: { a: { $ref: '#/$defs/b' }, b: { type: 'string' } }, $ref: '#/$defs/a' })(1)).toHaveLength(1)
+    expect(validator.compile({ $defs: { a: { items: { $ref: '#/$defs/a' } } }, $ref: '#/$defs/a' })([[[]]])).toEqual([])
+    expect(validator.compile({ $defs: { a: { $ref: '#/$defs/a' } }, type: 'string' })('x')).toEqual([])
+  })
+
   it('lists at most 20 issues in a message and counts the rest', () => {
     const properties = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`p${i}`, { type: 'string' }]))
     const check = validator.compile({ type: 'object', properties })
