@@ -6,7 +6,13 @@ import { findBlindSleeps, findWallClockAssertions, scanTests, testFiles, type Cl
 const repoRoot = resolve(import.meta.dirname, '..')
 
 /** Sources the guard must flag, and sources it must accept: data, so that no test file holds a sleep, even as text. */
-const samples = JSON.parse(readFileSync(resolve(import.meta.dirname, 'fixtures/clock-samples.json'), 'utf8')) as Record<'sleeps' | 'notSleeps', Array<{ what: string, source: string }>>
+const samples = JSON.parse(readFileSync(resolve(import.meta.dirname, 'fixtures/clock-samples.json'), 'utf8')) as {
+  sleeps: Array<{ what: string, source: string }>
+  notSleeps: Array<{ what: string, source: string }>
+  multiLine: { file: string, source: string, flaggedLines: number[] }
+  vouched: Array<{ what: string, source: string, flaggedLines: number[] }>
+  named: { file: string, source: string, line: number, text: string }
+}
 
 /**
  * Test files that still sleep, left to the engineers rewriting their packages; an entry is deleted once its file
@@ -52,24 +58,23 @@ describe('findBlindSleeps', () => {
   })
 
   it('flags a sleep written over several lines at the line it starts, in a .js file too', () => {
-    const source = 'const a = 1\nawait new Promise((resolve) =>\n  setTimeout(resolve, 20)\n)\n'
-    expect(findBlindSleeps('x.mjs', source).map((u) => u.line)).toEqual([2])
+    const { file, source, flaggedLines } = samples.multiLine
+    expect(findBlindSleeps(file, source).map((u) => u.line)).toEqual(flaggedLines)
   })
 
   it.each(samples.notSleeps.map(({ what, source }) => [what, source]))('accepts %s', (_what, source) => {
     expect(lines(source)).toEqual([])
   })
 
-  it('accepts a sleep vouched for by a `timing:` comment on its line or right above it, and only with a reason', () => {
-    expect(lines('await sleep(5) // timing: simulates a slow server')).toEqual([])
-    expect(lines('// timing: simulates a slow server,\n// one chunk at a time\nawait sleep(5)')).toEqual([])
-    expect(lines('// timing:\nawait sleep(5)')).toEqual([2])
-    expect(lines('// timing: simulates a slow server\nconst x = 1\nawait sleep(5)')).toEqual([3])
+  // A sleep is vouched for by a `timing:` comment on its line or right above it, and only with a reason.
+  it.each(samples.vouched.map(({ what, source, flaggedLines }) => [what, source, flaggedLines]))('judges %s', (_what, source, flaggedLines) => {
+    expect(lines(source as string)).toEqual(flaggedLines)
   })
 
   it('names the file, the line and the code', () => {
-    expect(findBlindSleeps('packages/x/test/a.test.ts', 'it("a", async () => {\n  await sleep(5)\n})')).toEqual([
-      { file: 'packages/x/test/a.test.ts', line: 2, text: 'await sleep(5)', why: expect.stringContaining('sleep()') }
+    const { file, source, line, text } = samples.named
+    expect(findBlindSleeps(file, source)).toEqual([
+      { file, line, text, why: expect.stringContaining('sleep()') }
     ])
   })
 })
