@@ -140,15 +140,16 @@ describe('levelStorage on disk', () => {
     ])
     const reopened = await openAt(dir)
     try {
-      const reads: Array<[string, Promise<unknown>]> = [
-        ['kdoc-corrupt', reopened.getHead('kdoc-corrupt')],
-        ['kdoc-not-a-head', reopened.getHead('kdoc-not-a-head')],
-        ['kdoc-bad-entry', reopened.readLog('kdoc-bad-entry')],
-        ['kdoc-bad-index', reopened.getCommitPlace('kdoc-bad-index', genesis.cid)],
-        ['kdoc-bad-status', reopened.getHead('kdoc-bad-status')]
+      // Each read is handed to rejection() as it starts, so none of them rejects with nobody listening.
+      const reads: Array<[string, ReturnType<typeof rejection>]> = [
+        ['kdoc-corrupt', rejection(reopened.getHead('kdoc-corrupt'))],
+        ['kdoc-not-a-head', rejection(reopened.getHead('kdoc-not-a-head'))],
+        ['kdoc-bad-entry', rejection(reopened.readLog('kdoc-bad-entry'))],
+        ['kdoc-bad-index', rejection(reopened.getCommitPlace('kdoc-bad-index', genesis.cid))],
+        ['kdoc-bad-status', rejection(reopened.getHead('kdoc-bad-status'))]
       ]
       for (const [docId, read] of reads) {
-        const err = await rejection(read)
+        const err = await read
         expect(err.name, docId).toBe('StorageError')
         expect(err.message).toContain(docId)
         expect(err.message).toContain('corrupt')
