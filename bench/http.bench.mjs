@@ -1,6 +1,7 @@
 // HTTP throughput of a daemon (a child process, LevelDB, no anchoring): creates/s and updates/s with 32 concurrent
 // clients, with p50/p99 latency, and the daemon's CPU time per request (user + system, all its threads: a steadier
-// figure than the rate on a busy machine). Commits are signed before the clock starts; the clients post Ceramic's JSON
+// figure than the rate on a busy machine) beside the load generator's, which shares the machine's cores. An untimed
+// round of creates goes first, and each timed run is a few seconds long: shorter runs mostly measured the JIT. Commits are signed before the clock starts; the clients post Ceramic's JSON
 // forms. When `kiln daemon --help` lists `--durability`, the same runs again against a daemon with relaxed durability.
 import { execFileSync, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -17,8 +18,8 @@ import { keyDidSigner } from '@kiln/signing'
 import { report } from './measure.mjs'
 
 const CLIENTS = 32
-const CREATES_PER_CLIENT = 25
-const UPDATES_PER_CLIENT = 25
+const CREATES_PER_CLIENT = 100
+const UPDATES_PER_CLIENT = 100
 const BIN = fileURLToPath(new URL('../packages/cli/bin/kiln.js', import.meta.url))
 
 // Linux's USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s.
@@ -93,15 +94,20 @@ async function drive (url, perClient) {
 /** Signs everything first: creates for each client, and a chain of updates for one document per client. */
 async function signedBodies () {
   const signer = keyDidSigner({ seed: new Uint8Array(32).fill(5) })
-  const creates = []
-  for (let c = 0; c < CLIENTS; c++) {
-    const bodies = []
-    for (let i = 0; i < CREATES_PER_CLIENT; i++) {
-      const genesis = await makeGenesis({ client: c, i, bio: 'x'.repeat(100) }, {}, signer)
-      bodies.push(JSON.stringify({ type: 0, genesis: commitToJSON(genesis.commit), opts: { anchor: false } }))
+  const createsOf = async (round) => {
+    const perClient = []
+    for (let c = 0; c < CLIENTS; c++) {
+      const bodies = []
+      for (let i = 0; i < CREATES_PER_CLIENT; i++) {
+        const genesis = await makeGenesis({ client: c, i, round, bio: 'x'.repeat(100) }, {}, signer)
+        bodies.push(JSON.stringify({ type: 0, genesis: commitToJSON(genesis.commit), opts: { anchor: false } }))
+      }
+      perClient.push(bodies)
     }
-    creates.push(bodies)
+    return perClient
   }
+  const warmup = await createsOf('warmup')
+  const creates = await createsOf('measured')
   const scratch = await createNode({ doctypes: [tile()], storage: memoryStorage() })
   const updateGeneses = []
   const updates = []
@@ -118,33 +124,43 @@ async function signedBodies () {
     updates.push(bodies)
   }
   await scratch.stop()
-  return { creates, updateGeneses, updates }
+  return { warmup, creates, updateGeneses, updates }
 }
 
 /** The daemon's CPU time per request over `run`, in µs, or undefined without /proc. */
 async function withCpu (pid, requests, run) {
   const before = cpuMs(pid)
+  const clientBefore = process.cpuUsage()
   const result = await run()
   const after = cpuMs(pid)
-  return { ...result, cpuUs: before === undefined || after === undefined ? undefined : (after - before) * 1000 / requests }
+  const client = process.cpuUsage(clientBefore)
+  return {
+    ...result,
+    cpuUs: before === undefined || after === undefined ? undefined : (after - before) * 1000 / requests,
+    clientCpuUs: (client.user + client.system) / requests
+  }
 }
 
 /** Runs the creates and the updates against a fresh daemon started with `args`; figures are named `http.<prefix>…`. */
-async function benchDaemon ({ creates, updateGeneses, updates }, prefix, args, note) {
+async function benchDaemon ({ warmup, creates, updateGeneses, updates }, prefix, args, note) {
   const dir = await mkdtemp(join(tmpdir(), 'kiln-http-bench-'))
   const daemon = await startDaemon(dir, args)
   try {
+    // A round of creates nobody times first: the figures are the daemon's steady state, not its JIT warming up.
+    await drive(`${daemon.url}/api/v0/streams`, warmup)
     const created = await withCpu(daemon.pid, CLIENTS * CREATES_PER_CLIENT, () => drive(`${daemon.url}/api/v0/streams`, creates))
     report(`http.${prefix}creates_per_s`, created.rate, 'creates/s', `${CLIENTS} concurrent clients, ${CLIENTS * CREATES_PER_CLIENT} signed tiles, daemon on LevelDB${note}`)
     report(`http.${prefix}create_p50`, created.p50, 'ms')
     report(`http.${prefix}create_p99`, created.p99, 'ms')
     if (created.cpuUs !== undefined) report(`http.${prefix}daemon_cpu_per_create`, created.cpuUs, 'µs', 'user + system time of the daemon process')
+    report(`http.${prefix}client_cpu_per_create`, created.clientCpuUs, 'µs', 'the load generator, on the same cores')
     for (const body of updateGeneses) await post(`${daemon.url}/api/v0/streams`, body)
     const updated = await withCpu(daemon.pid, CLIENTS * UPDATES_PER_CLIENT, () => drive(`${daemon.url}/api/v0/commits`, updates))
     report(`http.${prefix}updates_per_s`, updated.rate, 'updates/s', `${CLIENTS} concurrent clients, each updating its own document ${UPDATES_PER_CLIENT} times in order${note}`)
     report(`http.${prefix}update_p50`, updated.p50, 'ms')
     report(`http.${prefix}update_p99`, updated.p99, 'ms')
     if (updated.cpuUs !== undefined) report(`http.${prefix}daemon_cpu_per_update`, updated.cpuUs, 'µs', 'user + system time of the daemon process')
+    report(`http.${prefix}client_cpu_per_update`, updated.clientCpuUs, 'µs', 'the load generator, on the same cores')
   } finally {
     await daemon.stop()
     await rm(dir, { recursive: true, force: true })
