@@ -15,7 +15,8 @@ export interface Network extends Startable {
   publishTip(docId: string, tip: CID, options?: AbortOptions): Promise<void>
   /** Asks peers for the tips they know of a document; resolves with what arrived before the deadline. */
   queryTips(docId: string, options?: AbortOptions & { timeoutMs?: number }): Promise<CID[]>
-  onTip(listener: (announcement: TipAnnouncement) => void): void
+  /** Registers a listener for tips heard from peers; returns a function that removes it. */
+  onTip(listener: (announcement: TipAnnouncement) => void): () => void
   getBlock(cid: CID, options?: AbortOptions): Promise<Uint8Array>
 }
 
@@ -24,6 +25,8 @@ export interface NetworkComponents {
   logger?: Logger
   /** The node's own blocks, served to peers. */
   blocks: Blockstore
+  /** The tip this node holds for a document, so the network can answer peers' queries; undefined when it does not hold it. */
+  tipOf?: (docId: string) => Promise<CID | undefined>
 }
 
 /** A network plugin: `libp2pNetwork(init)` returns one of these. */

@@ -1,0 +1,414 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { withBitswap } from '@helia/bitswap'
+import { withLibp2pLight } from '@helia/libp2p'
+import { verifyBlock } from '@kiln/codec'
+import {
+  AbortError, BlockNotFoundError, isKilnError, LimitExceededError,
+  type AbortOptions, type Logger, type Network, type NetworkComponents, type TipAnnouncement
+} from '@kiln/interface'
+import { gossipsub, TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { createHeliaLight } from 'helia'
+import type { CID } from 'multiformats/cid'
+import { heliaBlockstore, heliaCid } from './blocks.js'
+import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, MessageType, queryId, type PubsubMessage } from './messages.js'
+import { loadOrCreatePeerKey } from './peer-key.js'
+import { DEFAULT_BAN_POLICY, DEFAULT_PEER_RATES, PeerLimits, type BanPolicy, type PeerRates } from './peer-limits.js'
+import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+
+/** The largest block Kiln fetches from a peer: Ceramic caps a commit at 256 KB. */
+export const MAX_BLOCK_BYTES = 256 * 1024
+/** The default listen addresses of a networked node: TCP 4011 and WebSockets 4012 on every interface. */
+export const DEFAULT_LISTEN = Object.freeze(['/ip4/0.0.0.0/tcp/4011', '/ip4/0.0.0.0/tcp/4012/ws'])
+/** The network a node joins unless told otherwise; its topic is `/ceramic/<name>`. */
+export const DEFAULT_NETWORK = 'local-kiln'
+
+/** Options of {@link libp2pNetwork}. */
+export interface Libp2pNetworkInit {
+  /** The network's name (default `local-kiln`): the pubsub topic is `/ceramic/<network>`. */
+  network?: string
+  /** The pubsub topic, overriding the one the network's name gives. */
+  topic?: string
+  /** Multiaddrs to listen on (default {@link DEFAULT_LISTEN}). */
+  listen?: string[]
+  /** Multiaddrs to announce to peers instead of the listen addresses (a public deployment behind NAT sets these). */
+  announce?: string[]
+  /** Peers to connect to at start, and to reconnect to with backoff whenever the connection is lost. */
+  bootstrap?: string[]
+  /** Where the peer key is kept (a file; created on first start). Without it the node has a new PeerId each start. */
+  peerKeyPath?: string
+  /** The peer key itself, instead of `peerKeyPath`. */
+  privateKey?: PrivateKey
+  /** How long `queryTips` waits for answers without a `timeoutMs` of its own (default 3,000 ms, as js-ceramic). */
+  queryTimeoutMs?: number
+  /** How long `getBlock` waits without a signal of its own (default 10,000 ms). */
+  blockTimeoutMs?: number
+  /** How often a KEEPALIVE is sent (default 60,000 ms; 0 sends none). */
+  keepaliveMs?: number
+  /** Per-peer message rates. */
+  rates?: Partial<PeerRates>
+  /** When a misbehaving peer is dropped. */
+  ban?: Partial<BanPolicy>
+  /** Reconnection backoff to bootstrap peers: first delay and cap, in ms (default 1,000 and 60,000). */
+  reconnect?: { minMs?: number, maxMs?: number }
+  /**
+   * Decides whether an address may be dialled (default: any). Tests use it to prove that a node dials nothing but
+   * loopback; a deployment can use it to keep a node on a private network.
+   */
+  dialFilter?: (address: string) => boolean
+}
+
+/** What a node tells about itself and its peers (`GET /api/v0/kiln/node`). */
+export interface NetworkInfo {
+  peerId: string
+  addresses: string[]
+  network: string
+  topic: string
+  peers: Array<{ peerId: string, addresses: string[] }>
+}
+
+/** A Kiln network on libp2p, with what the daemon shows of it. */
+export interface Libp2pNetwork extends Network {
+  start(): Promise<void>
+  stop(): Promise<void>
+  /** The node's PeerId, its dialable addresses, the topic and the connected peers. Valid after `start()`. */
+  info(): NetworkInfo
+  /** The libp2p node underneath, after `start()` (for tests and tools). */
+  readonly libp2p: Libp2p<{ pubsub: GossipSub }>
+}
+
+interface PendingQuery { stream: string, tips: Map<string, CID>, settle: () => void }
+
+/**
+ * Creates the libp2p network plugin: `createNode({ network: libp2pNetwork({ bootstrap: [...] }) })`. Nothing is dialled
+ * but the bootstrap list and the peers that dial in; no router, DHT, relay or public bootstrap list is configured.
+ */
+export function libp2pNetwork (init: Libp2pNetworkInit = {}): (components: NetworkComponents) => Libp2pNetwork {
+  return (components) => new KilnLibp2pNetwork(init, components)
+}
+
+class KilnLibp2pNetwork implements Libp2pNetwork {
+  readonly #init: Libp2pNetworkInit
+  readonly #components: NetworkComponents
+  readonly #log: Logger | undefined
+  readonly #networkName: string
+  readonly #topic: string
+  readonly #limits: PeerLimits
+  readonly #listeners = new Set<(announcement: TipAnnouncement) => void>()
+  readonly #queries = new Map<string, Set<PendingQuery>>()
+  readonly #decoded = new WeakMap<Message, PubsubMessage>()
+  readonly #timers = new Set<NodeJS.Timeout>()
+  readonly #bootstrapDelays = new Map<string, number>()
+  #helia: Awaited<ReturnType<typeof startHelia>> | undefined
+  #starting: Promise<void> | undefined
+  #stopped = false
+
+  constructor (init: Libp2pNetworkInit, components: NetworkComponents) {
+    this.#init = init
+    this.#components = components
+    this.#log = components.logger
+    this.#networkName = init.network ?? DEFAULT_NETWORK
+    this.#topic = init.topic ?? `/ceramic/${this.#networkName}`
+    this.#limits = new PeerLimits({ ...DEFAULT_PEER_RATES, ...init.rates }, { ...DEFAULT_BAN_POLICY, ...init.ban })
+  }
+
+  get libp2p (): Libp2p<{ pubsub: GossipSub }> {
+    if (this.#helia === undefined) throw new AbortError('The libp2p network is not started')
+    return this.#helia.libp2p
+  }
+
+  async start (): Promise<void> {
+    this.#stopped = false
+    this.#starting ??= this.#start()
+    await this.#starting
+  }
+
+  async #start (): Promise<void> {
+    const privateKey = this.#init.privateKey ?? (this.#init.peerKeyPath === undefined ? undefined : await loadOrCreatePeerKey(this.#init.peerKeyPath))
+    const helia = await startHelia(this.#init, this.#components, privateKey, this.#limits)
+    this.#helia = helia
+    const pubsub = helia.libp2p.services.pubsub
+    pubsub.topicValidators.set(this.#topic, (peer, message) => this.#validate(peer, message))
+    pubsub.addEventListener('message', (event) => { this.#onMessage(event.detail) })
+    pubsub.subscribe(this.#topic)
+    helia.libp2p.addEventListener('peer:connect', (event) => { this.#log?.info({ peer: event.detail.toString() }, 'peer connected') })
+    helia.libp2p.addEventListener('peer:disconnect', (event) => {
+      this.#log?.info({ peer: event.detail.toString() }, 'peer disconnected')
+      this.#redialIfBootstrap(event.detail)
+    })
+    for (const address of this.#init.bootstrap ?? []) this.#dialBootstrap(address)
+    const keepaliveMs = this.#init.keepaliveMs ?? 60_000
+    if (keepaliveMs > 0) this.#every(keepaliveMs, () => { void this.#publish({ typ: MessageType.KEEPALIVE, ts: Date.now(), ver: 'kiln', ipfsVer: 'helia' }) })
+    this.#log?.info({ peerId: helia.libp2p.peerId.toString(), addresses: helia.libp2p.getMultiaddrs().map(String), topic: this.#topic }, 'network started')
+  }
+
+  async stop (): Promise<void> {
+    this.#stopped = true
+    await this.#starting?.catch(() => {})
+    this.#starting = undefined
+    for (const timer of this.#timers) clearTimeout(timer)
+    this.#timers.clear()
+    for (const pending of [...this.#queries.values()].flatMap((set) => [...set])) pending.settle()
+    this.#queries.clear()
+    const helia = this.#helia
+    this.#helia = undefined
+    await helia?.stop()
+  }
+
+  info (): NetworkInfo {
+    const libp2p = this.libp2p
+    const peers = new Map<string, string[]>()
+    for (const connection of libp2p.getConnections()) {
+      const id = connection.remotePeer.toString()
+      peers.set(id, [...(peers.get(id) ?? []), connection.remoteAddr.toString()])
+    }
+    return {
+      peerId: libp2p.peerId.toString(),
+      addresses: libp2p.getMultiaddrs().map(String),
+      network: this.#networkName,
+      topic: this.#topic,
+      peers: [...peers].map(([peerId, addresses]) => ({ peerId, addresses }))
+    }
+  }
+
+  onTip (listener: (announcement: TipAnnouncement) => void): () => void {
+    this.#listeners.add(listener)
+    return () => { this.#listeners.delete(listener) }
+  }
+
+  async publishTip (docId: string, tip: CID, options?: AbortOptions): Promise<void> {
+    options?.signal?.throwIfAborted()
+    await this.#publish({ typ: MessageType.UPDATE, stream: docId, tip })
+  }
+
+  async queryTips (docId: string, options: AbortOptions & { timeoutMs?: number } = {}): Promise<CID[]> {
+    const pubsub = this.libp2p.services.pubsub
+    const id = await queryId(docId)
+    const timeoutMs = options.timeoutMs ?? this.#init.queryTimeoutMs ?? 3_000
+    // Nobody on the topic can answer: say so at once rather than wait out the timeout.
+    if (pubsub.getSubscribers(this.#topic).length === 0) return []
+    const tips = new Map<string, CID>()
+    await new Promise<void>((resolve) => {
+      const pending: PendingQuery = { stream: docId, tips, settle: () => {} }
+      const set = this.#queries.get(id) ?? new Set()
+      this.#queries.set(id, set)
+      set.add(pending)
+      let grace: NodeJS.Timeout | undefined
+      const finish = (): void => {
+        clearTimeout(deadline)
+        clearTimeout(grace)
+        set.delete(pending)
+        if (set.size === 0) this.#queries.delete(id)
+        options.signal?.removeEventListener('abort', finish)
+        resolve()
+      }
+      const deadline = setTimeout(finish, timeoutMs)
+      pending.settle = () => {
+        // The first answer ends the wait shortly after, so the answers of the other peers that hold it still count.
+        grace ??= setTimeout(finish, Math.min(250, timeoutMs))
+      }
+      options.signal?.addEventListener('abort', finish, { once: true })
+      this.#publish({ typ: MessageType.QUERY, id, stream: docId }).catch((err: unknown) => {
+        this.#log?.debug({ err, docId }, 'publishing a query failed')
+        finish()
+      })
+    })
+    options.signal?.throwIfAborted()
+    return [...tips.values()]
+  }
+
+  async getBlock (cid: CID, options: AbortOptions = {}): Promise<Uint8Array> {
+    const helia = this.#helia
+    if (helia === undefined) throw new AbortError('The libp2p network is not started')
+    const signal = options.signal ?? AbortSignal.timeout(this.#init.blockTimeoutMs ?? 10_000)
+    const chunks: Uint8Array[] = []
+    let size = 0
+    try {
+      for await (const chunk of helia.blockstore.get(heliaCid(cid), { signal })) {
+        size += chunk.length
+        if (size > MAX_BLOCK_BYTES) throw new LimitExceededError(`Block ${cid.toString()} is over ${MAX_BLOCK_BYTES} bytes`, { details: { cid: cid.toString(), limit: MAX_BLOCK_BYTES } })
+        chunks.push(chunk)
+      }
+    } catch (err) {
+      if (isKilnError(err)) throw err
+      if (signal.aborted) {
+        throw options.signal?.aborted === true
+          ? new AbortError(`Fetching block ${cid.toString()} was aborted`, { cause: err })
+          : new BlockNotFoundError(`No peer sent block ${cid.toString()} in time`, { cause: err, details: { cid: cid.toString() } })
+      }
+      throw new BlockNotFoundError(`Cannot fetch block ${cid.toString()}: ${(err as Error).message}`, { cause: err, details: { cid: cid.toString() } })
+    }
+    const joined = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+    // A plain Uint8Array, as every other block source of Kiln returns, not a Buffer.
+    const bytes = new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength)
+    await verifyBlock(cid, bytes)
+    return bytes
+  }
+
+  async #publish (message: PubsubMessage): Promise<void> {
+    if (this.#helia === undefined) return
+    await this.#helia.libp2p.services.pubsub.publish(this.#topic, encodeMessage(message))
+  }
+
+  /** Gossipsub's validator: only well-formed messages within the sender's rates are delivered and forwarded. */
+  #validate (peer: PeerId, message: Message): TopicValidatorResult {
+    const from = peer.toString()
+    let decoded: PubsubMessage
+    try {
+      decoded = decodeMessage(message.data)
+    } catch (err) {
+      this.#refuse(from, (err as Error).message)
+      return TopicValidatorResult.Reject
+    }
+    const kind = decoded.typ === MessageType.UPDATE ? 'updates' : decoded.typ === MessageType.QUERY ? 'queries' : undefined
+    if (kind !== undefined && !this.#limits.take(from, kind)) {
+      this.#log?.debug({ peer: from, kind }, 'peer over its message rate: message ignored')
+      return TopicValidatorResult.Ignore
+    }
+    this.#decoded.set(message, decoded)
+    return TopicValidatorResult.Accept
+  }
+
+  #refuse (peer: string, reason: string): void {
+    this.#log?.debug({ peer, reason }, 'refused a message from a peer')
+    if (this.#limits.invalid(peer)) {
+      this.#log?.info({ peer }, 'peer sent too many invalid messages: disconnected and refused for a while')
+      const connection = this.#helia?.libp2p.getConnections().find((c) => c.remotePeer.toString() === peer)
+      if (connection !== undefined) this.#helia?.libp2p.hangUp(connection.remotePeer).catch(() => {})
+    }
+  }
+
+  #onMessage (message: Message): void {
+    if (message.topic !== this.#topic) return
+    const decoded = this.#decoded.get(message) ?? tryDecode(message.data)
+    if (decoded === undefined) return
+    const from = message.type === 'signed' ? message.from.toString() : undefined
+    switch (decoded.typ) {
+      case MessageType.UPDATE:
+        this.#announce({ docId: decoded.stream, tip: decoded.tip, ...(from === undefined ? {} : { from }) })
+        break
+      case MessageType.QUERY:
+        void this.#answer(decoded.id, decoded.stream, from)
+        break
+      case MessageType.RESPONSE:
+        for (const pending of this.#queries.get(decoded.id) ?? []) {
+          const tip = decoded.tips.get(pending.stream)
+          if (tip === undefined) continue
+          pending.tips.set(tip.toString(), tip)
+          pending.settle()
+        }
+        break
+      case MessageType.KEEPALIVE:
+        break
+    }
+  }
+
+  #announce (announcement: TipAnnouncement): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(announcement)
+      } catch (err) {
+        this.#log?.warn({ err, docId: announcement.docId }, 'a tip listener threw')
+      }
+    }
+  }
+
+  async #answer (id: string, stream: string, from: string | undefined): Promise<void> {
+    try {
+      if (id !== await queryId(stream)) {
+        if (from !== undefined) this.#refuse(from, `query id ${id} is not the id of ${stream}`)
+        return
+      }
+      const tip = await this.#components.tipOf?.(stream)
+      if (tip === undefined || this.#stopped) return
+      await this.#publish({ typ: MessageType.RESPONSE, id, tips: new Map([[stream, tip]]) })
+    } catch (err) {
+      this.#log?.debug({ err, stream }, 'answering a query failed')
+    }
+  }
+
+  #dialBootstrap (address: string): void {
+    if (this.#stopped || this.#helia === undefined) return
+    let target: Multiaddr
+    try {
+      target = multiaddr(address)
+    } catch (err) {
+      this.#log?.warn({ err, address }, 'not a multiaddr: bootstrap address skipped')
+      return
+    }
+    this.#helia.libp2p.dial(target).then(() => {
+      this.#bootstrapDelays.delete(address)
+    }, (err: unknown) => {
+      const min = this.#init.reconnect?.minMs ?? 1_000
+      const max = this.#init.reconnect?.maxMs ?? 60_000
+      const delay = Math.min(max, (this.#bootstrapDelays.get(address) ?? min / 2) * 2)
+      this.#bootstrapDelays.set(address, delay)
+      this.#log?.debug({ err, address, retryInMs: delay }, 'cannot reach a bootstrap peer: retrying later')
+      this.#after(delay, () => { this.#dialBootstrap(address) })
+    })
+  }
+
+  #redialIfBootstrap (peer: PeerId): void {
+    for (const address of this.#init.bootstrap ?? []) {
+      if (address.endsWith(`/p2p/${peer.toString()}`)) {
+        const delay = this.#bootstrapDelays.get(address) ?? this.#init.reconnect?.minMs ?? 1_000
+        this.#bootstrapDelays.set(address, delay)
+        this.#after(delay, () => { this.#dialBootstrap(address) })
+      }
+    }
+  }
+
+  #after (ms: number, run: () => void): void {
+    if (this.#stopped) return
+    const timer = setTimeout(() => { this.#timers.delete(timer); run() }, ms)
+    timer.unref()
+    this.#timers.add(timer)
+  }
+
+  #every (ms: number, run: () => void): void {
+    this.#after(ms, () => { run(); this.#every(ms, run) })
+  }
+}
+
+function tryDecode (data: Uint8Array): PubsubMessage | undefined {
+  try {
+    return decodeMessage(data)
+  } catch {
+    return undefined
+  }
+}
+
+async function startHelia (init: Libp2pNetworkInit, components: NetworkComponents, privateKey: PrivateKey | undefined, limits: PeerLimits) {
+  const dialFilter = init.dialFilter
+  const helia = withBitswap(withLibp2pLight(createHeliaLight({ blockstore: heliaBlockstore(components.blocks) }), {
+    ...(privateKey === undefined ? {} : { privateKey }),
+    addresses: { listen: init.listen ?? [...DEFAULT_LISTEN], ...(init.announce === undefined ? {} : { announce: init.announce }) },
+    transports: [tcp(), webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: {
+      denyDialMultiaddr: (address) => dialFilter !== undefined && !dialFilter(address.toString()),
+      denyInboundEncryptedConnection: (peer) => limits.banned(peer.toString()),
+      denyOutboundEncryptedConnection: (peer) => limits.banned(peer.toString())
+    },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        ignoreDuplicatePublishError: true,
+        maxInboundDataLength: MAX_MESSAGE_BYTES,
+        emitSelf: false
+      })
+    }
+  }), { maxIncomingMessageSize: 2 * MAX_BLOCK_BYTES + 64 * 1024 })
+  await helia.start()
+  return helia
+}
+
+
