@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { multiaddr } from '@multiformats/multiaddr'
 import { RATE_CATEGORIES, type RateCategory, type RateLimitInit, type RateRule } from '@kiln/http-server'
 import { ConfigError } from './errors.js'
 
@@ -61,6 +62,14 @@ export interface DaemonConfig {
    * not synced, so a power loss (not a process crash) may lose the last acknowledged writes.
    */
   durability: Durability
+  /** The network's name: the pubsub topic is `/ceramic/<network>`. */
+  network: string
+  /** The pubsub topic, overriding the network's. */
+  pubsubTopic?: string
+  /** libp2p listen multiaddrs; empty: the node is not on a network (`--p2p-listen none`). */
+  p2pListen: string[]
+  /** Peers dialled at start and redialled with backoff (`--bootstrap`). */
+  bootstrap: string[]
 }
 
 /** The embedded defaults `npm start` runs with. */
@@ -81,7 +90,11 @@ export const DAEMON_DEFAULTS: Readonly<DaemonConfig> = Object.freeze({
   requestTimeoutMs: 120_000,
   rateLimit: {},
   trustProxy: false,
-  durability: 'strict'
+  durability: 'strict',
+  network: 'local-kiln',
+  // Off until a daemon is told where to listen: see docs/network.md.
+  p2pListen: [],
+  bootstrap: []
 })
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -163,6 +176,15 @@ function trustProxyOf (value: unknown, source: string): TrustProxy {
   return list
 }
 
+/** A multiaddr as the network takes it: checked here so that a typo is a clear error at start, not a silent skip. */
+function multiaddrOf (value: string, name: string): string {
+  try {
+    return multiaddr(value).toString()
+  } catch (err) {
+    throw new ConfigError(`${name}: ${JSON.stringify(value)} is not a multiaddr (e.g. /ip4/0.0.0.0/tcp/4011)`, { cause: err, details: { field: name, value } })
+  }
+}
+
 /** Checks and completes a partial configuration (from a file or flags) over `base`. */
 export function mergeConfig (base: DaemonConfig, partial: Record<string, unknown>, source: string): DaemonConfig {
   const config: DaemonConfig = { ...base }
@@ -203,6 +225,20 @@ export function mergeConfig (base: DaemonConfig, partial: Record<string, unknown
       case 'requestTimeoutMs': config.requestTimeoutMs = integer(value, `${source} requestTimeoutMs`, 0, 86_400_000); break
       case 'rateLimit': config.rateLimit = rateLimitOf(config.rateLimit, value, source); break
       case 'trustProxy': config.trustProxy = trustProxyOf(value, source); break
+      case 'network':
+        if (typeof value !== 'string' || !/^[\w.-]{1,64}$/.test(value)) throw new ConfigError(`${source} network must be a name of letters, digits, '.', '_' or '-', got ${JSON.stringify(value)}`, { details: { field: 'network' } })
+        config.network = value
+        break
+      case 'pubsubTopic':
+        if (typeof value !== 'string' || value === '') throw new ConfigError(`${source} pubsubTopic must be a topic name`, { details: { field: 'pubsubTopic' } })
+        config.pubsubTopic = value
+        break
+      case 'p2pListen': {
+        const list = stringList(value, `${source} p2pListen`)
+        config.p2pListen = list.length === 1 && list[0] === 'none' ? [] : list.map((address) => multiaddrOf(address, `${source} p2pListen`))
+        break
+      }
+      case 'bootstrap': config.bootstrap = stringList(value, `${source} bootstrap`).map((address) => multiaddrOf(address, `${source} bootstrap`)); break
       case 'logLevel':
         if (typeof value !== 'string' || !LOG_LEVELS.includes(value)) throw new ConfigError(`${source} logLevel must be one of ${LOG_LEVELS.join(', ')}`)
         config.logLevel = value as DaemonConfig['logLevel']

@@ -6,7 +6,8 @@ import { accountLink } from '@kiln/doctype-account-link'
 import { schema } from '@kiln/doctype-schema'
 import { tile } from '@kiln/doctype-tile'
 import { httpApi, type HttpApi } from '@kiln/http-server'
-import type { AnchorFactory, DIDSigner, Logger } from '@kiln/interface'
+import type { AnchorFactory, DIDSigner, Logger, NetworkFactory } from '@kiln/interface'
+import type { Libp2pNetwork } from '@kiln/network-libp2p'
 import { keyDidSigner, randomSeed, seedFromHex, seedToHex } from '@kiln/signing'
 import { levelStorage } from '@kiln/storage-level'
 import type { DaemonConfig } from './config.js'
@@ -23,6 +24,8 @@ export interface Daemon {
   /** The JSON-RPC URL of the ganache chain `--anchor ethereum-dev` started. */
   devChainRpc?: string
   dataDir: string
+  /** The node's place on the libp2p network, when it is on one. */
+  network?: { peerId: string, addresses: string[], topic: string }
   stop(): Promise<void>
 }
 
@@ -93,7 +96,22 @@ export async function startDaemon (config: DaemonConfig, logger: Logger): Promis
     }
   }
   const stopChain = async (): Promise<void> => { await devChain?.close() }
+  // libp2p is loaded only by a daemon that is on a network.
+  let network: Libp2pNetwork | undefined
+  let networkFactory: NetworkFactory | undefined
+  if (config.p2pListen.length > 0) {
+    const { libp2pNetwork } = await import('@kiln/network-libp2p')
+    const factory = libp2pNetwork({
+      network: config.network,
+      ...(config.pubsubTopic === undefined ? {} : { topic: config.pubsubTopic }),
+      listen: config.p2pListen,
+      bootstrap: config.bootstrap,
+      peerKeyPath: join(dataDir, 'peer.key')
+    })
+    networkFactory = (components) => (network = factory(components))
+  }
   const node = await createNode({
+    ...(networkFactory === undefined ? {} : { network: networkFactory }),
     doctypes: [tile(), schema(), accountLink()],
     storage: levelStorage({ path: join(dataDir, 'store') }),
     anchors,
@@ -128,6 +146,7 @@ export async function startDaemon (config: DaemonConfig, logger: Logger): Promis
     did,
     ...(mockChainDid === undefined ? {} : { mockChainDid }),
     ...(devChain === undefined ? {} : { devChainRpc: devChain.rpcUrl }),
+    ...(network === undefined ? {} : { network: { peerId: network.info().peerId, addresses: network.info().addresses, topic: network.info().topic } }),
     dataDir,
     async stop () {
       await api.stop()

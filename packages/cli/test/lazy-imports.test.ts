@@ -17,7 +17,9 @@ const HEAVY: Record<string, RegExp> = {
   ganache: /\/node_modules\/ganache\//,
   ethers: /\/node_modules\/ethers\//,
   '@kiln/anchor-ethereum': /\/packages\/anchor-ethereum\//,
-  '@kiln/anchor-bitcoin': /\/packages\/anchor-bitcoin\//
+  '@kiln/anchor-bitcoin': /\/packages\/anchor-bitcoin\//,
+  // libp2p and helia load only for a daemon on a network (--p2p-listen)
+  libp2p: /\/node_modules\/(libp2p|helia|@libp2p\/[^/]+)\//
 }
 
 /** The heavy parts among the modules a log of `record-imports.mjs` lists. */

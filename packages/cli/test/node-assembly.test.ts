@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DAEMON_DEFAULTS, run, startDaemon } from '@kiln/cli'
+import { DAEMON_DEFAULTS, mergeConfig, run, startDaemon } from '@kiln/cli'
 import { createNode } from '@kiln/core'
 import { describe, expect, it, vi } from 'vitest'
 
@@ -40,6 +40,36 @@ describe('assembling the daemon', () => {
       await daemon.stop()
       rmSync(dataDir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('the daemon on a network', () => {
+  const silent = { debug () {}, info () {}, warn () {}, error () {} }
+
+  it('is off the network by default, and on it with p2pListen, with a PeerId kept in the data directory across restarts', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'kiln-assembly-'))
+    try {
+      const offline = await startDaemon({ ...DAEMON_DEFAULTS, port: 0, anchor: [], dataDir, logLevel: 'silent' }, silent)
+      expect(offline.network).toBeUndefined()
+      await offline.stop()
+      const config = { ...DAEMON_DEFAULTS, port: 0, anchor: [], dataDir, logLevel: 'silent' as const, p2pListen: ['/ip4/127.0.0.1/tcp/0'], network: 'assembly-test' }
+      const first = await startDaemon(config, silent)
+      const peerId = first.network?.peerId
+      expect(first.network).toMatchObject({ topic: '/ceramic/assembly-test', peerId: expect.stringMatching(/^12D3KooW/) })
+      expect(first.network?.addresses.every((a) => a.startsWith('/ip4/127.0.0.1/tcp/') && a.endsWith(`/p2p/${peerId}`))).toBe(true)
+      await first.stop()
+      const second = await startDaemon(config, silent)
+      expect(second.network?.peerId).toBe(peerId)
+      await second.stop()
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+
+  it('refuses a listen or bootstrap address that is not a multiaddr, by name', () => {
+    expect(() => mergeConfig(DAEMON_DEFAULTS, { p2pListen: ['tcp://0.0.0.0:4011'] }, 'option')).toThrow(expect.objectContaining({ name: 'ConfigError', message: expect.stringContaining('not a multiaddr') }))
+    expect(() => mergeConfig(DAEMON_DEFAULTS, { bootstrap: 'nonsense' }, 'option')).toThrow(expect.objectContaining({ name: 'ConfigError' }))
+    expect(mergeConfig(DAEMON_DEFAULTS, { p2pListen: 'none' }, 'option').p2pListen).toEqual([])
   })
 })
 

@@ -23,6 +23,10 @@ const options = {
   'rate-limit': { type: 'string', multiple: true },
   'rate-limit-loopback': { type: 'boolean' },
   'trust-proxy': { type: 'string' },
+  network: { type: 'string' },
+  'pubsub-topic': { type: 'string' },
+  'p2p-listen': { type: 'string', multiple: true },
+  bootstrap: { type: 'string', multiple: true },
   config: { type: 'string' },
   json: { type: 'boolean' }
 } as const
@@ -49,11 +53,15 @@ export const daemon: Command = {
   usage: `kiln daemon [--port 7007] [--host 127.0.0.1] [--data-dir ./.kiln] [--anchor mock|ethereum|ethereum-dev|none|<a,b>]
                    [--anchor-interval 5000] [--eth-rpc <url>] [--eth-contract <address>] [--eth-confirmations 1] [--admin-did <did>]... [--cors <origin>]... [--log-level info]
                    [--durability strict|relaxed] [--rate-limit <kind>=<perSecond>/<burst>|<kind>=off|off]... [--rate-limit-loopback]
-                   [--trust-proxy true|<hops>|<address,…>] [--config <file.json>] [--json]
+                   [--trust-proxy true|<hops>|<address,…>] [--network local-kiln] [--pubsub-topic <topic>]
+                   [--p2p-listen <multiaddr>|none]... [--bootstrap <multiaddr>]... [--config <file.json>] [--json]
 
   Flags win over the config file, which wins over the defaults. The config file is JSON with the keys
   port, host, dataDir, anchor, anchorIntervalMs, adminDids, corsOrigins, cacheSize, logLevel, bodyLimit, importBodyLimit,
-  headersTimeoutMs, requestTimeoutMs, rateLimit, trustProxy, durability.
+  headersTimeoutMs, requestTimeoutMs, rateLimit, trustProxy, durability, network, pubsubTopic, p2pListen, bootstrap.
+  --p2p-listen puts the node on the libp2p network (e.g. /ip4/0.0.0.0/tcp/4011 and /ip4/0.0.0.0/tcp/4012/ws); none
+  (the default) keeps it off. --network names the network (the pubsub topic /ceramic/<name>); --bootstrap peers are
+  dialled at start and redialled with backoff. The peer key lives in the data directory (peer.key).
   --rate-limit sets a per-client rate of the HTTP API for one kind of request (write, read, adminAuth, eventStreams),
   e.g. --rate-limit write=5/20 (5 a second, bursts of 20); "off" turns them all off. Clients on loopback are exempt
   unless --rate-limit-loopback. --trust-proxy says whose X-Forwarded-For names the client: a reverse proxy's address
@@ -85,6 +93,10 @@ export const daemon: Command = {
       durability: values.durability,
       rateLimit: rateLimitSpecs(values['rate-limit'], values['rate-limit-loopback']),
       trustProxy: values['trust-proxy'],
+      network: values.network,
+      pubsubTopic: values['pubsub-topic'],
+      p2pListen: values['p2p-listen'],
+      bootstrap: values.bootstrap,
       ethPrivateKey: io.env.KILN_ETH_KEY
     }, 'option')
     checkAnchorConfig(config)
@@ -101,7 +113,8 @@ export const daemon: Command = {
       chains: [...running.node.chains],
       mockChainDid: running.mockChainDid,
       ethRpc: running.devChainRpc,
-      anchorIntervalMs: config.anchor.length > 0 ? config.anchorIntervalMs : undefined
+      anchorIntervalMs: config.anchor.length > 0 ? config.anchorIntervalMs : undefined,
+      ...(running.network === undefined ? {} : { peerId: running.network.peerId, addresses: running.network.addresses, topic: running.network.topic })
     }
     if (values.json === true) {
       io.out.write(`${JSON.stringify({ event: 'listening', ...info })}\n`)
@@ -113,6 +126,8 @@ export const daemon: Command = {
       io.out.write(`  anchoring  ${info.chains.length === 0 ? 'off' : `${info.chains.join(', ')} every ${config.anchorIntervalMs} ms`}\n`)
       if (info.ethRpc !== undefined) io.out.write(`  eth rpc    ${info.ethRpc}  (a ganache chain inside this daemon; kiln verify --eth-rpc …)\n`)
       if (info.mockChainDid !== undefined) io.out.write(`  chain key  ${info.mockChainDid}  (kiln verify --mock-chain-did …)\n`)
+      if (running.network === undefined) io.out.write('  network    off (--p2p-listen <multiaddr> puts this node on one)\n')
+      else io.out.write(`  network    ${running.network.topic}\n  peer id    ${running.network.peerId}\n${running.network.addresses.map((a) => `  p2p        ${a}\n`).join('')}`)
     }
     logger.info({ ...info, durability: config.durability }, 'kiln daemon started')
     await new Promise<void>((resolve) => {
