@@ -120,7 +120,9 @@ export class NetworkSync {
 
   /** An announcement: followed for a document held or being loaded, else ignored. Never throws. */
   #heard (announcement: TipAnnouncement): void {
-    this.#follow(announcement).catch((err: unknown) => {
+    this.#follow(announcement).then((followed) => {
+      if (followed) this.#c.logger?.debug({ docId: announcement.docId, tip: String(announcement.tip), from: announcement.from }, 'followed a tip announcement from a peer')
+    }, (err: unknown) => {
       const { docId, from } = announcement
       const tip = String(announcement.tip)
       if (isInvalidData(err)) this.#refused.set(`${docId} ${tip}`, true)
@@ -128,14 +130,16 @@ export class NetworkSync {
     })
   }
 
-  async #follow ({ docId, tip: rawTip }: TipAnnouncement): Promise<void> {
-    if (this.#stopping.signal.aborted || this.#refused.has(`${docId} ${String(rawTip)}`)) return
+  /** Resolves true when the announcement was followed (its log is applied, or it lost the conflict rule), false when ignored. */
+  async #follow ({ docId, tip: rawTip }: TipAnnouncement): Promise<boolean> {
+    if (this.#stopping.signal.aborted || this.#refused.has(`${docId} ${String(rawTip)}`)) return false
     const ref = parseDocOrCommitID(docId)
     const tip = CID.asCID(rawTip)
     if (!(ref instanceof DocID) || tip === null) throw new InvalidCommitError(`An announcement names ${docId} and ${String(rawTip)}, not a DocID and a CID`)
     const key = ref.toString()
-    if (!this.#loading.has(key) && await this.#c.documents.findHead(key) === undefined) return
+    if (!this.#loading.has(key) && await this.#c.documents.findHead(key) === undefined) return false
     await this.sync(ref, tip)
+    return true
   }
 
   async #discover (id: DocID, timeoutMs: number): Promise<void> {
