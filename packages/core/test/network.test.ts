@@ -1,10 +1,11 @@
-import { encodeJWS, type SignedBlocks } from '@kiln/codec'
+import { decodeRecord, encodeJWS, encodeRecord, type SignedBlocks } from '@kiln/codec'
 import { createNode, MAX_FETCHED_COMMITS, memoryStorage, type DocSnapshot, type KilnNode } from '@kiln/core'
 import { CommitID, DocID } from '@kiln/docid'
-import type { Logger, Network } from '@kiln/interface'
+import { AnchorStatus, InvalidAnchorProofError, type AnchorFactory, type AnchorProofVerifier, type Logger, type Network } from '@kiln/interface'
 import { memoryNetworkHub, networkTestComponents, type MemoryNetworkHub, type TestNetworkComponents } from '@kiln/interface-tests/network'
 import { keyDidSigner } from '@kiln/signing'
-import type { CID } from 'multiformats/cid'
+import { CID } from 'multiformats/cid'
+import { manualAnchor } from './fixtures/manual-anchor.js'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { cidOf, register, registerGenesis, registerUpdate, REGISTER_CODE } from './fixtures/register.js'
 
@@ -55,6 +56,22 @@ async function rawPeer (hub: MemoryNetworkHub): Promise<{ network: Network, comp
 const followed = (tip: CID) => (r: LogRecord): boolean => r.msg === 'followed a tip announcement from a peer' && r.obj.tip === tip.toString()
 const dropped = (tip: CID) => (r: LogRecord): boolean => r.msg === 'dropped a tip announcement from a peer' && r.obj.tip === tip.toString()
 
+/** A verifier of chain `test:1` that walks the Merkle path from the proof's root, reading each node through `getBlock`. */
+const merkleVerifier: AnchorProofVerifier = {
+  namespace: 'test',
+  async verify ({ proof, path, prev }, getBlock, options) {
+    let at = proof.root
+    for (const step of path.split('/').filter((s) => s !== '')) {
+      const node = await decodeRecord<unknown[]>(await getBlock(at, options), at)
+      const next = CID.asCID(node[Number(step)])
+      if (next === null) throw new InvalidAnchorProofError(`no child ${step} under ${at.toString()}`)
+      at = next
+    }
+    if (!at.equals(prev)) throw new InvalidAnchorProofError(`the path leads to ${at.toString()}, not ${String(prev)}`)
+    return { timestamp: 1_700_000_000 }
+  }
+}
+
 /** The next state a watcher yields. */
 async function nextState (watcher: AsyncIterableIterator<DocSnapshot>): Promise<DocSnapshot> {
   const { value, done } = await watcher.next()
@@ -69,9 +86,9 @@ describe('nodes on a network', () => {
   let a: KilnNode
   let b: KilnNode
 
-  async function addNode (): Promise<KilnNode> {
+  async function addNode (anchors?: AnchorFactory[]): Promise<KilnNode> {
     const logger = recordingLogger()
-    const node = await createNode({ doctypes: [register()], storage: memoryStorage(), network: hub.network(), logger, syncTimeoutMs: 1_000 })
+    const node = await createNode({ doctypes: [register()], storage: memoryStorage(), network: hub.network(), logger, syncTimeoutMs: 1_000, anchors })
     nodes.push(node)
     logs.push(logger)
     return node
@@ -201,5 +218,26 @@ describe('nodes on a network', () => {
     expect(stateB.state).toEqual(stateA.state)
     expect(stateC.state).toEqual(stateA.state)
     expect([cidOf(onA).toString(), cidOf(onB).toString()]).toContain(stateA.state.log[1]!.cid.toString())
+  })
+
+  it('fetches an anchor commit\'s proof and the Merkle nodes on its path from the peer that anchored', async () => {
+    const anchoring = manualAnchor()
+    const anchorer = await addNode([() => ({ service: anchoring.factory({}).service, verifier: merkleVerifier })])
+    const follower = await addNode([() => ({ verifier: merkleVerifier })])
+    const { id } = await anchorer.createDocument(REGISTER_CODE, (await registerGenesis(alice, { anchored: 'soon' })).commit)
+    await follower.load(id)
+    const request = anchoring.requests[0]!
+    const other = (await encodeRecord({ other: 'leaf' })).cid
+    const node = await encodeRecord([request.tip, other])
+    const root = await encodeRecord([other, node.cid])
+    const proof = await encodeRecord({ chainId: 'test:1', root: root.cid, txHash: request.tip, txType: 'test' })
+    const commit = await encodeRecord({ id: request.genesis, prev: request.tip, proof: proof.cid, path: '1/0' })
+    const watcher = follower.watch(id)
+    anchoring.emit({ docId: request.docId, tip: request.tip, status: AnchorStatus.ANCHORED, anchor: { commit, blocks: [proof, root, node] } })
+    const seen = await nextState(watcher)
+    await watcher.return?.()
+    expect(seen.state.anchorStatus).toBe(AnchorStatus.ANCHORED)
+    expect(seen.state.log.map((e) => e.cid.toString())).toEqual([id.cid.toString(), commit.cid.toString()])
+    for (const block of [proof, root, node]) expect(await follower.readBlock(block.cid)).toEqual(block.bytes)
   })
 })
