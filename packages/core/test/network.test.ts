@@ -1,7 +1,7 @@
 import { decodeRecord, encodeJWS, encodeRecord, type SignedBlocks } from '@kiln/codec'
 import { createNode, MAX_FETCHED_COMMITS, memoryStorage, type DocSnapshot, type KilnNode } from '@kiln/core'
 import { CommitID, DocID } from '@kiln/docid'
-import { AnchorStatus, InvalidAnchorProofError, type AnchorFactory, type AnchorProofVerifier, type Logger, type Network } from '@kiln/interface'
+import { AbortError, AnchorStatus, InvalidAnchorProofError, type AnchorFactory, type AnchorProofVerifier, type Logger, type Network } from '@kiln/interface'
 import { memoryNetworkHub, networkTestComponents, type MemoryNetworkHub, type TestNetworkComponents } from '@kiln/interface-tests/network'
 import { keyDidSigner } from '@kiln/signing'
 import { CID } from 'multiformats/cid'
@@ -239,5 +239,60 @@ describe('nodes on a network', () => {
     expect(seen.state.anchorStatus).toBe(AnchorStatus.ANCHORED)
     expect(seen.state.log.map((e) => e.cid.toString())).toEqual([id.cid.toString(), commit.cid.toString()])
     for (const block of [proof, root, node]) expect(await follower.readBlock(block.cid)).toEqual(block.bytes)
+  })
+
+  it('fetches a tip announced twice once', async () => {
+    const { id, state } = await a.createDocument(REGISTER_CODE, (await registerGenesis(alice, { twice: 0 })).commit)
+    await b.load(id)
+    const peer = await rawPeer(hub)
+    const update = await registerUpdate(alice, state, { twice: 1 })
+    await peer.serve(update)
+    const fetches: string[] = []
+    hub.deliver = (message) => {
+      if (message.kind === 'block' && message.to === 'peer-2') fetches.push(message.cid.toString())
+      return message
+    }
+    const watcher = b.watch(id)
+    await peer.network.publishTip(id.toString(), cidOf(update))
+    await peer.network.publishTip(id.toString(), cidOf(update))
+    expect((await nextState(watcher)).state.content).toEqual({ twice: 1 })
+    await watcher.return?.()
+    await hub.settled()
+    await logs[1]!.waitFor((r) => followed(cidOf(update))(r) && logs[1]!.records.filter(followed(cidOf(update))).length === 2)
+    expect(fetches.sort()).toEqual([cidOf(update).toString(), update.payload.cid.toString()].sort())
+  })
+
+  it('stops cleanly while it is fetching from peers that never answer', async () => {
+    const { id, state } = await a.createDocument(REGISTER_CODE, (await registerGenesis(alice, { stuck: 0 })).commit)
+    // A node whose network gets no block until the signal aborts.
+    let asked: () => void = () => {}
+    const askedForBlock = new Promise<void>((resolve) => { asked = resolve })
+    const logger = recordingLogger()
+    const stuck = await createNode({
+      doctypes: [register()],
+      storage: memoryStorage(),
+      logger,
+      network: (components) => {
+        const inner = hub.network()(components)
+        return {
+          start: async () => { await inner.start?.() },
+          stop: async () => { await inner.stop?.() },
+          publishTip: async (docId, tip, options) => { await inner.publishTip(docId, tip, options) },
+          queryTips: async (docId, options) => await inner.queryTips(docId, options),
+          onTip: (listener) => inner.onTip(listener),
+          getBlock: async (_cid, options) => await new Promise<Uint8Array>((_resolve, reject) => {
+            asked()
+            options?.signal?.addEventListener('abort', () => { reject(new AbortError('gave up')) }, { once: true })
+          })
+        }
+      }
+    })
+    await stuck.createDocument(REGISTER_CODE, (await a.loadLog(id))[0]!.value, { publish: false })
+    const update = await registerUpdate(alice, state, { stuck: 1 })
+    await a.applyCommit(id, update.commit)
+    await askedForBlock
+    await stuck.stop()
+    const refused = await logger.waitFor(dropped(cidOf(update)))
+    expect(refused.obj.reason).toBe('AbortError')
   })
 })
