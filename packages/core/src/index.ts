@@ -9,3 +9,6 @@ export { pickWinningBranch, compareBytes, type BranchChoice } from './conflict.j
 export { createDoctypeRegistry, type DoctypeRegistry } from './registry.js'
 export { memoryStorage } from './memory-storage.js'
 export { readDocumentCar, EXPORT_FORMAT, MAX_IMPORT_BYTES, MAX_IMPORT_BLOCKS, type ExportManifest, type ExportedDocument, type ExportedCommit } from './export.js'
+export {
+  MAX_FETCHED_COMMITS, MAX_PEER_BLOCK_BYTES, BLOCK_FETCH_TIMEOUT_MS, SYNC_DEADLINE_MS, DEFAULT_SYNC_TIMEOUT_MS
+} from './network-sync.js'

@@ -3,7 +3,7 @@ import { DocID, isDocOrCommitID, parseDocOrCommitID } from '@kiln/docid'
 import {
   AbortError, DocumentNotFoundError, InvalidCommitError, KilnError, NodeStoppedError,
   type AbortOptions, type AnchorEvent, type AnchorRequestOptions, type AnchorStatus, type KilnNodeApi,
-  type DocSnapshot as ApiSnapshot, type LogItem, type WriteOptions, type DocRef, type AnchorProofVerifier, type Commit,
+  type DocSnapshot as ApiSnapshot, type LoadOptions, type LogItem, type WriteOptions, type DocRef, type AnchorProofVerifier, type Commit,
   type DIDSigner, type Logger, type Network, type SignatureVerifier, type Storage, type AnchorFactory, type DoctypeFactory,
   type NetworkFactory, type StorageFactory
 } from '@kiln/interface'
@@ -19,6 +19,7 @@ import { GroupCommit, type Durability } from './group-commit.js'
 import { Pipeline, type CommitOrigin, type SubmitOptions, type WriteEvent } from './pipeline.js'
 import { createDoctypeRegistry, type DoctypeRegistry } from './registry.js'
 import { Watchers } from './watchers.js'
+import { DEFAULT_SYNC_TIMEOUT_MS, NetworkSync } from './network-sync.js'
 
 /** Everything a node is made of. Nothing is picked for the caller: each plugin is given explicitly. */
 export interface NodeInit {
@@ -28,8 +29,16 @@ export interface NodeInit {
   storage: StorageFactory
   /** Anchor plugins. The first one with a service anchors this node's writes; all verify anchors of their chains. */
   anchors?: AnchorFactory[]
-  /** A network plugin, to publish tips. */
+  /**
+   * A network plugin: the node announces its new tips, applies the commits peers announce for documents it holds, and
+   * asks peers for documents it does not hold when they are loaded.
+   */
   network?: NetworkFactory
+  /**
+   * How long a load of a document the node does not hold waits for peers' answers, in milliseconds (default 3,000);
+   * a load's own `syncTimeoutMs` overrides it.
+   */
+  syncTimeoutMs?: number
   /** The node's own DID (for admin and, later, signing its own documents). */
   did?: DIDSigner
   /**
@@ -130,6 +139,8 @@ class Node implements KilnNode {
   readonly doctypes: DoctypeRegistry
   private readonly storage: Storage
   private readonly network?: Network
+  private readonly sync?: NetworkSync
+  private readonly syncTimeoutMs: number
   private readonly verifier: SignatureVerifier
   private readonly documents: Documents
   private readonly writer: GroupCommit
@@ -158,7 +169,12 @@ class Node implements KilnNode {
     const verifiers = new Map<string, AnchorProofVerifier>()
     for (const plugin of anchors) verifiers.set(plugin.verifier.namespace, plugin.verifier)
     this.scratchInit = { doctypes: init.doctypes, anchors: [...verifiers.values()].map((verifier) => () => ({ verifier })) }
-    this.network = init.network?.({ logger: init.logger, blocks: this.storage.blocks })
+    this.network = init.network?.({
+      logger: init.logger,
+      blocks: this.storage.blocks,
+      tipOf: async (docId) => this.started ? await this.sync?.tipOf(docId) : undefined
+    })
+    this.syncTimeoutMs = init.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS
     this.verifier = init.verifier ?? createThreadpoolVerifier()
     this.documents = new Documents(this.storage, init.cacheSize ?? 1000, init.cacheLogEntries ?? 1_000_000)
     this.writer = new GroupCommit(this.storage, durability)
@@ -176,6 +192,11 @@ class Node implements KilnNode {
       }),
       afterWrite: (event) => { this.afterWrite(event) }
     })
+    if (this.network !== undefined) {
+      this.sync = new NetworkSync({
+        network: this.network, storage: this.storage, documents: this.documents, doctypes: this.doctypes, pipeline: this.pipeline, logger: init.logger
+      })
+    }
     this.anchoring = new Anchoring({
       services: anchors.flatMap((a) => (a.service === undefined ? [] : [a.service])),
       storage: this.storage,
@@ -199,6 +220,7 @@ class Node implements KilnNode {
     await this.storage.start?.()
     this.started = true
     await this.anchoring.start()
+    this.sync?.start()
     await this.network?.start?.()
   }
 
@@ -206,6 +228,7 @@ class Node implements KilnNode {
     if (!this.started) return
     this.started = false
     await this.network?.stop?.()
+    await this.sync?.stop()
     await this.anchoring.stop()
     await this.locks.drain()
     await this.writer.drain()
@@ -275,19 +298,44 @@ class Node implements KilnNode {
     return this.anchoring.onEvent(listener)
   }
 
-  async load (input: DocRef, options: AbortOptions = {}): Promise<DocSnapshot> {
+  async load (input: DocRef, options: LoadOptions = {}): Promise<DocSnapshot> {
     this.assertRunning()
     throwIfAborted(options)
     const ref = isDocOrCommitID(input) ? input : parseDocOrCommitID(String(input))
     const id = ref.baseID
     const key = id.toString()
-    if (!('commit' in ref)) return { id, state: stateOf(await this.documents.get(key, options)) }
+    if (!('commit' in ref)) {
+      if (await this.documents.findHead(key, options) === undefined) await this.discover(id, options)
+      return { id, state: stateOf(await this.documents.get(key, options)) }
+    }
     // At a commit: the log up to that commit is all that is read, unless the document is cached.
-    const current = await this.documents.findHead(key, options)
+    let current = await this.documents.findHead(key, options)
+    if (current === undefined) {
+      await this.discover(id, options)
+      current = await this.documents.findHead(key, options)
+    }
     if (current === undefined) throw new DocumentNotFoundError(`Document ${key} is not on this node`, { details: { docId: key } })
     if (ref.commit.equals(current.head.tip)) return { id, state: stateOf(await this.documents.get(key, options)) }
-    const { record } = await this.pipeline.stateAt(key, this.doctypes.get(id.type), current, ref.commit, options)
+    const handler = this.doctypes.get(id.type)
+    try {
+      const { record } = await this.pipeline.stateAt(key, handler, current, ref.commit, options)
+      return { id, state: stateOf(record) }
+    } catch (err) {
+      if ((err as Error).name !== 'DocumentNotFoundError' || this.sync === undefined) throw err
+    }
+    // A commit of a held document the node has not seen: peers may have it (a branch that lost is kept off the log).
+    await this.sync.sync(id, ref.commit, options).catch((err: unknown) => {
+      this.logger?.debug({ err, docId: key, commit: ref.commit.toString() }, 'fetching a commit from peers failed')
+    })
+    const { record } = await this.pipeline.stateAt(key, handler, await this.documents.get(key, options), ref.commit, options)
     return { id, state: stateOf(record) }
+  }
+
+  /** Asks peers for a document this node does not hold and applies what they have, within the load's sync timeout. */
+  private async discover (id: DocID, options: LoadOptions): Promise<void> {
+    if (this.sync === undefined) return
+    const timeoutMs = options.syncTimeoutMs ?? this.syncTimeoutMs
+    await this.sync.discover(id, { timeoutMs, signal: options.signal })
   }
 
   async loadLog (input: DocRef, options: AbortOptions = {}): Promise<LogItem[]> {

@@ -54,6 +54,11 @@ export interface SubmitOptions extends AbortOptions {
   publish: boolean
   /** For `anchor` commits: the tip they anchor. */
   onTip?: CID
+  /**
+   * Where blocks the node lacks come from (a peer commit's anchor proof and Merkle nodes): asked after the given
+   * blocks and storage, and what it returns is written with the commit, only if the commit is accepted.
+   */
+  fetchBlock?: (cid: CID, options?: AbortOptions) => Promise<Uint8Array>
 }
 
 /** What happened to a document, for the after-write stage. */
@@ -89,13 +94,41 @@ export function blockGetter (blocks: Pick<Blockstore, 'get'>, extra: readonly Bl
   return async (cid, options) => given.get(cid.toString()) ?? await blocks.get(cid, options)
 }
 
+/**
+ * Reads blocks like {@link blockGetter}, then, for a block neither holds, from `fetch` (a peer); the blocks fetched
+ * are collected in `fetched`, to be written with the commit that read them.
+ */
+function fetchingBlockGetter (
+  blocks: Pick<Blockstore, 'get'>, extra: readonly Block[], fetch: (cid: CID, options?: AbortOptions) => Promise<Uint8Array>
+): { get: (cid: CID, options?: AbortOptions) => Promise<Uint8Array>, fetched: Block[] } {
+  const local = blockGetter(blocks, extra)
+  const fetched: Block[] = []
+  const get = async (cid: CID, options?: AbortOptions): Promise<Uint8Array> => {
+    try {
+      return await local(cid, options)
+    } catch (err) {
+      if ((err as Error).name !== 'BlockNotFoundError') throw err
+    }
+    const seen = fetched.find((b) => b.cid.equals(cid))
+    if (seen !== undefined) return seen.bytes
+    const bytes = await fetch(cid, options)
+    fetched.push({ cid, bytes })
+    return bytes
+  }
+  return { get, fetched }
+}
+
 export class Pipeline {
   constructor (private readonly c: PipelineComponents) {}
 
   /** A new document from its genesis commit; an existing document with that genesis is returned as it is. */
   async create (handler: DoctypeHandler, genesis: Commit, options: SubmitOptions): Promise<{ id: DocID, record: DocRecord }> {
     // 1. decode
-    const commit = await readCommit(genesis)
+    return await this.createDecoded(handler, await readCommit(genesis), options)
+  }
+
+  /** {@link Pipeline.create} from stage 2 on, for a genesis already decoded (e.g. from a peer's blocks). */
+  async createDecoded (handler: DoctypeHandler, commit: IncomingCommit, options: SubmitOptions): Promise<{ id: DocID, record: DocRecord }> {
     if (commit.kind !== 'genesis') throw new InvalidCommitError(`Commit ${commit.cid.toString()} is not a genesis commit`)
     const id = new DocID(handler.code, commit.cid)
     const key = id.toString()
@@ -121,8 +154,10 @@ export class Pipeline {
   }
 
   /** Applies an update or anchor commit (decoded) to a document. */
-  async apply (id: DocID, handler: DoctypeHandler, commit: IncomingCommit, supporting: Block[], options: SubmitOptions): Promise<DocRecord> {
+  async apply (id: DocID, handler: DoctypeHandler, commit: IncomingCommit, given: Block[], options: SubmitOptions): Promise<DocRecord> {
     const key = id.toString()
+    // The blocks written with the commit: those given, and those its anchor check fetches from `options.fetchBlock`.
+    let supporting = given
     return await this.c.exclusive(key, async () => {
       const current = await this.c.documents.get(key, options)
       if (options.onTip !== undefined && !current.head.tip.equals(options.onTip)) return current
@@ -143,7 +178,11 @@ export class Pipeline {
       // 3. signature (or anchor proof). 4. rules: none yet. 5. doctype
       let candidate: DocRecord
       if (commit.kind === 'anchor') {
-        const { proof, timestamp } = await this.verifyAnchor(commit, blockGetter(this.c.storage.blocks, supporting), options)
+        let getBlock = blockGetter(this.c.storage.blocks, given)
+        let fetched: Block[] = []
+        if (options.fetchBlock !== undefined) ({ get: getBlock, fetched } = fetchingBlockGetter(this.c.storage.blocks, given, options.fetchBlock))
+        const { proof, timestamp } = await this.verifyAnchor(commit, getBlock, options)
+        supporting = [...given, ...fetched]
         candidate = anchorRecord(base, commit.cid, proof, timestamp)
       } else {
         const signer = await this.checkSignature(handler, base, commit, options)

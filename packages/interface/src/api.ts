@@ -33,6 +33,15 @@ export interface WriteOptions extends AbortOptions {
   anchorChain?: string
 }
 
+/** Options of {@link DocReader.load}. */
+export interface LoadOptions extends AbortOptions {
+  /**
+   * How long a node on a network waits for peers' answers when it does not hold the document, in milliseconds (the
+   * node's default when absent). Ceramic's HTTP API calls it `syncTimeoutSeconds`.
+   */
+  syncTimeoutMs?: number
+}
+
 /** Options of {@link DocWriter.requestAnchor}. */
 export interface AnchorRequestOptions extends AbortOptions {
   /** The chain (CAIP-2) to anchor on, among the node's; its first chain by default. */
@@ -42,7 +51,7 @@ export interface AnchorRequestOptions extends AbortOptions {
 /** Reading documents: what an in-process node and an HTTP client both offer. */
 export interface DocReader<Id = unknown> {
   /** The latest state of a document (DocID), or its state at a commit (CommitID). */
-  load(id: DocRef, options?: AbortOptions): Promise<DocSnapshot<Id>>
+  load(id: DocRef, options?: LoadOptions): Promise<DocSnapshot<Id>>
   /** The commits of a document's log, genesis first. */
   loadLog(id: DocRef, options?: AbortOptions): Promise<LogItem[]>
   /** Each new state of a document, until the signal fires or the loop breaks. */

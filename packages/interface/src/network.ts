@@ -13,10 +13,14 @@ export interface TipAnnouncement {
 /** What core needs from a peer-to-peer network: tips out, tips in, blocks by CID. */
 export interface Network extends Startable {
   publishTip(docId: string, tip: CID, options?: AbortOptions): Promise<void>
-  /** Asks peers for the tips they know of a document; resolves with what arrived before the deadline. */
+  /** Asks peers for the tips they know of a document; resolves with what arrived before the deadline (deduplicated). */
   queryTips(docId: string, options?: AbortOptions & { timeoutMs?: number }): Promise<CID[]>
   /** Registers a listener for tips heard from peers; returns a function that removes it. */
   onTip(listener: (announcement: TipAnnouncement) => void): () => void
+  /**
+   * A block by CID from peers; rejects (`BlockNotFoundError` or `AbortError`) when none arrives before the signal
+   * aborts. The bytes are NOT yet checked against the CID by the caller's contract: the network checks them.
+   */
   getBlock(cid: CID, options?: AbortOptions): Promise<Uint8Array>
 }
 
@@ -25,7 +29,10 @@ export interface NetworkComponents {
   logger?: Logger
   /** The node's own blocks, served to peers. */
   blocks: Blockstore
-  /** The tip this node holds for a document, so the network can answer peers' queries; undefined when it does not hold it. */
+  /**
+   * The tip this node holds for a document, so the network can answer peers' queries; undefined when it does not
+   * hold it.
+   */
   tipOf?: (docId: string) => Promise<CID | undefined>
 }
 

@@ -29,6 +29,20 @@ const anchorSchema = {
   body: { type: 'object', properties: { opts: { type: 'object', properties: { chainId: { type: 'string', minLength: 3, maxLength: 64 } } } } }
 } as const
 
+/** The longest `syncTimeoutSeconds` honoured on a load, in seconds; a larger one is cut to this. */
+export const MAX_SYNC_TIMEOUT_SECONDS = 30
+
+/**
+ * A load's options from Ceramic's query parameters: `syncTimeoutSeconds` bounds how long a node on a network waits for
+ * peers when it does not hold the document. A value that is not a non-negative number is ignored, as Ceramic's
+ * clients send options a node may not know.
+ */
+function loadOptions (query: { syncTimeoutSeconds?: unknown } | undefined): { syncTimeoutMs?: number } {
+  const seconds = Number(query?.syncTimeoutSeconds)
+  if (query?.syncTimeoutSeconds === undefined || query.syncTimeoutSeconds === '' || !Number.isFinite(seconds) || seconds < 0) return {}
+  return { syncTimeoutMs: Math.min(seconds, MAX_SYNC_TIMEOUT_SECONDS) * 1000 }
+}
+
 /** `POST /streams`, `GET /streams/:id` and `POST /streams/:id/anchor`: Ceramic's document routes. */
 export function streamRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'createDocument' | 'load' | 'requestAnchor' | 'chains' | 'doctypes'>): void {
   app.post<{ Body: CreateBody }>('/api/v0/streams', { schema: createSchema, config: { rateLimit: 'write' } }, async (request) => {
@@ -38,9 +52,9 @@ export function streamRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'cre
     return { streamId: id.toString(), state: stateJSON(node.doctypes, state) }
   })
 
-  app.get<{ Params: { id: string } }>('/api/v0/streams/:id', { config: { rateLimit: 'read' } }, async (request) => {
+  app.get<{ Params: { id: string }, Querystring: { syncTimeoutSeconds?: string } }>('/api/v0/streams/:id', { config: { rateLimit: 'read' } }, async (request) => {
     const ref = parseDocOrCommitID(request.params.id)
-    const { id, state } = await node.load(ref)
+    const { id, state } = await node.load(ref, loadOptions(request.query))
     return { streamId: id.toString(), state: stateJSON(node.doctypes, state) }
   })
 
