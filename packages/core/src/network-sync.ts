@@ -4,7 +4,7 @@
  * the peer semantics of imports (the conflict rule decides; a losing branch is kept off the log, not refused).
  */
 import { DAG_JOSE, decodeJWS, verifyBlock } from '@kiln/codec'
-import { DocID, parseDocOrCommitID } from '@kiln/docid'
+import { isCommitID, parseDocOrCommitID, type DocID } from '@kiln/docid'
 import {
   AbortError, InvalidCommitError, LimitExceededError, TimeoutError,
   type AbortOptions, type DoctypeRegistry, type Logger, type Network, type Storage, type TipAnnouncement
@@ -135,7 +135,7 @@ export class NetworkSync {
     if (this.#stopping.signal.aborted || this.#refused.has(`${docId} ${String(rawTip)}`)) return false
     const ref = parseDocOrCommitID(docId)
     const tip = CID.asCID(rawTip)
-    if (!(ref instanceof DocID) || tip === null) throw new InvalidCommitError(`An announcement names ${docId} and ${String(rawTip)}, not a DocID and a CID`)
+    if (isCommitID(ref) || tip === null) throw new InvalidCommitError(`An announcement names ${docId} and ${String(rawTip)}, not a DocID and a CID`)
     const key = ref.toString()
     if (!this.#loading.has(key) && await this.#c.documents.findHead(key) === undefined) return false
     await this.sync(ref, tip)

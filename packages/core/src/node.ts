@@ -305,8 +305,12 @@ class Node implements KilnNode {
     const id = ref.baseID
     const key = id.toString()
     if (!('commit' in ref)) {
-      if (await this.documents.findHead(key, options) === undefined) await this.discover(id, options)
-      return { id, state: stateOf(await this.documents.get(key, options)) }
+      let record = await this.documents.find(key, options)
+      if (record === undefined) {
+        await this.discover(id, options)
+        record = await this.documents.get(key, options)
+      }
+      return { id, state: stateOf(record) }
     }
     // At a commit: the log up to that commit is all that is read, unless the document is cached.
     let current = await this.documents.findHead(key, options)
