@@ -6,6 +6,7 @@ import { daemon } from './commands/daemon.js'
 import { did } from './commands/did.js'
 import { commits, create, show, state, update, watch } from './commands/documents.js'
 import { link } from './commands/link.js'
+import { peers } from './commands/peers.js'
 import { pin } from './commands/pins.js'
 import { schemaCommand } from './commands/schema.js'
 import { exportCommand, importCommand, verifyCommand } from './commands/transfer.js'
@@ -29,7 +30,7 @@ const version: Command = {
   }
 }
 
-const commands: Record<string, Command> = { daemon, did, create, update, show, state, commits, watch, schema: schemaCommand, link, pin, export: exportCommand, verify: verifyCommand, import: importCommand, version }
+const commands: Record<string, Command> = { daemon, did, create, update, show, state, commits, watch, schema: schemaCommand, link, pin, peers, export: exportCommand, verify: verifyCommand, import: importCommand, version }
 
 function usage (): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length))

@@ -66,6 +66,38 @@ describe('the daemon on a network', () => {
     }
   })
 
+  it('says who it is and who its peers are on GET /api/v0/kiln/node and in kiln peers', async () => {
+    const dirs = [mkdtempSync(join(tmpdir(), 'kiln-assembly-')), mkdtempSync(join(tmpdir(), 'kiln-assembly-'))]
+    const base = { ...DAEMON_DEFAULTS, port: 0, anchor: [], logLevel: 'silent' as const, p2pListen: ['/ip4/127.0.0.1/tcp/0'], network: 'peers-test' }
+    const a = await startDaemon({ ...base, dataDir: dirs[0]! }, silent)
+    const b = await startDaemon({ ...base, dataDir: dirs[1]!, bootstrap: [a.network!.addresses[0]!] }, silent)
+    try {
+      const describe = async (url: string): Promise<{ did: string, peerId: string, addresses: string[], network: string, topic: string, peers: Array<{ peerId: string }> }> =>
+        await (await fetch(`${url}/api/v0/kiln/node`)).json() as never
+      await vi.waitFor(async () => { expect((await describe(b.api.url)).peers.map((p) => p.peerId)).toEqual([a.network!.peerId]) }, { timeout: 10_000, interval: 50 })
+      expect(await describe(a.api.url)).toMatchObject({ did: a.did.did, peerId: a.network!.peerId, addresses: a.network!.addresses, network: 'peers-test', topic: '/ceramic/peers-test', peers: [{ peerId: b.network!.peerId }] })
+      let out = ''
+      const io = { out: { write (chunk: string | Uint8Array) { out += String(chunk) } }, err: { write () {} }, env: {} }
+      expect(await run(['peers', '--url', b.api.url, '--json'], io)).toBe(0)
+      expect(JSON.parse(out)).toMatchObject({ peerId: b.network!.peerId, peers: [{ peerId: a.network!.peerId }] })
+    } finally {
+      await b.stop()
+      await a.stop()
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('answers GET /api/v0/kiln/node with its DID and nulls when it is on no network', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'kiln-assembly-'))
+    const daemon = await startDaemon({ ...DAEMON_DEFAULTS, port: 0, anchor: [], dataDir, logLevel: 'silent' }, silent)
+    try {
+      expect(await (await fetch(`${daemon.api.url}/api/v0/kiln/node`)).json()).toEqual({ did: daemon.did.did, peerId: null, addresses: [], network: null, topic: null, peers: [] })
+    } finally {
+      await daemon.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+
   it('refuses a listen or bootstrap address that is not a multiaddr, by name', () => {
     expect(() => mergeConfig(DAEMON_DEFAULTS, { p2pListen: ['tcp://0.0.0.0:4011'] }, 'option')).toThrow(expect.objectContaining({ name: 'ConfigError', message: expect.stringContaining('not a multiaddr') }))
     expect(() => mergeConfig(DAEMON_DEFAULTS, { bootstrap: 'nonsense' }, 'option')).toThrow(expect.objectContaining({ name: 'ConfigError' }))

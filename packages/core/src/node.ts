@@ -5,7 +5,7 @@ import {
   type AbortOptions, type AnchorEvent, type AnchorRequestOptions, type AnchorStatus, type KilnNodeApi,
   type DocSnapshot as ApiSnapshot, type LoadOptions, type LogItem, type WriteOptions, type DocRef, type AnchorProofVerifier, type Commit,
   type DIDSigner, type Logger, type Network, type SignatureVerifier, type Storage, type AnchorFactory, type DoctypeFactory,
-  type NetworkFactory, type StorageFactory
+  type NetworkFactory, type NodeInfo, type StorageFactory
 } from '@kiln/interface'
 import { createThreadpoolVerifier } from '@kiln/signing'
 import type { CID } from 'multiformats/cid'
@@ -214,6 +214,15 @@ class Node implements KilnNode {
 
   get chains (): readonly string[] {
     return this.anchoring.chains
+  }
+
+  /** The node's DID and, on a network whose plugin tells it, its PeerId, addresses, topic and peers. */
+  nodeInfo (): NodeInfo {
+    const network = this.started ? this.network?.info?.() : undefined
+    return {
+      ...(this.did === undefined ? {} : { did: this.did.did }),
+      ...(network === undefined ? {} : { network })
+    }
   }
 
   async start (): Promise<void> {

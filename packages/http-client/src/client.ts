@@ -54,6 +54,16 @@ export interface LogItemWithProof extends LogItem {
   proof?: AnchorProof
 }
 
+/** What `GET /api/v0/kiln/node` says of a node: nulls and empty lists for a node on no network. */
+export interface NodeDescription {
+  did: string | null
+  peerId: string | null
+  addresses: string[]
+  network: string | null
+  topic: string | null
+  peers: Array<{ peerId: string, addresses: string[] }>
+}
+
 /** A Kiln node over HTTP: the `DocReader`/`DocWriter` of an in-process node, plus the calls only the HTTP API has. */
 export interface KilnHttpClient extends DocReader<DocID>, DocWriter<DocID> {
   /** The node's base URL, without a trailing slash. */
@@ -72,6 +82,8 @@ export interface KilnHttpClient extends DocReader<DocID>, DocWriter<DocID> {
   chains(options?: AbortOptions): Promise<string[]>
   /** True when the node answers its healthcheck with 200; false when it fails it or cannot be reached. */
   healthcheck(options?: AbortOptions): Promise<boolean>
+  /** The node's DID, PeerId, addresses, network, topic and connected peers (nulls and empty lists off a network). */
+  node(options?: AbortOptions): Promise<NodeDescription>
   /** The log with each commit's value, and the proof of each anchor commit (a Kiln route). */
   loadLogWithProofs(id: DocRef, options?: AbortOptions): Promise<LogItemWithProof[]>
   /** The document as one CAR file (Kiln's export: log, anchors with proofs and Merkle nodes, schemas it names). */
@@ -263,6 +275,34 @@ class HttpClient implements KilnHttpClient {
     const chains = answer.supportedChains
     if (!Array.isArray(chains) || !chains.every((c) => typeof c === 'string')) throw new CodecError('GET /node/chains answer has no supportedChains list of strings')
     return chains as string[]
+  }
+
+  async node (options: AbortOptions = {}): Promise<NodeDescription> {
+    const what = 'GET /kiln/node answer'
+    const answer = objectOf(await this.transport.json(`${API}/kiln/node`, { signal: options.signal }), what)
+    const stringOrNull = (key: string): string | null => {
+      const value = answer[key]
+      if (value !== null && typeof value !== 'string') throw new CodecError(`${what}: ${key} must be a string or null`)
+      return value
+    }
+    const strings = (value: unknown, key: string): string[] => {
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new CodecError(`${what}: ${key} must be a list of strings`)
+      return value as string[]
+    }
+    if (!Array.isArray(answer.peers)) throw new CodecError(`${what}: peers must be a list`)
+    const peers = answer.peers.map((peer: unknown, i: number) => {
+      const p = objectOf(peer, `${what} peers[${i}]`)
+      if (typeof p.peerId !== 'string') throw new CodecError(`${what}: peers[${i}].peerId must be a string`)
+      return { peerId: p.peerId, addresses: strings(p.addresses, `peers[${i}].addresses`) }
+    })
+    return {
+      did: stringOrNull('did'),
+      peerId: stringOrNull('peerId'),
+      addresses: strings(answer.addresses, 'addresses'),
+      network: stringOrNull('network'),
+      topic: stringOrNull('topic'),
+      peers
+    }
   }
 
   async healthcheck (options: AbortOptions = {}): Promise<boolean> {

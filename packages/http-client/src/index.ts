@@ -4,7 +4,7 @@
  * with anchor proofs. Errors the node answers come back as the same named classes of `@kiln/interface`.
  * @packageDocumentation
  */
-export { httpClient, type HttpClientInit, type KilnHttpClient, type MultiQuery, type MultiQueryOptions, type LogItemWithProof } from './client.js'
+export { httpClient, type HttpClientInit, type KilnHttpClient, type MultiQuery, type MultiQueryOptions, type LogItemWithProof, type NodeDescription } from './client.js'
 export { WATCH_RECONNECT_DEFAULTS, reconnectDelay, type WatchReconnect } from './watch.js'
 export type { RateLimitRetry } from './transport.js'
 export { type ApplyOnTipOptions, type BuildCommit } from './apply-on-tip.js'

@@ -6,7 +6,7 @@ import { idsOf, makeDocuments } from './fixtures/fuzz-documents.js'
 import { fc, fuzzServer, jsonBodies, oddHeaders, request, type Answer, type Body } from './fixtures/fuzz-http.js'
 import { admin } from './fixtures/harness.js'
 
-// The node routes (GET /node/chains, GET /node/healthcheck) under fuzzed queries, headers and bodies, and the router
+// The node routes (GET /node/chains, GET /node/healthcheck, GET /kiln/node) under fuzzed queries, headers and bodies, and the router
 // itself under random paths and methods: anything but a route of the API is a named 404 (or a 400 for a URL that does
 // not decode), never a 2xx.
 
@@ -52,6 +52,20 @@ describe('GET /api/v0/node/healthcheck', () => {
   })
 })
 
+describe('GET /api/v0/kiln/node', () => {
+  fuzzTest<GetInput>({
+    name: 'http.kiln.node',
+    inputs: getInputs,
+    run: async ({ query, headers, body }) => await request(server.api, { method: 'GET', url: `/api/v0/kiln/node${query}`, headers, body }),
+    errors: ['InvalidRequestError', 'RequestTooLargeError'],
+    writes: () => server.writes(),
+    // The fuzzed node is on no network: its DID, and nulls
+    accepted: (_input, result) => {
+      expect((result as Answer).json).toEqual({ did: server.node.nodeInfo?.().did ?? null, peerId: null, addresses: [], network: null, topic: null, peers: [] })
+    }
+  })
+})
+
 /** The API's routes: a 2xx is only ever the answer of one of these, and a route with an id only for an id that parses. */
 const ROUTES: Array<[method: string, path: RegExp]> = [
   ['POST', /^\/api\/v0\/streams$/],
@@ -62,6 +76,7 @@ const ROUTES: Array<[method: string, path: RegExp]> = [
   ['POST', /^\/api\/v0\/multiqueries$/],
   ['GET', /^\/api\/v0\/node\/chains$/],
   ['GET', /^\/api\/v0\/node\/healthcheck$/],
+  ['GET', /^\/api\/v0\/kiln\/node$/],
   ['GET', /^\/api\/v0\/admin\/getCode$/],
   ['GET', /^\/api\/v0\/admin\/pins$/],
   ['GET', /^\/api\/v0\/admin\/pins\/([^/]+)$/],
@@ -76,7 +91,7 @@ const ROUTES: Array<[method: string, path: RegExp]> = [
 /** The routes' paths with real ids in them: the starting points of the mutated paths. */
 const KNOWN_PATHS = ids.flatMap((id) => [
   '/api/v0/streams', `/api/v0/streams/${id}`, `/api/v0/streams/${id}/anchor`, '/api/v0/commits', `/api/v0/commits/${id}`, '/api/v0/multiqueries',
-  '/api/v0/node/chains', '/api/v0/node/healthcheck', '/api/v0/admin/getCode', '/api/v0/admin/pins', `/api/v0/admin/pins/${id}`,
+  '/api/v0/node/chains', '/api/v0/node/healthcheck', '/api/v0/kiln/node', '/api/v0/admin/getCode', '/api/v0/admin/pins', `/api/v0/admin/pins/${id}`,
   `/api/v0/kiln/streams/${id}/export`, '/api/v0/kiln/import', `/api/v0/kiln/streams/${id}/watch`, `/api/v0/kiln/streams/${id}/log`
 ])
 

@@ -1,3 +1,4 @@
+import type { NetworkInfo } from './network.js'
 import type { Block, Commit } from './commits.js'
 import type { DoctypeRegistry } from './doctype.js'
 import type { AbortOptions } from './lifecycle.js'
@@ -87,4 +88,14 @@ export interface KilnNodeApi<Id = unknown> extends DocReader<Id>, DocWriter<Id> 
   /** Loads an export: every commit goes through the node's apply pipeline; resolves with the document's state. */
   importDocument(car: Uint8Array, options?: WriteOptions): Promise<DocSnapshot<Id>>
   isPinned(id: DocRef, options?: AbortOptions): Promise<boolean>
+  /** The node's DID and its place on the network (`network` absent when the node is on none). */
+  nodeInfo?(): NodeInfo
+}
+
+/** What a node says of itself: `GET /api/v0/kiln/node`. */
+export interface NodeInfo {
+  /** The node's own DID, when it has one. */
+  did?: string
+  /** Its place on the network, when it is on one. */
+  network?: NetworkInfo
 }

@@ -10,6 +10,20 @@ export interface TipAnnouncement {
   from?: string
 }
 
+/** What a network tells about the node's place on it (`GET /api/v0/kiln/node`). */
+export interface NetworkInfo {
+  /** The node's peer id. */
+  peerId: string
+  /** The addresses peers can dial it on, each ending in `/p2p/<peerId>`. */
+  addresses: string[]
+  /** The network's name. */
+  network: string
+  /** The pubsub topic. */
+  topic: string
+  /** The peers connected now, with the addresses of their connections. */
+  peers: Array<{ peerId: string, addresses: string[] }>
+}
+
 /** What core needs from a peer-to-peer network: tips out, tips in, blocks by CID. */
 export interface Network extends Startable {
   publishTip(docId: string, tip: CID, options?: AbortOptions): Promise<void>
@@ -22,6 +36,8 @@ export interface Network extends Startable {
    * aborts. The bytes are NOT yet checked against the CID by the caller's contract: the network checks them.
    */
   getBlock(cid: CID, options?: AbortOptions): Promise<Uint8Array>
+  /** The node's peer id, addresses and peers, once started; a network without peers of its own may leave it out. */
+  info?(): NetworkInfo
 }
 
 /** What the node gives a network factory. */

@@ -7,8 +7,8 @@
 // First: libp2p needs these on Node 20 before any of its modules runs.
 import './polyfills.js'
 
-export { libp2pNetwork, DEFAULT_LISTEN, DEFAULT_NETWORK, MAX_BLOCK_BYTES, type Libp2pNetwork, type Libp2pNetworkInit, type NetworkInfo } from './network.js'
+export { libp2pNetwork, DEFAULT_LISTEN, DEFAULT_NETWORK, MAX_BLOCK_BYTES, type Libp2pNetwork, type Libp2pNetworkInit } from './network.js'
 export { decodeMessage, encodeMessage, queryId, MessageType, MAX_MESSAGE_BYTES, MAX_RESPONSE_TIPS, type PubsubMessage, type UpdateMessage, type QueryMessage, type ResponseMessage, type KeepaliveMessage } from './messages.js'
-export type { TipAnnouncement, Network, NetworkComponents } from '@kiln/interface'
+export type { TipAnnouncement, Network, NetworkComponents, NetworkInfo } from '@kiln/interface'
 export { loadOrCreatePeerKey } from './peer-key.js'
 export { DEFAULT_PEER_RATES, DEFAULT_BAN_POLICY, type PeerRates, type BanPolicy } from './peer-limits.js'

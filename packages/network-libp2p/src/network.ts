@@ -5,7 +5,7 @@ import { withLibp2pLight } from '@helia/libp2p'
 import { verifyBlock } from '@kiln/codec'
 import {
   AbortError, BlockNotFoundError, isKilnError, LimitExceededError,
-  type AbortOptions, type Logger, type Network, type NetworkComponents, type TipAnnouncement
+  type AbortOptions, type Logger, type Network, type NetworkComponents, type NetworkInfo, type TipAnnouncement
 } from '@kiln/interface'
 import { gossipsub, TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
@@ -61,15 +61,6 @@ export interface Libp2pNetworkInit {
    * loopback; a deployment can use it to keep a node on a private network.
    */
   dialFilter?: (address: string) => boolean
-}
-
-/** What a node tells about itself and its peers (`GET /api/v0/kiln/node`). */
-export interface NetworkInfo {
-  peerId: string
-  addresses: string[]
-  network: string
-  topic: string
-  peers: Array<{ peerId: string, addresses: string[] }>
 }
 
 /** A Kiln network on libp2p, with what the daemon shows of it. */
