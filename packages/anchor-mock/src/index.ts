@@ -3,7 +3,7 @@
  * a block signed by the chain's own key, and verifies those anchors — across restarts, given the same seed.
  * @packageDocumentation
  */
-export { mockAnchor, type MockAnchorInit, type MockAnchorPlugin } from './mock-anchor.js'
+export { mockAnchor, mockChainSeedOf, type MockAnchorInit, type MockAnchorPlugin } from './mock-anchor.js'
 export type { MockAnchorService } from './service.js'
 export { mockChainVerifier, MOCK_CHAIN_ID, MOCK_NAMESPACE, type MockChainVerifierInit } from './verifier.js'
 export { MOCK_TX_TYPE, type MockTransaction } from './transaction.js'

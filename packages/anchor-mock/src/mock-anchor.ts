@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { UnsupportedChainError, type AnchorComponents, type AnchorProofVerifier } from '@kiln/interface'
 import { keyDidSigner, randomSeed } from '@kiln/signing'
 import { InvalidMockAnchorOptionError } from './errors.js'
@@ -26,6 +27,15 @@ export interface MockAnchorPlugin {
 }
 
 const CAIP2 = /^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}$/
+
+/**
+ * The seed of the mock chain every node of the network `network` shares, so that their anchors verify on each other:
+ * sha2-256 of `kiln/mock-chain/v1/<network>`. **Insecure, for development only**: anyone who knows the network's name
+ * can sign mock anchors for it. A network that needs anchors it can trust anchors on a real chain.
+ */
+export function mockChainSeedOf (network: string): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(`kiln/mock-chain/v1/${network}`, 'utf8').digest())
+}
 
 /**
  * An in-process chain: batches anchor requests into Merkle trees every `intervalMs` (or at once) and mines each root

@@ -1,6 +1,6 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { mockAnchor } from '@kiln/anchor-mock'
+import { mockAnchor, mockChainSeedOf } from '@kiln/anchor-mock'
 import { createNode, type KilnNode } from '@kiln/core'
 import { accountLink } from '@kiln/doctype-account-link'
 import { schema } from '@kiln/doctype-schema'
@@ -70,7 +70,9 @@ export async function startDaemon (config: DaemonConfig, logger: Logger): Promis
   // In the order given: the first chain anchors writes unless a write names another; every chain verifies its anchors.
   for (const choice of config.anchor) {
     if (choice === 'mock') {
-      const seed = await storedSeed(join(dataDir, 'mock-chain.key'))
+      // On a network, the mock chain is the network's, so every node of it verifies the others' mock anchors; alone,
+      // it is this node's own, with its key in the data directory.
+      const seed = config.p2pListen.length > 0 ? mockChainSeedOf(config.network) : await storedSeed(join(dataDir, 'mock-chain.key'))
       mockChainDid = keyDidSigner({ seed }).did
       anchors.push(mockAnchor({ intervalMs: config.anchorIntervalMs, seed }))
     } else if (choice === 'ethereum-dev') {

@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DAEMON_DEFAULTS, mergeConfig, run, startDaemon } from '@kiln/cli'
 import { createNode } from '@kiln/core'
+import { makeGenesis } from '@kiln/doctype-tile'
+import { AnchorStatus } from '@kiln/interface'
+import { keyDidSigner } from '@kiln/signing'
 import { describe, expect, it, vi } from 'vitest'
 
 // The real createNode, watched: the test checks what the daemon asks of it.
@@ -81,6 +84,31 @@ describe('the daemon on a network', () => {
       expect(await run(['peers', '--url', b.api.url, '--json'], io)).toBe(0)
       expect(JSON.parse(out)).toMatchObject({ peerId: b.network!.peerId, peers: [{ peerId: a.network!.peerId }] })
     } finally {
+      await b.stop()
+      await a.stop()
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('anchors on the network\'s mock chain, so a peer verifies the anchor and its proof; another network has another chain', async () => {
+    const dirs = [mkdtempSync(join(tmpdir(), 'kiln-assembly-')), mkdtempSync(join(tmpdir(), 'kiln-assembly-')), mkdtempSync(join(tmpdir(), 'kiln-assembly-'))]
+    const base = { ...DAEMON_DEFAULTS, port: 0, anchor: ['mock' as const], anchorIntervalMs: 50, logLevel: 'silent' as const, p2pListen: ['/ip4/127.0.0.1/tcp/0'], network: 'anchors-test' }
+    const a = await startDaemon({ ...base, dataDir: dirs[0]! }, silent)
+    const b = await startDaemon({ ...base, dataDir: dirs[1]!, bootstrap: [a.network!.addresses[0]!] }, silent)
+    const elsewhere = await startDaemon({ ...base, dataDir: dirs[2]!, network: 'another-network' }, silent)
+    try {
+      expect(b.mockChainDid).toBe(a.mockChainDid)
+      expect(elsewhere.mockChainDid).not.toBe(a.mockChainDid)
+      await vi.waitFor(() => { expect(b.node.nodeInfo?.().network?.peers).toHaveLength(1) }, { timeout: 10_000, interval: 20 })
+      const genesis = await makeGenesis({ anchored: 'across nodes' }, {}, keyDidSigner({ seed: new Uint8Array(32).fill(8) }))
+      const { id } = await a.node.createDocument('tile', genesis.commit, { anchor: true })
+      await vi.waitFor(async () => { expect((await a.node.load(id)).state.anchorStatus).toBe(AnchorStatus.ANCHORED) }, { timeout: 10_000, interval: 20 })
+      // B fetches the log with the anchor commit, its proof and Merkle nodes, and verifies it with its own verifier.
+      const onB = await b.node.load(id)
+      expect(onB.state.anchorStatus).toBe(AnchorStatus.ANCHORED)
+      expect(onB.state.log.map((e) => e.cid.toString())).toEqual((await a.node.load(id)).state.log.map((e) => e.cid.toString()))
+    } finally {
+      await elsewhere.stop()
       await b.stop()
       await a.stop()
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
