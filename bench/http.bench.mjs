@@ -46,7 +46,7 @@ function daemonHasDurability () {
 }
 
 async function startDaemon (dataDir, extraArgs = []) {
-  const child = spawn(process.execPath, [...(process.env.KILN_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof-daemon'] : []), BIN, 'daemon', '--port', '0', '--json', '--anchor', 'none', '--log-level', 'error', '--data-dir', dataDir, ...extraArgs], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, [...(process.env.KILN_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof-daemon'] : []), BIN, 'daemon', '--port', '0', '--json', '--anchor', 'none', '--p2p-listen', 'none', '--log-level', 'error', '--data-dir', dataDir, ...extraArgs], { stdio: ['ignore', 'pipe', 'inherit'] })
   const url = await new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`daemon exited with ${code}`)))
     createInterface({ input: child.stdout }).on('line', (line) => {

@@ -16,7 +16,7 @@ const KEPT_LOG_LINES = 200
  * `exited` (resolves with the exit code) and `stop()` (SIGTERM, then waits for the exit).
  */
 export async function startDaemon ({ dataDir, args = [], timeoutMs = 30_000 }) {
-  const child = spawn(process.execPath, ['--expose-gc', '--import', PROBE, BIN, 'daemon', '--host', '127.0.0.1', '--port', '0', '--json', '--data-dir', dataDir, ...args], {
+  const child = spawn(process.execPath, ['--expose-gc', '--import', PROBE, BIN, 'daemon', '--host', '127.0.0.1', '--port', '0', '--p2p-listen', 'none', '--json', '--data-dir', dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc']
   })
   const logs = { lines: [], warnings: 0, errors: 0 }

@@ -92,8 +92,8 @@ export const DAEMON_DEFAULTS: Readonly<DaemonConfig> = Object.freeze({
   trustProxy: false,
   durability: 'strict',
   network: 'local-kiln',
-  // Off until a daemon is told where to listen: see docs/network.md.
-  p2pListen: [],
+  // A p2p daemon listens on every interface, as IPFS nodes do: TCP 4011 and WebSockets 4012 (docs/network.md).
+  p2pListen: ['/ip4/0.0.0.0/tcp/4011', '/ip4/0.0.0.0/tcp/4012/ws'],
   bootstrap: []
 })
 

@@ -87,7 +87,7 @@ describe('a readable log line', () => {
 describe('kiln daemon writing to a pipe', () => {
   it('logs JSON lines, with requests at debug level and never at info', async () => {
     const dataDir = freshDataDir()
-    const child = spawn(process.execPath, [bin, 'daemon', '--port', '0', '--anchor', 'none', '--log-level', 'debug', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [bin, 'daemon', '--port', '0', '--anchor', 'none', '--p2p-listen', 'none', '--log-level', 'debug', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
     const stderr: string[] = []
     createInterface({ input: child.stderr }).on('line', (line) => { stderr.push(line) })
     const exited = new Promise<number | null>((resolve) => { child.once('close', (code) => { resolve(code) }) })
@@ -112,7 +112,7 @@ describe('kiln daemon writing to a pipe', () => {
 
   it('refuses an unknown --durability with a ConfigError before creating anything', async () => {
     const dataDir = freshDataDir()
-    const child = spawn(process.execPath, [bin, 'daemon', '--port', '0', '--anchor', 'none', '--durability', 'fast', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [bin, 'daemon', '--port', '0', '--anchor', 'none', '--p2p-listen', 'none', '--durability', 'fast', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
     let stderr = ''
     child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8') })
     const code = await new Promise<number | null>((resolve) => { child.once('close', (c) => { resolve(c) }) })

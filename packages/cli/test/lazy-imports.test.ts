@@ -64,7 +64,7 @@ describe('the kiln CLI loads ganache, ethers and the chain anchors only in the c
   it('kiln daemon --anchor mock and kiln create against it load none of them', { timeout: 120_000 }, async () => {
     const dir = await tempDir()
     const daemonLog = join(dir, 'daemon.log')
-    const daemon = spawn(process.execPath, ['--import', recorder, bin, 'daemon', '--anchor', 'mock', '--port', '0', '--host', '127.0.0.1', '--data-dir', join(dir, 'data'), '--json', '--log-level', 'warn'], {
+    const daemon = spawn(process.execPath, ['--import', recorder, bin, 'daemon', '--anchor', 'mock', '--p2p-listen', 'none', '--port', '0', '--host', '127.0.0.1', '--data-dir', join(dir, 'data'), '--json', '--log-level', 'warn'], {
       env: { ...process.env, KILN_IMPORT_LOG: daemonLog },
       stdio: ['ignore', 'pipe', 'inherit']
     })

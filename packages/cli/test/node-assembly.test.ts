@@ -17,7 +17,7 @@ vi.mock('@kiln/core', async (importOriginal) => {
 describe('assembling the daemon', () => {
   it.each(['strict', 'relaxed'] as const)('gives the node the %s durability it was configured with', async (durability) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'kiln-assembly-'))
-    const daemon = await startDaemon({ ...DAEMON_DEFAULTS, port: 0, anchor: [], dataDir, logLevel: 'silent', durability }, { debug () {}, info () {}, warn () {}, error () {} })
+    const daemon = await startDaemon({ ...DAEMON_DEFAULTS, port: 0, anchor: [], p2pListen: [], dataDir, logLevel: 'silent', durability }, { debug () {}, info () {}, warn () {}, error () {} })
     try {
       expect(vi.mocked(createNode)).toHaveBeenLastCalledWith(expect.objectContaining({ durability }))
     } finally {
@@ -29,7 +29,7 @@ describe('assembling the daemon', () => {
   it('gives the HTTP API the daemon\'s import limit, rate limits and trusted proxy', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'kiln-assembly-'))
     const daemon = await startDaemon({
-      ...DAEMON_DEFAULTS, port: 0, anchor: [], dataDir, logLevel: 'silent', importBodyLimit: 2048, rateLimit: { write: { perSecond: 1, burst: 1 } }, trustProxy: ['127.0.0.1']
+      ...DAEMON_DEFAULTS, port: 0, anchor: [], p2pListen: [], dataDir, logLevel: 'silent', importBodyLimit: 2048, rateLimit: { write: { perSecond: 1, burst: 1 } }, trustProxy: ['127.0.0.1']
     }, { debug () {}, info () {}, warn () {}, error () {} })
     try {
       // Through the trusted proxy on 127.0.0.1, the client is the forwarded address: not loopback, so limited.
@@ -49,10 +49,11 @@ describe('assembling the daemon', () => {
 describe('the daemon on a network', () => {
   const silent = { debug () {}, info () {}, warn () {}, error () {} }
 
-  it('is off the network by default, and on it with p2pListen, with a PeerId kept in the data directory across restarts', async () => {
+  it('is on the network by default (TCP 4011, WebSockets 4012), off it with no listen address, and keeps its PeerId in the data directory across restarts', async () => {
+    expect(DAEMON_DEFAULTS.p2pListen).toEqual(['/ip4/0.0.0.0/tcp/4011', '/ip4/0.0.0.0/tcp/4012/ws'])
     const dataDir = mkdtempSync(join(tmpdir(), 'kiln-assembly-'))
     try {
-      const offline = await startDaemon({ ...DAEMON_DEFAULTS, port: 0, anchor: [], dataDir, logLevel: 'silent' }, silent)
+      const offline = await startDaemon({ ...DAEMON_DEFAULTS, port: 0, anchor: [], p2pListen: [], dataDir, logLevel: 'silent' }, silent)
       expect(offline.network).toBeUndefined()
       await offline.stop()
       const config = { ...DAEMON_DEFAULTS, port: 0, anchor: [], dataDir, logLevel: 'silent' as const, p2pListen: ['/ip4/127.0.0.1/tcp/0'], network: 'assembly-test' }
@@ -117,7 +118,7 @@ describe('the daemon on a network', () => {
 
   it('answers GET /api/v0/kiln/node with its DID and nulls when it is on no network', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'kiln-assembly-'))
-    const daemon = await startDaemon({ ...DAEMON_DEFAULTS, port: 0, anchor: [], dataDir, logLevel: 'silent' }, silent)
+    const daemon = await startDaemon({ ...DAEMON_DEFAULTS, port: 0, anchor: [], p2pListen: [], dataDir, logLevel: 'silent' }, silent)
     try {
       expect(await (await fetch(`${daemon.api.url}/api/v0/kiln/node`)).json()).toEqual({ did: daemon.did.did, peerId: null, addresses: [], network: null, topic: null, peers: [] })
     } finally {
@@ -146,7 +147,7 @@ describe('kiln daemon', () => {
       env: {},
       signal: controller.signal
     }
-    const exited = run(['daemon', '--port', '0', '--anchor', 'none', '--data-dir', dataDir, '--log-level', 'silent', '--rate-limit', 'write=1/2', '--rate-limit', 'eventStreams=off', '--rate-limit-loopback'], io)
+    const exited = run(['daemon', '--port', '0', '--anchor', 'none', '--p2p-listen', 'none', '--data-dir', dataDir, '--log-level', 'silent', '--rate-limit', 'write=1/2', '--rate-limit', 'eventStreams=off', '--rate-limit-loopback'], io)
     try {
       const base = await url
       expect(out).toContain('rate limit write 1/s (burst 2), read 100/s (burst 500), adminAuth 1/s (burst 20), eventStreams off per client; loopback limited too')

@@ -59,8 +59,8 @@ export const daemon: Command = {
   Flags win over the config file, which wins over the defaults. The config file is JSON with the keys
   port, host, dataDir, anchor, anchorIntervalMs, adminDids, corsOrigins, cacheSize, logLevel, bodyLimit, importBodyLimit,
   headersTimeoutMs, requestTimeoutMs, rateLimit, trustProxy, durability, network, pubsubTopic, p2pListen, bootstrap.
-  --p2p-listen puts the node on the libp2p network (e.g. /ip4/0.0.0.0/tcp/4011 and /ip4/0.0.0.0/tcp/4012/ws); none
-  (the default) keeps it off. --network names the network (the pubsub topic /ceramic/<name>); --bootstrap peers are
+  --p2p-listen sets where the node listens on the libp2p network (by default /ip4/0.0.0.0/tcp/4011 and
+  /ip4/0.0.0.0/tcp/4012/ws); none keeps it off any network. --network names the network (the pubsub topic /ceramic/<name>); --bootstrap peers are
   dialled at start and redialled with backoff. The peer key lives in the data directory (peer.key).
   --rate-limit sets a per-client rate of the HTTP API for one kind of request (write, read, adminAuth, eventStreams),
   e.g. --rate-limit write=5/20 (5 a second, bursts of 20); "off" turns them all off. Clients on loopback are exempt
