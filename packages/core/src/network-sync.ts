@@ -125,8 +125,13 @@ export class NetworkSync {
     }, (err: unknown) => {
       const { docId, from } = announcement
       const tip = String(announcement.tip)
-      if (isInvalidData(err)) this.#refused.set(`${docId} ${tip}`, true)
-      this.#c.logger?.debug({ err, docId, tip, from, reason: (err as Error).name }, 'dropped a tip announcement from a peer')
+      const reason = (err as Error).name
+      if (isInvalidData(err)) {
+        this.#refused.set(`${docId} ${tip}`, true)
+        // A peer that announces forged or malformed commits is the network's to score down and, past a point, drop.
+        if (from !== undefined) this.#c.network.penalize?.(from, reason)
+      }
+      this.#c.logger?.debug({ err, docId, tip, from, reason }, 'dropped a tip announcement from a peer')
     })
   }
 

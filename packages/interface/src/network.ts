@@ -38,6 +38,11 @@ export interface Network extends Startable {
   getBlock(cid: CID, options?: AbortOptions): Promise<Uint8Array>
   /** The node's peer id, addresses and peers, once started; a network without peers of its own may leave it out. */
   info?(): NetworkInfo
+  /**
+   * Tells the network that `peer` announced invalid data (a forged signature, a malformed commit), named by `reason`
+   * (the error's name), so that it scores the peer down and drops it past its threshold.
+   */
+  penalize?(peer: string, reason: string): void
 }
 
 /** What the node gives a network factory. */

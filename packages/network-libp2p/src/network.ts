@@ -172,6 +172,10 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
     return () => { this.#listeners.delete(listener) }
   }
 
+  penalize (peer: string, reason: string): void {
+    this.#refuse(peer, `announced invalid data (${reason})`)
+  }
+
   async publishTip (docId: string, tip: CID, options?: AbortOptions): Promise<void> {
     options?.signal?.throwIfAborted()
     await this.#publish({ typ: MessageType.UPDATE, stream: docId, tip })
