@@ -169,6 +169,7 @@ describe('rate limits per client', () => {
       'POST /api/v0/multiqueries': 'read',
       'GET /api/v0/node/chains': 'none',
       'GET /api/v0/node/healthcheck': 'none',
+      'GET /api/v0/kiln/node': 'read',
       'GET /api/v0/admin/getCode': 'adminAuth',
       'GET /api/v0/admin/pins': 'read',
       'GET /api/v0/admin/pins/:id': 'read',
