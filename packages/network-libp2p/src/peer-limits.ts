@@ -1,6 +1,6 @@
 /** How many messages of each kind one peer may send per second, with a burst. */
 export interface PeerRates {
-  /** UPDATE messages (default 100/s, burst 200). */
+  /** UPDATE messages (default 500/s, burst 2,000: a busy node writes more than a thousand a second at times). */
   updates: { perSecond: number, burst: number }
   /** QUERY messages (default 10/s as js-ceramic, burst 20). */
   queries: { perSecond: number, burst: number }
@@ -14,7 +14,7 @@ export interface BanPolicy {
   banMs: number
 }
 
-export const DEFAULT_PEER_RATES: PeerRates = { updates: { perSecond: 100, burst: 200 }, queries: { perSecond: 10, burst: 20 } }
+export const DEFAULT_PEER_RATES: PeerRates = { updates: { perSecond: 500, burst: 2000 }, queries: { perSecond: 10, burst: 20 } }
 export const DEFAULT_BAN_POLICY: BanPolicy = { invalidMessages: 20, banMs: 10 * 60_000 }
 /** The most peers whose counters are kept; the least recently seen are forgotten first. */
 const TRACKED_PEERS = 10_000
