@@ -41,11 +41,13 @@ export interface NetworkSyncComponents {
   documents: Pick<Documents, 'findHead'>
   doctypes: DoctypeRegistry
   pipeline: Pick<Pipeline, 'apply' | 'createDecoded'>
+  /** Whether someone watches the document: announcements of a watched document are followed even before it is held. */
+  watched?: (docId: string) => boolean
   logger?: Logger
 }
 
 /**
- * Fetches and applies what peers have: on a tip announcement for a document the node holds or is loading, and on a
+ * Fetches and applies what peers have: on a tip announcement for a document the node holds, watches or is loading, and on a
  * load of a document the node does not hold. One sync per document at a time; one fetch per (document, tip) in flight.
  */
 export class NetworkSync {
@@ -142,7 +144,7 @@ export class NetworkSync {
     const tip = CID.asCID(rawTip)
     if (isCommitID(ref) || tip === null) throw new InvalidCommitError(`An announcement names ${docId} and ${String(rawTip)}, not a DocID and a CID`)
     const key = ref.toString()
-    if (!this.#loading.has(key) && await this.#c.documents.findHead(key) === undefined) return false
+    if (!this.#loading.has(key) && this.#c.watched?.(key) !== true && await this.#c.documents.findHead(key) === undefined) return false
     await this.sync(ref, tip)
     return true
   }

@@ -194,7 +194,8 @@ class Node implements KilnNode {
     })
     if (this.network !== undefined) {
       this.sync = new NetworkSync({
-        network: this.network, storage: this.storage, documents: this.documents, doctypes: this.doctypes, pipeline: this.pipeline, logger: init.logger
+        network: this.network, storage: this.storage, documents: this.documents, doctypes: this.doctypes, pipeline: this.pipeline, logger: init.logger,
+        watched: (key) => this.watchers.has(key)
       })
     }
     this.anchoring = new Anchoring({

@@ -115,6 +115,24 @@ describe('nodes on a network', () => {
     expect((await b.load(id.toString())).state.log.length).toBe(2)
   })
 
+  it('fetches a document it does not hold yet when a watcher waits for it, as soon as a peer announces it', async () => {
+    const genesis = await registerGenesis(alice, { title: 'watched before it existed' })
+    const id = new DocID(REGISTER_CODE, cidOf(genesis))
+    const watcher = b.watch(id)
+    const created = await a.createDocument(REGISTER_CODE, genesis.commit)
+    expect(created.id.toString()).toBe(id.toString())
+    const seen = await nextState(watcher)
+    expect(seen.state).toEqual(created.state)
+    await watcher.return?.()
+    expect((await b.load(id)).state).toEqual(created.state)
+  })
+
+  it('ignores an announcement of a document it neither holds, watches nor loads', async () => {
+    const { id } = await a.createDocument(REGISTER_CODE, (await registerGenesis(alice, { title: 'nobody asked' })).commit)
+    await hub.settled()
+    await expect(b.readBlock(id.cid)).rejects.toMatchObject({ name: 'BlockNotFoundError' })
+  })
+
   it('loads a CommitID of a document it does not hold at that commit', async () => {
     const { id, state } = await a.createDocument(REGISTER_CODE, (await registerGenesis(alice, { v: 0 })).commit)
     const first = await registerUpdate(alice, state, { v: 1 })
