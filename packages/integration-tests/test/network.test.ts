@@ -15,13 +15,15 @@ const signer = keyDidSigner({ seed: new Uint8Array(32).fill(41) })
 const TOPIC = '/ceramic/integration'
 const running: Array<{ node: KilnNode, dir: string }> = []
 
-async function networkedNode (bootstrap: string[] = []): Promise<{ node: KilnNode, network: Libp2pNetwork }> {
-  const dir = await mkdtemp(join(tmpdir(), 'kiln-net-'))
+async function networkedNode (bootstrap: string[] = [], at?: string): Promise<{ node: KilnNode, network: Libp2pNetwork, dir: string }> {
+  const dir = at ?? await mkdtemp(join(tmpdir(), 'kiln-net-'))
   let network!: Libp2pNetwork
-  const factory = libp2pNetwork({ listen: ['/ip4/127.0.0.1/tcp/0'], network: 'integration', bootstrap, keepaliveMs: 0, dialFilter: (a) => a.startsWith('/ip4/127.0.0.1/') })
+  const factory = libp2pNetwork({
+    listen: ['/ip4/127.0.0.1/tcp/0'], network: 'integration', bootstrap, keepaliveMs: 0, peerKeyPath: join(dir, 'peer.key'), dialFilter: (a) => a.startsWith('/ip4/127.0.0.1/')
+  })
   const node = await createNode({ doctypes: [tile()], storage: levelStorage({ path: join(dir, 'store') }), network: (c) => (network = factory(c)) })
   running.push({ node, dir })
-  return { node, network }
+  return { node, network, dir }
 }
 
 afterEach(async () => {
@@ -30,6 +32,12 @@ afterEach(async () => {
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+/** Stops a node of `running` without removing its data, so that it can start again on it. */
+async function stopKeepingData (node: KilnNode): Promise<void> {
+  running.splice(running.findIndex((r) => r.node === node), 1)
+  await node.stop()
+}
 
 describe('Kiln nodes on a libp2p network', () => {
   it('B and C, bootstrapped to A, load A\'s document by DocID, hear its updates, and all end with the same state', async () => {
@@ -65,5 +73,26 @@ describe('Kiln nodes on a libp2p network', () => {
     const logs = await Promise.all([a, b, c].map(async (n) => (await n.node.load(created.id)).state.log.map((e) => e.cid.toString())))
     expect(logs[1]).toEqual(logs[0])
     expect(logs[2]).toEqual(logs[0])
+  })
+
+  it('restarted on the same data, a node keeps its PeerId, rejoins the mesh and hears updates again', async () => {
+    const a = await networkedNode()
+    const b = await networkedNode([a.network.info().addresses[0]!])
+    await vi.waitFor(() => { expect(a.network.libp2p.services.pubsub.getSubscribers(TOPIC)).toHaveLength(1) }, { timeout: 10_000, interval: 20 })
+    const created = await a.node.createDocument('tile', (await makeGenesis({ title: 'before the restart', n: 0 }, {}, signer)).commit)
+    await b.node.load(created.id)
+    const peerId = b.network.info().peerId
+    await stopKeepingData(b.node)
+    const again = await networkedNode([a.network.info().addresses[0]!], b.dir)
+    expect(again.network.info().peerId).toBe(peerId)
+    // Each side sees the other on the topic again, over the new connection.
+    await vi.waitFor(() => {
+      expect(again.network.libp2p.services.pubsub.getSubscribers(TOPIC).map(String)).toEqual([a.network.info().peerId])
+      expect(a.network.libp2p.getConnections().filter((c) => c.remotePeer.toString() === peerId && c.status === 'open')).toHaveLength(1)
+      expect(a.network.libp2p.services.pubsub.getSubscribers(TOPIC).map(String)).toEqual([peerId])
+    }, { timeout: 10_000, interval: 20 })
+    const watcher = again.node.watch(created.id)
+    await a.node.applyCommit(created.id, (await makeUpdate(created.state, { title: 'after the restart', n: 1 }, signer)).commit)
+    for await (const snapshot of watcher) if ((snapshot.state.content as { n: number }).n === 1) break
   })
 })
