@@ -10,5 +10,5 @@ export { createDoctypeRegistry, type DoctypeRegistry } from './registry.js'
 export { memoryStorage } from './memory-storage.js'
 export { readDocumentCar, EXPORT_FORMAT, MAX_IMPORT_BYTES, MAX_IMPORT_BLOCKS, type ExportManifest, type ExportedDocument, type ExportedCommit } from './export.js'
 export {
-  MAX_FETCHED_COMMITS, MAX_PEER_BLOCK_BYTES, BLOCK_FETCH_TIMEOUT_MS, SYNC_DEADLINE_MS, DEFAULT_SYNC_TIMEOUT_MS
+  MAX_FETCHED_COMMITS, MAX_SYNCS_IN_FLIGHT, MAX_PEER_BLOCK_BYTES, BLOCK_FETCH_TIMEOUT_MS, SYNC_DEADLINE_MS, DEFAULT_SYNC_TIMEOUT_MS
 } from './network-sync.js'

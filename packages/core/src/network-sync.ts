@@ -31,6 +31,12 @@ export const SYNC_DEADLINE_MS = 30_000
 /** How long `load` waits for peers' answers about a document the node does not hold, by default, in milliseconds. */
 export const DEFAULT_SYNC_TIMEOUT_MS = 3_000
 
+/**
+ * How many announcements may be fetched at once, across all documents and peers: past it, new announcements are
+ * dropped (logged at debug), so no number of peers can make the node hold unbounded fetches in memory.
+ */
+export const MAX_SYNCS_IN_FLIGHT = 512
+
 /** How many tips refused for invalid data are remembered, so announcing them again costs no fetch. */
 const REFUSED_TIPS_REMEMBERED = 1_000
 
@@ -61,6 +67,8 @@ export class NetworkSync {
   readonly #refused = new LRUCache<string, true>({ max: REFUSED_TIPS_REMEMBERED })
   #stopping = new AbortController()
   #unsubscribe?: () => void
+  /** Announcements being followed now (counted as they arrive, before any of their work starts). */
+  #following = 0
 
   constructor (components: NetworkSyncComponents) {
     this.#c = components
@@ -122,7 +130,12 @@ export class NetworkSync {
 
   /** An announcement: followed for a document held or being loaded, else ignored. Never throws. */
   #heard (announcement: TipAnnouncement): void {
-    this.#follow(announcement).then((followed) => {
+    if (this.#following >= MAX_SYNCS_IN_FLIGHT) {
+      this.#c.logger?.debug({ docId: announcement.docId, tip: String(announcement.tip), from: announcement.from, reason: 'busy' }, 'dropped a tip announcement from a peer')
+      return
+    }
+    this.#following++
+    this.#follow(announcement).finally(() => { this.#following-- }).then((followed) => {
       if (followed) this.#c.logger?.debug({ docId: announcement.docId, tip: String(announcement.tip), from: announcement.from }, 'followed a tip announcement from a peer')
     }, (err: unknown) => {
       const { docId, from } = announcement

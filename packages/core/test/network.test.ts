@@ -1,7 +1,7 @@
 import { decodeRecord, encodeJWS, encodeRecord, type SignedBlocks } from '@kiln/codec'
-import { createNode, MAX_FETCHED_COMMITS, memoryStorage, type DocSnapshot, type KilnNode } from '@kiln/core'
+import { createNode, MAX_FETCHED_COMMITS, MAX_SYNCS_IN_FLIGHT, memoryStorage, type DocSnapshot, type KilnNode } from '@kiln/core'
 import { CommitID, DocID } from '@kiln/docid'
-import { AbortError, AnchorStatus, InvalidAnchorProofError, type AnchorFactory, type AnchorProofVerifier, type Logger, type Network } from '@kiln/interface'
+import { AbortError, AnchorStatus, InvalidAnchorProofError, type AnchorFactory, type AnchorProofVerifier, type Logger, type Network, type TipAnnouncement } from '@kiln/interface'
 import { memoryNetworkHub, networkTestComponents, type MemoryNetworkHub, type TestNetworkComponents } from '@kiln/interface-tests/network'
 import { keyDidSigner } from '@kiln/signing'
 import { CID } from 'multiformats/cid'
@@ -278,6 +278,33 @@ describe('nodes on a network', () => {
     await hub.settled()
     await logs[1]!.waitFor((r) => followed(cidOf(update))(r) && logs[1]!.records.filter(followed(cidOf(update))).length === 2)
     expect(fetches.sort()).toEqual([cidOf(update).toString(), update.payload.cid.toString()].sort())
+  })
+
+  it('holds at most MAX_SYNCS_IN_FLIGHT fetches at once, dropping announcements past it as busy', async () => {
+    const { id } = await a.createDocument(REGISTER_CODE, (await registerGenesis(alice, { flood: 0 })).commit)
+    // A node whose network never delivers a block, and a peer announcing more distinct tips than the cap.
+    let listener: ((announcement: TipAnnouncement) => void) | undefined
+    const logger = recordingLogger()
+    const flooded = await createNode({
+      doctypes: [register()],
+      storage: memoryStorage(),
+      logger,
+      network: () => ({
+        publishTip: async () => {},
+        queryTips: async () => [],
+        onTip: (l) => { listener = l; return () => { listener = undefined } },
+        getBlock: async (_cid, options) => await new Promise<Uint8Array>((_resolve, reject) => {
+          options?.signal?.addEventListener('abort', () => { reject(new AbortError('gave up')) }, { once: true })
+        })
+      })
+    })
+    await flooded.createDocument(REGISTER_CODE, (await a.loadLog(id))[0]!.value, { publish: false })
+    const tips = await Promise.all(Array.from({ length: MAX_SYNCS_IN_FLIGHT + 10 }, async (_, i) => (await registerGenesis(alice, { tip: i })).envelope.cid))
+    for (const tip of tips) listener!({ docId: id.toString(), tip, from: 'flooder' })
+    const busy = (r: LogRecord): boolean => r.msg === 'dropped a tip announcement from a peer' && r.obj.reason === 'busy'
+    await logger.waitFor(busy)
+    expect(logger.records.filter(busy)).toHaveLength(10)
+    await flooded.stop()
   })
 
   it('stops cleanly while it is fetching from peers that never answer', async () => {
