@@ -88,14 +88,18 @@ export default async function networkBench () {
     for (const d of docs) await a.node.createDocument('tile', d.genesis)
     for (const d of docs) await b.node.load(d.id)
     // B's watchers say when each document has its last update.
+    // Pubsub alone may lose an announcement (catch-up sync is another issue's): the wait ends after two minutes.
+    const signal = AbortSignal.timeout(120_000)
     const applied = docs.map(async (d) => {
-      for await (const { state } of b.node.watch(d.id)) if (state.log.length === UPDATES_PER_DOC + 1) return
+      for await (const { state } of b.node.watch(d.id, { signal })) if (state.log.length === UPDATES_PER_DOC + 1) return true
+      return false
     })
     const start = performance.now()
     for (let u = 0; u < UPDATES_PER_DOC; u++) await Promise.all(docs.map(async (d) => await a.node.applyCommit(d.id, d.updates[u])))
     const written = performance.now()
-    await Promise.all(applied)
+    const complete = (await Promise.all(applied)).filter(Boolean).length
     const seconds = (performance.now() - start) / 1000
+    if (complete < DOCS) console.log(`# network.updates_per_s: B had the last update of only ${complete} of ${DOCS} documents after two minutes`)
     report('network.write_rate_on_a', (DOCS * UPDATES_PER_DOC) / ((written - start) / 1000), 'updates/s', 'the baseline: the same updates written on A, with its peers busy in the same process')
     report('network.updates_per_s', (DOCS * UPDATES_PER_DOC) / seconds, 'updates/s', `${DOCS * UPDATES_PER_DOC} updates over ${DOCS} documents written on A, until B applied them all`)
   } finally {

@@ -32,8 +32,8 @@ export const SYNC_DEADLINE_MS = 30_000
 export const DEFAULT_SYNC_TIMEOUT_MS = 3_000
 
 /**
- * How many announcements may be fetched at once, across all documents and peers: past it, new announcements are
- * dropped (logged at debug), so no number of peers can make the node hold unbounded fetches in memory.
+ * How many documents' announcements may be followed at once, across all peers: past it, an announcement of another
+ * document is dropped (logged at debug as `busy`), so no number of peers can make the node hold unbounded fetches.
  */
 export const MAX_SYNCS_IN_FLIGHT = 512
 
@@ -67,8 +67,10 @@ export class NetworkSync {
   readonly #refused = new LRUCache<string, true>({ max: REFUSED_TIPS_REMEMBERED })
   #stopping = new AbortController()
   #unsubscribe?: () => void
-  /** Announcements being followed now (counted as they arrive, before any of their work starts). */
-  #following = 0
+  /** Documents whose announcement is being followed now (marked as it arrives, before any of its work starts). */
+  readonly #following = new Set<string>()
+  /** For each of those, the latest announcement heard since, followed next. */
+  readonly #next = new Map<string, TipAnnouncement>()
 
   constructor (components: NetworkSyncComponents) {
     this.#c = components
@@ -128,25 +130,39 @@ export class NetworkSync {
     await untilAborted(pending, options.signal)
   }
 
-  /** An announcement: followed for a document held or being loaded, else ignored. Never throws. */
+  /**
+   * An announcement: followed for a document held, watched or being loaded, else ignored. Never throws. One
+   * announcement per document is followed at a time; those that arrive meanwhile wait as one, the latest (its log
+   * holds the earlier tips), so a busy document costs two slots however often it is announced.
+   */
   #heard (announcement: TipAnnouncement): void {
-    if (this.#following >= MAX_SYNCS_IN_FLIGHT) {
-      this.#c.logger?.debug({ docId: announcement.docId, tip: String(announcement.tip), from: announcement.from, reason: 'busy' }, 'dropped a tip announcement from a peer')
+    const key = announcement.docId
+    if (this.#following.has(key)) {
+      this.#next.set(key, announcement)
       return
     }
-    this.#following++
-    this.#follow(announcement).finally(() => { this.#following-- }).then((followed) => {
-      if (followed) this.#c.logger?.debug({ docId: announcement.docId, tip: String(announcement.tip), from: announcement.from }, 'followed a tip announcement from a peer')
+    if (this.#following.size >= MAX_SYNCS_IN_FLIGHT) {
+      this.#c.logger?.debug({ docId: key, tip: String(announcement.tip), from: announcement.from, reason: 'busy' }, 'dropped a tip announcement from a peer')
+      return
+    }
+    this.#following.add(key)
+    this.#follow(announcement).then((followed) => {
+      if (followed) this.#c.logger?.debug({ docId: key, tip: String(announcement.tip), from: announcement.from }, 'followed a tip announcement from a peer')
     }, (err: unknown) => {
-      const { docId, from } = announcement
+      const { from } = announcement
       const tip = String(announcement.tip)
       const reason = (err as Error).name
       if (isInvalidData(err)) {
-        this.#refused.set(`${docId} ${tip}`, true)
+        this.#refused.set(`${key} ${tip}`, true)
         // A peer that announces forged or malformed commits is the network's to score down and, past a point, drop.
         if (from !== undefined) this.#c.network.penalize?.(from, reason)
       }
-      this.#c.logger?.debug({ err, docId, tip, from, reason }, 'dropped a tip announcement from a peer')
+      this.#c.logger?.debug({ err, docId: key, tip, from, reason }, 'dropped a tip announcement from a peer')
+    }).finally(() => {
+      this.#following.delete(key)
+      const next = this.#next.get(key)
+      this.#next.delete(key)
+      if (next !== undefined && !this.#stopping.signal.aborted) this.#heard(next)
     })
   }
 

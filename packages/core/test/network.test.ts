@@ -280,9 +280,8 @@ describe('nodes on a network', () => {
     expect(fetches.sort()).toEqual([cidOf(update).toString(), update.payload.cid.toString()].sort())
   })
 
-  it('holds at most MAX_SYNCS_IN_FLIGHT fetches at once, dropping announcements past it as busy', async () => {
-    const { id } = await a.createDocument(REGISTER_CODE, (await registerGenesis(alice, { flood: 0 })).commit)
-    // A node whose network never delivers a block, and a peer announcing more distinct tips than the cap.
+  it('follows at most MAX_SYNCS_IN_FLIGHT documents at once, one announcement each, the latest waiting; past it drops as busy', async () => {
+    // A node whose network never delivers a block, holding more documents than the cap, and a peer announcing them all.
     let listener: ((announcement: TipAnnouncement) => void) | undefined
     const logger = recordingLogger()
     const flooded = await createNode({
@@ -298,12 +297,15 @@ describe('nodes on a network', () => {
         })
       })
     })
-    await flooded.createDocument(REGISTER_CODE, (await a.loadLog(id))[0]!.value, { publish: false })
-    const tips = await Promise.all(Array.from({ length: MAX_SYNCS_IN_FLIGHT + 10 }, async (_, i) => (await registerGenesis(alice, { tip: i })).envelope.cid))
-    for (const tip of tips) listener!({ docId: id.toString(), tip, from: 'flooder' })
+    const ids: DocID[] = []
+    for (let i = 0; i < MAX_SYNCS_IN_FLIGHT + 10; i++) ids.push((await flooded.createDocument(REGISTER_CODE, (await registerGenesis(alice, { doc: i })).commit, { publish: false })).id)
+    const tipOf = async (i: number): Promise<CID> => (await registerGenesis(alice, { tip: i })).envelope.cid
+    // Three announcements of the first document: one followed, one waiting, one replaced by the latest.
+    for (let i = 0; i < 3; i++) listener!({ docId: ids[0]!.toString(), tip: await tipOf(i), from: 'flooder' })
+    for (const id of ids.slice(1)) listener!({ docId: id.toString(), tip: await tipOf(-1), from: 'flooder' })
     const busy = (r: LogRecord): boolean => r.msg === 'dropped a tip announcement from a peer' && r.obj.reason === 'busy'
     await logger.waitFor(busy)
-    expect(logger.records.filter(busy)).toHaveLength(10)
+    expect(logger.records.filter(busy).map((r) => r.obj.docId)).toEqual(ids.slice(MAX_SYNCS_IN_FLIGHT).map(String))
     await flooded.stop()
   })
 
