@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createNode, type KilnNode } from '@kiln/core'
+import { makeSchemaGenesis, schema } from '@kiln/doctype-schema'
 import { makeGenesis, makeUpdate, tile } from '@kiln/doctype-tile'
 import { libp2pNetwork, type Libp2pNetwork } from '@kiln/network-libp2p'
 import { keyDidSigner } from '@kiln/signing'
@@ -21,7 +22,7 @@ async function networkedNode (bootstrap: string[] = [], at?: string): Promise<{ 
   const factory = libp2pNetwork({
     listen: ['/ip4/127.0.0.1/tcp/0'], network: 'integration', bootstrap, keepaliveMs: 0, peerKeyPath: join(dir, 'peer.key'), dialFilter: (a) => a.startsWith('/ip4/127.0.0.1/')
   })
-  const node = await createNode({ doctypes: [tile()], storage: levelStorage({ path: join(dir, 'store') }), network: (c) => (network = factory(c)) })
+  const node = await createNode({ doctypes: [tile(), schema()], storage: levelStorage({ path: join(dir, 'store') }), network: (c) => (network = factory(c)) })
   running.push({ node, dir })
   return { node, network, dir }
 }
@@ -94,5 +95,20 @@ describe('Kiln nodes on a libp2p network', () => {
     const watcher = again.node.watch(created.id)
     await a.node.applyCommit(created.id, (await makeUpdate(created.state, { title: 'after the restart', n: 1 }, signer)).commit)
     for await (const snapshot of watcher) if ((snapshot.state.content as { n: number }).n === 1) break
+  })
+
+  it('fetches the schema a document follows from the network too, and validates the document against it', async () => {
+    const a = await networkedNode()
+    const b = await networkedNode([a.network.info().addresses[0]!])
+    await vi.waitFor(() => { expect(a.network.libp2p.services.pubsub.getSubscribers(TOPIC)).toHaveLength(1) }, { timeout: 10_000, interval: 20 })
+    const person = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] }
+    const published = await a.node.createDocument('schema', (await makeSchemaGenesis(person, {}, signer)).commit)
+    const schemaId = published.id.atCommit(0)
+    const profile = await a.node.createDocument('tile', (await makeGenesis({ name: 'Alice' }, { schema: schemaId }, signer)).commit)
+    // B holds neither: loading the profile makes it fetch the schema by its CommitID, then validate.
+    const onB = await b.node.load(profile.id)
+    expect(onB.state.metadata.schema).toBe(schemaId.toString())
+    // The schema's genesis is in B's own store now: it came over the network to validate the profile.
+    await expect(b.node.readBlock(published.id.cid)).resolves.toBeInstanceOf(Uint8Array)
   })
 })
