@@ -12,3 +12,11 @@ export { decodeMessage, encodeMessage, queryId, MessageType, MAX_MESSAGE_BYTES, 
 export type { TipAnnouncement, Network, NetworkComponents, NetworkInfo } from '@kiln/interface'
 export { loadOrCreatePeerKey } from './peer-key.js'
 export { DEFAULT_PEER_RATES, DEFAULT_BAN_POLICY, type PeerRates, type BanPolicy } from './peer-limits.js'
+
+// Catch-up sync's transport-independent core (docs/sync.md): keys, range summaries, the key store, messages, sessions.
+export { syncKey, parseSyncKey, compareKeys as compareSyncKeys, inSyncRange, syncKeySpace, networkRange as syncNetworkRange, familyRange as syncFamilyRange, documentRange as syncDocumentRange, syncDocumentHash, SYNC_KEY_VERSION, SYNC_KEY_PREFIX_BYTES, MAX_SYNC_KEY_BYTES, MAX_SYNC_HEIGHT, type SyncRange, type SyncKeyParts, type ParsedSyncKey } from './sync/keys.js'
+export { syncKeyHash, SyncSummer, summariseSyncKeys, combineSyncSummaries, syncSummariesEqual, SYNC_HASH_BYTES, type SyncSummary } from './sync/summary.js'
+export { memorySyncKeyStore, type SyncKeyStore } from './sync/store.js'
+export { encodeSyncMessage, decodeSyncMessage, isSyncKeysItem, SYNC_PROTOCOL_VERSION, MAX_SYNC_MESSAGE_BYTES, MAX_SYNC_MESSAGE_ITEMS, MAX_SYNC_NETWORK_BYTES, MAX_SYNC_REASON_BYTES, type SyncMessage, type SyncHelloMessage, type SyncRangesMessage, type SyncRangeItem, type SyncSummaryItem, type SyncKeysItem, type SyncWantMessage, type SyncBlocksMessage, type SyncBlock, type SyncDoneMessage, type SyncErrorMessage } from './sync/messages.js'
+export { syncChannelPair, type SyncChannel } from './sync/channel.js'
+export { reconcile as syncReconcile, normaliseSyncRanges, intersectSyncRanges, DEFAULT_SYNC_LIMITS, DEFAULT_SYNC_SPLITTING, type SyncLimits, type SyncSplitting, type SyncSessionInit, type SyncOutcome } from './sync/session.js'

@@ -1,0 +1,261 @@
+import { AbortError, CodecError, isKilnError, LimitExceededError } from '@kiln/interface'
+import type { SyncChannel } from './channel.js'
+import { compareKeys, type SyncRange } from './keys.js'
+import { decodeSyncMessage, encodeSyncMessage, isSyncKeysItem, MAX_SYNC_MESSAGE_ITEMS, MAX_SYNC_REASON_BYTES, SYNC_PROTOCOL_VERSION, type SyncMessage, type SyncRangeItem } from './messages.js'
+import type { SyncKeyStore } from './store.js'
+import { summariseSyncKeys, syncSummariesEqual } from './summary.js'
+
+// One reconciliation session, the same function on both sides; only who speaks first differs.
+//
+//   1. hello: the initiator sends its version, network and interests; the responder checks them and answers with its
+//      own. Both take the intersection of the two sets of interests: only keys in it are ever mentioned.
+//   2. ranges: the initiator describes each shared range; from then on each side answers every range of the message it
+//      received, in one `ranges` message, until a side has nothing to answer and sends `done` instead.
+//      - a summary equal to its own: nothing (an equal range costs nothing more);
+//      - a summary that differs: its own keys in full when it holds at most `listThreshold` of them, else the range
+//        split at its own keys into `splitParts` parts, each summarised (or listed when small);
+//      - a list of keys: it now knows which of them it lacks and which of its own the peer lacks; unless it listed that
+//        very range itself already, it answers with its own list (or, when it holds many, with the parts that differ).
+// Every loop is bounded: rounds, ranges per message and keys received per session; a peer past a bound is refused
+// with LimitExceededError (and told why in an `error` message).
+
+/** The bounds of one session. */
+export interface SyncLimits {
+  /** The most `ranges` messages, sent and received together. */
+  maxRounds: number
+  /** The most ranges in one `ranges` message, either way. */
+  maxRangesPerMessage: number
+  /** The most keys the peer may list over the whole session. */
+  maxKeys: number
+}
+
+/** How a session splits and lists ranges. */
+export interface SyncSplitting {
+  /** Into how many parts a differing range is split. */
+  splitParts: number
+  /** A range holding at most this many keys is listed rather than summarised. */
+  listThreshold: number
+}
+
+/** The default bounds: 64 rounds, 1,000 ranges per message, 100,000 keys per session. */
+export const DEFAULT_SYNC_LIMITS: Readonly<SyncLimits> = Object.freeze({ maxRounds: 64, maxRangesPerMessage: MAX_SYNC_MESSAGE_ITEMS, maxKeys: 100_000 })
+/** The default splitting: in halves... quarters, and ranges of at most 4 keys listed, as Recon does. */
+export const DEFAULT_SYNC_SPLITTING: Readonly<SyncSplitting> = Object.freeze({ splitParts: 4, listThreshold: 4 })
+
+/** What a session needs: which side it is, the node's network, keys and interests, and the channel to the peer. */
+export interface SyncSessionInit {
+  role: 'initiator' | 'responder'
+  network: string
+  store: SyncKeyStore
+  /** The ranges of keys this node wants to reconcile. */
+  interests: SyncRange[]
+  channel: SyncChannel
+  limits?: Partial<SyncLimits>
+  splitting?: Partial<SyncSplitting>
+  signal?: AbortSignal
+}
+
+/** What a session found and what it cost. */
+export interface SyncOutcome {
+  /** Keys the peer holds and this node lacks, in order: what it will `want`. */
+  missing: Uint8Array[]
+  /** Keys this node holds and the peer lacks, as far as the session showed them, in order. */
+  peerMissing: Uint8Array[]
+  /** The ranges shared by both sides' interests. */
+  shared: SyncRange[]
+  /** `ranges` messages sent and received. */
+  rounds: number
+  messagesSent: number
+  messagesReceived: number
+  bytesSent: number
+  bytesReceived: number
+  /** Keys the peer listed. */
+  keysReceived: number
+}
+
+/** `ranges` sorted and merged where they overlap or touch. */
+export function normaliseSyncRanges (ranges: readonly SyncRange[]): SyncRange[] {
+  const sorted = ranges.filter((r) => compareKeys(r.start, r.end) < 0).sort((a, b) => compareKeys(a.start, b.start))
+  const out: SyncRange[] = []
+  for (const r of sorted) {
+    const last = out[out.length - 1]
+    if (last !== undefined && compareKeys(r.start, last.end) <= 0) {
+      if (compareKeys(r.end, last.end) > 0) last.end = r.end
+    } else {
+      out.push({ start: r.start, end: r.end })
+    }
+  }
+  return out
+}
+
+/** The ranges in both `a` and `b`, normalised. */
+export function intersectSyncRanges (a: readonly SyncRange[], b: readonly SyncRange[]): SyncRange[] {
+  const x = normaliseSyncRanges(a)
+  const y = normaliseSyncRanges(b)
+  const out: SyncRange[] = []
+  let i = 0
+  let j = 0
+  while (i < x.length && j < y.length) {
+    const p = x[i]!
+    const q = y[j]!
+    const start = compareKeys(p.start, q.start) >= 0 ? p.start : q.start
+    const end = compareKeys(p.end, q.end) <= 0 ? p.end : q.end
+    if (compareKeys(start, end) < 0) out.push({ start, end })
+    if (compareKeys(p.end, q.end) <= 0) i++
+    else j++
+  }
+  return out
+}
+
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+const rangeId = (r: SyncRange): string => `${hex(r.start)}-${hex(r.end)}`
+
+/** An error the peer reported: the session ends without answering it. */
+class PeerEnded extends CodecError {}
+
+/** Runs one side of a session over `channel` until both sides are done; refuses a peer past the limits. */
+export async function reconcile (init: SyncSessionInit): Promise<SyncOutcome> {
+  const limits: SyncLimits = { ...DEFAULT_SYNC_LIMITS, ...init.limits }
+  const { splitParts, listThreshold }: SyncSplitting = { ...DEFAULT_SYNC_SPLITTING, ...init.splitting }
+  const { store, channel, signal } = init
+  const outcome: SyncOutcome = { missing: [], peerMissing: [], shared: [], rounds: 0, messagesSent: 0, messagesReceived: 0, bytesSent: 0, bytesReceived: 0, keysReceived: 0 }
+  const missing = new Map<string, Uint8Array>()
+  const peerMissing = new Map<string, Uint8Array>()
+  /** Ranges whose keys this side has listed in full: a list of the same range is not answered again. */
+  const listed = new Set<string>()
+  const incoming = channel.receive()[Symbol.asyncIterator]()
+
+  const limit = (what: string, value: number, max: number): never => {
+    throw new LimitExceededError(`Sync with the peer stopped: ${what} (${value}) is over the limit of ${max}`, { details: { value, limit: max } })
+  }
+  const send = async (message: SyncMessage): Promise<void> => {
+    if (message.type === 'ranges') {
+      if (message.items.length > limits.maxRangesPerMessage) limit('ranges in one message', message.items.length, limits.maxRangesPerMessage)
+      if (outcome.rounds + 1 > limits.maxRounds) limit('rounds', outcome.rounds + 1, limits.maxRounds)
+      outcome.rounds++
+    }
+    const bytes = encodeSyncMessage(message)
+    outcome.messagesSent++
+    outcome.bytesSent += bytes.length
+    await channel.send(bytes)
+  }
+  const receive = async (): Promise<SyncMessage> => {
+    if (signal?.aborted === true) throw new AbortError('The sync session was aborted')
+    const next = await incoming.next()
+    if (next.done === true) throw new PeerEnded('The peer closed the sync stream before it was done')
+    outcome.messagesReceived++
+    outcome.bytesReceived += next.value.length
+    const message = decodeSyncMessage(next.value)
+    if (message.type === 'error') throw new PeerEnded(`The peer ended the sync: ${message.reason}`, { details: { reason: message.reason } })
+    return message
+  }
+
+  /** A range as this side describes it: listed when small, else summarised. */
+  const describe = (range: SyncRange): SyncRangeItem => {
+    const summary = store.summary(range)
+    if (summary.count > listThreshold) return { ...range, ...summary }
+    listed.add(rangeId(range))
+    return { ...range, keys: store.keys(range) }
+  }
+
+  /** This side's answer to one range of the peer's, appended to `reply`. */
+  const answer = (item: SyncRangeItem, reply: SyncRangeItem[]): void => {
+    if (!isSyncKeysItem(item)) {
+      const mine = store.summary(item)
+      if (syncSummariesEqual(mine, item)) return
+      if (mine.count <= listThreshold) reply.push(describe(item))
+      else for (const part of store.split(item, splitParts)) reply.push(describe(part))
+      return
+    }
+    outcome.keysReceived += item.keys.length
+    if (outcome.keysReceived > limits.maxKeys) limit('keys listed by the peer', outcome.keysReceived, limits.maxKeys)
+    const theirs = new Set<string>()
+    for (const key of item.keys) {
+      const id = hex(key)
+      theirs.add(id)
+      if (!store.has(key)) missing.set(id, key)
+    }
+    const count = store.summary(item).count
+    if (count <= listThreshold || listed.has(rangeId(item))) {
+      const mine = store.keys(item)
+      for (const key of mine) if (!theirs.has(hex(key))) peerMissing.set(hex(key), key)
+      const same = mine.length === item.keys.length && mine.every((key) => theirs.has(hex(key)))
+      if (!same && !listed.has(rangeId(item))) reply.push(describe(item))
+      return
+    }
+    // many keys here against the peer's few: the parts that differ from what the peer listed, each halving the work
+    for (const part of store.split(item, splitParts)) {
+      const inPart = item.keys.filter((key) => compareKeys(part.start, key) <= 0 && compareKeys(key, part.end) < 0)
+      if (!syncSummariesEqual(store.summary(part), summariseSyncKeys(inPart))) reply.push(describe(part))
+    }
+  }
+
+  const within = (item: SyncRangeItem): boolean => outcome.shared.some((s) => compareKeys(s.start, item.start) <= 0 && compareKeys(item.end, s.end) <= 0)
+
+  const checkHello = (message: SyncMessage): SyncRange[] => {
+    if (message.type !== 'hello') throw new CodecError(`Expected the peer's hello, got ${message.type}`)
+    if (message.version[0] !== SYNC_PROTOCOL_VERSION[0]) {
+      throw new CodecError(`The peer speaks sync version ${message.version.join('.')}, this node ${SYNC_PROTOCOL_VERSION.join('.')}`, { details: { version: message.version } })
+    }
+    if (message.network !== init.network) throw new CodecError(`The peer is on network ${JSON.stringify(message.network)}, this node on ${JSON.stringify(init.network)}`, { details: { network: message.network } })
+    return message.interests
+  }
+
+  try {
+    const interests = normaliseSyncRanges(init.interests)
+    if (interests.length > MAX_SYNC_MESSAGE_ITEMS) limit('interests', interests.length, MAX_SYNC_MESSAGE_ITEMS)
+    const hello: SyncMessage = { type: 'hello', version: [...SYNC_PROTOCOL_VERSION], network: init.network, interests }
+    let theirs: SyncRange[]
+    if (init.role === 'initiator') {
+      await send(hello)
+      theirs = checkHello(await receive())
+    } else {
+      theirs = checkHello(await receive())
+      await send(hello)
+    }
+    outcome.shared = intersectSyncRanges(interests, theirs)
+
+    if (init.role === 'initiator') {
+      if (outcome.shared.length === 0) await send({ type: 'done' })
+      else await send({ type: 'ranges', items: outcome.shared.map(describe) })
+    }
+    // the initiator stops at once when nothing is shared; otherwise the two sides answer each other in turn
+    let finished = init.role === 'initiator' && outcome.shared.length === 0
+    while (!finished) {
+      const message = await receive()
+      if (message.type === 'done') break
+      if (message.type !== 'ranges') throw new CodecError(`Expected ranges or done from the peer, got ${message.type}`)
+      if (message.items.length > limits.maxRangesPerMessage) limit('ranges in one message', message.items.length, limits.maxRangesPerMessage)
+      if (++outcome.rounds > limits.maxRounds) limit('rounds', outcome.rounds, limits.maxRounds)
+      const reply: SyncRangeItem[] = []
+      for (const item of message.items) {
+        if (!within(item)) throw new CodecError('The peer sent a range outside the interests both sides share')
+        answer(item, reply)
+      }
+      if (reply.length === 0) {
+        await send({ type: 'done' })
+        finished = true
+      } else {
+        await send({ type: 'ranges', items: reply })
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof PeerEnded)) {
+      const reason = isKilnError(err) ? `${err.name}: ${err.message}` : 'internal error'
+      await channel.send(encodeSyncMessage({ type: 'error', reason: truncate(reason) })).catch(() => {})
+    }
+    throw err
+  }
+
+  const sorted = (map: Map<string, Uint8Array>): Uint8Array[] => [...map.values()].sort(compareKeys)
+  outcome.missing = sorted(missing)
+  outcome.peerMissing = sorted(peerMissing)
+  return outcome
+}
+
+/** `reason` cut to fit an error message. */
+function truncate (reason: string): string {
+  let out = reason.slice(0, MAX_SYNC_REASON_BYTES / 4)
+  while (new TextEncoder().encode(out).length > MAX_SYNC_REASON_BYTES) out = out.slice(0, -1)
+  return out
+}
