@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { CodecError } from '@kiln/interface'
 import { CID } from 'multiformats/cid'
 
@@ -62,7 +62,7 @@ export interface ParsedSyncKey {
 }
 
 function sha256 (bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(bytes).digest())
+  return new Uint8Array(hash('sha256', bytes, 'buffer'))
 }
 
 /** The 8 bytes that stand for a network or family name in a key. */
