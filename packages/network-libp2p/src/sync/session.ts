@@ -244,6 +244,8 @@ export async function reconcile (init: SyncSessionInit): Promise<SyncOutcome> {
       const reason = isKilnError(err) ? `${err.name}: ${err.message}` : 'internal error'
       await channel.send(encodeSyncMessage({ type: 'error', reason: truncate(reason) })).catch(() => {})
     }
+    // a refused session ends the stream: nothing more is read from or written to this peer
+    channel.close()
     throw err
   }
 
