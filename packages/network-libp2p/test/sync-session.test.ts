@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   decodeSyncMessage, encodeSyncMessage, memorySyncKeyStore, syncChannelPair, syncFamilyRange, syncKeySpace, syncNetworkRange, syncReconcile,
-  type SyncChannel, type SyncKeyStore, type SyncLimits, type SyncOutcome, type SyncRange, type SyncRangeItem
+  type SyncKeyStore, type SyncLimits, type SyncOutcome, type SyncRange, type SyncRangeItem
 } from '../src/index.js'
 import { hexOf, keyOf, keysOf } from './sync-fixtures.js'
 
@@ -144,5 +144,3 @@ describe('sync sessions', () => {
   })
 })
 
-// keep the channel type in use for readers of this file: a session needs only send, receive and close
-export type { SyncChannel }

@@ -1,0 +1,32 @@
+import { fc, fuzzInputs, fuzzTest, mutatedBytes } from '@kiln/interface-tests/fuzz'
+import { describe, expect } from 'vitest'
+import { decodeSyncMessage, encodeSyncMessage, syncFamilyRange, syncKeySpace, syncNetworkRange, type SyncMessage } from '../src/index.js'
+import { cidOf, keysOf } from './sync-fixtures.js'
+
+// The decoder of /kiln/sync/1.0.0: every frame a peer sends is read by decodeSyncMessage before the session sees it.
+// What it accepts must encode back to exactly the bytes it came from (one encoding per message).
+
+const keys = keysOf(12)
+const valid: SyncMessage[] = [
+  { type: 'hello', version: [1, 0], network: 'test', interests: [syncNetworkRange('test')] },
+  { type: 'hello', version: [1, 3], network: 'main', interests: [syncFamilyRange('main', 'a'), syncFamilyRange('main', 'b')].sort((a, b) => Buffer.compare(a.start, b.start)) },
+  { type: 'ranges', items: [{ ...syncKeySpace(), count: 12, hash: new Uint8Array(32).fill(3) }] },
+  { type: 'ranges', items: [{ start: syncKeySpace().start, end: keys[4]!, keys: keys.slice(0, 4) }, { start: keys[4]!, end: syncKeySpace().end, count: 8, hash: new Uint8Array(32).fill(9) }] },
+  { type: 'want', keys: keys.slice(2, 5) },
+  { type: 'blocks', entries: [{ key: keys[0]!, blocks: [{ cid: cidOf('a'), bytes: Uint8Array.of(0xa0) }, { cid: cidOf('b'), bytes: new Uint8Array(40) }] }] },
+  { type: 'done' },
+  { type: 'error', reason: 'LimitExceededError: too many rounds' }
+]
+const encoded = valid.map(encodeSyncMessage)
+
+describe('sync messages', () => {
+  fuzzTest({
+    name: 'network.sync-message',
+    inputs: fuzzInputs(fc.constantFrom(...encoded), mutatedBytes, fc.uint8Array({ maxLength: 400 })),
+    run: (bytes) => decodeSyncMessage(bytes),
+    errors: ['CodecError', 'LimitExceededError'],
+    accepted: (bytes, message) => {
+      expect(Buffer.from(encodeSyncMessage(message as SyncMessage)).equals(Buffer.from(bytes))).toBe(true)
+    }
+  })
+})
