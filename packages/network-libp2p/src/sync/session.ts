@@ -39,7 +39,7 @@ export interface SyncSplitting {
 
 /** The default bounds: 64 rounds, 1,000 ranges per message, 100,000 keys per session. */
 export const DEFAULT_SYNC_LIMITS: Readonly<SyncLimits> = Object.freeze({ maxRounds: 64, maxRangesPerMessage: MAX_SYNC_MESSAGE_ITEMS, maxKeys: 100_000 })
-/** The default splitting: in halves... quarters, and ranges of at most 4 keys listed, as Recon does. */
+/** The default splitting: differing ranges cut in quarters (fewer rounds than halves), ranges of at most 4 keys listed as Recon does. */
 export const DEFAULT_SYNC_SPLITTING: Readonly<SyncSplitting> = Object.freeze({ splitParts: 4, listThreshold: 4 })
 
 /** What a session needs: which side it is, the node's network, keys and interests, and the channel to the peer. */
