@@ -19,4 +19,5 @@ export { syncKeyHash, SyncSummer, summariseSyncKeys, combineSyncSummaries, syncS
 export { memorySyncKeyStore, type SyncKeyStore } from './sync/store.js'
 export { encodeSyncMessage, decodeSyncMessage, isSyncKeysItem, SYNC_PROTOCOL_VERSION, MAX_SYNC_MESSAGE_BYTES, MAX_SYNC_MESSAGE_ITEMS, MAX_SYNC_NETWORK_BYTES, MAX_SYNC_REASON_BYTES, type SyncMessage, type SyncHelloMessage, type SyncRangesMessage, type SyncRangeItem, type SyncSummaryItem, type SyncKeysItem, type SyncWantMessage, type SyncBlocksMessage, type SyncBlock, type SyncDoneMessage, type SyncErrorMessage } from './sync/messages.js'
 export { syncChannelPair, type SyncChannel } from './sync/channel.js'
+export { streamSyncChannel, SYNC_PROTOCOL } from './sync/stream-channel.js'
 export { reconcile as syncReconcile, normaliseSyncRanges, intersectSyncRanges, DEFAULT_SYNC_LIMITS, DEFAULT_SYNC_SPLITTING, type SyncLimits, type SyncSplitting, type SyncSessionInit, type SyncOutcome } from './sync/session.js'

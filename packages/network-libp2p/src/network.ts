@@ -19,6 +19,10 @@ import { heliaBlockstore, heliaCid } from './blocks.js'
 import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, MessageType, queryId, type PubsubMessage } from './messages.js'
 import { loadOrCreatePeerKey } from './peer-key.js'
 import { DEFAULT_BAN_POLICY, DEFAULT_PEER_RATES, PeerLimits, type BanPolicy, type PeerRates } from './peer-limits.js'
+import { reconcile, type SyncLimits, type SyncOutcome } from './sync/session.js'
+import { streamSyncChannel, SYNC_PROTOCOL } from './sync/stream-channel.js'
+import type { SyncRange } from './sync/keys.js'
+import type { SyncKeyStore } from './sync/store.js'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 
 /** The largest block Kiln fetches from a peer: Ceramic caps a commit at 256 KB. */
@@ -57,6 +61,13 @@ export interface Libp2pNetworkInit {
   /** Reconnection backoff to bootstrap peers: first delay and cap, in ms (default 1,000 and 60,000). */
   reconnect?: { minMs?: number, maxMs?: number }
   /**
+   * Catch-up sync (`/kiln/sync/1.0.0`, docs/sync.md): the node's sync keys and the ranges it wants to reconcile. With
+   * it, the node answers peers' sync sessions and can start its own (`syncWith`). Without it, sync is not offered.
+   */
+  sync?: { store: SyncKeyStore, interests: SyncRange[], limits?: Partial<SyncLimits> }
+  /** How many sync sessions peers may run with this node at once (default 8); more are refused at once. */
+  maxInboundSyncs?: number
+  /**
    * Decides whether an address may be dialled (default: any). Tests use it to prove that a node dials nothing but
    * loopback; a deployment can use it to keep a node on a private network.
    */
@@ -71,6 +82,8 @@ export interface Libp2pNetwork extends Network {
   info(): NetworkInfo
   /** The libp2p node underneath, after `start()` (for tests and tools). */
   readonly libp2p: Libp2p<{ pubsub: GossipSub }>
+  /** Runs one sync session with a connected peer, as its initiator: what each side lacks of the other's keys. */
+  syncWith(peer: string, options?: AbortOptions): Promise<SyncOutcome>
 }
 
 interface PendingQuery { stream: string, tips: Map<string, CID>, settle: () => void }
@@ -98,6 +111,7 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
   #helia: Awaited<ReturnType<typeof startHelia>> | undefined
   #starting: Promise<void> | undefined
   #stopped = false
+  #inboundSyncs = 0
 
   constructor (init: Libp2pNetworkInit, components: NetworkComponents) {
     this.#init = init
@@ -127,6 +141,27 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
     pubsub.topicValidators.set(this.#topic, (peer, message) => this.#validate(peer, message))
     pubsub.addEventListener('message', (event) => { this.#onMessage(event.detail) })
     pubsub.subscribe(this.#topic)
+    if (this.#init.sync !== undefined) {
+      const sync = this.#init.sync
+      await helia.libp2p.handle(SYNC_PROTOCOL, async (stream, connection) => {
+        const peer = connection.remotePeer.toString()
+        if (this.#inboundSyncs >= (this.#init.maxInboundSyncs ?? 8)) {
+          this.#log?.debug({ peer }, 'refused a sync session: too many at once')
+          stream.abort(new LimitExceededError('Too many sync sessions at once'))
+          return
+        }
+        this.#inboundSyncs++
+        try {
+          const outcome = await reconcile({ role: 'responder', network: this.#networkName, store: sync.store, interests: sync.interests, channel: streamSyncChannel(stream), ...(sync.limits === undefined ? {} : { limits: sync.limits }) })
+          this.#log?.debug({ peer, rounds: outcome.rounds, missing: outcome.missing.length, peerMissing: outcome.peerMissing.length }, 'answered a sync session')
+        } catch (err) {
+          this.#refuse(peer, `sync session: ${(err as Error).message}`)
+          stream.abort(err as Error)
+        } finally {
+          this.#inboundSyncs--
+        }
+      })
+    }
     helia.libp2p.addEventListener('peer:connect', (event) => { this.#log?.info({ peer: event.detail.toString() }, 'peer connected') })
     helia.libp2p.addEventListener('peer:disconnect', (event) => {
       this.#log?.info({ peer: event.detail.toString() }, 'peer disconnected')
@@ -174,6 +209,22 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
 
   penalize (peer: string, reason: string): void {
     this.#refuse(peer, `announced invalid data (${reason})`)
+  }
+
+  async syncWith (peer: string, options: AbortOptions = {}): Promise<SyncOutcome> {
+    const sync = this.#init.sync
+    if (sync === undefined) throw new AbortError('This network was given no sync store: catch-up sync is off')
+    const connection = this.libp2p.getConnections().find((c) => c.remotePeer.toString() === peer)
+    if (connection === undefined) throw new BlockNotFoundError(`Not connected to ${peer}`, { details: { peer } })
+    const stream = await connection.newStream(SYNC_PROTOCOL, options)
+    try {
+      const outcome = await reconcile({ role: 'initiator', network: this.#networkName, store: sync.store, interests: sync.interests, channel: streamSyncChannel(stream), ...(sync.limits === undefined ? {} : { limits: sync.limits }), ...(options.signal === undefined ? {} : { signal: options.signal }) })
+      await stream.close().catch(() => {})
+      return outcome
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    }
   }
 
   async publishTip (docId: string, tip: CID, options?: AbortOptions): Promise<void> {

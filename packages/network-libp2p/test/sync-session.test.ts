@@ -32,6 +32,13 @@ describe('sync sessions', () => {
     console.log(`sync.bytes_when_equal ${a.bytesSent + a.bytesReceived}`)
   })
 
+  it('keep every message within the item cap when the stores share nothing, deferring what does not fit, and find it all', async () => {
+    const keys = keysOf(6_000)
+    const [a, b] = await sync(memorySyncKeyStore(keys.filter((_, i) => i % 2 === 0)), memorySyncKeyStore(keys.filter((_, i) => i % 2 === 1)))
+    expect(hexes(a.missing)).toEqual(hexes(keys.filter((_, i) => i % 2 === 1)))
+    expect(hexes(b.missing)).toEqual(hexes(keys.filter((_, i) => i % 2 === 0)))
+  })
+
   it('find exactly the keys each side lacks when two stores differ by a few', async () => {
     const keys = keysOf(500)
     const onlyA = [keys[3]!, keys[250]!, keys[499]!]

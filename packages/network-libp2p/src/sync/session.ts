@@ -215,28 +215,66 @@ export async function reconcile (init: SyncSessionInit): Promise<SyncOutcome> {
     }
     outcome.shared = intersectSyncRanges(interests, theirs)
 
-    if (init.role === 'initiator') {
-      if (outcome.shared.length === 0) await send({ type: 'done' })
-      else await send({ type: 'ranges', items: outcome.shared.map(describe) })
-    }
-    // the initiator stops at once when nothing is shared; otherwise the two sides answer each other in turn
-    let finished = init.role === 'initiator' && outcome.shared.length === 0
-    while (!finished) {
-      const message = await receive()
-      if (message.type === 'done') break
-      if (message.type !== 'ranges') throw new CodecError(`Expected ranges or done from the peer, got ${message.type}`)
-      if (message.items.length > limits.maxRangesPerMessage) limit('ranges in one message', message.items.length, limits.maxRangesPerMessage)
-      if (++outcome.rounds > limits.maxRounds) limit('rounds', outcome.rounds, limits.maxRounds)
+    // A reply holds at most MAX_SYNC_MESSAGE_ITEMS items (ranges plus listed keys): the peer's ranges that do not fit
+    // wait, and are answered in the next rounds. Answering one range costs at most `worst` items.
+    const worst = splitParts * (1 + listThreshold)
+    const deferred: SyncRangeItem[] = []
+    const answerSome = (items: SyncRangeItem[]): SyncRangeItem[] => {
+      const queue = [...deferred, ...items]
+      deferred.length = 0
       const reply: SyncRangeItem[] = []
-      for (const item of message.items) {
-        if (!within(item)) throw new CodecError('The peer sent a range outside the interests both sides share')
-        answer(item, reply)
+      let budget = MAX_SYNC_MESSAGE_ITEMS
+      for (const [i, item] of queue.entries()) {
+        if (budget < worst && reply.length > 0) {
+          deferred.push(...queue.slice(i))
+          break
+        }
+        const part: SyncRangeItem[] = []
+        answer(item, part)
+        for (const it of part) budget -= 1 + (isSyncKeysItem(it) ? it.keys.length : 0)
+        reply.push(...part)
       }
+      // ranges answered now and ranges that waited are disjoint, but not in order: a message lists them in order
+      return reply.sort((x, y) => compareKeys(x.start, y.start))
+    }
+
+    // The two sides answer each other in turn. A side with nothing to say sends `done` and keeps listening; the
+    // session ends when a `done` answers a `done`, so ranges one side still had waiting are never cut off.
+    let saidDone = false
+    if (init.role === 'initiator') {
+      if (outcome.shared.length === 0) {
+        await send({ type: 'done' })
+        saidDone = true
+      } else {
+        await send({ type: 'ranges', items: outcome.shared.map(describe) })
+      }
+    }
+    while (true) {
+      const message = await receive()
+      let items: SyncRangeItem[] = []
+      if (message.type === 'done') {
+        if (saidDone) break
+        if (deferred.length === 0) {
+          await send({ type: 'done' })
+          break
+        }
+      } else if (message.type === 'ranges') {
+        if (message.items.length > limits.maxRangesPerMessage) limit('ranges in one message', message.items.length, limits.maxRangesPerMessage)
+        if (++outcome.rounds > limits.maxRounds) limit('rounds', outcome.rounds, limits.maxRounds)
+        for (const item of message.items) {
+          if (!within(item)) throw new CodecError('The peer sent a range outside the interests both sides share')
+        }
+        items = message.items
+      } else {
+        throw new CodecError(`Expected ranges or done from the peer, got ${message.type}`)
+      }
+      const reply = answerSome(items)
       if (reply.length === 0) {
         await send({ type: 'done' })
-        finished = true
+        saidDone = true
       } else {
         await send({ type: 'ranges', items: reply })
+        saidDone = false
       }
     }
   } catch (err) {
