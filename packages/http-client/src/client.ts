@@ -2,7 +2,7 @@ import { commitFromJSON, commitToJSON, docStateFromJSON, parseCID } from '@kiln/
 import { isDocOrCommitID, parseDocOrCommitID, type CommitID, type DocID } from '@kiln/docid'
 import {
   AnchorStatus, CodecError, InvalidRequestError, KilnError, isKilnError,
-  type AbortOptions, type AnchorProof, type Commit, type DocReader, type DocRef, type DocSnapshot, type DocWriter,
+  type AbortOptions, type AnchorProof, type Commit, type DocReader, type DocRef, type DocSnapshot, type DocWriter, type PeerSyncState,
   type LogEntryType, type LogItem, type WriteOptions, type AnchorRequestOptions
 } from '@kiln/interface'
 import { adminAuthorization, type AdminSigner } from './admin.js'
@@ -61,7 +61,8 @@ export interface NodeDescription {
   addresses: string[]
   network: string | null
   topic: string | null
-  peers: Array<{ peerId: string, addresses: string[] }>
+  /** Connected peers; `sync` says where catch-up sync stands with each, when the node runs it. */
+  peers: Array<{ peerId: string, addresses: string[], sync?: PeerSyncState }>
 }
 
 /** A Kiln node over HTTP: the `DocReader`/`DocWriter` of an in-process node, plus the calls only the HTTP API has. */
@@ -293,7 +294,8 @@ class HttpClient implements KilnHttpClient {
     const peers = answer.peers.map((peer: unknown, i: number) => {
       const p = objectOf(peer, `${what} peers[${i}]`)
       if (typeof p.peerId !== 'string') throw new CodecError(`${what}: peers[${i}].peerId must be a string`)
-      return { peerId: p.peerId, addresses: strings(p.addresses, `peers[${i}].addresses`) }
+      const sync = p.sync === undefined ? undefined : objectOf(p.sync, `${what} peers[${i}].sync`) as unknown as PeerSyncState
+      return { peerId: p.peerId, addresses: strings(p.addresses, `peers[${i}].addresses`), ...(sync === undefined ? {} : { sync }) }
     })
     return {
       did: stringOrNull('did'),

@@ -10,6 +10,16 @@ export interface TipAnnouncement {
   from?: string
 }
 
+/** Where catch-up sync stands with one peer. */
+export interface PeerSyncState {
+  /** `syncing`: a session is running; `in-sync`: the last one succeeded; `backing-off`: the last failed; `waiting`: none ran yet. */
+  state: 'waiting' | 'syncing' | 'in-sync' | 'backing-off'
+  /** Failed sessions in a row. */
+  failures: number
+  /** What the last successful session found: when (ms since the epoch), the keys each side lacked, its rounds. */
+  last?: { at: number, missing: number, peerMissing: number, rounds: number }
+}
+
 /** What a network tells about the node's place on it (`GET /api/v0/kiln/node`). */
 export interface NetworkInfo {
   /** The node's peer id. */
@@ -20,8 +30,8 @@ export interface NetworkInfo {
   network: string
   /** The pubsub topic. */
   topic: string
-  /** The peers connected now, with the addresses of their connections. */
-  peers: Array<{ peerId: string, addresses: string[] }>
+  /** The peers connected now, with the addresses of their connections and, where catch-up sync runs, where it stands. */
+  peers: Array<{ peerId: string, addresses: string[], sync?: PeerSyncState }>
 }
 
 /** What core needs from a peer-to-peer network: tips out, tips in, blocks by CID. */

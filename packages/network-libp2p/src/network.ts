@@ -20,6 +20,7 @@ import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, MessageType, queryId, 
 import { loadOrCreatePeerKey } from './peer-key.js'
 import { DEFAULT_BAN_POLICY, DEFAULT_PEER_RATES, PeerLimits, type BanPolicy, type PeerRates } from './peer-limits.js'
 import { reconcile, type SyncLimits, type SyncOutcome } from './sync/session.js'
+import { SyncScheduler, type PeerSyncStatus, type SyncSchedule } from './sync/scheduler.js'
 import { streamSyncChannel, SYNC_PROTOCOL } from './sync/stream-channel.js'
 import type { SyncRange } from './sync/keys.js'
 import type { SyncKeyStore } from './sync/store.js'
@@ -64,7 +65,18 @@ export interface Libp2pNetworkInit {
    * Catch-up sync (`/kiln/sync/1.0.0`, docs/sync.md): the node's sync keys and the ranges it wants to reconcile. With
    * it, the node answers peers' sync sessions and can start its own (`syncWith`). Without it, sync is not offered.
    */
-  sync?: { store: SyncKeyStore, interests: SyncRange[], limits?: Partial<SyncLimits> }
+  sync?: {
+    store: SyncKeyStore
+    interests: SyncRange[]
+    limits?: Partial<SyncLimits>
+    /**
+     * When sessions run: at once with each new peer, then every `intervalMs`, backing off from failures; `false` runs
+     * none of its own (only `syncWith` and the peers' sessions).
+     */
+    schedule?: Partial<SyncSchedule> | false
+    /** Told what each session this node started found (the keys it lacks are `outcome.missing`). */
+    onSynced?: (peer: string, outcome: SyncOutcome) => void
+  }
   /** How many sync sessions peers may run with this node at once (default 8); more are refused at once. */
   maxInboundSyncs?: number
   /**
@@ -84,6 +96,8 @@ export interface Libp2pNetwork extends Network {
   readonly libp2p: Libp2p<{ pubsub: GossipSub }>
   /** Runs one sync session with a connected peer, as its initiator: what each side lacks of the other's keys. */
   syncWith(peer: string, options?: AbortOptions): Promise<SyncOutcome>
+  /** Where sync stands with each connected peer (empty without `sync`). */
+  syncStatus(): PeerSyncStatus[]
 }
 
 interface PendingQuery { stream: string, tips: Map<string, CID>, settle: () => void }
@@ -112,6 +126,7 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
   #starting: Promise<void> | undefined
   #stopped = false
   #inboundSyncs = 0
+  #scheduler: SyncScheduler | undefined
 
   constructor (init: Libp2pNetworkInit, components: NetworkComponents) {
     this.#init = init
@@ -143,6 +158,13 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
     pubsub.subscribe(this.#topic)
     if (this.#init.sync !== undefined) {
       const sync = this.#init.sync
+      if (sync.schedule !== false) this.#scheduler = new SyncScheduler(async (peer) => {
+        const started = Date.now()
+        const outcome = await this.syncWith(peer)
+        this.#log?.info({ peer, rounds: outcome.rounds, missing: outcome.missing.length, peerMissing: outcome.peerMissing.length, bytes: outcome.bytesSent + outcome.bytesReceived, ms: Date.now() - started }, 'synced with a peer')
+        sync.onSynced?.(peer, outcome)
+        return outcome
+      }, sync.schedule ?? {})
       await helia.libp2p.handle(SYNC_PROTOCOL, async (stream, connection) => {
         const peer = connection.remotePeer.toString()
         if (this.#inboundSyncs >= (this.#init.maxInboundSyncs ?? 8)) {
@@ -162,9 +184,13 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
         }
       })
     }
-    helia.libp2p.addEventListener('peer:connect', (event) => { this.#log?.info({ peer: event.detail.toString() }, 'peer connected') })
+    helia.libp2p.addEventListener('peer:connect', (event) => {
+      this.#log?.info({ peer: event.detail.toString() }, 'peer connected')
+      this.#scheduler?.connected(event.detail.toString())
+    })
     helia.libp2p.addEventListener('peer:disconnect', (event) => {
       this.#log?.info({ peer: event.detail.toString() }, 'peer disconnected')
+      this.#scheduler?.disconnected(event.detail.toString())
       this.#redialIfBootstrap(event.detail)
     })
     for (const address of this.#init.bootstrap ?? []) this.#dialBootstrap(address)
@@ -175,6 +201,8 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
 
   async stop (): Promise<void> {
     this.#stopped = true
+    this.#scheduler?.stop()
+    this.#scheduler = undefined
     await this.#starting?.catch(() => {})
     this.#starting = undefined
     for (const timer of this.#timers) clearTimeout(timer)
@@ -193,12 +221,16 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
       const id = connection.remotePeer.toString()
       peers.set(id, [...(peers.get(id) ?? []), connection.remoteAddr.toString()])
     }
+    const sync = new Map(this.syncStatus().map((s) => [s.peerId, s]))
     return {
       peerId: libp2p.peerId.toString(),
       addresses: libp2p.getMultiaddrs().map(String),
       network: this.#networkName,
       topic: this.#topic,
-      peers: [...peers].map(([peerId, addresses]) => ({ peerId, addresses }))
+      peers: [...peers].map(([peerId, addresses]) => {
+        const status = sync.get(peerId)
+        return status === undefined ? { peerId, addresses } : { peerId, addresses, sync: { state: status.state, failures: status.failures, ...(status.last === undefined ? {} : { last: status.last }) } }
+      })
     }
   }
 
@@ -209,6 +241,10 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
 
   penalize (peer: string, reason: string): void {
     this.#refuse(peer, `announced invalid data (${reason})`)
+  }
+
+  syncStatus (): PeerSyncStatus[] {
+    return this.#scheduler?.status() ?? []
   }
 
   async syncWith (peer: string, options: AbortOptions = {}): Promise<SyncOutcome> {

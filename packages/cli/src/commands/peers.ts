@@ -22,7 +22,10 @@ export const peers: Command = {
     }
     io.out.write(`this node  ${node.peerId} on ${node.topic ?? '?'}\n${node.addresses.map((a) => `  ${a}\n`).join('')}`)
     io.out.write(node.peers.length === 0 ? 'no peers connected\n' : `${node.peers.length} peer${node.peers.length === 1 ? '' : 's'} connected\n`)
-    for (const peer of node.peers) io.out.write(`${peer.peerId}  ${peer.addresses.join(' ')}\n`)
+    for (const peer of node.peers) {
+      const sync = peer.sync === undefined ? '' : `  sync: ${peer.sync.state}${peer.sync.failures > 0 ? ` (${peer.sync.failures} failed)` : ''}`
+      io.out.write(`${peer.peerId}  ${peer.addresses.join(' ')}${sync}\n`)
+    }
     return 0
   }
 }

@@ -1,0 +1,94 @@
+import type { SyncOutcome } from './session.js'
+
+/** When sessions run with each peer: an interval while they succeed, a doubling backoff while they fail. */
+export interface SyncSchedule {
+  /** Between two sessions with a peer that answered the last one (default 30,000 ms). */
+  intervalMs: number
+  /** The first wait after a failed session (default 1,000 ms); it doubles with each failure in a row. */
+  backoffMinMs: number
+  /** The longest wait after failures (default 600,000 ms). */
+  backoffMaxMs: number
+}
+
+export const DEFAULT_SYNC_SCHEDULE: Readonly<SyncSchedule> = Object.freeze({ intervalMs: 30_000, backoffMinMs: 1_000, backoffMaxMs: 600_000 })
+
+/** Where sync stands with one peer. */
+export interface PeerSyncStatus {
+  peerId: string
+  /** `syncing`: a session is running; `in-sync`: the last one succeeded; `backing-off`: the last failed; `waiting`: none ran yet. */
+  state: 'waiting' | 'syncing' | 'in-sync' | 'backing-off'
+  /** Failed sessions in a row. */
+  failures: number
+  /** What the last successful session found. */
+  last?: { at: number, missing: number, peerMissing: number, rounds: number }
+}
+
+interface PeerEntry { status: PeerSyncStatus, timer?: NodeJS.Timeout, delay: number }
+
+/**
+ * Runs a session with each peer as soon as it connects, then again every `intervalMs`, backing off from failures;
+ * never two at once with one peer. `run` is the session itself; the scheduler only decides when.
+ */
+export class SyncScheduler {
+  readonly #schedule: SyncSchedule
+  readonly #run: (peer: string) => Promise<SyncOutcome>
+  readonly #now: () => number
+  readonly #peers = new Map<string, PeerEntry>()
+  #stopped = false
+
+  constructor (run: (peer: string) => Promise<SyncOutcome>, schedule: Partial<SyncSchedule> = {}, now: () => number = Date.now) {
+    this.#run = run
+    this.#schedule = { ...DEFAULT_SYNC_SCHEDULE, ...schedule }
+    this.#now = now
+  }
+
+  /** A peer connected: a session starts at once. */
+  connected (peer: string): void {
+    if (this.#stopped || this.#peers.has(peer)) return
+    const entry: PeerEntry = { status: { peerId: peer, state: 'waiting', failures: 0 }, delay: this.#schedule.backoffMinMs }
+    this.#peers.set(peer, entry)
+    this.#after(entry, 0)
+  }
+
+  /** A peer went away: nothing more runs with it. */
+  disconnected (peer: string): void {
+    const entry = this.#peers.get(peer)
+    if (entry === undefined) return
+    clearTimeout(entry.timer)
+    this.#peers.delete(peer)
+  }
+
+  /** Where sync stands with each connected peer. */
+  status (): PeerSyncStatus[] {
+    return [...this.#peers.values()].map((e) => ({ ...e.status, ...(e.status.last === undefined ? {} : { last: { ...e.status.last } }) }))
+  }
+
+  stop (): void {
+    this.#stopped = true
+    for (const entry of this.#peers.values()) clearTimeout(entry.timer)
+    this.#peers.clear()
+  }
+
+  #after (entry: PeerEntry, ms: number): void {
+    clearTimeout(entry.timer)
+    entry.timer = setTimeout(() => { void this.#session(entry) }, ms)
+    entry.timer.unref()
+  }
+
+  async #session (entry: PeerEntry): Promise<void> {
+    const peer = entry.status.peerId
+    entry.status.state = 'syncing'
+    try {
+      const outcome = await this.#run(peer)
+      entry.status = { peerId: peer, state: 'in-sync', failures: 0, last: { at: this.#now(), missing: outcome.missing.length, peerMissing: outcome.peerMissing.length, rounds: outcome.rounds } }
+      entry.delay = this.#schedule.backoffMinMs
+      if (!this.#stopped && this.#peers.get(peer) === entry) this.#after(entry, this.#schedule.intervalMs)
+    } catch {
+      entry.status.state = 'backing-off'
+      entry.status.failures++
+      const delay = entry.delay
+      entry.delay = Math.min(this.#schedule.backoffMaxMs, entry.delay * 2)
+      if (!this.#stopped && this.#peers.get(peer) === entry) this.#after(entry, delay)
+    }
+  }
+}
