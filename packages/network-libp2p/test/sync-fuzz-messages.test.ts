@@ -13,7 +13,7 @@ const valid: SyncMessage[] = [
   { type: 'ranges', items: [{ ...syncKeySpace(), count: 12, hash: new Uint8Array(32).fill(3) }] },
   { type: 'ranges', items: [{ start: syncKeySpace().start, end: keys[4]!, keys: keys.slice(0, 4) }, { start: keys[4]!, end: syncKeySpace().end, count: 8, hash: new Uint8Array(32).fill(9) }] },
   { type: 'want', keys: keys.slice(2, 5) },
-  { type: 'blocks', entries: [{ key: keys[0]!, blocks: [{ cid: cidOf('a'), bytes: Uint8Array.of(0xa0) }, { cid: cidOf('b'), bytes: new Uint8Array(40) }] }] },
+  { type: 'blocks', entries: [{ key: keys[0]!, doc: 'kjzl6cwe1jw145as0el1h6ccdkwzwpw8ctl3arf6zfwvtwz9fnawkbvyd2eimen', blocks: [{ cid: cidOf('a'), bytes: Uint8Array.of(0xa0) }, { cid: cidOf('b'), bytes: new Uint8Array(40) }] }] },
   { type: 'done' },
   { type: 'error', reason: 'LimitExceededError: too many rounds' }
 ]

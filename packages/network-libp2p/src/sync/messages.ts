@@ -33,8 +33,11 @@ export interface SyncRangesMessage { type: 'ranges', items: SyncRangeItem[] }
 export interface SyncWantMessage { type: 'want', keys: Uint8Array[] }
 /** One block of a commit: its CID and bytes (checked against each other by the receiver, not here). */
 export interface SyncBlock { cid: CID, bytes: Uint8Array }
-/** The blocks of wanted commits, by key. */
-export interface SyncBlocksMessage { type: 'blocks', entries: Array<{ key: Uint8Array, blocks: SyncBlock[] }> }
+/**
+ * The blocks of wanted commits, by key, each with its document's DocID (a key holds only a hash of the genesis, and a
+ * DocID also names the doctype), checked by the receiver against the key.
+ */
+export interface SyncBlocksMessage { type: 'blocks', entries: Array<{ key: Uint8Array, doc: string, blocks: SyncBlock[] }> }
 /** The sender has nothing more to say in this phase. */
 export interface SyncDoneMessage { type: 'done' }
 /** The sender ends the session, and why. */
@@ -61,7 +64,7 @@ function wireOf (message: SyncMessage): Record<string, unknown> {
         : { start: item.start, end: item.end, count: item.count, hash: item.hash })
     }
     case 'want': return { type: 'want', keys: message.keys }
-    case 'blocks': return { type: 'blocks', entries: message.entries.map((e) => ({ key: e.key, blocks: e.blocks.map((b) => ({ cid: b.cid, bytes: b.bytes })) })) }
+    case 'blocks': return { type: 'blocks', entries: message.entries.map((e) => ({ key: e.key, doc: e.doc, blocks: e.blocks.map((b) => ({ cid: b.cid, bytes: b.bytes })) })) }
     case 'done': return { type: 'done' }
     case 'error': return { type: 'error', reason: message.reason }
   }
@@ -223,11 +226,11 @@ function messageOf (value: unknown): SyncMessage {
       const fields = record(value, ['type', 'entries'], 'blocks')
       let blocks = 0
       const entries = list(fields.entries, 'blocks.entries').map((e, i) => {
-        const entry = record(e, ['key', 'blocks'], `blocks.entries[${i}]`)
+        const entry = record(e, ['key', 'doc', 'blocks'], `blocks.entries[${i}]`)
         const list_ = list(entry.blocks, `blocks.entries[${i}].blocks`).map((b, j) => block(b, `blocks.entries[${i}].blocks[${j}]`))
         blocks += list_.length
         if (blocks > MAX_SYNC_MESSAGE_ITEMS) tooLarge(`more than ${MAX_SYNC_MESSAGE_ITEMS} blocks`, blocks, MAX_SYNC_MESSAGE_ITEMS)
-        return { key: key(entry.key, `blocks.entries[${i}].key`), blocks: list_ }
+        return { key: key(entry.key, `blocks.entries[${i}].key`), doc: text(entry.doc, `blocks.entries[${i}].doc`, 256), blocks: list_ }
       })
       return { type: 'blocks', entries }
     }
