@@ -84,7 +84,7 @@ export async function exportDocumentCar (source: ExportSource, id: string, optio
 }
 
 /** The blocks an anchor's proof links to that the node holds (its chain transaction), with their payloads. */
-async function chainBlocksOf (commit: IncomingCommit, blocks: Pick<Blockstore, 'get'>, options: AbortOptions): Promise<Block[]> {
+export async function chainBlocksOf (commit: IncomingCommit, blocks: Pick<Blockstore, 'get'>, options: AbortOptions): Promise<Block[]> {
   const proofCid = CID.asCID(commit.record.proof)
   if (proofCid === null) return []
   const proof = await decodeRecord<Record<string, unknown>>(await blocks.get(proofCid, options), proofCid)

@@ -7,7 +7,7 @@ import { DAG_JOSE, decodeJWS, verifyBlock } from '@kiln/codec'
 import { isCommitID, parseDocOrCommitID, type DocID } from '@kiln/docid'
 import {
   AbortError, InvalidCommitError, LimitExceededError, TimeoutError,
-  type AbortOptions, type DoctypeRegistry, type Logger, type Network, type Storage, type TipAnnouncement
+  type AbortOptions, type Block, type DoctypeRegistry, type Logger, type Network, type Storage, type TipAnnouncement
 } from '@kiln/interface'
 import { LRUCache } from 'lru-cache'
 import { CID } from 'multiformats/cid'
@@ -197,11 +197,30 @@ export class NetworkSync {
     }
   }
 
+  /**
+   * Applies what a peer sent in-band (catch-up sync): the log of `id` up to `tip`, read from `blocks` first, then from
+   * storage, then from the network. Serialised with the document's other syncs; rejects as {@link sync} does.
+   */
+  async applySupplied (id: DocID, tip: CID, blocks: readonly Block[], options: AbortOptions = {}): Promise<void> {
+    const supplied = new Map(blocks.map((b) => [b.cid.toString(), b.bytes]))
+    await untilAborted(this.#locks.run(id.toString(), async () => { await this.#fetchAndApply(id, tip, supplied) }), options.signal)
+  }
+
   /** Walks `prev` back from `tip` to a commit the node has (or the genesis), fetching each commit, then applies them. */
-  async #fetchAndApply (id: DocID, tip: CID): Promise<void> {
+  async #fetchAndApply (id: DocID, tip: CID, supplied?: ReadonlyMap<string, Uint8Array>): Promise<void> {
     const key = id.toString()
     const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(SYNC_DEADLINE_MS)])
-    const fetchBlock = async (cid: CID, options?: AbortOptions): Promise<Uint8Array> => await this.#fetchBlock(cid, options?.signal ?? signal)
+    const fetchBlock = async (cid: CID, options?: AbortOptions): Promise<Uint8Array> => {
+      const given = supplied?.get(cid.toString())
+      if (given === undefined) return await this.#fetchBlock(cid, options?.signal ?? signal)
+      if (given.byteLength > MAX_PEER_BLOCK_BYTES) {
+        throw new LimitExceededError(`Block ${cid.toString()} from a peer is ${given.byteLength} bytes, more than ${MAX_PEER_BLOCK_BYTES}`, {
+          details: { cid: cid.toString(), bytes: given.byteLength, limit: MAX_PEER_BLOCK_BYTES }
+        })
+      }
+      await verifyBlock(cid, given)
+      return given
+    }
     const missing: IncomingCommit[] = []
     let cursor = tip
     while (await this.#c.storage.getCommitPlace(key, cursor, { signal }) === undefined) {

@@ -5,7 +5,7 @@ import {
   type AbortOptions, type AnchorEvent, type AnchorRequestOptions, type AnchorStatus, type KilnNodeApi,
   type DocSnapshot as ApiSnapshot, type LoadOptions, type LogItem, type WriteOptions, type DocRef, type AnchorProofVerifier, type Commit,
   type DIDSigner, type Logger, type Network, type SignatureVerifier, type Storage, type AnchorFactory, type DoctypeFactory,
-  type NetworkFactory, type NodeInfo, type StorageFactory
+  type NetworkFactory, type NodeInfo, type StorageFactory, type Block, type DocHead, type HeldCommit, type SyncSource
 } from '@kiln/interface'
 import { createThreadpoolVerifier } from '@kiln/signing'
 import type { CID } from 'multiformats/cid'
@@ -13,7 +13,7 @@ import { Anchoring } from './anchoring.js'
 import { commitValue, readCommit, readStoredCommit } from './commit-input.js'
 import { DocLocks } from './doc-locks.js'
 import { Documents, stateOf } from './documents.js'
-import { exportDocumentCar, readDocumentCar, type ExportedCommit } from './export.js'
+import { chainBlocksOf, exportDocumentCar, readDocumentCar, type ExportedCommit } from './export.js'
 import { memoryStorage } from './memory-storage.js'
 import { GroupCommit, type Durability } from './group-commit.js'
 import { Pipeline, type CommitOrigin, type SubmitOptions, type WriteEvent } from './pipeline.js'
@@ -148,6 +148,7 @@ class Node implements KilnNode {
   private readonly pipeline: Pipeline
   private readonly anchoring: Anchoring
   private readonly watchers = new Watchers<DocSnapshot>()
+  private readonly commitListeners = new Set<(commit: HeldCommit) => void>()
   private readonly logger?: Logger
   /** What a throwaway node needs to check an import before this node writes it: the doctypes and verifiers. */
   private readonly scratchInit: Pick<NodeInit, 'doctypes' | 'anchors'>
@@ -172,7 +173,8 @@ class Node implements KilnNode {
     this.network = init.network?.({
       logger: init.logger,
       blocks: this.storage.blocks,
-      tipOf: async (docId) => this.started ? await this.sync?.tipOf(docId) : undefined
+      tipOf: async (docId) => this.started ? await this.sync?.tipOf(docId) : undefined,
+      sync: this.syncSource()
     })
     this.syncTimeoutMs = init.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS
     this.verifier = init.verifier ?? createThreadpoolVerifier()
@@ -246,9 +248,56 @@ class Node implements KilnNode {
     await this.storage.stop?.()
   }
 
+  /** What a network's catch-up sync needs of this node (`NetworkComponents.sync`). */
+  private syncSource (): SyncSource {
+    return {
+      commits: (options) => this.heldCommits(options),
+      onCommit: (listener) => {
+        this.commitListeners.add(listener)
+        return () => { this.commitListeners.delete(listener) }
+      },
+      blocksOf: async (_docId, cid, options = {}) => {
+        const blocks = new Map<string, Block>()
+        const commit = await readStoredCommit(cid, this.storage.blocks)
+        for (const block of commit.blocks) blocks.set(block.cid.toString(), block)
+        if (commit.kind === 'anchor') {
+          await this.pipeline.verifyAnchor(commit, async (at, opts) => {
+            const bytes = await this.storage.blocks.get(at, opts)
+            blocks.set(at.toString(), { cid: at, bytes })
+            return bytes
+          }, options)
+          for (const block of await chainBlocksOf(commit, this.storage.blocks, options)) blocks.set(block.cid.toString(), block)
+        }
+        return [...blocks.values()]
+      },
+      apply: async (docId, tip, blocks, options = {}) => {
+        this.assertRunning()
+        if (this.sync === undefined) throw new KilnError('This node is on no network')
+        await this.sync.applySupplied(DocID.fromString(docId), tip, blocks, options)
+      }
+    }
+  }
+
+  /** Every commit in the logs of the documents this node holds, as catch-up sync keys them. */
+  private async * heldCommits (options: AbortOptions = {}): AsyncGenerator<HeldCommit> {
+    for await (const docId of this.storage.listDocuments(options)) {
+      const head = await this.storage.getHead(docId, options)
+      if (head === undefined) continue
+      const log = await this.storage.readLog(docId, {}, options)
+      for (const [height, entry] of log.entries()) yield heldCommitOf(docId, head, height, entry.cid)
+    }
+  }
+
   /** Stage 8 of the pipeline, after a durable write: watchers, the anchor request, the announcement. Never throws. */
   private afterWrite ({ id, record, options }: WriteEvent): void {
     const key = id.toString()
+    for (const listener of this.commitListeners) {
+      try {
+        listener(heldCommitOf(key, record.head, record.log.length - 1, record.head.tip))
+      } catch (err) {
+        this.logger?.warn({ err, docId: key }, 'a commit listener threw')
+      }
+    }
     if (this.watchers.has(key)) this.watchers.emit(key, { id, state: stateOf(record) })
     if (options.anchor) void this.anchoring.request(id, record.head.tip, options.anchorChain)
     if (this.network !== undefined && options.publish) {
@@ -444,3 +493,8 @@ class Node implements KilnNode {
   }
 }
 
+/** A commit of a held document's log, as catch-up sync keys it. */
+function heldCommitOf (docId: string, head: DocHead, height: number, commit: CID): HeldCommit {
+  const family = head.metadata.family
+  return { docId, family: typeof family === 'string' ? family : '', genesis: DocID.fromString(docId).cid, height, commit }
+}

@@ -1,4 +1,5 @@
 import type { Blockstore } from './anchor.js'
+import type { Block } from './commits.js'
 import type { AbortOptions, Logger, Startable } from './lifecycle.js'
 import type { CID } from 'multiformats/cid'
 
@@ -55,6 +56,36 @@ export interface Network extends Startable {
   penalize?(peer: string, reason: string): void
 }
 
+/** One commit of a document's log that the node holds: what catch-up sync makes a key of. */
+export interface HeldCommit {
+  docId: string
+  /** The document's family, or `''`. */
+  family: string
+  /** The genesis commit's CID (the DocID's). */
+  genesis: CID
+  /** The commit's place in the log: 0 for the genesis. */
+  height: number
+  commit: CID
+}
+
+/** What a network's catch-up sync needs of the node: the commits it holds, their blocks, and a way in for others'. */
+export interface SyncSource {
+  /** Every commit in the logs of the documents the node holds. */
+  commits(options?: AbortOptions): AsyncIterable<HeldCommit>
+  /** Tells `listener` of the new tip of each document the node writes from now on; returns its remover. */
+  onCommit(listener: (commit: HeldCommit) => void): () => void
+  /**
+   * The blocks of a held commit, all a peer needs to verify it offline: the commit (a signed one's envelope and
+   * payload) and, for an anchor commit, its proof, the Merkle nodes on its path and the chain data the node holds.
+   */
+  blocksOf(docId: string, commit: CID, options?: AbortOptions): Promise<Block[]>
+  /**
+   * Applies what a peer sent of a document, up to `tip`: the commits are read from `blocks` (or else the node's store,
+   * or else the network), checked against their CIDs, and applied oldest first through the pipeline as a peer's commits.
+   */
+  apply(docId: string, tip: CID, blocks: Block[], options?: AbortOptions): Promise<void>
+}
+
 /** What the node gives a network factory. */
 export interface NetworkComponents {
   logger?: Logger
@@ -65,6 +96,8 @@ export interface NetworkComponents {
    * hold it.
    */
   tipOf?: (docId: string) => Promise<CID | undefined>
+  /** What catch-up sync needs of the node; a node without it takes part in live updates only. */
+  sync?: SyncSource
 }
 
 /** A network plugin: `libp2pNetwork(init)` returns one of these. */

@@ -28,8 +28,6 @@ describe('sync sessions', () => {
     expect(b.rounds).toBe(1)
     expect(a.missing).toEqual([])
     expect(b.missing).toEqual([])
-    console.log(`sync.rounds_when_equal ${a.rounds}`)
-    console.log(`sync.bytes_when_equal ${a.bytesSent + a.bytesReceived}`)
   })
 
   it('keep every message within the item cap when the stores share nothing, deferring what does not fit, and find it all', async () => {
@@ -69,7 +67,6 @@ describe('sync sessions', () => {
     expect(a.missing).toEqual([])
     expect(hexes(a.peerMissing)).toEqual(hexes(b.missing))
     expect(a.rounds).toBeLessThanOrEqual(20)
-    console.log(`sync.rounds_10k_minus_10 ${a.rounds} bytes ${a.bytesSent + a.bytesReceived}`)
   })
 
   it('exchange nothing when the interests are disjoint', async () => {

@@ -110,8 +110,14 @@ export function intersectSyncRanges (a: readonly SyncRange[], b: readonly SyncRa
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 const rangeId = (r: SyncRange): string => `${hex(r.start)}-${hex(r.end)}`
 
-/** An error the peer reported: the session ends without answering it. */
-class PeerEnded extends CodecError {}
+const peerEnded = new WeakSet<Error>()
+
+/** A `CodecError` for a session the peer ended: it is not answered with an `error` of this side's. */
+function endedByPeer (message: string, options?: ConstructorParameters<typeof CodecError>[1]): CodecError {
+  const err = new CodecError(message, options)
+  peerEnded.add(err)
+  return err
+}
 
 /** Runs one side of a session over `channel` until both sides are done; refuses a peer past the limits. */
 export async function reconcile (init: SyncSessionInit): Promise<SyncOutcome> {
@@ -142,11 +148,11 @@ export async function reconcile (init: SyncSessionInit): Promise<SyncOutcome> {
   const receive = async (): Promise<SyncMessage> => {
     if (signal?.aborted === true) throw new AbortError('The sync session was aborted')
     const next = await incoming.next()
-    if (next.done === true) throw new PeerEnded('The peer closed the sync stream before it was done')
+    if (next.done === true) throw endedByPeer('The peer closed the sync stream before it was done')
     outcome.messagesReceived++
     outcome.bytesReceived += next.value.length
     const message = decodeSyncMessage(next.value)
-    if (message.type === 'error') throw new PeerEnded(`The peer ended the sync: ${message.reason}`, { details: { reason: message.reason } })
+    if (message.type === 'error') throw endedByPeer(`The peer ended the sync: ${message.reason}`, { details: { reason: message.reason } })
     return message
   }
 
@@ -278,7 +284,7 @@ export async function reconcile (init: SyncSessionInit): Promise<SyncOutcome> {
       }
     }
   } catch (err) {
-    if (!(err instanceof PeerEnded)) {
+    if (!peerEnded.has(err as Error)) {
       const reason = isKilnError(err) ? `${err.name}: ${err.message}` : 'internal error'
       await channel.send(encodeSyncMessage({ type: 'error', reason: truncate(reason) })).catch(() => {})
     }
