@@ -21,4 +21,5 @@ export { encodeSyncMessage, decodeSyncMessage, isSyncKeysItem, SYNC_PROTOCOL_VER
 export { syncChannelPair, type SyncChannel } from './sync/channel.js'
 export { streamSyncChannel, SYNC_PROTOCOL } from './sync/stream-channel.js'
 export { SyncScheduler, DEFAULT_SYNC_SCHEDULE, type SyncSchedule, type PeerSyncStatus } from './sync/scheduler.js'
+export { SYNC_BLOCKS_PROTOCOL, MAX_WANTED_PER_STREAM, serveBlocks as serveSyncBlocks, fetchWanted as fetchSyncWanted, HeldDocuments as SyncHeldDocuments, type FetchOutcome as SyncFetchOutcome } from './sync/transfer.js'
 export { reconcile as syncReconcile, normaliseSyncRanges, intersectSyncRanges, DEFAULT_SYNC_LIMITS, DEFAULT_SYNC_SPLITTING, type SyncLimits, type SyncSplitting, type SyncSessionInit, type SyncOutcome } from './sync/session.js'

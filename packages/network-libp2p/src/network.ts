@@ -5,7 +5,7 @@ import { withLibp2pLight } from '@helia/libp2p'
 import { verifyBlock } from '@kiln/codec'
 import {
   AbortError, BlockNotFoundError, isKilnError, LimitExceededError,
-  type AbortOptions, type Logger, type Network, type NetworkComponents, type NetworkInfo, type TipAnnouncement
+  type AbortOptions, type HeldCommit, type Logger, type Network, type NetworkComponents, type NetworkInfo, type TipAnnouncement
 } from '@kiln/interface'
 import { gossipsub, TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
@@ -22,6 +22,9 @@ import { DEFAULT_BAN_POLICY, DEFAULT_PEER_RATES, PeerLimits, type BanPolicy, typ
 import { reconcile, type SyncLimits, type SyncOutcome } from './sync/session.js'
 import { SyncScheduler, type PeerSyncStatus, type SyncSchedule } from './sync/scheduler.js'
 import { streamSyncChannel, SYNC_PROTOCOL } from './sync/stream-channel.js'
+import { fetchWanted, HeldDocuments, serveBlocks, SYNC_BLOCKS_PROTOCOL, type FetchOutcome } from './sync/transfer.js'
+import { networkRange, syncKey } from './sync/keys.js'
+import { memorySyncKeyStore } from './sync/store.js'
 import type { SyncRange } from './sync/keys.js'
 import type { SyncKeyStore } from './sync/store.js'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
@@ -77,6 +80,13 @@ export interface Libp2pNetworkInit {
     /** Told what each session this node started found (the keys it lacks are `outcome.missing`). */
     onSynced?: (peer: string, outcome: SyncOutcome) => void
   }
+  /**
+   * Catch-up sync of the node's own commits, when the node offers them (`NetworkComponents.sync`): on by default, with
+   * an interest in everything on the network; `false` turns it off. `sync` above replaces it.
+   */
+  catchUp?: boolean
+  /** When the node's catch-up sessions run (see `SyncSchedule`). */
+  syncSchedule?: Partial<SyncSchedule>
   /** How many sync sessions peers may run with this node at once (default 8); more are refused at once. */
   maxInboundSyncs?: number
   /**
@@ -98,6 +108,15 @@ export interface Libp2pNetwork extends Network {
   syncWith(peer: string, options?: AbortOptions): Promise<SyncOutcome>
   /** Where sync stands with each connected peer (empty without `sync`). */
   syncStatus(): PeerSyncStatus[]
+}
+
+/** The sync a started network runs: given in `init.sync`, or made of the node's own commits. */
+interface ResolvedSync {
+  store: SyncKeyStore
+  interests: SyncRange[]
+  limits?: Partial<SyncLimits>
+  schedule?: Partial<SyncSchedule> | false
+  onSynced?: (peer: string, outcome: SyncOutcome) => void
 }
 
 interface PendingQuery { stream: string, tips: Map<string, CID>, settle: () => void }
@@ -126,6 +145,9 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
   #starting: Promise<void> | undefined
   #stopped = false
   #inboundSyncs = 0
+  #sync: ResolvedSync | undefined
+  #documents: HeldDocuments | undefined
+  #stopListening: (() => void) | undefined
   #scheduler: SyncScheduler | undefined
 
   constructor (init: Libp2pNetworkInit, components: NetworkComponents) {
@@ -156,15 +178,35 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
     pubsub.topicValidators.set(this.#topic, (peer, message) => this.#validate(peer, message))
     pubsub.addEventListener('message', (event) => { this.#onMessage(event.detail) })
     pubsub.subscribe(this.#topic)
-    if (this.#init.sync !== undefined) {
-      const sync = this.#init.sync
+    this.#sync = this.#init.sync ?? await this.#syncOfNode()
+    if (this.#sync !== undefined) {
+      const sync = this.#sync
       if (sync.schedule !== false) this.#scheduler = new SyncScheduler(async (peer) => {
         const started = Date.now()
         const outcome = await this.syncWith(peer)
-        this.#log?.info({ peer, rounds: outcome.rounds, missing: outcome.missing.length, peerMissing: outcome.peerMissing.length, bytes: outcome.bytesSent + outcome.bytesReceived, ms: Date.now() - started }, 'synced with a peer')
+        const fetched = outcome.missing.length > 0 ? await this.#fetchMissing(peer, outcome.missing) : undefined
+        this.#log?.info({
+          peer, rounds: outcome.rounds, missing: outcome.missing.length, peerMissing: outcome.peerMissing.length, bytes: outcome.bytesSent + outcome.bytesReceived,
+          ...(fetched === undefined ? {} : { received: fetched.received, documents: fetched.documents, refused: fetched.refused }), ms: Date.now() - started
+        }, 'synced with a peer')
         sync.onSynced?.(peer, outcome)
         return outcome
       }, sync.schedule ?? {})
+      const source = this.#components.sync
+      if (source !== undefined && this.#documents !== undefined) {
+        const documents = this.#documents
+        await helia.libp2p.handle(SYNC_BLOCKS_PROTOCOL, async (stream, connection) => {
+          const peer = connection.remotePeer.toString()
+          try {
+            const served = await serveBlocks(streamSyncChannel(stream), sync.store, documents, source)
+            this.#log?.debug({ peer, served }, 'served the blocks a peer wanted')
+            await stream.close().catch(() => {})
+          } catch (err) {
+            this.#refuse(peer, `sync blocks: ${(err as Error).message}`)
+            stream.abort(err as Error)
+          }
+        })
+      }
       await helia.libp2p.handle(SYNC_PROTOCOL, async (stream, connection) => {
         const peer = connection.remotePeer.toString()
         if (this.#inboundSyncs >= (this.#init.maxInboundSyncs ?? 8)) {
@@ -203,6 +245,8 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
     this.#stopped = true
     this.#scheduler?.stop()
     this.#scheduler = undefined
+    this.#stopListening?.()
+    this.#stopListening = undefined
     await this.#starting?.catch(() => {})
     this.#starting = undefined
     for (const timer of this.#timers) clearTimeout(timer)
@@ -243,12 +287,49 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
     this.#refuse(peer, `announced invalid data (${reason})`)
   }
 
+  /** Catch-up sync over the node's own commits: a key store of every commit it holds, kept up to date as it writes. */
+  async #syncOfNode (): Promise<ResolvedSync | undefined> {
+    const source = this.#components.sync
+    if (source === undefined || this.#init.catchUp === false) return undefined
+    const store = memorySyncKeyStore()
+    const documents = new HeldDocuments()
+    const network = this.#networkName
+    const add = (commit: HeldCommit): void => {
+      documents.add(commit.docId, commit.genesis)
+      store.insert(syncKey({ network, family: commit.family, genesis: commit.genesis, height: commit.height, commit: commit.commit }))
+    }
+    // Listening first, so that no commit written while the store is filled is missed.
+    this.#stopListening = source.onCommit(add)
+    for await (const commit of source.commits()) add(commit)
+    this.#documents = documents
+    return { store, interests: [networkRange(network)], ...(this.#init.syncSchedule === undefined ? {} : { schedule: this.#init.syncSchedule }) }
+  }
+
+  /** Wants the keys a session found missing from the peer that has them, and applies what arrives. */
+  async #fetchMissing (peer: string, keys: Uint8Array[]): Promise<FetchOutcome | undefined> {
+    const source = this.#components.sync
+    if (source === undefined) return undefined
+    const connection = this.libp2p.getConnections().find((c) => c.remotePeer.toString() === peer)
+    if (connection === undefined) throw new BlockNotFoundError(`Not connected to ${peer}`, { details: { peer } })
+    const stream = await connection.newStream(SYNC_BLOCKS_PROTOCOL)
+    try {
+      const fetched = await fetchWanted(streamSyncChannel(stream), keys, source)
+      await stream.close().catch(() => {})
+      if (fetched.refused > 0) this.#refuse(peer, `sent ${fetched.refused} documents' commits the node refused`)
+      return fetched
+    } catch (err) {
+      stream.abort(err as Error)
+      if ((err as Error).name === 'CodecError' || (err as Error).name === 'LimitExceededError') this.#refuse(peer, `sync blocks: ${(err as Error).message}`)
+      throw err
+    }
+  }
+
   syncStatus (): PeerSyncStatus[] {
     return this.#scheduler?.status() ?? []
   }
 
   async syncWith (peer: string, options: AbortOptions = {}): Promise<SyncOutcome> {
-    const sync = this.#init.sync
+    const sync = this.#sync
     if (sync === undefined) throw new AbortError('This network was given no sync store: catch-up sync is off')
     const connection = this.libp2p.getConnections().find((c) => c.remotePeer.toString() === peer)
     if (connection === undefined) throw new BlockNotFoundError(`Not connected to ${peer}`, { details: { peer } })
