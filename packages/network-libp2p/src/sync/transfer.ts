@@ -15,6 +15,9 @@ export const MAX_WANTED_PER_STREAM = 100_000
 /** Commits applied to a document in one go: each call walks back at most this far to what the node holds. */
 const APPLY_CHUNK = 500
 
+/** Documents applied at once after a fetch. */
+const APPLY_CONCURRENCY = 32
+
 /** Room left in a `blocks` message for its framing, beside the blocks themselves. */
 const ENVELOPE_SLACK = 64 * 1024
 
@@ -112,7 +115,10 @@ export async function fetchWanted (channel: SyncChannel, keys: readonly Uint8Arr
   }
   await channel.send(encodeSyncMessage({ type: 'done' }))
   let refused = 0
-  for (const { docId, entries } of received.values()) {
+  // Documents are independent: several are applied at once (their writes share group commits, their signature checks
+  // the thread pool); the commits of one document go in height order.
+  const queue = [...received.values()]
+  const applyOne = async ({ docId, entries }: { docId: string, entries: Array<{ key: Uint8Array, commit: CID, blocks: Block[] }> }): Promise<void> => {
     entries.sort((a, b) => compareKeys(a.key, b.key))
     for (let start = 0; start < entries.length; start += APPLY_CHUNK) {
       const chunk = entries.slice(0, start + APPLY_CHUNK)
@@ -121,11 +127,14 @@ export async function fetchWanted (channel: SyncChannel, keys: readonly Uint8Arr
         await source.apply(docId, tip, chunk.slice(start).flatMap((e) => e.blocks), options)
       } catch (err) {
         // A commit the pipeline refuses (forged, or another document's) stops this document here: what came before stays.
-        refused++
         if ((err as Error).name === 'AbortError') throw err
-        break
+        refused++
+        return
       }
     }
   }
+  await Promise.all(Array.from({ length: Math.min(APPLY_CONCURRENCY, queue.length) }, async () => {
+    for (let next = queue.shift(); next !== undefined; next = queue.shift()) await applyOne(next)
+  }))
   return { received: count, documents: received.size, refused }
 }
