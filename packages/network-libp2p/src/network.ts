@@ -4,7 +4,7 @@ import { withBitswap } from '@helia/bitswap'
 import { withLibp2pLight } from '@helia/libp2p'
 import { verifyBlock } from '@kiln/codec'
 import {
-  AbortError, BlockNotFoundError, isKilnError, LimitExceededError,
+  AbortError, BlockNotFoundError, isKilnError, LimitExceededError, TimeoutError,
   type AbortOptions, type HeldCommit, type Logger, type Network, type NetworkComponents, type NetworkInfo, type TipAnnouncement
 } from '@kiln/interface'
 import { gossipsub, TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
@@ -27,7 +27,7 @@ import { networkRange, syncKey } from './sync/keys.js'
 import { memorySyncKeyStore } from './sync/store.js'
 import type { SyncRange } from './sync/keys.js'
 import type { SyncKeyStore } from './sync/store.js'
-import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+import type { Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 
 /** The largest block Kiln fetches from a peer: Ceramic caps a commit at 256 KB. */
 export const MAX_BLOCK_BYTES = 256 * 1024
@@ -87,7 +87,11 @@ export interface Libp2pNetworkInit {
   catchUp?: boolean
   /** When the node's catch-up sessions run (see `SyncSchedule`). */
   syncSchedule?: Partial<SyncSchedule>
-  /** How many sync sessions peers may run with this node at once (default 8); more are refused at once. */
+  /** How long a sync stream may stay silent before it is aborted, in ms (default 10,000). */
+  syncInactivityMs?: number
+  /** How long one sync session (or blocks fetch) may last, in ms (default 300,000). */
+  syncDeadlineMs?: number
+  /** How many sync sessions peers may run with this node at once (default 8; one per peer); more are refused at once. */
   maxInboundSyncs?: number
   /**
    * Decides whether an address may be dialled (default: any). Tests use it to prove that a node dials nothing but
@@ -145,6 +149,7 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
   #starting: Promise<void> | undefined
   #stopped = false
   #inboundSyncs = 0
+  readonly #syncingPeers = new Set<string>()
   #sync: ResolvedSync | undefined
   #documents: HeldDocuments | undefined
   #stopListening: (() => void) | undefined
@@ -197,32 +202,40 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
         const documents = this.#documents
         await helia.libp2p.handle(SYNC_BLOCKS_PROTOCOL, async (stream, connection) => {
           const peer = connection.remotePeer.toString()
+          const release = this.#guard(stream)
           try {
-            const served = await serveBlocks(streamSyncChannel(stream), sync.store, documents, source)
+            const served = await serveBlocks(streamSyncChannel(stream, { inactivityMs: this.#init.syncInactivityMs ?? 10_000 }), sync.store, documents, source)
             this.#log?.debug({ peer, served }, 'served the blocks a peer wanted')
             await stream.close().catch(() => {})
           } catch (err) {
             this.#refuse(peer, `sync blocks: ${(err as Error).message}`)
             stream.abort(err as Error)
+          } finally {
+            release()
           }
         })
       }
       await helia.libp2p.handle(SYNC_PROTOCOL, async (stream, connection) => {
         const peer = connection.remotePeer.toString()
-        if (this.#inboundSyncs >= (this.#init.maxInboundSyncs ?? 8)) {
+        // A fair share: one session per peer at a time, and at most maxInboundSyncs in all.
+        if (this.#inboundSyncs >= (this.#init.maxInboundSyncs ?? 8) || this.#syncingPeers.has(peer)) {
           this.#log?.debug({ peer }, 'refused a sync session: too many at once')
           stream.abort(new LimitExceededError('Too many sync sessions at once'))
           return
         }
         this.#inboundSyncs++
+        this.#syncingPeers.add(peer)
+        const release = this.#guard(stream)
         try {
-          const outcome = await reconcile({ role: 'responder', network: this.#networkName, store: sync.store, interests: sync.interests, channel: streamSyncChannel(stream), ...(sync.limits === undefined ? {} : { limits: sync.limits }) })
+          const outcome = await reconcile({ role: 'responder', network: this.#networkName, store: sync.store, interests: sync.interests, channel: streamSyncChannel(stream, { inactivityMs: this.#init.syncInactivityMs ?? 10_000 }), ...(sync.limits === undefined ? {} : { limits: sync.limits }) })
           this.#log?.debug({ peer, rounds: outcome.rounds, missing: outcome.missing.length, peerMissing: outcome.peerMissing.length }, 'answered a sync session')
         } catch (err) {
           this.#refuse(peer, `sync session: ${(err as Error).message}`)
           stream.abort(err as Error)
         } finally {
+          release()
           this.#inboundSyncs--
+          this.#syncingPeers.delete(peer)
         }
       })
     }
@@ -312,15 +325,19 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
     const connection = this.libp2p.getConnections().find((c) => c.remotePeer.toString() === peer)
     if (connection === undefined) throw new BlockNotFoundError(`Not connected to ${peer}`, { details: { peer } })
     const stream = await connection.newStream(SYNC_BLOCKS_PROTOCOL)
+    const release = this.#guard(stream)
     try {
-      const fetched = await fetchWanted(streamSyncChannel(stream), keys, source)
+      const fetched = await fetchWanted(streamSyncChannel(stream, { inactivityMs: this.#init.syncInactivityMs ?? 10_000 }), keys, source)
       await stream.close().catch(() => {})
       if (fetched.refused > 0) this.#refuse(peer, `sent ${fetched.refused} documents' commits the node refused`)
+      if (fetched.received < keys.length) this.#refuse(peer, `listed ${keys.length - fetched.received} keys it did not send the blocks of`)
       return fetched
     } catch (err) {
       stream.abort(err as Error)
       if ((err as Error).name === 'CodecError' || (err as Error).name === 'LimitExceededError') this.#refuse(peer, `sync blocks: ${(err as Error).message}`)
       throw err
+    } finally {
+      release()
     }
   }
 
@@ -334,14 +351,28 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
     const connection = this.libp2p.getConnections().find((c) => c.remotePeer.toString() === peer)
     if (connection === undefined) throw new BlockNotFoundError(`Not connected to ${peer}`, { details: { peer } })
     const stream = await connection.newStream(SYNC_PROTOCOL, options)
+    const release = this.#guard(stream)
     try {
-      const outcome = await reconcile({ role: 'initiator', network: this.#networkName, store: sync.store, interests: sync.interests, channel: streamSyncChannel(stream), ...(sync.limits === undefined ? {} : { limits: sync.limits }), ...(options.signal === undefined ? {} : { signal: options.signal }) })
+      const outcome = await reconcile({ role: 'initiator', network: this.#networkName, store: sync.store, interests: sync.interests, channel: streamSyncChannel(stream, { inactivityMs: this.#init.syncInactivityMs ?? 10_000 }), ...(sync.limits === undefined ? {} : { limits: sync.limits }), ...(options.signal === undefined ? {} : { signal: options.signal }) })
       await stream.close().catch(() => {})
       return outcome
     } catch (err) {
       stream.abort(err as Error)
       throw err
+    } finally {
+      release()
     }
+  }
+
+  /**
+   * Bounds a sync stream in time: a session that outlasts `syncDeadlineMs` (5 min) has its stream aborted (a peer silent
+   * for `syncInactivityMs` is cut off by the channel itself), so a peer stalling mid-session holds nothing for long.
+   */
+  #guard (stream: Stream): () => void {
+    const deadline = this.#init.syncDeadlineMs ?? 300_000
+    const timer = setTimeout(() => { stream.abort(new TimeoutError(`The sync session passed its ${deadline} ms deadline`)) }, deadline)
+    timer.unref()
+    return () => { clearTimeout(timer) }
   }
 
   async publishTip (docId: string, tip: CID, options?: AbortOptions): Promise<void> {

@@ -1,4 +1,4 @@
-import { CodecError, LimitExceededError } from '@kiln/interface'
+import { CodecError, LimitExceededError, TimeoutError } from '@kiln/interface'
 import { MAX_SYNC_MESSAGE_BYTES } from './messages.js'
 import type { SyncChannel } from './channel.js'
 import type { Stream } from '@libp2p/interface'
@@ -21,7 +21,7 @@ function bytesOf (chunk: Chunk): Uint8Array {
  * {@link MAX_SYNC_MESSAGE_BYTES} is refused before it is read whole (`LimitExceededError`). Sending waits for the stream
  * to drain when its buffer is full, so a slow reader slows the writer instead of growing its memory.
  */
-export function streamSyncChannel (stream: Stream): SyncChannel {
+export function streamSyncChannel (stream: Stream, options: { inactivityMs?: number } = {}): SyncChannel {
   return {
     async send (frame) {
       if (frame.length > MAX_SYNC_MESSAGE_BYTES) {
@@ -34,8 +34,27 @@ export function streamSyncChannel (stream: Stream): SyncChannel {
     },
     async * receive () {
       let buffered = new Uint8Array(0)
-      for await (const chunk of stream as AsyncIterable<Chunk>) {
-        const bytes = bytesOf(chunk)
+      const chunks = (stream as AsyncIterable<Chunk>)[Symbol.asyncIterator]()
+      while (true) {
+        // A peer silent for `inactivityMs` while a frame is awaited has its stream aborted: it holds nothing for long.
+        let timer: NodeJS.Timeout | undefined
+        const silence = options.inactivityMs === undefined
+          ? undefined
+          : new Promise<never>((_resolve, reject) => {
+            timer = setTimeout(() => {
+              const err = new TimeoutError(`The peer sent nothing on the sync stream for ${options.inactivityMs} ms`)
+              stream.abort(err)
+              reject(err)
+            }, options.inactivityMs)
+          })
+        let next: IteratorResult<Chunk>
+        try {
+          next = silence === undefined ? await chunks.next() : await Promise.race([chunks.next(), silence])
+        } finally {
+          clearTimeout(timer)
+        }
+        if (next.done === true) break
+        const bytes = bytesOf(next.value)
         const joined = new Uint8Array(buffered.length + bytes.length)
         joined.set(buffered)
         joined.set(bytes, buffered.length)
