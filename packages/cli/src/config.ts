@@ -70,6 +70,8 @@ export interface DaemonConfig {
   p2pListen: string[]
   /** Peers dialled at start and redialled with backoff (`--bootstrap`). */
   bootstrap: string[]
+  /** The families catch-up sync fetches and serves (`--sync-family`); every document on the network when left out. */
+  syncFamilies?: string[]
 }
 
 /** The embedded defaults `npm start` runs with. */
@@ -238,6 +240,7 @@ export function mergeConfig (base: DaemonConfig, partial: Record<string, unknown
         config.p2pListen = list.length === 1 && list[0] === 'none' ? [] : list.map((address) => multiaddrOf(address, `${source} p2pListen`))
         break
       }
+      case 'syncFamilies': config.syncFamilies = stringList(value, `${source} syncFamilies`); break
       case 'bootstrap': config.bootstrap = stringList(value, `${source} bootstrap`).map((address) => multiaddrOf(address, `${source} bootstrap`)); break
       case 'logLevel':
         if (typeof value !== 'string' || !LOG_LEVELS.includes(value)) throw new ConfigError(`${source} logLevel must be one of ${LOG_LEVELS.join(', ')}`)

@@ -108,7 +108,8 @@ export async function startDaemon (config: DaemonConfig, logger: Logger): Promis
       ...(config.pubsubTopic === undefined ? {} : { topic: config.pubsubTopic }),
       listen: config.p2pListen,
       bootstrap: config.bootstrap,
-      peerKeyPath: join(dataDir, 'peer.key')
+      peerKeyPath: join(dataDir, 'peer.key'),
+      ...(config.syncFamilies === undefined ? {} : { syncFamilies: config.syncFamilies })
     })
     networkFactory = (components) => (network = factory(components))
   }

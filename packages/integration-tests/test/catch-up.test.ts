@@ -23,11 +23,12 @@ afterEach(async () => {
   }
 })
 
-async function networkedNode (bootstrap: string[] = [], at?: string): Promise<{ node: KilnNode, network: Libp2pNetwork, dir: string }> {
+async function networkedNode (bootstrap: string[] = [], at?: string, syncFamilies?: string[]): Promise<{ node: KilnNode, network: Libp2pNetwork, dir: string }> {
   const dir = at ?? await mkdtemp(join(tmpdir(), 'kiln-catch-up-'))
   let network!: Libp2pNetwork
   const factory = libp2pNetwork({
-    listen: ['/ip4/127.0.0.1/tcp/0'], network: 'catch-up', bootstrap, keepaliveMs: 0, peerKeyPath: join(dir, 'peer.key'), dialFilter: (a) => a.startsWith('/ip4/127.0.0.1/')
+    listen: ['/ip4/127.0.0.1/tcp/0'], network: 'catch-up', bootstrap, keepaliveMs: 0, peerKeyPath: join(dir, 'peer.key'), dialFilter: (a) => a.startsWith('/ip4/127.0.0.1/'),
+    ...(syncFamilies === undefined ? {} : { syncFamilies })
   })
   const node = await createNode({ doctypes: [tile()], storage: levelStorage({ path: join(dir, 'store') }), durability: 'relaxed', network: (c) => (network = factory(c)) })
   running.push({ node, dir })
@@ -71,5 +72,21 @@ describe('catch-up sync', () => {
     }, { timeout: 30_000, interval: 100 })
     for (const doc of docs) expect((await fresh.node.load(doc.id)).state).toEqual(doc.state)
     expect(fresh.network.syncStatus()[0]).toMatchObject({ state: 'in-sync', failures: 0 })
+  })
+
+  it('gives a fresh node interested in one family only the documents of that family', async () => {
+    const a = await networkedNode()
+    const address = a.network.info().addresses[0]!
+    const profiles: Array<{ id: DocID, state: DocState }> = []
+    const posts: Array<{ id: DocID, state: DocState }> = []
+    for (let d = 0; d < 3; d++) profiles.push(await a.node.createDocument('tile', (await makeGenesis({ d }, { family: 'profile' }, signer)).commit))
+    for (let d = 0; d < 3; d++) posts.push(await a.node.createDocument('tile', (await makeGenesis({ d }, { family: 'post' }, signer)).commit))
+    const fresh = await networkedNode([address], undefined, ['profile'])
+    await vi.waitFor(async () => {
+      for (const doc of profiles) await fresh.node.readBlock(doc.state.log[0]!.cid)
+    }, { timeout: 30_000, interval: 100 })
+    // Its first session is over: it found the three profiles, and nothing of the posts came.
+    await vi.waitFor(() => { expect(fresh.network.syncStatus()[0]).toMatchObject({ state: 'in-sync', last: { missing: 3 } }) }, { timeout: 30_000, interval: 50 })
+    for (const doc of posts) await expect(fresh.node.readBlock(doc.state.log[0]!.cid)).rejects.toMatchObject({ name: 'BlockNotFoundError' })
   })
 })

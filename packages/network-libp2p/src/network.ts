@@ -23,7 +23,7 @@ import { reconcile, type SyncLimits, type SyncOutcome } from './sync/session.js'
 import { SyncScheduler, type PeerSyncStatus, type SyncSchedule } from './sync/scheduler.js'
 import { streamSyncChannel, SYNC_PROTOCOL } from './sync/stream-channel.js'
 import { fetchWanted, HeldDocuments, serveBlocks, SYNC_BLOCKS_PROTOCOL, type FetchOutcome } from './sync/transfer.js'
-import { networkRange, syncKey } from './sync/keys.js'
+import { familyRange, networkRange, syncKey } from './sync/keys.js'
 import { memorySyncKeyStore } from './sync/store.js'
 import type { SyncRange } from './sync/keys.js'
 import type { SyncKeyStore } from './sync/store.js'
@@ -87,6 +87,11 @@ export interface Libp2pNetworkInit {
   catchUp?: boolean
   /** When the node's catch-up sessions run (see `SyncSchedule`). */
   syncSchedule?: Partial<SyncSchedule>
+  /**
+   * The families whose documents the node syncs (`''`: documents without a family); everything on the network when
+   * left out. The node neither fetches nor serves commits outside them by catch-up sync.
+   */
+  syncFamilies?: string[]
   /** How long a sync stream may stay silent before it is aborted, in ms (default 10,000). */
   syncInactivityMs?: number
   /** How long one sync session (or blocks fetch) may last, in ms (default 300,000). */
@@ -204,7 +209,7 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
           const peer = connection.remotePeer.toString()
           const release = this.#guard(stream)
           try {
-            const served = await serveBlocks(streamSyncChannel(stream, { inactivityMs: this.#init.syncInactivityMs ?? 10_000 }), sync.store, documents, source)
+            const served = await serveBlocks(streamSyncChannel(stream, { inactivityMs: this.#init.syncInactivityMs ?? 10_000 }), sync.store, documents, source, sync.interests)
             this.#log?.debug({ peer, served }, 'served the blocks a peer wanted')
             await stream.close().catch(() => {})
           } catch (err) {
@@ -315,7 +320,9 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
     this.#stopListening = source.onCommit(add)
     for await (const commit of source.commits()) add(commit)
     this.#documents = documents
-    return { store, interests: [networkRange(network)], ...(this.#init.syncSchedule === undefined ? {} : { schedule: this.#init.syncSchedule }) }
+    const families = this.#init.syncFamilies
+    const interests = families === undefined ? [networkRange(network)] : families.map((family) => familyRange(network, family))
+    return { store, interests, ...(this.#init.syncSchedule === undefined ? {} : { schedule: this.#init.syncSchedule }) }
   }
 
   /** Wants the keys a session found missing from the peer that has them, and applies what arrives. */

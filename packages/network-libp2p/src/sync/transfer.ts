@@ -1,7 +1,7 @@
 import { DocID } from '@kiln/docid'
 import { CodecError, LimitExceededError, type AbortOptions, type Block, type SyncSource } from '@kiln/interface'
 import { CID } from 'multiformats/cid'
-import { compareKeys, parseSyncKey, syncDocumentHash } from './keys.js'
+import { compareKeys, inSyncRange, parseSyncKey, syncDocumentHash, type SyncRange } from './keys.js'
 import { decodeSyncMessage, encodeSyncMessage, MAX_SYNC_MESSAGE_BYTES, MAX_SYNC_MESSAGE_ITEMS, type SyncBlocksMessage } from './messages.js'
 import type { SyncChannel } from './channel.js'
 import type { SyncKeyStore } from './store.js'
@@ -32,9 +32,9 @@ export class HeldDocuments {
 
 /**
  * Serves one stream of the blocks protocol: each `want` is answered with `blocks` messages (at most 1 MiB each) for the
- * keys this node holds, then `done`; keys it does not hold are left out. Ends when the peer closes.
+ * keys this node holds within `interests`, then `done`; other keys are left out. Ends when the peer closes.
  */
-export async function serveBlocks (channel: SyncChannel, store: SyncKeyStore, documents: HeldDocuments, source: SyncSource, options: AbortOptions = {}): Promise<number> {
+export async function serveBlocks (channel: SyncChannel, store: SyncKeyStore, documents: HeldDocuments, source: SyncSource, interests: readonly SyncRange[], options: AbortOptions = {}): Promise<number> {
   let wanted = 0
   let served = 0
   for await (const frame of channel.receive()) {
@@ -54,7 +54,8 @@ export async function serveBlocks (channel: SyncChannel, store: SyncKeyStore, do
       count = 0
     }
     for (const key of message.keys) {
-      if (!store.has(key)) continue
+      // Only what this node holds and is interested in is served.
+      if (!store.has(key) || !interests.some((range) => inSyncRange(range, key))) continue
       const parsed = parseSyncKey(key)
       const docId = documents.docIdOf(parsed.document)
       if (docId === undefined) continue
