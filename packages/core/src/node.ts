@@ -293,7 +293,7 @@ class Node implements KilnNode {
     const key = id.toString()
     for (const listener of this.commitListeners) {
       try {
-        listener(heldCommitOf(key, record.head, record.log.length - 1, record.head.tip))
+        listener(heldCommitOf(key, record.head, record.log.length - 1, record.head.tip, id.cid))
       } catch (err) {
         this.logger?.warn({ err, docId: key }, 'a commit listener threw')
       }
@@ -494,7 +494,7 @@ class Node implements KilnNode {
 }
 
 /** A commit of a held document's log, as catch-up sync keys it. */
-function heldCommitOf (docId: string, head: DocHead, height: number, commit: CID): HeldCommit {
+function heldCommitOf (docId: string, head: DocHead, height: number, commit: CID, genesis: CID = DocID.fromString(docId).cid): HeldCommit {
   const family = head.metadata.family
-  return { docId, family: typeof family === 'string' ? family : '', genesis: DocID.fromString(docId).cid, height, commit }
+  return { docId, family: typeof family === 'string' ? family : '', genesis, height, commit }
 }
