@@ -1,39 +1,17 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createNode, type KilnNode } from '@kiln/core'
+import type { KilnNode } from '@kiln/core'
 import type { DocID } from '@kiln/docid'
-import { makeGenesis, makeUpdate, tile } from '@kiln/doctype-tile'
+import { makeGenesis, makeUpdate } from '@kiln/doctype-tile'
 import type { DocState } from '@kiln/interface'
-import { libp2pNetwork, type Libp2pNetwork } from '@kiln/network-libp2p'
 import { keyDidSigner } from '@kiln/signing'
-import { levelStorage } from '@kiln/storage-level'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { networkedNodes } from './fixtures/network-nodes.js'
 
 // Catch-up sync between LevelDB nodes on real libp2p: what a node missed while it was away, or everything, for a node
 // that starts empty, comes by reconciliation at connection, with the blocks in-band, and no pubsub message.
 
 const signer = keyDidSigner({ seed: new Uint8Array(32).fill(0x42) })
-const running: Array<{ node: KilnNode, dir: string }> = []
-
-afterEach(async () => {
-  for (const r of running.splice(0)) {
-    await r.node.stop()
-    await rm(r.dir, { recursive: true, force: true })
-  }
-})
-
-async function networkedNode (bootstrap: string[] = [], at?: string, syncFamilies?: string[]): Promise<{ node: KilnNode, network: Libp2pNetwork, dir: string }> {
-  const dir = at ?? await mkdtemp(join(tmpdir(), 'kiln-catch-up-'))
-  let network!: Libp2pNetwork
-  const factory = libp2pNetwork({
-    listen: ['/ip4/127.0.0.1/tcp/0'], network: 'catch-up', bootstrap, keepaliveMs: 0, peerKeyPath: join(dir, 'peer.key'), dialFilter: (a) => a.startsWith('/ip4/127.0.0.1/'),
-    ...(syncFamilies === undefined ? {} : { syncFamilies })
-  })
-  const node = await createNode({ doctypes: [tile()], storage: levelStorage({ path: join(dir, 'store') }), durability: 'relaxed', network: (c) => (network = factory(c)) })
-  running.push({ node, dir })
-  return { node, network, dir }
-}
+const nodes = networkedNodes('catch-up')
+afterEach(nodes.stopAll)
 
 /** `updates` updates of each of `docs`, written on `node`. */
 async function write (node: KilnNode, docs: Array<{ id: DocID, state: DocState }>, updates: number): Promise<void> {
@@ -47,26 +25,24 @@ async function write (node: KilnNode, docs: Array<{ id: DocID, state: DocState }
 
 describe('catch-up sync', () => {
   it('brings a node that was stopped every one of the 500 writes made meanwhile, and a fresh node everything', async () => {
-    const a = await networkedNode()
+    const a = await nodes.start()
     const address = a.network.info().addresses[0]!
     const docs: Array<{ id: DocID, state: DocState }> = []
     for (let d = 0; d < 10; d++) docs.push(await a.node.createDocument('tile', (await makeGenesis({ doc: d, n: 0 }, {}, signer)).commit))
-    const b = await networkedNode([address])
+    const b = await nodes.start({ bootstrap: [address] })
     await vi.waitFor(async () => { for (const doc of docs) expect((await b.node.load(doc.id)).state.log).toHaveLength(1) }, { timeout: 15_000, interval: 50 })
 
     // B goes away; A writes 500 updates; B comes back on the same data and hears no announcement of any of them.
-    const bDir = b.dir
-    running.splice(running.findIndex((r) => r.node === b.node), 1)
-    await b.node.stop()
+    await nodes.stopKeepingData(b.node)
     await write(a.node, docs, 50)
-    const back = await networkedNode([address], bDir)
+    const back = await nodes.start({ bootstrap: [address], dir: b.dir })
     await vi.waitFor(async () => {
       for (const doc of docs) expect((await back.node.load(doc.id)).state.log.map((e) => e.cid.toString())).toEqual(doc.state.log.map((e) => e.cid.toString()))
     }, { timeout: 30_000, interval: 100 })
 
     // A node starting empty gets everything, with the same state: the tips are in its own store before it loads
     // anything (a load of a document it did not hold would ask the network instead).
-    const fresh = await networkedNode([address])
+    const fresh = await nodes.start({ bootstrap: [address] })
     await vi.waitFor(async () => {
       for (const doc of docs) await fresh.node.readBlock(doc.state.log[doc.state.log.length - 1]!.cid)
     }, { timeout: 30_000, interval: 100 })
@@ -75,13 +51,13 @@ describe('catch-up sync', () => {
   })
 
   it('gives a fresh node interested in one family only the documents of that family', async () => {
-    const a = await networkedNode()
+    const a = await nodes.start()
     const address = a.network.info().addresses[0]!
     const profiles: Array<{ id: DocID, state: DocState }> = []
     const posts: Array<{ id: DocID, state: DocState }> = []
     for (let d = 0; d < 3; d++) profiles.push(await a.node.createDocument('tile', (await makeGenesis({ d }, { family: 'profile' }, signer)).commit))
     for (let d = 0; d < 3; d++) posts.push(await a.node.createDocument('tile', (await makeGenesis({ d }, { family: 'post' }, signer)).commit))
-    const fresh = await networkedNode([address], undefined, ['profile'])
+    const fresh = await nodes.start({ bootstrap: [address], network: { syncFamilies: ['profile'] } })
     await vi.waitFor(async () => {
       for (const doc of profiles) await fresh.node.readBlock(doc.state.log[0]!.cid)
     }, { timeout: 30_000, interval: 100 })

@@ -1,51 +1,23 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createNode, type KilnNode } from '@kiln/core'
-import { makeSchemaGenesis, schema } from '@kiln/doctype-schema'
-import { makeGenesis, makeUpdate, tile } from '@kiln/doctype-tile'
-import { libp2pNetwork, type Libp2pNetwork } from '@kiln/network-libp2p'
+import { makeSchemaGenesis } from '@kiln/doctype-schema'
+import { makeGenesis, makeUpdate } from '@kiln/doctype-tile'
 import { keyDidSigner } from '@kiln/signing'
-import { levelStorage } from '@kiln/storage-level'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { networkedNodes } from './fixtures/network-nodes.js'
 
 // Nodes on LevelDB with the real libp2p network, on 127.0.0.1: what one writes, the others hear, fetch over bitswap,
 // verify and apply through their own pipelines.
 
 const signer = keyDidSigner({ seed: new Uint8Array(32).fill(41) })
 const TOPIC = '/ceramic/integration'
-const running: Array<{ node: KilnNode, dir: string }> = []
-
-async function networkedNode (bootstrap: string[] = [], at?: string): Promise<{ node: KilnNode, network: Libp2pNetwork, dir: string }> {
-  const dir = at ?? await mkdtemp(join(tmpdir(), 'kiln-net-'))
-  let network!: Libp2pNetwork
-  const factory = libp2pNetwork({
-    listen: ['/ip4/127.0.0.1/tcp/0'], network: 'integration', bootstrap, keepaliveMs: 0, peerKeyPath: join(dir, 'peer.key'), dialFilter: (a) => a.startsWith('/ip4/127.0.0.1/')
-  })
-  const node = await createNode({ doctypes: [tile(), schema()], storage: levelStorage({ path: join(dir, 'store') }), network: (c) => (network = factory(c)) })
-  running.push({ node, dir })
-  return { node, network, dir }
-}
-
-afterEach(async () => {
-  for (const { node, dir } of running.splice(0)) {
-    await node.stop()
-    await rm(dir, { recursive: true, force: true })
-  }
-})
-
-/** Stops a node of `running` without removing its data, so that it can start again on it. */
-async function stopKeepingData (node: KilnNode): Promise<void> {
-  running.splice(running.findIndex((r) => r.node === node), 1)
-  await node.stop()
-}
+const nodes = networkedNodes('integration')
+afterEach(nodes.stopAll)
 
 describe('Kiln nodes on a libp2p network', () => {
   it('B and C, bootstrapped to A, load A\'s document by DocID, hear its updates, and all end with the same state', async () => {
-    const a = await networkedNode()
+    const a = await nodes.start()
     const address = a.network.info().addresses[0]!
-    const b = await networkedNode([address])
-    const c = await networkedNode([address])
+    const b = await nodes.start({ bootstrap: [address] })
+    const c = await nodes.start({ bootstrap: [address] })
     await vi.waitFor(() => {
       expect(a.network.libp2p.services.pubsub.getSubscribers(TOPIC)).toHaveLength(2)
       for (const n of [b, c]) expect(n.network.libp2p.services.pubsub.getSubscribers(TOPIC).length).toBeGreaterThan(0)
@@ -77,14 +49,14 @@ describe('Kiln nodes on a libp2p network', () => {
   })
 
   it('restarted on the same data, a node keeps its PeerId, rejoins the mesh and hears updates again', async () => {
-    const a = await networkedNode()
-    const b = await networkedNode([a.network.info().addresses[0]!])
+    const a = await nodes.start()
+    const b = await nodes.start({ bootstrap: [a.network.info().addresses[0]!] })
     await vi.waitFor(() => { expect(a.network.libp2p.services.pubsub.getSubscribers(TOPIC)).toHaveLength(1) }, { timeout: 10_000, interval: 20 })
     const created = await a.node.createDocument('tile', (await makeGenesis({ title: 'before the restart', n: 0 }, {}, signer)).commit)
     await b.node.load(created.id)
     const peerId = b.network.info().peerId
-    await stopKeepingData(b.node)
-    const again = await networkedNode([a.network.info().addresses[0]!], b.dir)
+    await nodes.stopKeepingData(b.node)
+    const again = await nodes.start({ bootstrap: [a.network.info().addresses[0]!], dir: b.dir })
     expect(again.network.info().peerId).toBe(peerId)
     // Each side sees the other on the topic again, over the new connection.
     await vi.waitFor(() => {
@@ -98,8 +70,8 @@ describe('Kiln nodes on a libp2p network', () => {
   })
 
   it('fetches the schema a document follows from the network too, and validates the document against it', async () => {
-    const a = await networkedNode()
-    const b = await networkedNode([a.network.info().addresses[0]!])
+    const a = await nodes.start()
+    const b = await nodes.start({ bootstrap: [a.network.info().addresses[0]!] })
     await vi.waitFor(() => { expect(a.network.libp2p.services.pubsub.getSubscribers(TOPIC)).toHaveLength(1) }, { timeout: 10_000, interval: 20 })
     const person = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] }
     const published = await a.node.createDocument('schema', (await makeSchemaGenesis(person, {}, signer)).commit)

@@ -1,59 +1,43 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { mockAnchor, mockChainSeedOf } from '@kiln/anchor-mock'
-import { createNode, pickWinningBranch, type KilnNode } from '@kiln/core'
-import { makeGenesis, makeUpdate, tile } from '@kiln/doctype-tile'
+import { pickWinningBranch } from '@kiln/core'
+import { makeGenesis, makeUpdate } from '@kiln/doctype-tile'
 import { AnchorStatus, type DocState } from '@kiln/interface'
-import { libp2pNetwork, type Libp2pNetwork } from '@kiln/network-libp2p'
 import { keyDidSigner } from '@kiln/signing'
-import { levelStorage } from '@kiln/storage-level'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { networkedNodes, type NetworkedNode } from './fixtures/network-nodes.js'
 
 // Partition and heal with three LevelDB nodes on real libp2p: B and C are cut off from A (their dials to it refused,
 // their connections closed), both sides take conflicting writes, each anchored on the network's mock chain; after the
 // heal, catch-up sync brings every node the other side's branch and all three agree on the conflict rule's pick.
 
 const alice = keyDidSigner({ seed: new Uint8Array(32).fill(0x61) })
-const running: Array<{ node: KilnNode, dir: string }> = []
+const nodes = networkedNodes('partition')
+afterEach(nodes.stopAll)
 
-afterEach(async () => {
-  for (const r of running.splice(0)) {
-    await r.node.stop()
-    await rm(r.dir, { recursive: true, force: true })
-  }
-})
-
-/** Whether a node may dial A: the partition the test toggles. */
+/** Whether B and C may dial A: the partition the test toggles. */
 let partitioned = false
 
-async function networkedNode (name: string, bootstrap: string[] = []): Promise<{ node: KilnNode, network: Libp2pNetwork }> {
-  const dir = await mkdtemp(join(tmpdir(), `kiln-partition-${name}-`))
-  let network!: Libp2pNetwork
-  const factory = libp2pNetwork({
-    listen: ['/ip4/127.0.0.1/tcp/0'], network: 'partition', bootstrap, keepaliveMs: 0, reconnect: { minMs: 50, maxMs: 200 },
-    syncSchedule: { intervalMs: 200, backoffMinMs: 50, backoffMaxMs: 200 },
-    dialFilter: (a) => a.startsWith('/ip4/127.0.0.1/') && !(partitioned && bootstrap.some((b) => b.startsWith(a.split('/p2p/')[0]!)))
-  })
-  const node = await createNode({
-    doctypes: [tile()],
-    storage: levelStorage({ path: join(dir, 'store') }),
+/** A node on the partition network, anchoring on its mock chain, bootstrapped to `bootstrap`, dialling it only unpartitioned. */
+async function partitionNode (bootstrap: string[] = []): Promise<NetworkedNode> {
+  return await nodes.start({
+    bootstrap,
     anchors: [mockAnchor({ anchorOnRequest: true, seed: mockChainSeedOf('partition') })],
-    durability: 'relaxed',
-    network: (c) => (network = factory(c))
+    network: {
+      reconnect: { minMs: 50, maxMs: 200 },
+      syncSchedule: { intervalMs: 200, backoffMinMs: 50, backoffMaxMs: 200 },
+      dialFilter: (a) => a.startsWith('/ip4/127.0.0.1/') && !(partitioned && bootstrap.some((b) => b.startsWith(a.split('/p2p/')[0]!)))
+    }
   })
-  running.push({ node, dir })
-  return { node, network }
 }
 
 const tips = (state: DocState): string[] => state.log.map((e) => e.cid.toString())
 
 describe('partition and heal', () => {
   it('converges every node on the conflict rule\'s pick of two anchored branches written on both sides of a partition', async () => {
-    const a = await networkedNode('a')
+    const a = await partitionNode()
     const address = a.network.info().addresses[0]!
-    const b = await networkedNode('b', [address])
-    const c = await networkedNode('c', [address])
+    const b = await partitionNode([address])
+    const c = await partitionNode([address])
     const created = await a.node.createDocument('tile', (await makeGenesis({ side: 'none', n: 0 }, {}, alice)).commit, { anchor: false })
     await vi.waitFor(async () => {
       for (const n of [b, c]) expect(tips((await n.node.load(created.id)).state)).toEqual(tips(created.state))
