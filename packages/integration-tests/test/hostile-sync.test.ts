@@ -1,0 +1,213 @@
+import { encodeJWS, signRecord, type SignedBlocks } from '@kiln/codec'
+import { createNode, memoryStorage, type KilnNode } from '@kiln/core'
+import { DocID } from '@kiln/docid'
+import { makeGenesis, makeUpdate, tile } from '@kiln/doctype-tile'
+import { BlockNotFoundError, type Block, type Blockstore, type DocState, type SyncSource } from '@kiln/interface'
+import {
+  decodeSyncMessage, encodeSyncMessage, libp2pNetwork, memorySyncKeyStore, streamSyncChannel, SYNC_BLOCKS_PROTOCOL, SYNC_PROTOCOL,
+  syncKey, syncNetworkRange, syncReconcile, type Libp2pNetwork, type Libp2pNetworkInit, type SyncChannel
+} from '@kiln/network-libp2p'
+import { keyDidSigner } from '@kiln/signing'
+import type { Stream } from '@libp2p/interface'
+import { CID } from 'multiformats/cid'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+
+// A Kiln node (memory storage, real libp2p on 127.0.0.1) and a hostile sync peer that is no Kiln node: a bare libp2p
+// network answering the node's catch-up session with keys of its choosing, then the blocks stream by hand with forged
+// commits, nothing, another document's blocks, oversized values or half a frame. The node refuses each, stores
+// nothing of it, counts it against the peer, drops the peer, and keeps syncing with honest ones.
+
+const NETWORK = 'hostile-sync'
+const alice = keyDidSigner({ seed: new Uint8Array(32).fill(61) })
+const mallory = keyDidSigner({ seed: new Uint8Array(32).fill(62) })
+const loopback = (address: string): boolean => address.startsWith('/ip4/127.0.0.1/')
+const cleanup: Array<() => Promise<void>> = []
+
+afterEach(async () => { for (const stop of cleanup.splice(0).reverse()) await stop() })
+
+function mapBlockstore (): Blockstore {
+  const blocks = new Map<string, Uint8Array>()
+  return {
+    get: async (cid) => {
+      const bytes = blocks.get(cid.toString())
+      if (bytes === undefined) throw new BlockNotFoundError(`No block ${cid.toString()}`)
+      return bytes
+    },
+    put: async (cid, bytes) => { blocks.set(cid.toString(), bytes) },
+    has: async (cid) => blocks.has(cid.toString())
+  }
+}
+
+interface TestKilnNode {
+  node: KilnNode
+  network: Libp2pNetwork
+  /** The node's catch-up side, as its network sees it. */
+  source: SyncSource
+  /** Why the node refused `peer`, in order (its network's debug log). */
+  refusals: (peer: string) => string[]
+}
+
+/** A Kiln node on memory storage and libp2p on 127.0.0.1, whose log is kept for the test to read. */
+async function kilnNode (init: Partial<Libp2pNetworkInit> = {}): Promise<TestKilnNode> {
+  const lines: Array<{ obj: Record<string, unknown>, msg: string | undefined }> = []
+  const log = (obj: unknown, msg?: string): void => { lines.push({ obj: obj as Record<string, unknown>, msg }) }
+  let network!: Libp2pNetwork
+  let source: SyncSource | undefined
+  const factory = libp2pNetwork({ listen: ['/ip4/127.0.0.1/tcp/0'], network: NETWORK, keepaliveMs: 0, dialFilter: loopback, ...init })
+  const node = await createNode({
+    doctypes: [tile()], storage: memoryStorage(), logger: { debug: log, info: log, warn: log, error: log },
+    network: (components) => {
+      source = components.sync
+      return (network = factory(components))
+    }
+  })
+  cleanup.push(async () => { await node.stop() })
+  if (source === undefined) throw new Error('the node gave its network no sync source')
+  return {
+    node,
+    network,
+    source,
+    refusals: (peer) => lines.filter((l) => l.msg === 'refused a message from a peer' && l.obj.peer === peer).map((l) => String(l.obj.reason))
+  }
+}
+
+/** What the hostile peer does with each `want` the node sends on a blocks stream. */
+type Answer = (wanted: Uint8Array[], channel: SyncChannel, stream: Stream) => Promise<void>
+
+interface Hostile { network: Libp2pNetwork, peerId: string, address: string, wanted: Uint8Array[][] }
+
+/**
+ * A bare libp2p peer that answers the node's sync session from a key store holding `keys`, answers each `want` on the
+ * blocks stream with `answer`, and dials `target`, whose catch-up starts a session with it at once.
+ */
+async function hostilePeer (target: TestKilnNode, keys: Uint8Array[], answer: Answer): Promise<Hostile> {
+  const network = libp2pNetwork({ listen: ['/ip4/127.0.0.1/tcp/0'], network: NETWORK, keepaliveMs: 0, dialFilter: loopback })({ blocks: mapBlockstore() })
+  await network.start()
+  cleanup.push(async () => { await network.stop() })
+  const wanted: Uint8Array[][] = []
+  await network.libp2p.handle(SYNC_PROTOCOL, async (stream) => {
+    try {
+      await syncReconcile({ role: 'responder', network: NETWORK, store: memorySyncKeyStore(keys), interests: [syncNetworkRange(NETWORK)], channel: streamSyncChannel(stream) })
+      await stream.close()
+    } catch (err) {
+      stream.abort(err as Error)
+    }
+  })
+  await network.libp2p.handle(SYNC_BLOCKS_PROTOCOL, async (stream) => {
+    const channel = streamSyncChannel(stream)
+    try {
+      for await (const frame of channel.receive()) {
+        const message = decodeSyncMessage(frame)
+        if (message.type !== 'want') break
+        wanted.push(message.keys)
+        await answer(message.keys, channel, stream)
+      }
+      await stream.close()
+    } catch (err) {
+      // The node cut the stream off.
+      stream.abort(err as Error)
+    }
+  })
+  await network.libp2p.dial(target.network.libp2p.getMultiaddrs()[0]!)
+  return { network, peerId: network.libp2p.peerId.toString(), address: network.libp2p.getMultiaddrs()[0]!.toString(), wanted }
+}
+
+/** A plain libp2p peer with an empty key store: a session it starts learns every key the node offers. */
+async function keysOffered (target: TestKilnNode): Promise<string[]> {
+  const observer = libp2pNetwork({
+    listen: ['/ip4/127.0.0.1/tcp/0'], network: NETWORK, keepaliveMs: 0, dialFilter: loopback,
+    sync: { store: memorySyncKeyStore([]), interests: [syncNetworkRange(NETWORK)], schedule: false }
+  })({ blocks: mapBlockstore() })
+  await observer.start()
+  cleanup.push(async () => { await observer.stop() })
+  await observer.libp2p.dial(target.network.libp2p.getMultiaddrs()[0]!)
+  const outcome = await observer.syncWith(target.network.libp2p.peerId.toString())
+  return outcome.missing.map(hexOf).sort()
+}
+
+const hexOf = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
+
+/** The sync key of commit `height` of the tile whose genesis is `genesis` (a tile without family). */
+function keyOf (genesis: CID, height: number, commit: CID): Uint8Array {
+  return syncKey({ network: NETWORK, family: '', genesis, height, commit })
+}
+
+/** The sync keys of every commit of `state`'s log. */
+function keysOfState (state: DocState): Uint8Array[] {
+  return state.log.map((entry, height) => keyOf(state.log[0]!.cid, height, entry.cid))
+}
+
+/** The blocks of a signed commit, as a `blocks` entry carries them. */
+const blocksOf = (signed: Pick<SignedBlocks, 'envelope' | 'payload'>): Block[] => [signed.envelope, signed.payload]
+
+/** `signed` with its signature's first character changed: a different envelope CID whose signature cannot verify. */
+async function flipSignature (signed: SignedBlocks): Promise<Pick<SignedBlocks, 'envelope' | 'payload'>> {
+  const [first, ...rest] = signed.commit.jws.signatures
+  const signature = (first!.signature.startsWith('A') ? 'B' : 'A') + first!.signature.slice(1)
+  return { envelope: await encodeJWS({ ...signed.commit.jws, signatures: [{ ...first!, signature }, ...rest] }), payload: signed.payload }
+}
+
+/** Serves `entries` (by key) for the keys wanted, in one `blocks` message, then `done`. */
+function serving (entries: Map<string, { doc: string, blocks: Block[] }>): Answer {
+  return async (wanted, channel) => {
+    const out = wanted.flatMap((key) => {
+      const entry = entries.get(hexOf(key))
+      return entry === undefined ? [] : [{ key, doc: entry.doc, blocks: entry.blocks.map((b) => ({ cid: b.cid, bytes: b.bytes })) }]
+    })
+    if (out.length > 0) await channel.send(encodeSyncMessage({ type: 'blocks', entries: out }))
+    await channel.send(encodeSyncMessage({ type: 'done' }))
+  }
+}
+
+async function expectNotStored (node: KilnNode, cids: CID[]): Promise<void> {
+  for (const cid of cids) await expect(node.readBlock(cid)).rejects.toMatchObject({ name: 'BlockNotFoundError' })
+}
+
+/** Waits until the node has refused the peer at least once and holds no connection to it; then it is banned. */
+async function expectDropped (target: TestKilnNode, hostile: Hostile): Promise<void> {
+  await vi.waitFor(() => {
+    expect(target.refusals(hostile.peerId)).not.toEqual([])
+    expect(target.network.info().peers.map((p) => p.peerId)).not.toContain(hostile.peerId)
+  }, { timeout: 10_000, interval: 20 })
+  // Banned: the node will not even dial it.
+  const dialed = await target.network.libp2p.dial(hostile.network.libp2p.getMultiaddrs()[0]!).then(() => 'connected', (err: Error) => err.name)
+  expect(dialed).not.toBe('connected')
+}
+
+describe('a Kiln node and a hostile sync peer', () => {
+  it('refuses forged updates and a genesis with an invalid DAG-JWS, stores nothing of them, keeps its tips, offers no key of them, and bans the peer', async () => {
+    const target = await kilnNode({ ban: { invalidMessages: 1 } })
+    const one = await target.node.createDocument('tile', (await makeGenesis({ doc: 1, n: 0 }, {}, alice)).commit)
+    const two = await target.node.createDocument('tile', (await makeGenesis({ doc: 2, n: 0 }, {}, alice)).commit)
+    const before = [(await target.node.load(one.id)).state, (await target.node.load(two.id)).state]
+
+    // An update of the first document signed by a stranger; an update of the second by its controller whose signature
+    // was then changed; the genesis of a third document, by the controller, its signature changed.
+    const tip = one.state.log[0]!.cid
+    const stranger = await signRecord({ id: one.id.cid, prev: tip, header: {}, data: [{ op: 'replace', path: '/n', value: 666 }] }, mallory)
+    const flippedUpdate = await flipSignature(await makeUpdate(two.state, { doc: 2, n: 1 }, alice))
+    const flippedGenesis = await flipSignature(await makeGenesis({ doc: 3, n: 0 }, {}, alice))
+    const third = new DocID('tile', flippedGenesis.envelope.cid)
+    const forged = [
+      { key: keyOf(one.id.cid, 1, stranger.envelope.cid), doc: one.id.toString(), blocks: blocksOf(stranger) },
+      { key: keyOf(two.id.cid, 1, flippedUpdate.envelope.cid), doc: two.id.toString(), blocks: blocksOf(flippedUpdate) },
+      { key: keyOf(third.cid, 0, third.cid), doc: third.toString(), blocks: blocksOf(flippedGenesis) }
+    ]
+    const honestKeys = [...keysOfState(one.state), ...keysOfState(two.state)]
+    const hostile = await hostilePeer(target, [...honestKeys, ...forged.map((f) => f.key)], serving(new Map(forged.map((f) => [hexOf(f.key), f]))))
+
+    await expectDropped(target, hostile)
+    // The node wanted exactly the forged keys, got their blocks, refused the three documents, and counted it once.
+    expect(hostile.wanted.flat().map(hexOf).sort()).toEqual(forged.map((f) => hexOf(f.key)).sort())
+    expect(target.refusals(hostile.peerId)).toEqual(["sent 3 documents' commits the node refused"])
+    // Nothing of them is stored, the tips are what they were, and the third document does not exist here.
+    await expectNotStored(target.node, forged.flatMap((f) => f.blocks.map((b) => b.cid)))
+    expect([(await target.node.load(one.id)).state, (await target.node.load(two.id)).state]).toEqual(before)
+    await expect(target.node.load(third, { syncTimeoutMs: 0 })).rejects.toMatchObject({ name: 'DocumentNotFoundError' })
+    expect(await keysOffered(target)).toEqual(honestKeys.map(hexOf).sort())
+    // Each is refused by the pipeline with a named error when handed to the node's catch-up side directly.
+    await expect(target.source.apply(one.id.toString(), stranger.envelope.cid, blocksOf(stranger))).rejects.toMatchObject({ name: 'UnauthorizedSignerError' })
+    await expect(target.source.apply(two.id.toString(), flippedUpdate.envelope.cid, blocksOf(flippedUpdate))).rejects.toMatchObject({ name: 'InvalidSignatureError' })
+    await expect(target.source.apply(third.toString(), third.cid, blocksOf(flippedGenesis))).rejects.toMatchObject({ name: 'InvalidSignatureError' })
+  })
+})
