@@ -1,3 +1,4 @@
+import * as dagCbor from '@ipld/dag-cbor'
 import { encodeJWS, signRecord, type SignedBlocks } from '@kiln/codec'
 import { createNode, memoryStorage, type KilnNode } from '@kiln/core'
 import { DocID } from '@kiln/docid'
@@ -10,6 +11,7 @@ import {
 import { keyDidSigner } from '@kiln/signing'
 import type { Stream } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
+import { sha256 } from 'multiformats/hashes/sha2'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 
 // A Kiln node (memory storage, real libp2p on 127.0.0.1) and a hostile sync peer that is no Kiln node: a bare libp2p
@@ -76,19 +78,27 @@ type Answer = (wanted: Uint8Array[], channel: SyncChannel, stream: Stream) => Pr
 
 interface Hostile { network: Libp2pNetwork, peerId: string, address: string, wanted: Uint8Array[][] }
 
+/** What the hostile peer does with a sync session the node starts (by default: answers it from a store of its keys). */
+type Session = (stream: Stream, keys: Uint8Array[]) => Promise<void>
+
+const honestSession: Session = async (stream, keys) => {
+  await syncReconcile({ role: 'responder', network: NETWORK, store: memorySyncKeyStore(keys), interests: [syncNetworkRange(NETWORK)], channel: streamSyncChannel(stream) })
+  await stream.close()
+}
+
 /**
- * A bare libp2p peer that answers the node's sync session from a key store holding `keys`, answers each `want` on the
- * blocks stream with `answer`, and dials `target`, whose catch-up starts a session with it at once.
+ * A bare libp2p peer that answers the node's sync sessions from a key store holding `keys` (read again at each
+ * session), answers each `want` on the blocks stream with `answer`, and dials `target`, whose catch-up starts a session
+ * with it at once.
  */
-async function hostilePeer (target: TestKilnNode, keys: Uint8Array[], answer: Answer): Promise<Hostile> {
+async function hostilePeer (target: TestKilnNode, keys: Uint8Array[], answer: Answer, session: Session = honestSession): Promise<Hostile> {
   const network = libp2pNetwork({ listen: ['/ip4/127.0.0.1/tcp/0'], network: NETWORK, keepaliveMs: 0, dialFilter: loopback })({ blocks: mapBlockstore() })
   await network.start()
   cleanup.push(async () => { await network.stop() })
   const wanted: Uint8Array[][] = []
   await network.libp2p.handle(SYNC_PROTOCOL, async (stream) => {
     try {
-      await syncReconcile({ role: 'responder', network: NETWORK, store: memorySyncKeyStore(keys), interests: [syncNetworkRange(NETWORK)], channel: streamSyncChannel(stream) })
-      await stream.close()
+      await session(stream, keys)
     } catch (err) {
       stream.abort(err as Error)
     }
@@ -209,5 +219,77 @@ describe('a Kiln node and a hostile sync peer', () => {
     await expect(target.source.apply(one.id.toString(), stranger.envelope.cid, blocksOf(stranger))).rejects.toMatchObject({ name: 'UnauthorizedSignerError' })
     await expect(target.source.apply(two.id.toString(), flippedUpdate.envelope.cid, blocksOf(flippedUpdate))).rejects.toMatchObject({ name: 'InvalidSignatureError' })
     await expect(target.source.apply(third.toString(), third.cid, blocksOf(flippedGenesis))).rejects.toMatchObject({ name: 'InvalidSignatureError' })
+  })
+
+  it('refuses a peer that lists keys and then answers done without their blocks, or with another document named', async () => {
+    const target = await kilnNode({ ban: { invalidMessages: 1 } })
+    const own = await target.node.createDocument('tile', (await makeGenesis({ own: true }, {}, alice)).commit)
+    const listed = await makeGenesis({ listed: 1 }, {}, alice)
+    const listedId = new DocID('tile', listed.envelope.cid)
+    const key = keyOf(listedId.cid, 0, listedId.cid)
+
+    // Lists the genesis of a real document, then sends no blocks at all.
+    const empty = await hostilePeer(target, [...keysOfState(own.state), key], serving(new Map()))
+    await expectDropped(target, empty)
+    expect(empty.wanted.flat().map(hexOf)).toEqual([hexOf(key)])
+    expect(target.refusals(empty.peerId)).toEqual(['listed 1 keys it did not send the blocks of'])
+
+    // Lists it too, and sends its blocks under the DocID of another document.
+    const other = await makeGenesis({ other: 1 }, {}, alice)
+    const otherId = new DocID('tile', other.envelope.cid)
+    const misnamed = await hostilePeer(target, [...keysOfState(own.state), key], serving(new Map([[hexOf(key), { doc: otherId.toString(), blocks: blocksOf(listed) }]])))
+    await expectDropped(target, misnamed)
+    expect(target.refusals(misnamed.peerId)).toEqual([`sync blocks: The peer named ${otherId.toString()} for a key of another document`])
+
+    await expectNotStored(target.node, [listed.envelope.cid, listed.payload.cid])
+    await expect(target.node.load(listedId, { syncTimeoutMs: 0 })).rejects.toMatchObject({ name: 'DocumentNotFoundError' })
+    expect(await keysOffered(target)).toEqual(keysOfState(own.state).map(hexOf))
+  })
+
+  it('refuses a block over 256 KiB and a blocks message of 1,001 entries with named errors, stores nothing, and still syncs with an honest node', async () => {
+    const target = await kilnNode({ ban: { invalidMessages: 1 } })
+    const own = await target.node.createDocument('tile', (await makeGenesis({ own: true }, {}, alice)).commit)
+
+    // A "genesis" of 300 KiB: its CID is right, its size is not.
+    const hugeBytes = dagCbor.encode({ header: { controllers: [alice.did] }, data: { pad: 'x'.repeat(300 * 1024) } })
+    const huge: Block = { cid: CID.create(1, dagCbor.code, await sha256.digest(hugeBytes)), bytes: hugeBytes }
+    const hugeId = new DocID('tile', huge.cid)
+    const hugeKey = keyOf(huge.cid, 0, huge.cid)
+    const big = await hostilePeer(target, [...keysOfState(own.state), hugeKey], serving(new Map([[hexOf(hugeKey), { doc: hugeId.toString(), blocks: [huge] }]])))
+    await expectDropped(target, big)
+    expect(big.wanted.flat().map(hexOf)).toEqual([hexOf(hugeKey)])
+    expect(target.refusals(big.peerId)).toEqual(["sent 1 documents' commits the node refused"])
+    await expect(target.source.apply(hugeId.toString(), huge.cid, [huge])).rejects.toMatchObject({ name: 'LimitExceededError' })
+
+    // A blocks message of 1,001 small entries, within 1 MiB: written by hand, since the encoder refuses it.
+    const small = await makeGenesis({ small: 1 }, {}, alice)
+    const smallId = new DocID('tile', small.envelope.cid)
+    const smallKey = keyOf(smallId.cid, 0, smallId.cid)
+    const entry = { key: smallKey, doc: smallId.toString(), blocks: blocksOf(small).map((b) => ({ cid: b.cid, bytes: b.bytes })) }
+    const flood = dagCbor.encode({ type: 'blocks', entries: Array.from({ length: 1_001 }, () => entry) })
+    expect(() => decodeSyncMessage(flood)).toThrow(expect.objectContaining({ name: 'LimitExceededError' }))
+    const many = await hostilePeer(target, [...keysOfState(own.state), smallKey], async (_wanted, channel) => {
+      await channel.send(flood)
+      await channel.send(encodeSyncMessage({ type: 'done' }))
+    })
+    await expectDropped(target, many)
+    expect(target.refusals(many.peerId)).toHaveLength(1)
+    expect(target.refusals(many.peerId)[0]).toMatch(/^sync blocks: A sync message with .* over the limit of 1000$/)
+
+    await expectNotStored(target.node, [huge.cid, small.envelope.cid, small.payload.cid])
+    expect(await keysOffered(target)).toEqual(keysOfState(own.state).map(hexOf))
+
+    // Healthy: an honest node that connects now gets the node's document, and the node gets the honest node's.
+    const honest = await kilnNode()
+    const theirs = await honest.node.createDocument('tile', (await makeGenesis({ theirs: true }, {}, alice)).commit)
+    await honest.network.libp2p.dial(target.network.libp2p.getMultiaddrs()[0]!)
+    // Each has the other's genesis in its own store (a load of a document it did not hold would ask the network).
+    await vi.waitFor(async () => {
+      await target.node.readBlock(theirs.state.log[0]!.cid)
+      await honest.node.readBlock(own.state.log[0]!.cid)
+    }, { timeout: 10_000, interval: 50 })
+    expect((await target.node.load(theirs.id)).state).toEqual(theirs.state)
+    expect((await honest.node.load(own.id)).state).toEqual(own.state)
+    expect(target.refusals(honest.network.libp2p.peerId.toString())).toEqual([])
   })
 })
