@@ -292,4 +292,57 @@ describe('a Kiln node and a hostile sync peer', () => {
     expect((await honest.node.load(own.id)).state).toEqual(own.state)
     expect(target.refusals(honest.network.libp2p.peerId.toString())).toEqual([])
   })
+
+  it('aborts a blocks stream stalled in the middle of a frame after syncInactivityMs, keeps what was applied before, and bans the peer', async () => {
+    const target = await kilnNode({ ban: { invalidMessages: 1 }, syncInactivityMs: 300, syncSchedule: { intervalMs: 50 } })
+    const own = await target.node.createDocument('tile', (await makeGenesis({ own: true }, {}, alice)).commit)
+    const first = await makeGenesis({ first: 1 }, {}, alice)
+    const firstId = new DocID('tile', first.envelope.cid)
+    const firstKey = keyOf(firstId.cid, 0, firstId.cid)
+    const second = await makeGenesis({ second: 1 }, {}, alice)
+    const secondId = new DocID('tile', second.envelope.cid)
+    const secondKey = keyOf(secondId.cid, 0, secondId.cid)
+
+    // The first session is honest: the first document arrives whole. The peer then lists the second document too, and
+    // when the node wants it, sends a length prefix and half the frame, and nothing more.
+    const keys = [...keysOfState(own.state), firstKey]
+    const honestly = serving(new Map([[hexOf(firstKey), { doc: firstId.toString(), blocks: blocksOf(first) }]]))
+    let stalled = false
+    const staller = await hostilePeer(target, keys, async (wanted, channel, stream) => {
+      if (!wanted.some((key) => hexOf(key) === hexOf(secondKey))) {
+        keys.push(secondKey)
+        await honestly(wanted, channel, stream)
+        return
+      }
+      const frame = encodeSyncMessage({ type: 'blocks', entries: [{ key: secondKey, doc: secondId.toString(), blocks: blocksOf(second) }] })
+      const prefix = new Uint8Array(4)
+      new DataView(prefix.buffer).setUint32(0, frame.length)
+      stream.send(prefix)
+      stream.send(frame.subarray(0, frame.length >> 1))
+      stalled = true
+    })
+    await expectDropped(target, staller)
+    expect(stalled).toBe(true)
+    expect(target.refusals(staller.peerId)).toEqual(['sync blocks: The peer sent nothing on the sync stream for 300 ms'])
+    // What the first session applied stays; nothing of the second document is here.
+    expect((await target.node.load(firstId)).state.log.map((e) => e.cid.toString())).toEqual([firstId.cid.toString()])
+    await expectNotStored(target.node, [second.envelope.cid, second.payload.cid])
+    expect(await keysOffered(target)).toEqual([...keysOfState(own.state), firstKey].map(hexOf).sort())
+  })
+
+  it('aborts a session the node started when the peer stops answering after hello, and bans the peer', async () => {
+    const target = await kilnNode({ ban: { invalidMessages: 1 }, syncInactivityMs: 300 })
+    await target.node.createDocument('tile', (await makeGenesis({ own: true }, {}, alice)).commit)
+    let heard = false
+    const mute = await hostilePeer(target, [], serving(new Map()), async (stream) => {
+      // Reads the node's hello, then says nothing and waits for the node to give up.
+      const channel = streamSyncChannel(stream)
+      for await (const frame of channel.receive()) {
+        heard ||= decodeSyncMessage(frame).type === 'hello'
+      }
+    })
+    await expectDropped(target, mute)
+    expect(heard).toBe(true)
+    expect(target.refusals(mute.peerId)).toEqual(['sync session: The peer sent nothing on the sync stream for 300 ms'])
+  })
 })

@@ -341,7 +341,7 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
       return fetched
     } catch (err) {
       stream.abort(err as Error)
-      if ((err as Error).name === 'CodecError' || (err as Error).name === 'LimitExceededError') this.#refuse(peer, `sync blocks: ${(err as Error).message}`)
+      if (['CodecError', 'LimitExceededError', 'TimeoutError'].includes((err as Error).name)) this.#refuse(peer, `sync blocks: ${(err as Error).message}`)
       throw err
     } finally {
       release()
@@ -365,6 +365,9 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
       return outcome
     } catch (err) {
       stream.abort(err as Error)
+      // A peer that stalls or never lets a range settle counts against it, as it does when this node answers. A
+      // CodecError is not counted here: it is also what a peer that went away or was busy leaves behind.
+      if (['LimitExceededError', 'TimeoutError'].includes((err as Error).name)) this.#refuse(peer, `sync session: ${(err as Error).message}`)
       throw err
     } finally {
       release()
