@@ -5,7 +5,7 @@ import { DocID } from '@kiln/docid'
 import { makeGenesis, makeUpdate, tile } from '@kiln/doctype-tile'
 import { BlockNotFoundError, type Block, type Blockstore, type DocState, type SyncSource } from '@kiln/interface'
 import {
-  decodeSyncMessage, encodeSyncMessage, libp2pNetwork, memorySyncKeyStore, streamSyncChannel, SYNC_BLOCKS_PROTOCOL, SYNC_PROTOCOL,
+  decodeSyncMessage, encodeSyncMessage, libp2pNetwork, memorySyncKeyStore, streamSyncChannel, SYNC_BLOCKS_PROTOCOL, SYNC_PROTOCOL, SYNC_PROTOCOL_VERSION,
   syncKey, syncNetworkRange, syncReconcile, type Libp2pNetwork, type Libp2pNetworkInit, type SyncChannel
 } from '@kiln/network-libp2p'
 import { keyDidSigner } from '@kiln/signing'
@@ -344,5 +344,28 @@ describe('a Kiln node and a hostile sync peer', () => {
     await expectDropped(target, mute)
     expect(heard).toBe(true)
     expect(target.refusals(mute.peerId)).toEqual(['sync session: The peer sent nothing on the sync stream for 300 ms'])
+  })
+
+  it('refuses a peer whose answers to a session the node started never let a range settle, at maxRounds, and bans it', async () => {
+    const target = await kilnNode({ ban: { invalidMessages: 1 } })
+    await target.node.createDocument('tile', (await makeGenesis({ own: true }, {}, alice)).commit)
+    const range = syncNetworkRange(NETWORK)
+    let answered = 0
+    const splitter = await hostilePeer(target, [], serving(new Map()), async (stream) => {
+      const channel = streamSyncChannel(stream)
+      // Answers hello with hello, and everything after with the whole range under a hash that never matches.
+      for await (const frame of channel.receive()) {
+        const message = decodeSyncMessage(frame)
+        answered++
+        await channel.send(encodeSyncMessage(message.type === 'hello'
+          ? { type: 'hello', version: [...SYNC_PROTOCOL_VERSION], network: NETWORK, interests: [range] }
+          : { type: 'ranges', items: [{ start: range.start, end: range.end, count: 1_000 + answered, hash: new Uint8Array(32).fill(answered % 255 + 1) }] }))
+      }
+    })
+    await expectDropped(target, splitter)
+    // hello, then at most maxRounds (64) ranges messages both ways together.
+    expect(answered).toBeLessThanOrEqual(1 + 64)
+    expect(target.refusals(splitter.peerId)).toHaveLength(1)
+    expect(target.refusals(splitter.peerId)[0]).toMatch(/^sync session: Sync with the peer stopped: .* over the limit of 64$/)
   })
 })
