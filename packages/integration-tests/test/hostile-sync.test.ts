@@ -186,7 +186,8 @@ async function expectDropped (target: TestKilnNode, hostile: Hostile): Promise<v
 
 describe('a Kiln node and a hostile sync peer', () => {
   it('refuses forged updates and a genesis with an invalid DAG-JWS, stores nothing of them, keeps its tips, offers no key of them, and bans the peer', async () => {
-    const target = await kilnNode({ ban: { invalidMessages: 1 } })
+    // Sessions follow each other quickly, and the second refusal bans.
+    const target = await kilnNode({ ban: { invalidMessages: 2 }, syncSchedule: { intervalMs: 50 } })
     const one = await target.node.createDocument('tile', (await makeGenesis({ doc: 1, n: 0 }, {}, alice)).commit)
     const two = await target.node.createDocument('tile', (await makeGenesis({ doc: 2, n: 0 }, {}, alice)).commit)
     const before = [(await target.node.load(one.id)).state, (await target.node.load(two.id)).state]
@@ -207,9 +208,11 @@ describe('a Kiln node and a hostile sync peer', () => {
     const hostile = await hostilePeer(target, [...honestKeys, ...forged.map((f) => f.key)], serving(new Map(forged.map((f) => [hexOf(f.key), f]))))
 
     await expectDropped(target, hostile)
-    // The node wanted exactly the forged keys, got their blocks, refused the three documents, and counted it once.
-    expect(hostile.wanted.flat().map(hexOf).sort()).toEqual(forged.map((f) => hexOf(f.key)).sort())
-    expect(target.refusals(hostile.peerId)).toEqual(["sent 3 documents' commits the node refused"])
+    // At each session the node wanted exactly the forged keys again, got their blocks, refused the three documents and
+    // counted that once against the peer; it was dropped at the second.
+    expect(hostile.wanted.length).toBeGreaterThanOrEqual(2)
+    for (const wanted of hostile.wanted) expect(wanted.map(hexOf).sort()).toEqual(forged.map((f) => hexOf(f.key)).sort())
+    expect(target.refusals(hostile.peerId).slice(0, 2)).toEqual(Array(2).fill("sent 3 documents' commits the node refused"))
     // Nothing of them is stored, the tips are what they were, and the third document does not exist here.
     await expectNotStored(target.node, forged.flatMap((f) => f.blocks.map((b) => b.cid)))
     expect([(await target.node.load(one.id)).state, (await target.node.load(two.id)).state]).toEqual(before)
