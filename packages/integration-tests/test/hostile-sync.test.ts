@@ -76,7 +76,7 @@ type Stream = Parameters<typeof streamSyncChannel>[0]
 /** What the hostile peer does with each `want` the node sends on a blocks stream. */
 type Answer = (wanted: Uint8Array[], channel: SyncChannel, stream: Stream) => Promise<void>
 
-interface Hostile { network: Libp2pNetwork, peerId: string, address: string, wanted: Uint8Array[][] }
+interface Hostile { network: Libp2pNetwork, peerId: string, wanted: Uint8Array[][] }
 
 /** What the hostile peer does with a sync session the node starts (by default: answers it from a store of its keys). */
 type Session = (stream: Stream, keys: Uint8Array[]) => Promise<void>
@@ -119,7 +119,7 @@ async function hostilePeer (target: TestKilnNode, keys: Uint8Array[], answer: An
     }
   })
   await network.libp2p.dial(target.network.libp2p.getMultiaddrs()[0]!)
-  return { network, peerId: network.libp2p.peerId.toString(), address: network.libp2p.getMultiaddrs()[0]!.toString(), wanted }
+  return { network, peerId: network.libp2p.peerId.toString(), wanted }
 }
 
 /** A plain libp2p peer with an empty key store: a session it starts learns every key the node offers. */
