@@ -5,7 +5,10 @@ import { createHash } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setImmediate } from 'node:timers/promises'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 import * as dagCbor from '@ipld/dag-cbor'
 import { memorySyncKeyStore, summariseSyncKeys, syncChannelPair, syncKey, syncNetworkRange, syncReconcile } from '@kiln/network-libp2p'
 import { CID } from 'multiformats/cid'
@@ -40,50 +43,87 @@ export default async function syncBench () {
   await freshNodeBench()
 }
 
-// A fresh node: 10,000 commits over 1,000 documents on A (LevelDB), synced to an empty node B on loopback, every commit
-// verified and applied through B's pipeline; from B's connection until its first session with A is done.
+// A fresh node: 10,000 commits over 1,000 documents on A (LevelDB, in a process of its own), synced to an empty node B
+// on loopback, every commit verified and applied through B's pipeline; from B's start until its first session with A,
+// blocks fetched and applied, is done. The CPU each side used is printed beside the rate: both share the machine.
 const DOCS = 1_000
 const COMMITS_PER_DOC = 10
+const NETWORK = 'sync-bench'
 
-async function networked (dir, name, bootstrap = []) {
+async function networked (path, bootstrap) {
   const { createNode } = await import('@kiln/core')
   const { tile } = await import('@kiln/doctype-tile')
   const { levelStorage } = await import('@kiln/storage-level')
   const { libp2pNetwork } = await import('@kiln/network-libp2p')
   let network
-  const factory = libp2pNetwork({ listen: ['/ip4/127.0.0.1/tcp/0'], network: 'sync-bench', bootstrap, keepaliveMs: 0, dialFilter: (a) => a.startsWith('/ip4/127.0.0.1/') })
-  const node = await createNode({ doctypes: [tile()], storage: levelStorage({ path: join(dir, name) }), durability: 'relaxed', network: (c) => (network = factory(c)) })
+  const factory = libp2pNetwork({ listen: ['/ip4/127.0.0.1/tcp/0'], network: NETWORK, bootstrap, keepaliveMs: 0, dialFilter: (a) => a.startsWith('/ip4/127.0.0.1/') })
+  const node = await createNode({ doctypes: [tile()], storage: levelStorage({ path }), durability: 'relaxed', network: (c) => (network = factory(c)) })
   return { node, network }
 }
 
-export async function freshNodeBench () {
-  const { makeGenesis, makeUpdate } = await import('@kiln/doctype-tile')
+/** Writes the documents A serves, with a node of no network, closed before A opens the same directory. */
+async function fillServingNode (path) {
+  const { createNode } = await import('@kiln/core')
+  const { tile, makeGenesis, makeUpdate } = await import('@kiln/doctype-tile')
+  const { levelStorage } = await import('@kiln/storage-level')
   const { keyDidSigner } = await import('@kiln/signing')
   const signer = keyDidSigner({ seed: new Uint8Array(32).fill(77) })
-  const dir = await mkdtemp(join(tmpdir(), 'kiln-sync-bench-'))
-  const nodes = []
+  const node = await createNode({ doctypes: [tile()], storage: levelStorage({ path }), durability: 'relaxed' })
   try {
-    const a = await networked(dir, 'a')
-    nodes.push(a)
     for (let d = 0; d < DOCS; d++) {
-      let { id, state } = await a.node.createDocument('tile', (await makeGenesis({ d, n: 0 }, {}, signer)).commit, { publish: false })
-      for (let n = 1; n < COMMITS_PER_DOC; n++) state = (await a.node.applyCommit(id, (await makeUpdate(state, { d, n }, signer)).commit, { publish: false })).state
+      let { id, state } = await node.createDocument('tile', (await makeGenesis({ d, n: 0 }, {}, signer)).commit, { publish: false })
+      for (let n = 1; n < COMMITS_PER_DOC; n++) state = (await node.applyCommit(id, (await makeUpdate(state, { d, n }, signer)).commit, { publish: false })).state
     }
-    const start = performance.now()
-    const b = await networked(dir, 'b', [a.network.info().addresses[0]])
-    nodes.push(b)
-    const deadline = start + 600_000
-    let status
-    while (performance.now() < deadline) {
-      status = b.network.syncStatus()[0]
-      if (status?.last !== undefined) break
-      await setImmediate()
-    }
-    const seconds = (performance.now() - start) / 1000
-    const commits = status?.last?.missing ?? 0
-    report('sync.fresh_node_commits_per_s', commits / seconds, 'commits/s', `${commits} commits over ${DOCS} documents synced to an empty node on loopback, all verified; target >= 4,500`)
   } finally {
-    for (const { node } of nodes.reverse()) await node.stop()
+    await node.stop()
+  }
+}
+
+/** Starts A in a child process on `path`; resolves with its address and a `stop` that resolves with its CPU time. */
+async function servingNode (path) {
+  const child = spawn(process.execPath, [...(process.env.KILN_BENCH_CHILD_ARGS ?? '').split(' ').filter(Boolean), fileURLToPath(new URL('./sync-peer.mjs', import.meta.url)), path, NETWORK], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
+  const first = await lines.next()
+  if (first.done === true) throw new Error('the serving node exited before it listened')
+  const { address } = JSON.parse(first.value)
+  return {
+    address,
+    stop: async () => {
+      child.stdin.end()
+      const last = await lines.next()
+      await once(child, 'exit')
+      return last.done === true ? NaN : JSON.parse(last.value).cpuMs
+    }
+  }
+}
+
+export async function freshNodeBench () {
+  const dir = await mkdtemp(join(tmpdir(), 'kiln-sync-bench-'))
+  let a
+  let b
+  try {
+    await fillServingNode(join(dir, 'a'))
+    a = await servingNode(join(dir, 'a'))
+    const start = performance.now()
+    const cpu = process.cpuUsage()
+    b = await networked(join(dir, 'b'), [a.address])
+    const synced = await new Promise((resolve) => {
+      const poll = setInterval(() => {
+        const status = b.network.syncStatus()[0]
+        if (status?.last !== undefined) { clearInterval(poll); resolve(status.last) }
+      }, 5)
+    })
+    const seconds = (performance.now() - start) / 1000
+    const used = process.cpuUsage(cpu)
+    const commits = synced.missing
+    report('sync.fresh_node_commits_per_s', commits / seconds, 'commits/s', `${commits} commits over ${DOCS} documents synced to an empty node on loopback, all verified; target >= 4,500`)
+    report('sync.fresh_node.receiver_cpu_us_per_commit', (used.user + used.system) / commits, 'µs', 'the empty node, all its threads')
+    const servedMs = await a.stop()
+    a = undefined
+    report('sync.fresh_node.server_cpu_us_per_commit', servedMs * 1000 / commits, 'µs', 'the serving node, all its threads, from its start')
+  } finally {
+    await b?.node.stop()
+    await a?.stop()
     await rm(dir, { recursive: true, force: true })
   }
 }

@@ -46,7 +46,7 @@ export interface NetworkSyncComponents {
   storage: Pick<Storage, 'blocks' | 'getCommitPlace'>
   documents: Pick<Documents, 'findHead'>
   doctypes: DoctypeRegistry
-  pipeline: Pick<Pipeline, 'apply' | 'createDecoded'>
+  pipeline: Pick<Pipeline, 'apply' | 'applyRun' | 'createDecoded'>
   /** Whether someone watches the document: announcements of a watched document are followed even before it is held. */
   watched?: (docId: string) => boolean
   logger?: Logger
@@ -198,8 +198,9 @@ export class NetworkSync {
   }
 
   /**
-   * Applies what a peer sent in-band (catch-up sync): the log of `id` up to `tip`, read from `blocks` first, then from
-   * storage, then from the network. Serialised with the document's other syncs; rejects as {@link sync} does.
+   * Applies what a peer sent in-band (catch-up sync): the log of `id` up to `tip`, read from `blocks`, else from
+   * storage, never from the network (`BlockNotFoundError`). Serialised with the document's other syncs; rejects as
+   * {@link sync} does.
    */
   async applySupplied (id: DocID, tip: CID, blocks: readonly Block[], options: AbortOptions = {}): Promise<void> {
     const supplied = new Map(blocks.map((b) => [b.cid.toString(), b.bytes]))
@@ -212,7 +213,8 @@ export class NetworkSync {
     const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(SYNC_DEADLINE_MS)])
     const fetchBlock = async (cid: CID, options?: AbortOptions): Promise<Uint8Array> => {
       const given = supplied?.get(cid.toString())
-      if (given === undefined) return await this.#fetchBlock(cid, options?.signal ?? signal)
+      // What a peer supplies in-band is all it sends: a block it left out is never chased over the network.
+      if (given === undefined) return supplied === undefined ? await this.#fetchBlock(cid, options?.signal ?? signal) : await this.#c.storage.blocks.get(cid, { signal: options?.signal ?? signal })
       if (given.byteLength > MAX_PEER_BLOCK_BYTES) {
         throw new LimitExceededError(`Block ${cid.toString()} from a peer is ${given.byteLength} bytes, more than ${MAX_PEER_BLOCK_BYTES}`, {
           details: { cid: cid.toString(), bytes: given.byteLength, limit: MAX_PEER_BLOCK_BYTES }
@@ -223,7 +225,11 @@ export class NetworkSync {
     }
     const missing: IncomingCommit[] = []
     let cursor = tip
-    while (await this.#c.storage.getCommitPlace(key, cursor, { signal }) === undefined) {
+    // Nothing of a document the node does not hold is stored, so its commits are not looked up one by one.
+    const held = await this.#c.documents.findHead(key, { signal })
+    const known = async (cid: CID): Promise<boolean> =>
+      held !== undefined && (cid.equals(held.head.tip) || await this.#c.storage.getCommitPlace(key, cid, { signal }) !== undefined)
+    while (!await known(cursor)) {
       if (missing.length >= MAX_FETCHED_COMMITS) {
         throw new LimitExceededError(`The log of ${key} up to ${tip.toString()} lacks more than ${MAX_FETCHED_COMMITS} commits here`, {
           details: { docId: key, tip: tip.toString(), limit: MAX_FETCHED_COMMITS }
@@ -247,7 +253,9 @@ export class NetworkSync {
     if (missing.length === 0) return
     const handler = this.#c.doctypes.get(id.type)
     const options: SubmitOptions = { origin: 'remote', anchor: false, pin: false, publish: false, signal, fetchBlock }
-    for (const commit of missing.reverse()) {
+    // A log that extends the tip (or a new document) is one write; a branch goes commit by commit, through the conflict rule.
+    if (await this.#c.pipeline.applyRun(id, handler, missing.reverse(), options)) return
+    for (const commit of missing) {
       if (commit.kind === 'genesis') await this.#c.pipeline.createDecoded(handler, commit, options)
       else await this.#c.pipeline.apply(id, handler, commit, [], options)
     }

@@ -148,7 +148,7 @@ class Node implements KilnNode {
   private readonly pipeline: Pipeline
   private readonly anchoring: Anchoring
   private readonly watchers = new Watchers<DocSnapshot>()
-  private readonly commitListeners = new Set<(commit: HeldCommit) => void>()
+  private readonly commitListeners = new Set<(commit: HeldCommit, joined: boolean) => void>()
   private readonly logger?: Logger
   /** What a throwaway node needs to check an import before this node writes it: the doctypes and verifiers. */
   private readonly scratchInit: Pick<NodeInit, 'doctypes' | 'anchors'>
@@ -289,13 +289,20 @@ class Node implements KilnNode {
   }
 
   /** Stage 8 of the pipeline, after a durable write: watchers, the anchor request, the announcement. Never throws. */
-  private afterWrite ({ id, record, options }: WriteEvent): void {
+  private afterWrite ({ id, record, options, switched }: WriteEvent): void {
     const key = id.toString()
-    for (const listener of this.commitListeners) {
-      try {
-        listener(heldCommitOf(key, record.head, record.log.length - 1, record.head.tip, id.cid))
-      } catch (err) {
-        this.logger?.warn({ err, docId: key }, 'a commit listener threw')
+    if (this.commitListeners.size > 0) {
+      // A write adds its commit to the log; a branch switch replaces the entries past the fork with the winner's.
+      const from = switched === undefined ? record.log.length - 1 : switched.fork + 1
+      const changes: Array<[HeldCommit, boolean]> = []
+      for (let seq = from; seq < (switched?.log.length ?? 0); seq++) changes.push([heldCommitOf(key, record.head, seq, switched!.log[seq]!.cid, id.cid), false])
+      for (let seq = from; seq < record.log.length; seq++) changes.push([heldCommitOf(key, record.head, seq, record.log[seq]!.cid, id.cid), true])
+      for (const listener of this.commitListeners) {
+        try {
+          for (const [commit, joined] of changes) listener(commit, joined)
+        } catch (err) {
+          this.logger?.warn({ err, docId: key }, 'a commit listener threw')
+        }
       }
     }
     if (this.watchers.has(key)) this.watchers.emit(key, { id, state: stateOf(record) })

@@ -23,7 +23,7 @@ import {
   LogEntryType, SignatureStatus, UnauthorizedSignerError, UnsupportedChainError,
   type AbortOptions, type AnchorProof, type AnchorProofVerifier, type Block, type Blockstore, type Commit, type DocHead,
   type DocMetadata, type DoctypeContext, type DoctypeHandler, type DoctypeResult, type LogEntry, type SignatureVerifier,
-  type Storage, type StorageBatch, type StoredLogEntry
+  type Storage, type StorageBatch, type StoredLogEntry, type VerifiedSignature
 } from '@kiln/interface'
 import { decodeDagJWS } from '@kiln/signing'
 import { CID } from 'multiformats/cid'
@@ -66,6 +66,11 @@ export interface WriteEvent {
   id: DocID
   record: DocRecord
   options: SubmitOptions
+  /**
+   * For a write that switched the document to another branch: the log before it and the last position both logs
+   * share. The entries past `fork` left the log, and the record's entries past it joined.
+   */
+  switched?: { log: readonly LogEntry[], fork: number }
 }
 
 /** What the pipeline needs from the node around it. */
@@ -211,13 +216,85 @@ export class Pipeline {
       this.c.documents.set(key, candidate)
 
       // 8. after write
-      this.c.afterWrite({ id, record: candidate, options })
+      this.c.afterWrite({ id, record: candidate, options, ...(extendsTip ? {} : { switched: { log: current.log, fork } }) })
       return candidate
     })
   }
 
+  /**
+   * Applies a run of a peer's commits to one document as one write: `commits` are oldest first, each the `prev` of the
+   * next, and the first is the document's genesis (a document the node may not hold yet) or a commit on its tip. The
+   * signatures are checked all at once (the verifier batches them), the doctype runs the commits in order, and the run
+   * is one batch, so a log synced from a peer costs one group commit, not one per commit. A commit refused stops the
+   * run: those before it are written, then its error is thrown. Resolves false, having done nothing, when the run
+   * does not start on the tip (a branch: the caller applies it commit by commit, through the conflict rule).
+   */
+  async applyRun (id: DocID, handler: DoctypeHandler, commits: readonly IncomingCommit[], options: SubmitOptions): Promise<boolean> {
+    const key = id.toString()
+    return await this.c.exclusive(key, async () => {
+      const current = await this.c.documents.find(key, options)
+      // 2. links, for the whole run: it starts on what the node holds and each commit names the one before.
+      let run = commits
+      if (run[0]?.kind === 'genesis') {
+        if (!run[0].cid.equals(id.cid)) throw new InvalidCommitError(`Commit ${run[0].cid.toString()} is not the genesis of ${key}`, { details: { docId: key, commit: run[0].cid.toString() } })
+        if (current !== undefined) run = run.slice(1)
+      } else if (current === undefined) {
+        throw new DocumentNotFoundError(`Document ${key} is not on this node`, { details: { docId: key } })
+      }
+      if (run.length === 0) return true
+      if (current !== undefined && !checkLinks(id, current.head.genesis, run[0]!).equals(current.head.tip)) return false
+      for (let i = 1; i < run.length; i++) {
+        if (!checkLinks(id, id.cid, run[i]!).equals(run[i - 1]!.cid)) return false
+      }
+
+      // 3. signatures: verified all at once, each against its signer's right to write when its turn comes.
+      const verified = new Map(run.map((commit) => [commit, commit.jws === undefined ? undefined : settle(this.c.verifier.verifyDagJWS(commit.jws, { signal: options.signal }))]))
+      const records: DocRecord[] = []
+      const blocks: Block[][] = []
+      let base: DocRecord | null = current ?? null
+      let refusal: unknown
+      for (const commit of run) {
+        try {
+          let candidate: DocRecord
+          let written: Block[] = commit.blocks
+          if (commit.kind === 'anchor') {
+            const getter = options.fetchBlock === undefined
+              ? { get: blockGetter(this.c.storage.blocks), fetched: [] }
+              : fetchingBlockGetter(this.c.storage.blocks, [], options.fetchBlock)
+            const { proof, timestamp } = await this.verifyAnchor(commit, getter.get, options)
+            written = [...commit.blocks, ...getter.fetched]
+            candidate = anchorRecord(base!, commit.cid, proof, timestamp)
+          } else {
+            const signer = await this.checkSignature(handler, base, commit, options, verified.get(commit))
+            // 4. rules: none yet. 5. doctype
+            const result = await handler.apply(base === null ? null : stateOf(base), { cid: commit.cid, kind: commit.kind, payload: commit.record, signer }, this.c.context(options))
+            candidate = base === null ? genesisRecord(handler.code, commit.cid, result, commit.jws !== undefined) : updateRecord(base, commit.cid, result)
+          }
+          if (options.anchor) candidate = withStatus(candidate, AnchorStatus.PENDING)
+          records.push(candidate)
+          blocks.push(written)
+          base = candidate
+        } catch (err) {
+          refusal = err
+          break
+        }
+      }
+      // 6. conflict: the run extends the tip. 7. write: what verified, in one batch.
+      if (records.length > 0) {
+        await this.c.writer.write((batch) => { writeRun(batch, key, records, blocks, options.pin) })
+        this.c.documents.set(key, records[records.length - 1]!)
+        // 8. after write, for each commit in turn.
+        for (const record of records) this.c.afterWrite({ id, record, options })
+      }
+      if (refusal !== undefined) throw refusal
+      return true
+    })
+  }
+
   /** The stage-3 check of a signed commit: the JWS verifies, over this payload, by a DID the doctype allows. */
-  async checkSignature (handler: DoctypeHandler, base: DocRecord | null, commit: IncomingCommit, options: AbortOptions): Promise<string | undefined> {
+  async checkSignature (
+    handler: DoctypeHandler, base: DocRecord | null, commit: IncomingCommit, options: AbortOptions, checked?: Promise<Settled<VerifiedSignature>>
+  ): Promise<string | undefined> {
     const signers = handler.signers(base === null ? null : stateOf(base), commit.record)
     if (commit.jws === undefined) {
       if (signers.length > 0) {
@@ -227,7 +304,21 @@ export class Pipeline {
       }
       return undefined
     }
-    const verified = await this.c.verifier.verifyDagJWS(commit.jws, { controllers: signers.length > 0 ? signers : undefined, signal: options.signal })
+    let verified: VerifiedSignature
+    if (checked === undefined) {
+      verified = await this.c.verifier.verifyDagJWS(commit.jws, { controllers: signers.length > 0 ? signers : undefined, signal: options.signal })
+    } else {
+      // Verified ahead, with any signer allowed: the signer's right to write is checked here, first, as the verifier does.
+      const did = decodeDagJWS(commit.jws).kid.split('#')[0]!
+      if (signers.length > 0 && !signers.includes(did)) {
+        throw new UnauthorizedSignerError(`${did} is not an allowed signer of ${commit.cid.toString()}; controllers: ${signers.join(', ')}`, {
+          details: { did, commit: commit.cid.toString(), controllers: [...signers] }
+        })
+      }
+      const outcome = await checked
+      if (!outcome.ok) throw outcome.error
+      verified = outcome.value
+    }
     const payload = commit.blocks[1]?.cid
     if (payload === undefined || !verified.payload.equals(payload)) {
       throw new InvalidSignatureError(`The signature of ${commit.cid.toString()} is over another payload`, { details: { commit: commit.cid.toString() } })
@@ -480,6 +571,27 @@ function writeAppend (batch: StorageBatch, docId: string, record: DocRecord, blo
   batch.putHead(docId, record.head)
   if (seq > 0 && seq % CHECKPOINT_INTERVAL === 0) batch.putCheckpoint(docId, { seq, head: { ...record.head, anchorStatus: historicalStatus(record.log) } })
   if (pin) batch.pin(docId)
+}
+
+/** Stage 7 for a run of commits on the tip: {@link writeAppend} for each, with the head written once, the last. */
+function writeRun (batch: StorageBatch, docId: string, records: readonly DocRecord[], blocks: readonly Block[][], pin: boolean): void {
+  for (const [i, record] of records.entries()) {
+    for (const block of blocks[i]!) batch.putBlock(block.cid, block.bytes)
+    const seq = record.log.length - 1
+    const entry = record.log[seq]!
+    batch.putLogEntry(docId, seq, storedEntry(entry))
+    batch.indexCommit(docId, entry.cid, { seq })
+    if (seq > 0 && seq % CHECKPOINT_INTERVAL === 0) batch.putCheckpoint(docId, { seq, head: { ...record.head, anchorStatus: historicalStatus(record.log) } })
+  }
+  batch.putHead(docId, records[records.length - 1]!.head)
+  if (pin) batch.pin(docId)
+}
+
+/** The outcome of a promise, as a value: a check started ahead whose failure is not yet anyone's to handle. */
+type Settled<T> = { ok: true, value: T } | { ok: false, error: unknown }
+
+function settle<T> (promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }))
 }
 
 /** Stage 7 for a remote commit that lost: its blocks and its index entry, off the log. */

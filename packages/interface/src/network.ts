@@ -19,6 +19,8 @@ export interface PeerSyncState {
   failures: number
   /** What the last successful session found: when (ms since the epoch), the keys each side lacked, its rounds. */
   last?: { at: number, missing: number, peerMissing: number, rounds: number }
+  /** While `syncing` and fetching: the commits wanted from the peer in this session, and how many were received and applied. */
+  progress?: { wanted: number, received: number, applied: number }
 }
 
 /** What a network tells about the node's place on it (`GET /api/v0/kiln/node`). */
@@ -72,8 +74,11 @@ export interface HeldCommit {
 export interface SyncSource {
   /** Every commit in the logs of the documents the node holds. */
   commits(options?: AbortOptions): AsyncIterable<HeldCommit>
-  /** Tells `listener` of the new tip of each document the node writes from now on; returns its remover. */
-  onCommit(listener: (commit: HeldCommit) => void): () => void
+  /**
+   * Tells `listener` of each commit that joins (`joined`) or leaves the log of a held document from now on: a write
+   * adds its commit; a switch to another branch removes the losing entries and adds the winning ones. Returns its remover.
+   */
+  onCommit(listener: (commit: HeldCommit, joined: boolean) => void): () => void
   /**
    * The blocks of a held commit, all a peer needs to verify it offline: the commit (a signed one's envelope and
    * payload) and, for an anchor commit, its proof, the Merkle nodes on its path and the chain data the node holds.
@@ -81,7 +86,8 @@ export interface SyncSource {
   blocksOf(docId: string, commit: CID, options?: AbortOptions): Promise<Block[]>
   /**
    * Applies what a peer sent of a document, up to `tip`: the commits are read from `blocks` (or else the node's store,
-   * or else the network), checked against their CIDs, and applied oldest first through the pipeline as a peer's commits.
+   * never the network), checked against their CIDs, and applied oldest first through the pipeline as a peer's commits;
+   * a log that extends the tip is one write.
    */
   apply(docId: string, tip: CID, blocks: Block[], options?: AbortOptions): Promise<void>
 }

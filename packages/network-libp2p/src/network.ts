@@ -22,7 +22,7 @@ import { DEFAULT_BAN_POLICY, DEFAULT_PEER_RATES, PeerLimits, type BanPolicy, typ
 import { reconcile, type SyncLimits, type SyncOutcome } from './sync/session.js'
 import { SyncScheduler, type PeerSyncStatus, type SyncSchedule } from './sync/scheduler.js'
 import { streamSyncChannel, SYNC_PROTOCOL } from './sync/stream-channel.js'
-import { fetchWanted, HeldDocuments, serveBlocks, SYNC_BLOCKS_PROTOCOL, type FetchOutcome } from './sync/transfer.js'
+import { fetchWanted, HeldDocuments, RecentKeys, REFUSED_KEYS_FORGOTTEN_MS, REFUSED_KEYS_REMEMBERED, serveBlocks, SYNC_BLOCKS_PROTOCOL, type FetchOutcome } from './sync/transfer.js'
 import { familyRange, networkRange, syncKey } from './sync/keys.js'
 import { memorySyncKeyStore } from './sync/store.js'
 import type { SyncRange } from './sync/keys.js'
@@ -154,6 +154,8 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
   #starting: Promise<void> | undefined
   #stopped = false
   #inboundSyncs = 0
+  /** Keys whose commits this node refused lately, not wanted again while remembered. */
+  readonly #refusedKeys = new RecentKeys(REFUSED_KEYS_REMEMBERED, REFUSED_KEYS_FORGOTTEN_MS)
   readonly #syncingPeers = new Set<string>()
   #sync: ResolvedSync | undefined
   #documents: HeldDocuments | undefined
@@ -194,13 +196,15 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
       if (sync.schedule !== false) this.#scheduler = new SyncScheduler(async (peer) => {
         const started = Date.now()
         const outcome = await this.syncWith(peer)
-        const fetched = outcome.missing.length > 0 ? await this.#fetchMissing(peer, outcome.missing) : undefined
+        const wanted = outcome.missing.filter((key) => !this.#refusedKeys.has(key))
+        const fetched = wanted.length > 0 ? await this.#fetchMissing(peer, wanted) : undefined
         this.#log?.info({
           peer, rounds: outcome.rounds, missing: outcome.missing.length, peerMissing: outcome.peerMissing.length, bytes: outcome.bytesSent + outcome.bytesReceived,
-          ...(fetched === undefined ? {} : { received: fetched.received, documents: fetched.documents, refused: fetched.refused }), ms: Date.now() - started
+          ...(fetched === undefined ? {} : { received: fetched.received, applied: fetched.applied, documents: fetched.documents, refused: fetched.refused, failed: fetched.failed }),
+          ms: Date.now() - started
         }, 'synced with a peer')
         sync.onSynced?.(peer, outcome)
-        return outcome
+        return { outcome, applied: fetched?.applied ?? 0 }
       }, sync.schedule ?? {})
       const source = this.#components.sync
       if (source !== undefined && this.#documents !== undefined) {
@@ -291,7 +295,7 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
       topic: this.#topic,
       peers: [...peers].map(([peerId, addresses]) => {
         const status = sync.get(peerId)
-        return status === undefined ? { peerId, addresses } : { peerId, addresses, sync: { state: status.state, failures: status.failures, ...(status.last === undefined ? {} : { last: status.last }) } }
+        return status === undefined ? { peerId, addresses } : { peerId, addresses, sync: { state: status.state, failures: status.failures, ...(status.last === undefined ? {} : { last: status.last }), ...(status.progress === undefined ? {} : { progress: status.progress }) } }
       })
     }
   }
@@ -312,9 +316,15 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
     const store = memorySyncKeyStore()
     const documents = new HeldDocuments()
     const network = this.#networkName
-    const add = (commit: HeldCommit): void => {
+    const add = (commit: HeldCommit, joined = true): void => {
+      const key = syncKey({ network, family: commit.family, genesis: commit.genesis, height: commit.height, commit: commit.commit })
+      if (!joined) {
+        // a commit of a branch that lost: the node keeps its blocks, but its key is the log's no more
+        store.remove(key)
+        return
+      }
       documents.add(commit.docId, commit.genesis)
-      store.insert(syncKey({ network, family: commit.family, genesis: commit.genesis, height: commit.height, commit: commit.commit }))
+      store.insert(key)
     }
     // Listening first, so that no commit written while the store is filled is missed.
     this.#stopListening = source.onCommit(add)
@@ -334,8 +344,12 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
     const stream = await connection.newStream(SYNC_BLOCKS_PROTOCOL)
     const release = this.#guard(stream)
     try {
-      const fetched = await fetchWanted(streamSyncChannel(stream, { inactivityMs: this.#init.syncInactivityMs ?? 10_000 }), keys, source)
+      const fetched = await fetchWanted(streamSyncChannel(stream, { inactivityMs: this.#init.syncInactivityMs ?? 10_000 }), keys, source, {
+        onProgress: (progress) => { this.#scheduler?.progress(peer, progress) }
+      })
       await stream.close().catch(() => {})
+      // Keys whose commits were refused are not wanted again (from anyone) for a while: no peer costs the same checks twice.
+      for (const key of fetched.refusedKeys) this.#refusedKeys.add(key)
       if (fetched.refused > 0) this.#refuse(peer, `sent ${fetched.refused} documents' commits the node refused`)
       if (fetched.received < keys.length) this.#refuse(peer, `listed ${keys.length - fetched.received} keys it did not send the blocks of`)
       return fetched

@@ -1,4 +1,5 @@
 import type { SyncOutcome } from './session.js'
+import type { FetchProgress } from './transfer.js'
 
 /** When sessions run with each peer: an interval while they succeed, a doubling backoff while they fail. */
 export interface SyncSchedule {
@@ -21,7 +22,12 @@ export interface PeerSyncStatus {
   failures: number
   /** What the last successful session found. */
   last?: { at: number, missing: number, peerMissing: number, rounds: number }
+  /** While `syncing`: the commits wanted from the peer in this session, and how many were received and applied so far. */
+  progress?: FetchProgress
 }
+
+/** What one run with a peer did: the session, and how many commits its fetch applied. */
+export interface SyncRun { outcome: SyncOutcome, applied: number }
 
 interface PeerEntry { status: PeerSyncStatus, timer?: NodeJS.Timeout, delay: number }
 
@@ -31,12 +37,12 @@ interface PeerEntry { status: PeerSyncStatus, timer?: NodeJS.Timeout, delay: num
  */
 export class SyncScheduler {
   readonly #schedule: SyncSchedule
-  readonly #run: (peer: string) => Promise<SyncOutcome>
+  readonly #run: (peer: string) => Promise<SyncRun>
   readonly #now: () => number
   readonly #peers = new Map<string, PeerEntry>()
   #stopped = false
 
-  constructor (run: (peer: string) => Promise<SyncOutcome>, schedule: Partial<SyncSchedule> = {}, now: () => number = Date.now) {
+  constructor (run: (peer: string) => Promise<SyncRun>, schedule: Partial<SyncSchedule> = {}, now: () => number = Date.now) {
     this.#run = run
     this.#schedule = { ...DEFAULT_SYNC_SCHEDULE, ...schedule }
     this.#now = now
@@ -56,6 +62,12 @@ export class SyncScheduler {
     if (entry === undefined) return
     clearTimeout(entry.timer)
     this.#peers.delete(peer)
+  }
+
+  /** The fetch of a running session with `peer` moved on. */
+  progress (peer: string, progress: FetchProgress): void {
+    const entry = this.#peers.get(peer)
+    if (entry?.status.state === 'syncing') entry.status.progress = { ...progress }
   }
 
   /** Where sync stands with each connected peer. */
@@ -79,11 +91,14 @@ export class SyncScheduler {
     const peer = entry.status.peerId
     entry.status.state = 'syncing'
     try {
-      const outcome = await this.#run(peer)
+      const { outcome, applied } = await this.#run(peer)
       entry.status = { peerId: peer, state: 'in-sync', failures: 0, last: { at: this.#now(), missing: outcome.missing.length, peerMissing: outcome.peerMissing.length, rounds: outcome.rounds } }
       entry.delay = this.#schedule.backoffMinMs
-      if (!this.#stopped && this.#peers.get(peer) === entry) this.#after(entry, this.#schedule.intervalMs)
+      // A session that brought commits may not have brought all (a peer lists so many keys per session): the next
+      // follows soon. One that brought none waits the interval.
+      if (!this.#stopped && this.#peers.get(peer) === entry) this.#after(entry, applied > 0 ? this.#schedule.backoffMinMs : this.#schedule.intervalMs)
     } catch {
+      delete entry.status.progress
       entry.status.state = 'backing-off'
       entry.status.failures++
       const delay = entry.delay

@@ -3,7 +3,7 @@ import type { SyncChannel } from './channel.js'
 import { compareKeys, type SyncRange } from './keys.js'
 import { decodeSyncMessage, encodeSyncMessage, isSyncKeysItem, MAX_SYNC_MESSAGE_ITEMS, MAX_SYNC_REASON_BYTES, SYNC_PROTOCOL_VERSION, type SyncMessage, type SyncRangeItem } from './messages.js'
 import type { SyncKeyStore } from './store.js'
-import { summariseSyncKeys, syncSummariesEqual } from './summary.js'
+import { syncSummariesEqual } from './summary.js'
 
 // One reconciliation session, the same function on both sides; only who speaks first differs.
 //
@@ -27,6 +27,8 @@ export interface SyncLimits {
   maxRangesPerMessage: number
   /** The most keys the peer may list over the whole session. */
   maxKeys: number
+  /** The most keys this side lists in bulk in one session; the rest waits for the next session. */
+  maxListedKeys: number
 }
 
 /** How a session splits and lists ranges. */
@@ -37,8 +39,11 @@ export interface SyncSplitting {
   listThreshold: number
 }
 
-/** The default bounds: 64 rounds, 1,000 ranges per message, 100,000 keys per session. */
-export const DEFAULT_SYNC_LIMITS: Readonly<SyncLimits> = Object.freeze({ maxRounds: 64, maxRangesPerMessage: MAX_SYNC_MESSAGE_ITEMS, maxKeys: 100_000 })
+/** The default bounds: 64 rounds, 1,000 ranges per message, 100,000 keys listed by the peer and 20,000 by this side per session. */
+export const DEFAULT_SYNC_LIMITS: Readonly<SyncLimits> = Object.freeze({ maxRounds: 64, maxRangesPerMessage: MAX_SYNC_MESSAGE_ITEMS, maxKeys: 100_000, maxListedKeys: 20_000 })
+
+/** The most keys in one part of a bulk listing (a range the peer holds a few keys of and this side many): two parts fill a message. */
+export const BULK_LIST_KEYS = 499
 /** The default splitting: differing ranges cut in quarters (fewer rounds than halves), ranges of at most 4 keys listed as Recon does. */
 export const DEFAULT_SYNC_SPLITTING: Readonly<SyncSplitting> = Object.freeze({ splitParts: 4, listThreshold: 4 })
 
@@ -63,6 +68,11 @@ export interface SyncOutcome {
   peerMissing: Uint8Array[]
   /** The ranges shared by both sides' interests. */
   shared: SyncRange[]
+  /**
+   * Whether this side left keys unlisted (past `maxListedKeys`): the peer may lack more than the session showed, and
+   * the next session lists them.
+   */
+  truncated: boolean
   /** `ranges` messages sent and received. */
   rounds: number
   messagesSent: number
@@ -124,11 +134,15 @@ export async function reconcile (init: SyncSessionInit): Promise<SyncOutcome> {
   const limits: SyncLimits = { ...DEFAULT_SYNC_LIMITS, ...init.limits }
   const { splitParts, listThreshold }: SyncSplitting = { ...DEFAULT_SYNC_SPLITTING, ...init.splitting }
   const { store, channel, signal } = init
-  const outcome: SyncOutcome = { missing: [], peerMissing: [], shared: [], rounds: 0, messagesSent: 0, messagesReceived: 0, bytesSent: 0, bytesReceived: 0, keysReceived: 0 }
+  const outcome: SyncOutcome = { missing: [], peerMissing: [], shared: [], truncated: false, rounds: 0, messagesSent: 0, messagesReceived: 0, bytesSent: 0, bytesReceived: 0, keysReceived: 0 }
   const missing = new Map<string, Uint8Array>()
   const peerMissing = new Map<string, Uint8Array>()
   /** Ranges whose keys this side has listed in full: a list of the same range is not answered again. */
   const listed = new Set<string>()
+  /** Keys this side listed in bulk so far, against `maxListedKeys`. */
+  let listedKeys = 0
+  /** The peer's ranges not answered yet: the last reply had no room for them. */
+  const deferred: SyncRangeItem[] = []
   const incoming = channel.receive()[Symbol.asyncIterator]()
 
   const limit = (what: string, value: number, max: number): never => {
@@ -165,7 +179,7 @@ export async function reconcile (init: SyncSessionInit): Promise<SyncOutcome> {
   }
 
   /** This side's answer to one range of the peer's, appended to `reply`. */
-  const answer = (item: SyncRangeItem, reply: SyncRangeItem[]): void => {
+  const answer = (item: SyncRangeItem, reply: SyncRangeItem[], budget: { left: number }): void => {
     if (!isSyncKeysItem(item)) {
       const mine = store.summary(item)
       if (syncSummariesEqual(mine, item)) return
@@ -189,10 +203,24 @@ export async function reconcile (init: SyncSessionInit): Promise<SyncOutcome> {
       if (!same && !listed.has(rangeId(item))) reply.push(describe(item))
       return
     }
-    // many keys here against the peer's few: the parts that differ from what the peer listed, each halving the work
-    for (const part of store.split(item, splitParts)) {
+    // Many keys here against the peer's few: the peer lacks nearly all of them and has to learn each anyway, so they
+    // are listed, in parts of at most BULK_LIST_KEYS (parts that do not fit this reply wait for the next one).
+    // Past `maxListedKeys` in the session, the rest is left for the next session: its parts are not answered.
+    for (const part of store.split(item, Math.ceil(count / BULK_LIST_KEYS))) {
       const inPart = item.keys.filter((key) => compareKeys(part.start, key) <= 0 && compareKeys(key, part.end) < 0)
-      if (!syncSummariesEqual(store.summary(part), summariseSyncKeys(inPart))) reply.push(describe(part))
+      const partCount = store.summary(part).count
+      if (listedKeys + partCount > limits.maxListedKeys) {
+        outcome.truncated = true
+        continue
+      }
+      if (budget.left < 1 + partCount) {
+        deferred.push({ ...part, keys: inPart })
+        continue
+      }
+      listedKeys += partCount
+      budget.left -= 1 + partCount
+      listed.add(rangeId(part))
+      reply.push({ ...part, keys: store.keys(part) })
     }
   }
 
@@ -224,20 +252,21 @@ export async function reconcile (init: SyncSessionInit): Promise<SyncOutcome> {
     // A reply holds at most MAX_SYNC_MESSAGE_ITEMS items (ranges plus listed keys): the peer's ranges that do not fit
     // wait, and are answered in the next rounds. Answering one range costs at most `worst` items.
     const worst = splitParts * (1 + listThreshold)
-    const deferred: SyncRangeItem[] = []
     const answerSome = (items: SyncRangeItem[]): SyncRangeItem[] => {
       const queue = [...deferred, ...items]
       deferred.length = 0
       const reply: SyncRangeItem[] = []
-      let budget = MAX_SYNC_MESSAGE_ITEMS
+      const budget = { left: MAX_SYNC_MESSAGE_ITEMS }
       for (const [i, item] of queue.entries()) {
-        if (budget < worst && reply.length > 0) {
+        if (budget.left < worst && reply.length > 0) {
           deferred.push(...queue.slice(i))
           break
         }
         const part: SyncRangeItem[] = []
-        answer(item, part)
-        for (const it of part) budget -= 1 + (isSyncKeysItem(it) ? it.keys.length : 0)
+        const before = budget.left
+        answer(item, part, budget)
+        // a bulk listing counts itself; every other answer is counted here
+        if (budget.left === before) for (const it of part) budget.left -= 1 + (isSyncKeysItem(it) ? it.keys.length : 0)
         reply.push(...part)
       }
       // ranges answered now and ranges that waited are disjoint, but not in order: a message lists them in order

@@ -5,6 +5,8 @@ import { syncKeyHash, SyncSummer, type SyncSummary } from './summary.js'
 export interface SyncKeyStore {
   /** Adds `key`; `false` when it was already there. */
   insert: (key: Uint8Array) => boolean
+  /** Removes `key`; `false` when it was not there. */
+  remove: (key: Uint8Array) => boolean
   /** Whether `key` is in the set. */
   has: (key: Uint8Array) => boolean
   /** The summary of the keys in `range`. */
@@ -61,6 +63,13 @@ export function memorySyncKeyStore (keys: Iterable<Uint8Array> = []): SyncKeySto
       const copy = Uint8Array.from(key)
       sorted.splice(at, 0, copy)
       hashes.splice(at, 0, syncKeyHash(copy))
+      return true
+    },
+    remove (key) {
+      const at = lowerBound(key)
+      if (at >= sorted.length || compareKeys(sorted[at]!, key) !== 0) return false
+      sorted.splice(at, 1)
+      hashes.splice(at, 1)
       return true
     },
     has (key) {

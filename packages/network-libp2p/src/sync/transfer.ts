@@ -74,27 +74,69 @@ export async function serveBlocks (channel: SyncChannel, store: SyncKeyStore, do
   return served
 }
 
-/** What fetching wanted keys did: commits received and applied, documents touched, entries refused. */
-export interface FetchOutcome { received: number, documents: number, refused: number }
+/**
+ * What fetching wanted keys did: commits received and applied, documents touched, documents refused for invalid data
+ * (the peer's fault) and the keys of their commits not applied, and documents that failed here for reasons that are
+ * not the peer's (a chain this node does not verify, its storage, its own deadline).
+ */
+export interface FetchOutcome { received: number, applied: number, documents: number, refused: number, refusedKeys: Uint8Array[], failed: number }
+
+/** Errors of applying a peer's commits that are this node's own, not the peer's fault. */
+const NOT_THE_PEERS = new Set(['AbortError', 'TimeoutError', 'NodeStoppedError', 'StorageError', 'UnsupportedChainError'])
+
+/** Where a fetch stands, as it goes: commits received so far, applied so far, and wanted in all. */
+export interface FetchProgress { received: number, applied: number, wanted: number }
+
+/** Options of {@link fetchWanted}. */
+export interface FetchOptions extends AbortOptions {
+  /** Most bytes of blocks received and not yet applied; past it, no more is read from the peer until applies catch up. */
+  maxPendingBytes?: number
+  /** Called as commits are received and applied. */
+  onProgress?: (progress: FetchProgress) => void
+}
+
+/** By default, the most bytes of received blocks held waiting to be applied, per fetch (per sync session). */
+export const MAX_PENDING_SYNC_BYTES = 32 * 1024 * 1024
+
+/** `want` messages sent ahead of the answers: the peer serves the next while this node takes in the last. */
+const WANTS_AHEAD = 2
+
+/** One commit received: its key, its CID and its blocks. */
+interface ReceivedCommit { key: Uint8Array, commit: CID, blocks: Block[] }
 
 /**
- * Wants `keys` from the peer on a blocks stream and applies what arrives, document by document in height order, each
- * through the node's pipeline (`source.apply`). An entry whose DocID does not match its key's document hash is refused
- * (`CodecError`): the peer is lying about what it sent.
+ * Wants `keys` from the peer on a blocks stream and applies what arrives as it arrives: each `blocks` message's
+ * commits are applied document by document, in key (height) order, each through the node's pipeline
+ * (`source.apply`), while the next messages are read. The commits of one document are applied in the order they
+ * came; documents are applied {@link APPLY_CONCURRENCY} at once. Blocks received and not yet applied stay under
+ * `maxPendingBytes`: past it, reading waits. An entry whose DocID does not match its key's document hash ends the
+ * fetch (`CodecError`: the peer is lying about what it sent); a document whose commits the pipeline refuses is
+ * counted in `refused`, and nothing more of it is applied.
  */
-export async function fetchWanted (channel: SyncChannel, keys: readonly Uint8Array[], source: SyncSource, options: AbortOptions = {}): Promise<FetchOutcome> {
-  const received = new Map<string, { docId: string, entries: Array<{ key: Uint8Array, commit: CID, blocks: Block[] }> }>()
+export async function fetchWanted (channel: SyncChannel, keys: readonly Uint8Array[], source: SyncSource, options: FetchOptions = {}): Promise<FetchOutcome> {
   const wanted = new Set(keys.map(hex))
+  const applying = new ApplyQueue(source, options)
+  const progress = (): void => { options.onProgress?.({ received: applying.received, applied: applying.applied, wanted: keys.length }) }
+  applying.onApplied = progress
   const incoming = channel.receive()[Symbol.asyncIterator]()
-  let count = 0
-  for (let i = 0; i < keys.length; i += MAX_SYNC_MESSAGE_ITEMS) {
-    await channel.send(encodeSyncMessage({ type: 'want', keys: keys.slice(i, i + MAX_SYNC_MESSAGE_ITEMS) }))
-    while (true) {
+  const chunks: Array<readonly Uint8Array[]> = []
+  for (let i = 0; i < keys.length; i += MAX_SYNC_MESSAGE_ITEMS) chunks.push(keys.slice(i, i + MAX_SYNC_MESSAGE_ITEMS))
+  let sent = 0
+  let answered = 0
+  try {
+    while (answered < chunks.length) {
+      while (sent < chunks.length && sent - answered < WANTS_AHEAD) await channel.send(encodeSyncMessage({ type: 'want', keys: [...chunks[sent++]!] }))
+      // Backpressure: what waits to be applied stays under the cap before more is read.
+      await applying.room()
       const next = await incoming.next()
       if (next.done === true) throw new CodecError('The peer closed the blocks stream before it was done')
       const message = decodeSyncMessage(next.value)
-      if (message.type === 'done') break
+      if (message.type === 'done') {
+        answered++
+        continue
+      }
       if (message.type !== 'blocks') throw new CodecError(`Expected blocks or done from the peer, got ${message.type}`)
+      const byDoc = new Map<string, ReceivedCommit[]>()
       for (const entry of message.entries) {
         const id = hex(entry.key)
         if (!wanted.has(id)) throw new CodecError('The peer sent the blocks of a key that was not wanted')
@@ -107,35 +149,162 @@ export async function fetchWanted (channel: SyncChannel, keys: readonly Uint8Arr
           throw new CodecError(`The peer named ${JSON.stringify(entry.doc)} as a document, which is not a DocID`, { cause: err })
         }
         if (hex(syncDocumentHash(docId.cid)) !== hex(parsed.document)) throw new CodecError(`The peer named ${entry.doc} for a key of another document`)
-        const doc = received.get(entry.doc) ?? { docId: entry.doc, entries: [] }
-        received.set(entry.doc, doc)
-        doc.entries.push({ key: entry.key, commit: parsed.commit, blocks: entry.blocks.map((b) => ({ cid: CID.asCID(b.cid) ?? b.cid, bytes: b.bytes })) })
-        count++
+        const commits = byDoc.get(entry.doc) ?? []
+        byDoc.set(entry.doc, commits)
+        commits.push({ key: entry.key, commit: parsed.commit, blocks: entry.blocks.map((b) => ({ cid: CID.asCID(b.cid) ?? b.cid, bytes: b.bytes })) })
       }
+      for (const [docId, commits] of byDoc) applying.add(docId, commits)
+      progress()
+    }
+    await channel.send(encodeSyncMessage({ type: 'done' }))
+  } finally {
+    // Whatever happened to the stream, what was received is applied (or refused) before the fetch settles.
+    await applying.drained()
+  }
+  applying.throwIfFailed()
+  return { received: applying.received, applied: applying.applied, documents: applying.documents, refused: applying.refused, refusedKeys: applying.refusedKeys, failed: applying.failed }
+}
+
+/**
+ * The commits received and not yet applied, by document: each document's commits are applied in the order they came
+ * (one apply after another), documents {@link APPLY_CONCURRENCY} at once, and the bytes waiting are counted.
+ */
+class ApplyQueue {
+  readonly #source: SyncSource
+  readonly #options: FetchOptions
+  readonly #maxPending: number
+  /** The last apply queued for each document, which the next one waits for. */
+  readonly #tails = new Map<string, Promise<void>>()
+  readonly #refusedDocs = new Set<string>()
+  readonly #seenDocs = new Set<string>()
+  readonly #waiting: Array<() => void> = []
+  #running = 0
+  #pendingBytes = 0
+  #roomWaiter: (() => void) | undefined
+  #failure: Error | undefined
+  received = 0
+  applied = 0
+  refused = 0
+  failed = 0
+  readonly refusedKeys: Uint8Array[] = []
+  onApplied: (() => void) | undefined
+
+  constructor (source: SyncSource, options: FetchOptions) {
+    this.#source = source
+    this.#options = options
+    this.#maxPending = options.maxPendingBytes ?? MAX_PENDING_SYNC_BYTES
+  }
+
+  get documents (): number { return this.#seenDocs.size }
+
+  add (docId: string, commits: ReceivedCommit[]): void {
+    commits.sort((a, b) => compareKeys(a.key, b.key))
+    const bytes = commits.reduce((n, c) => n + c.blocks.reduce((m, b) => m + b.bytes.byteLength, 0), 0)
+    this.received += commits.length
+    this.#seenDocs.add(docId)
+    this.#pendingBytes += bytes
+    const previous = this.#tails.get(docId) ?? Promise.resolve()
+    const tail = previous.then(async () => { await this.#apply(docId, commits) }).finally(() => {
+      this.#pendingBytes -= bytes
+      if (this.#tails.get(docId) === tail) this.#tails.delete(docId)
+      if (this.#pendingBytes < this.#maxPending) {
+        const wake = this.#roomWaiter
+        this.#roomWaiter = undefined
+        wake?.()
+      }
+    })
+    this.#tails.set(docId, tail)
+  }
+
+  /** Resolves once the bytes waiting are under the cap (at once, mostly); rejects once an apply failed for good. */
+  async room (): Promise<void> {
+    while (this.#pendingBytes >= this.#maxPending) await new Promise<void>((resolve) => { this.#roomWaiter = resolve })
+    this.throwIfFailed()
+  }
+
+  async drained (): Promise<void> {
+    while (this.#tails.size > 0) await Promise.all([...this.#tails.values()])
+  }
+
+  throwIfFailed (): void {
+    if (this.#failure !== undefined) throw this.#failure
+  }
+
+  async #apply (docId: string, commits: ReceivedCommit[]): Promise<void> {
+    if (this.#refusedDocs.has(docId) || this.#failure !== undefined) {
+      if (this.#refusedDocs.has(docId)) this.refusedKeys.push(...commits.map((c) => c.key))
+      return
+    }
+    await this.#slot()
+    let start = 0
+    try {
+      for (; start < commits.length; start += APPLY_CHUNK) {
+        const chunk = commits.slice(start, start + APPLY_CHUNK)
+        await this.#source.apply(docId, chunk[chunk.length - 1]!.commit, chunk.flatMap((c) => c.blocks), this.#options)
+        this.applied += chunk.length
+      }
+    } catch (err) {
+      // An abort ends the whole fetch. A commit the pipeline refuses (forged, or another document's) stops this
+      // document there: what came before stays, and nothing more of it is applied.
+      const name = (err as Error).name
+      this.#refusedDocs.add(docId)
+      if (name === 'AbortError') this.#failure ??= err as Error
+      else if (NOT_THE_PEERS.has(name)) this.failed++
+      else {
+        this.refused++
+        this.refusedKeys.push(...commits.slice(start).map((c) => c.key))
+      }
+    } finally {
+      this.#release()
+      this.onApplied?.()
     }
   }
-  await channel.send(encodeSyncMessage({ type: 'done' }))
-  let refused = 0
-  // Documents are independent: several are applied at once (their writes share group commits, their signature checks
-  // the thread pool); the commits of one document go in height order.
-  const queue = [...received.values()]
-  const applyOne = async ({ docId, entries }: { docId: string, entries: Array<{ key: Uint8Array, commit: CID, blocks: Block[] }> }): Promise<void> => {
-    entries.sort((a, b) => compareKeys(a.key, b.key))
-    for (let start = 0; start < entries.length; start += APPLY_CHUNK) {
-      const chunk = entries.slice(0, start + APPLY_CHUNK)
-      const tip = chunk[chunk.length - 1]!.commit
-      try {
-        await source.apply(docId, tip, chunk.slice(start).flatMap((e) => e.blocks), options)
-      } catch (err) {
-        // A commit the pipeline refuses (forged, or another document's) stops this document here: what came before stays.
-        if ((err as Error).name === 'AbortError') throw err
-        refused++
-        return
-      }
+
+  async #slot (): Promise<void> {
+    if (this.#running < APPLY_CONCURRENCY) {
+      this.#running++
+      return
     }
+    await new Promise<void>((resolve) => { this.#waiting.push(resolve) })
   }
-  await Promise.all(Array.from({ length: Math.min(APPLY_CONCURRENCY, queue.length) }, async () => {
-    for (let next = queue.shift(); next !== undefined; next = queue.shift()) await applyOne(next)
-  }))
-  return { received: count, documents: received.size, refused }
+
+  #release (): void {
+    const next = this.#waiting.shift()
+    if (next !== undefined) next()
+    else this.#running--
+  }
+}
+
+/** How many refused keys a node remembers, and for how long, in ms. */
+export const REFUSED_KEYS_REMEMBERED = 100_000
+export const REFUSED_KEYS_FORGOTTEN_MS = 10 * 60_000
+
+/** A bounded set of keys, each forgotten `ttlMs` after it was added, the oldest first when full. */
+export class RecentKeys {
+  readonly #added = new Map<string, number>()
+  readonly #max: number
+  readonly #ttlMs: number
+  readonly #now: () => number
+
+  constructor (max: number, ttlMs: number, now: () => number = Date.now) {
+    this.#max = max
+    this.#ttlMs = ttlMs
+    this.#now = now
+  }
+
+  add (key: Uint8Array): void {
+    const id = hex(key)
+    this.#added.delete(id)
+    this.#added.set(id, this.#now())
+    if (this.#added.size > this.#max) this.#added.delete(this.#added.keys().next().value!)
+  }
+
+  has (key: Uint8Array): boolean {
+    const id = hex(key)
+    const at = this.#added.get(id)
+    if (at === undefined) return false
+    if (this.#now() - at < this.#ttlMs) return true
+    this.#added.delete(id)
+    return false
+  }
 }
