@@ -56,6 +56,10 @@ class MemoryStorage implements Storage {
       has: async (cid, options) => {
         throwIfAborted(options, `check block ${cid.toString()}`)
         return this.#blocks.has(cid.toString())
+      },
+      getMany: async (cids, options) => {
+        throwIfAborted(options, `read ${cids.length} blocks`)
+        return cids.map((cid) => this.#blocks.get(cid.toString())?.slice())
       }
     }
   }

@@ -225,10 +225,12 @@ export class NetworkSync {
     }
     const missing: IncomingCommit[] = []
     let cursor = tip
-    // Nothing of a document the node does not hold is stored, so its commits are not looked up one by one.
-    const held = await this.#c.documents.findHead(key, { signal })
-    const known = async (cid: CID): Promise<boolean> =>
-      held !== undefined && (cid.equals(held.head.tip) || await this.#c.storage.getCommitPlace(key, cid, { signal }) !== undefined)
+    // A commit a peer supplied is one the node lacks (it was wanted): only past those is storage asked.
+    const known = async (cid: CID): Promise<boolean> => {
+      if (supplied?.has(cid.toString()) === true) return false
+      const held = await this.#c.documents.findHead(key, { signal })
+      return held !== undefined && (cid.equals(held.head.tip) || await this.#c.storage.getCommitPlace(key, cid, { signal }) !== undefined)
+    }
     while (!await known(cursor)) {
       if (missing.length >= MAX_FETCHED_COMMITS) {
         throw new LimitExceededError(`The log of ${key} up to ${tip.toString()} lacks more than ${MAX_FETCHED_COMMITS} commits here`, {

@@ -1,4 +1,4 @@
-import { verifyBlock } from '@kiln/codec'
+import { DAG_JOSE, decodeJWS, verifyBlock } from '@kiln/codec'
 import { DocID, isDocOrCommitID, parseDocOrCommitID } from '@kiln/docid'
 import {
   AbortError, DocumentNotFoundError, InvalidCommitError, KilnError, NodeStoppedError,
@@ -256,26 +256,61 @@ class Node implements KilnNode {
         this.commitListeners.add(listener)
         return () => { this.commitListeners.delete(listener) }
       },
-      blocksOf: async (_docId, cid, options = {}) => {
-        const blocks = new Map<string, Block>()
-        const commit = await readStoredCommit(cid, this.storage.blocks)
-        for (const block of commit.blocks) blocks.set(block.cid.toString(), block)
-        if (commit.kind === 'anchor') {
-          await this.pipeline.verifyAnchor(commit, async (at, opts) => {
-            const bytes = await this.storage.blocks.get(at, opts)
-            blocks.set(at.toString(), { cid: at, bytes })
-            return bytes
-          }, options)
-          for (const block of await chainBlocksOf(commit, this.storage.blocks, options)) blocks.set(block.cid.toString(), block)
-        }
-        return [...blocks.values()]
-      },
+      blocksOf: async (_docId, cid, options = {}) => await this.blocksOfCommit(cid, options),
+      blocksOfMany: async (commits, options = {}) => await this.blocksOfMany(commits, options),
       apply: async (docId, tip, blocks, options = {}) => {
         this.assertRunning()
         if (this.sync === undefined) throw new KilnError('This node is on no network')
         await this.sync.applySupplied(DocID.fromString(docId), tip, blocks, options)
       }
     }
+  }
+
+  /** The blocks a peer needs to verify a held commit offline (`SyncSource.blocksOf`). */
+  private async blocksOfCommit (cid: CID, options: AbortOptions): Promise<Block[]> {
+    const blocks = new Map<string, Block>()
+    const commit = await readStoredCommit(cid, this.storage.blocks)
+    for (const block of commit.blocks) blocks.set(block.cid.toString(), block)
+    if (commit.kind === 'anchor') {
+      await this.pipeline.verifyAnchor(commit, async (at, opts) => {
+        const bytes = await this.storage.blocks.get(at, opts)
+        blocks.set(at.toString(), { cid: at, bytes })
+        return bytes
+      }, options)
+      for (const block of await chainBlocksOf(commit, this.storage.blocks, options)) blocks.set(block.cid.toString(), block)
+    }
+    return [...blocks.values()]
+  }
+
+  /**
+   * The blocks of many held commits with batched reads: the signed commits' envelopes in one read, their payloads in
+   * another (stored blocks were checked when written, so they are not hashed again); the others one by one.
+   */
+  private async blocksOfMany (commits: ReadonlyArray<{ docId: string, commit: CID }>, options: AbortOptions): Promise<Array<Block[] | undefined>> {
+    const read = async (cids: readonly CID[]): Promise<Array<Uint8Array | undefined>> => this.storage.blocks.getMany === undefined
+      ? await Promise.all(cids.map(async (cid) => await this.storage.blocks.get(cid, options).catch(() => undefined)))
+      : await this.storage.blocks.getMany(cids, options)
+    const out: Array<Block[] | undefined> = commits.map(() => undefined)
+    const signed = commits.flatMap(({ commit }, i) => commit.code === DAG_JOSE ? [{ i, commit }] : [])
+    const envelopes = await read(signed.map((s) => s.commit))
+    const links: Array<{ i: number, envelope: Block, link: CID }> = []
+    for (const [n, { i, commit }] of signed.entries()) {
+      const bytes = envelopes[n]
+      if (bytes !== undefined) links.push({ i, envelope: { cid: commit, bytes }, link: (await decodeJWS(bytes)).link })
+    }
+    const payloads = await read(links.map((l) => l.link))
+    for (const [n, { i, envelope, link }] of links.entries()) {
+      const bytes = payloads[n]
+      if (bytes !== undefined) out[i] = [envelope, { cid: link, bytes }]
+    }
+    for (const [i, { commit }] of commits.entries()) {
+      if (commit.code === DAG_JOSE) continue
+      out[i] = await this.blocksOfCommit(commit, options).catch((err: unknown) => {
+        if ((err as Error).name === 'BlockNotFoundError') return undefined
+        throw err
+      })
+    }
+    return out
   }
 
   /** Every commit in the logs of the documents this node holds, as catch-up sync keys them. */

@@ -237,10 +237,11 @@ export class Pipeline {
       let run = commits
       if (run[0]?.kind === 'genesis') {
         if (!run[0].cid.equals(id.cid)) throw new InvalidCommitError(`Commit ${run[0].cid.toString()} is not the genesis of ${key}`, { details: { docId: key, commit: run[0].cid.toString() } })
-        if (current !== undefined) run = run.slice(1)
       } else if (current === undefined) {
         throw new DocumentNotFoundError(`Document ${key} is not on this node`, { details: { docId: key } })
       }
+      // The commits up to the tip the node holds are applied already.
+      if (current !== undefined) run = run.slice(run.findIndex((commit) => commit.cid.equals(current.head.tip)) + 1)
       if (run.length === 0) return true
       if (current !== undefined && !checkLinks(id, current.head.genesis, run[0]!).equals(current.head.tip)) return false
       for (let i = 1; i < run.length; i++) {
@@ -308,14 +309,15 @@ export class Pipeline {
     if (checked === undefined) {
       verified = await this.c.verifier.verifyDagJWS(commit.jws, { controllers: signers.length > 0 ? signers : undefined, signal: options.signal })
     } else {
-      // Verified ahead, with any signer allowed: the signer's right to write is checked here, first, as the verifier does.
-      const did = decodeDagJWS(commit.jws).kid.split('#')[0]!
+      // Verified ahead, with any signer allowed: the signer's right to write is checked here, and comes first, as with
+      // the verifier (a stranger's commit is unauthorized, whether its signature verifies or not).
+      const outcome = await checked
+      const did = outcome.ok ? outcome.value.did : decodeDagJWS(commit.jws).kid.split('#')[0]!
       if (signers.length > 0 && !signers.includes(did)) {
         throw new UnauthorizedSignerError(`${did} is not an allowed signer of ${commit.cid.toString()}; controllers: ${signers.join(', ')}`, {
           details: { did, commit: commit.cid.toString(), controllers: [...signers] }
         })
       }
-      const outcome = await checked
       if (!outcome.ok) throw outcome.error
       verified = outcome.value
     }

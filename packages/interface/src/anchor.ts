@@ -86,4 +86,6 @@ export interface Blockstore {
   get(cid: CID, options?: AbortOptions): Promise<Uint8Array>
   put(cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void>
   has(cid: CID, options?: AbortOptions): Promise<boolean>
+  /** Many blocks in one read, in the order asked; `undefined` for each CID the store does not have. */
+  getMany?(cids: readonly CID[], options?: AbortOptions): Promise<Array<Uint8Array | undefined>>
 }

@@ -85,6 +85,11 @@ export interface SyncSource {
    */
   blocksOf(docId: string, commit: CID, options?: AbortOptions): Promise<Block[]>
   /**
+   * {@link blocksOf} for many commits at once, in the order asked, with the reads batched: what serving a peer's
+   * `want` of a thousand keys uses. `undefined` for a commit whose blocks the node does not have.
+   */
+  blocksOfMany?(commits: ReadonlyArray<{ docId: string, commit: CID }>, options?: AbortOptions): Promise<Array<Block[] | undefined>>
+  /**
    * Applies what a peer sent of a document, up to `tip`: the commits are read from `blocks` (or else the node's store,
    * never the network), checked against their CIDs, and applied oldest first through the pipeline as a peer's commits;
    * a log that extends the tip is one write.

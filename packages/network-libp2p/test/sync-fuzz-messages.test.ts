@@ -4,7 +4,9 @@ import { decodeSyncMessage, encodeSyncMessage, syncFamilyRange, syncKeySpace, sy
 import { cidOf, keysOf } from './sync-fixtures.js'
 
 // The decoder of /kiln/sync/1.0.0: every frame a peer sends is read by decodeSyncMessage before the session sees it.
-// What it accepts must encode back to exactly the bytes it came from (one encoding per message).
+// What it accepts must encode back to exactly the bytes it came from (one encoding per message), but a `blocks` message,
+// which is not re-encoded to compare (its blocks are checked against their CIDs where they are used): what it accepts
+// of one must encode to a message that decodes to the same content.
 
 const keys = keysOf(12)
 const valid: SyncMessage[] = [
@@ -26,7 +28,9 @@ describe('sync messages', () => {
     run: (bytes) => decodeSyncMessage(bytes),
     errors: ['CodecError', 'LimitExceededError'],
     accepted: (bytes, message) => {
-      expect(Buffer.from(encodeSyncMessage(message as SyncMessage)).equals(Buffer.from(bytes))).toBe(true)
+      const again = encodeSyncMessage(message as SyncMessage)
+      if ((message as SyncMessage).type === 'blocks') expect(decodeSyncMessage(again)).toEqual(message)
+      else expect(Buffer.from(again).equals(Buffer.from(bytes))).toBe(true)
     }
   })
 })

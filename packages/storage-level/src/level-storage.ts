@@ -79,7 +79,8 @@ class LevelStorage implements Storage {
     this.blocks = {
       get: async (cid, options) => await this.#getBlock(cid, options),
       put: async (cid, bytes, options) => await this.#putBlock(cid, bytes, options),
-      has: async (cid, options) => await this.#hasBlock(cid, options)
+      has: async (cid, options) => await this.#hasBlock(cid, options),
+      getMany: async (cids, options) => await this.#getBlocks(cids, options)
     }
   }
 
@@ -263,6 +264,12 @@ class LevelStorage implements Storage {
     }
     // A plain Uint8Array copy: LevelDB hands back Buffers, which compare differently and may share a pool.
     return new Uint8Array(bytes)
+  }
+
+  async #getBlocks (cids: readonly CID[], options?: AbortOptions): Promise<Array<Uint8Array | undefined>> {
+    if (cids.length === 0) return []
+    const found = await this.#run('read blocks', `${cids.length} blocks`, options, async (db) => await db.getMany(cids.map(blockKey)))
+    return found.map((bytes) => bytes === undefined ? undefined : new Uint8Array(bytes))
   }
 
   async #putBlock (cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void> {

@@ -18,6 +18,9 @@ const APPLY_CHUNK = 500
 /** Documents applied at once after a fetch. */
 const APPLY_CONCURRENCY = 32
 
+/** Wanted keys whose blocks are read from storage in one go. */
+const READ_BATCH = 200
+
 /** Room left in a `blocks` message for its framing, beside the blocks themselves. */
 const ENVELOPE_SLACK = 64 * 1024
 
@@ -53,20 +56,29 @@ export async function serveBlocks (channel: SyncChannel, store: SyncKeyStore, do
       bytes = 0
       count = 0
     }
-    for (const key of message.keys) {
-      // Only what this node holds and is interested in is served.
-      if (!store.has(key) || !interests.some((range) => inSyncRange(range, key))) continue
+    // Only what this node holds and is interested in is served; the blocks are read a batch of keys at a time.
+    const servable = message.keys.flatMap((key) => {
+      if (!store.has(key) || !interests.some((range) => inSyncRange(range, key))) return []
       const parsed = parseSyncKey(key)
       const docId = documents.docIdOf(parsed.document)
-      if (docId === undefined) continue
-      const blocks = await source.blocksOf(docId, parsed.commit, options)
-      const size = blocks.reduce((n, b) => n + b.bytes.byteLength + b.cid.bytes.byteLength, key.length + docId.length)
-      if (size > MAX_SYNC_MESSAGE_BYTES - ENVELOPE_SLACK) continue
-      if (bytes + size > MAX_SYNC_MESSAGE_BYTES - ENVELOPE_SLACK || count + blocks.length >= MAX_SYNC_MESSAGE_ITEMS) await flush()
-      entries.push({ key, doc: docId, blocks: blocks.map((b) => ({ cid: b.cid, bytes: b.bytes })) })
-      bytes += size
-      count += blocks.length
-      served++
+      return docId === undefined ? [] : [{ key, docId, commit: parsed.commit }]
+    })
+    for (let i = 0; i < servable.length; i += READ_BATCH) {
+      const batch = servable.slice(i, i + READ_BATCH)
+      const found = source.blocksOfMany === undefined
+        ? await Promise.all(batch.map(async ({ docId, commit }) => await source.blocksOf(docId, commit, options)))
+        : await source.blocksOfMany(batch, options)
+      for (const [n, { key, docId }] of batch.entries()) {
+        const blocks = found[n]
+        if (blocks === undefined) continue
+        const size = blocks.reduce((sum, b) => sum + b.bytes.byteLength + b.cid.bytes.byteLength, key.length + docId.length)
+        if (size > MAX_SYNC_MESSAGE_BYTES - ENVELOPE_SLACK) continue
+        if (bytes + size > MAX_SYNC_MESSAGE_BYTES - ENVELOPE_SLACK || count + blocks.length >= MAX_SYNC_MESSAGE_ITEMS) await flush()
+        entries.push({ key, doc: docId, blocks: blocks.map((b) => ({ cid: b.cid, bytes: b.bytes })) })
+        bytes += size
+        count += blocks.length
+        served++
+      }
     }
     await flush()
     await channel.send(encodeSyncMessage({ type: 'done' }))
@@ -96,7 +108,7 @@ export interface FetchOptions extends AbortOptions {
 }
 
 /** By default, the most bytes of received blocks held waiting to be applied, per fetch (per sync session). */
-export const MAX_PENDING_SYNC_BYTES = 32 * 1024 * 1024
+export const MAX_PENDING_SYNC_BYTES = 4 * 1024 * 1024
 
 /** `want` messages sent ahead of the answers: the peer serves the next while this node takes in the last. */
 const WANTS_AHEAD = 2
@@ -137,18 +149,23 @@ export async function fetchWanted (channel: SyncChannel, keys: readonly Uint8Arr
       }
       if (message.type !== 'blocks') throw new CodecError(`Expected blocks or done from the peer, got ${message.type}`)
       const byDoc = new Map<string, ReceivedCommit[]>()
+      /** The document hash of each DocID the message names, worked out once per DocID. */
+      const hashes = new Map<string, string>()
       for (const entry of message.entries) {
         const id = hex(entry.key)
         if (!wanted.has(id)) throw new CodecError('The peer sent the blocks of a key that was not wanted')
         wanted.delete(id)
         const parsed = parseSyncKey(entry.key)
-        let docId: DocID
-        try {
-          docId = DocID.fromString(entry.doc)
-        } catch (err) {
-          throw new CodecError(`The peer named ${JSON.stringify(entry.doc)} as a document, which is not a DocID`, { cause: err })
+        let hash = hashes.get(entry.doc)
+        if (hash === undefined) {
+          try {
+            hash = hex(syncDocumentHash(DocID.fromString(entry.doc).cid))
+          } catch (err) {
+            throw new CodecError(`The peer named ${JSON.stringify(entry.doc)} as a document, which is not a DocID`, { cause: err })
+          }
+          hashes.set(entry.doc, hash)
         }
-        if (hex(syncDocumentHash(docId.cid)) !== hex(parsed.document)) throw new CodecError(`The peer named ${entry.doc} for a key of another document`)
+        if (hash !== hex(parsed.document)) throw new CodecError(`The peer named ${entry.doc} for a key of another document`)
         const commits = byDoc.get(entry.doc) ?? []
         byDoc.set(entry.doc, commits)
         commits.push({ key: entry.key, commit: parsed.commit, blocks: entry.blocks.map((b) => ({ cid: CID.asCID(b.cid) ?? b.cid, bytes: b.bytes })) })
