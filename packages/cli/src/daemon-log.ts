@@ -1,5 +1,6 @@
 import { pino, type Logger as PinoLogger } from 'pino'
 import type { DaemonConfig } from './config.js'
+import { FINISHED_SYNC_FIELDS, finishedSyncText, type StatusLine } from './sync-progress.js'
 
 /** How the daemon writes its logs: readable lines for a person at a terminal, or JSON lines for programs. */
 export type LogFormat = 'pretty' | 'json'
@@ -95,13 +96,16 @@ export function formatLogLine (line: string, options: { color: boolean }): strin
     paint('90', clock(record.time)),
     paint(level?.color ?? '0', (level?.name ?? String(record.level)).padEnd(5))
   ]
-  if (typeof record.msg === 'string' && record.msg !== '') parts.push(record.msg)
+  // A finished catch-up sync reads as a sentence with its counts and duration; fields it does not name follow as usual.
+  const sentence = record.msg === 'synced with a peer' ? finishedSyncText(record) : undefined
+  if (sentence !== undefined) parts.push(sentence)
+  else if (typeof record.msg === 'string' && record.msg !== '') parts.push(record.msg)
   const request = describeRequest(record.req)
   if (request !== undefined) parts.push(request)
   const reply = describeReply(record.res)
   if (reply !== undefined) parts.push(reply)
   for (const [key, value] of Object.entries(record)) {
-    if (HIDDEN.has(key) || value === undefined) continue
+    if (HIDDEN.has(key) || value === undefined || (sentence !== undefined && FINISHED_SYNC_FIELDS.has(key))) continue
     // Fastify's responseTime has a dozen decimals of milliseconds: one is enough to read.
     const text = key === 'responseTime' && typeof value === 'number' ? `${value.toFixed(1)}ms` : valueText(value)
     parts.push(paint('90', `${key}=`) + text)
@@ -138,4 +142,50 @@ function describeReply (res: unknown): string | undefined {
 function valueText (value: unknown): string {
   if (typeof value === 'string') return /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value)
   return JSON.stringify(value) ?? String(value)
+}
+
+/** A stream a status line can be drawn on: a terminal tells `isTTY` and its width in `columns`. */
+export interface TerminalStream {
+  write(chunk: string): unknown
+  isTTY?: boolean
+  columns?: number
+}
+
+/** Back to the start of the line, and erase it. */
+const CLEAR_LINE = '\r\u001b[2K'
+
+/**
+ * One status line at the bottom of a terminal, and the log destination that writes above it: a log line is written
+ * where the status line was (erased first, so the two never mix), and the status line comes back at its next redraw,
+ * with what is true then; a log line is often the news that it changed (a finished sync). The line is cut to the
+ * terminal's width, since a wrapped line could not be erased in place. On a stream that is not a terminal, `show`
+ * draws nothing.
+ */
+export function terminalStatus (out: TerminalStream): StatusLine & LogDestination {
+  let shown: string | undefined
+  return {
+    show (text) {
+      if (out.isTTY !== true) return
+      const fitted = fitToWidth(text, out.columns)
+      if (fitted === shown) return
+      out.write(`${CLEAR_LINE}${fitted}`)
+      shown = fitted
+    },
+    clear () {
+      if (shown === undefined) return
+      out.write(CLEAR_LINE)
+      shown = undefined
+    },
+    write (line) {
+      if (shown === undefined) return out.write(line)
+      shown = undefined
+      return out.write(`${CLEAR_LINE}${line}`)
+    }
+  }
+}
+
+/** `text` cut to fit in a terminal `columns` wide, leaving the last column free so the cursor never wraps. */
+function fitToWidth (text: string, columns: number | undefined): string {
+  if (columns === undefined || columns < 2 || text.length < columns) return text
+  return `${text.slice(0, columns - 2)}…`
 }

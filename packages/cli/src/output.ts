@@ -6,7 +6,8 @@ import { doctypes } from '@kiln/docid'
 /** Where a command writes and what it may read: the CLI is the only part of Kiln that reads the environment. */
 export interface CliIO {
   out: { write(chunk: string | Uint8Array): unknown, isTTY?: boolean }
-  err: { write(chunk: string): unknown, isTTY?: boolean }
+  /** `columns` is a terminal's width, where the daemon's progress line is drawn. */
+  err: { write(chunk: string): unknown, isTTY?: boolean, columns?: number }
   env: Record<string, string | undefined>
   /** Fires on Ctrl-C / SIGTERM for commands that run until stopped (daemon, watch). */
   signal?: AbortSignal

@@ -51,6 +51,15 @@ describe('the daemon logger', () => {
     }
   })
 
+  it('writes a finished catch-up sync as a JSON line with all its fields in the json format', () => {
+    const out = memory()
+    const logger = daemonLogger({ level: 'info', format: 'json' }, out)
+    const fields = { peer: '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVabcd', rounds: 23, missing: 10_000, peerMissing: 0, bytes: 48_213, received: 10_000, applied: 10_000, documents: 1_000, refused: 0, failed: 0, ms: 2_345 }
+    logger.info(fields, 'synced with a peer')
+    expect(out.lines).toHaveLength(1)
+    expect(JSON.parse(out.lines[0]!)).toMatchObject({ level: 30, msg: 'synced with a peer', ...fields })
+  })
+
   it('writes readable lines in the pretty format', () => {
     const out = memory()
     const logger = daemonLogger({ level: 'info', format: 'pretty', color: false }, out)
@@ -76,6 +85,29 @@ describe('a readable log line', () => {
     expect(formatLogLine(completed, { color: false })).toBe('03:04:05.006 DEBUG request completed → 200 reqId=req-1 responseTime=28.2ms\n')
     const failed = JSON.stringify({ level: 50, time, msg: 'write failed', res: { statusCode: 503 }, err: { type: 'StorageError', message: 'disk full', stack: 'StorageError: disk full\n    at write' } })
     expect(formatLogLine(failed, { color: false })).toBe('03:04:05.006 ERROR write failed → 503\n    StorageError: disk full\n        at write\n')
+  })
+
+  const peer = '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVabcd'
+
+  it('shows a finished catch-up sync as a sentence with its counts and duration', () => {
+    const line = JSON.stringify({ level: 30, time, name: 'kiln', msg: 'synced with a peer', peer, rounds: 23, missing: 10_000, peerMissing: 0, bytes: 48_213, received: 10_000, applied: 10_000, documents: 1_000, refused: 0, failed: 0, ms: 2_345 })
+    expect(formatLogLine(line, { color: false })).toBe('03:04:05.006 INFO  synced with 12D3…abcd: 10,000 commits received, 10,000 applied over 1,000 documents, 23 rounds (48.2 kB), 2.3 s\n')
+  })
+
+  it('shows a sync that found nothing missing, and one that fetched part of what was missing with refusals', () => {
+    const nothing = JSON.stringify({ level: 30, time, msg: 'synced with a peer', peer, rounds: 1, missing: 0, peerMissing: 0, bytes: 312, ms: 8 })
+    expect(formatLogLine(nothing, { color: false })).toBe('03:04:05.006 INFO  synced with 12D3…abcd: nothing missing, 1 round (312 B), 8 ms\n')
+    const partial = JSON.stringify({ level: 30, time, msg: 'synced with a peer', peer, rounds: 3, missing: 10_000, peerMissing: 5, bytes: 1_234_567, received: 9_800, applied: 9_790, documents: 1_000, refused: 10, failed: 2, ms: 125_000 })
+    expect(formatLogLine(partial, { color: false })).toBe('03:04:05.006 INFO  synced with 12D3…abcd: 9,800 of 10,000 missing commits received, 9,790 applied over 1,000 documents, 10 refused, 2 failed, 5 commits missing on the peer, 3 rounds (1.2 MB), 2 min 5 s\n')
+    const refusedBefore = JSON.stringify({ level: 30, time, msg: 'synced with a peer', peer, rounds: 2, missing: 1, peerMissing: 0, ms: 40 })
+    expect(formatLogLine(refusedBefore, { color: false })).toBe('03:04:05.006 INFO  synced with 12D3…abcd: 1 commit missing here, none fetched (refused recently), 2 rounds, 40 ms\n')
+  })
+
+  it('keeps a finished sync\'s other fields, and shows one that lacks its counts field by field', () => {
+    const extra = JSON.stringify({ level: 30, time, msg: 'synced with a peer', peer, rounds: 1, missing: 0, peerMissing: 0, ms: 8, family: 'profiles' })
+    expect(formatLogLine(extra, { color: false })).toBe('03:04:05.006 INFO  synced with 12D3…abcd: nothing missing, 1 round, 8 ms family=profiles\n')
+    const odd = JSON.stringify({ level: 30, time, msg: 'synced with a peer', peer, rounds: 'many' })
+    expect(formatLogLine(odd, { color: false })).toBe(`03:04:05.006 INFO  synced with a peer peer=${peer} rounds=many\n`)
   })
 
   it('colours the level on request and passes a line that is not JSON through', () => {

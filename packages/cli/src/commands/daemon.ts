@@ -2,9 +2,10 @@ import { parseArgs } from 'node:util'
 import { pino } from 'pino'
 import { RATE_CATEGORIES, RATE_LIMIT_DEFAULTS, type RateLimitInit } from '@kiln/http-server'
 import { DAEMON_DEFAULTS, checkAnchorConfig, mergeConfig, readConfigFile } from '../config.js'
-import { daemonLogger, logFormat } from '../daemon-log.js'
+import { daemonLogger, logFormat, terminalStatus } from '../daemon-log.js'
 import { startDaemon } from '../node-assembly.js'
 import type { CliIO } from '../output.js'
+import { syncProgress } from '../sync-progress.js'
 import type { Command } from './command.js'
 
 const options = {
@@ -70,7 +71,9 @@ export const daemon: Command = {
   unless --rate-limit-loopback. --trust-proxy says whose X-Forwarded-For names the client: a reverse proxy's address
   (127.0.0.1), a hop count, or true (every hop: clients can then claim any address); none by default.
   Logs go to standard error: readable lines on a terminal, JSON lines (pino) with --json or when the output is not a
-  terminal. Each HTTP request is logged at debug level. The address the node listens on goes to standard output.
+  terminal. Each HTTP request is logged at debug level, each finished catch-up sync at info; on a terminal, a sync
+  fetching 1,000 commits or more shows a progress line under the logs while it runs. The address the node listens on
+  goes to standard output.
   --durability strict (the default) acknowledges a write once it is fsync'd (concurrent writes share one fsync);
   relaxed acknowledges it once the OS has it, so a power loss (not a crash of the process) may lose the last writes.
   --anchor ethereum anchors on the EVM chain at --eth-rpc, paying from the account whose key is in KILN_ETH_KEY;
@@ -105,11 +108,16 @@ export const daemon: Command = {
     }, 'option')
     checkAnchorConfig(config)
     const format = logFormat({ json: values.json === true, isTTY: io.out.isTTY === true && io.err.isTTY === true })
+    // On a terminal, log lines share standard error with the progress line of a long catch-up sync.
+    const terminal = format === 'pretty' ? terminalStatus(io.err) : undefined
     const logger = daemonLogger(
       { level: config.logLevel, format, color: io.env.NO_COLOR === undefined },
-      format === 'json' ? pino.destination({ fd: 2, sync: true }) : io.err
+      terminal ?? pino.destination({ fd: 2, sync: true })
     )
     const running = await startDaemon(config, logger)
+    const progress = terminal === undefined || running.network === undefined
+      ? undefined
+      : syncProgress({ peers: () => running.node.nodeInfo?.().network?.peers, line: terminal })
     const info = {
       url: running.api.url,
       did: running.did.did,
@@ -134,10 +142,12 @@ export const daemon: Command = {
       else io.out.write(`  network    ${running.network.topic}\n  peer id    ${running.network.peerId}\n${running.network.addresses.map((a) => `  p2p        ${a}\n`).join('')}`)
     }
     logger.info({ ...info, durability: config.durability }, 'kiln daemon started')
+    progress?.start()
     await new Promise<void>((resolve) => {
       if (io.signal === undefined || io.signal.aborted) { resolve(); return }
       io.signal.addEventListener('abort', () => { resolve() }, { once: true })
     })
+    progress?.stop()
     logger.info('stopping: closing the HTTP API, then flushing storage')
     await running.stop()
     io.out.write(values.json === true ? `${JSON.stringify({ event: 'stopped' })}\n` : 'kiln stopped\n')
