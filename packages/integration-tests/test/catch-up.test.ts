@@ -50,6 +50,23 @@ describe('catch-up sync', () => {
     expect(fresh.network.syncStatus()[0]).toMatchObject({ state: 'in-sync', failures: 0 })
   })
 
+  it('resumes a sync cut off midway where it stopped: what was applied stays, and only the rest is wanted again', async () => {
+    const a = await nodes.start()
+    const address = a.network.info().addresses[0]!
+    const docs: Array<{ id: DocID, state: DocState }> = []
+    for (let d = 0; d < 40; d++) docs.push(await a.node.createDocument('tile', (await makeGenesis({ doc: d, n: 0 }, {}, signer)).commit))
+    await write(a.node, docs, 24)
+    const total = docs.length * 25
+    const fresh = await nodes.start({ bootstrap: [address], network: { reconnect: { minMs: 20, maxMs: 100 } } })
+    // Cut the connection once the first fetch has applied a hundred commits.
+    await vi.waitFor(() => { expect(fresh.network.syncStatus()[0]?.progress?.applied ?? 0).toBeGreaterThanOrEqual(100) }, { timeout: 30_000, interval: 2 })
+    await fresh.network.libp2p.hangUp(a.network.libp2p.peerId)
+    // The node dials back, and the next session finishes the job.
+    await vi.waitFor(() => { expect(fresh.network.syncStatus()[0]).toMatchObject({ state: 'in-sync' }) }, { timeout: 30_000, interval: 20 })
+    expect(fresh.network.syncStatus()[0]!.last!.missing).toBeLessThanOrEqual(total - 100)
+    for (const doc of docs) expect((await fresh.node.load(doc.id)).state).toEqual(doc.state)
+  })
+
   it('gives a fresh node interested in one family only the documents of that family', async () => {
     const a = await nodes.start()
     const address = a.network.info().addresses[0]!

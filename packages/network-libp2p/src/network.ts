@@ -198,7 +198,9 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
         const outcome = await this.syncWith(peer)
         const wanted = outcome.missing.filter((key) => !this.#refusedKeys.has(key))
         const fetched = wanted.length > 0 ? await this.#fetchMissing(peer, wanted) : undefined
-        this.#log?.info({
+        // One line per finished sync; the periodic ones that found the two nodes equal only at debug.
+        const equal = outcome.missing.length === 0 && outcome.peerMissing.length === 0
+        this.#log?.[equal ? 'debug' : 'info']({
           peer, rounds: outcome.rounds, missing: outcome.missing.length, peerMissing: outcome.peerMissing.length, bytes: outcome.bytesSent + outcome.bytesReceived,
           ...(fetched === undefined ? {} : { received: fetched.received, applied: fetched.applied, documents: fetched.documents, refused: fetched.refused, failed: fetched.failed }),
           ms: Date.now() - started
