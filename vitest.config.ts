@@ -1,9 +1,13 @@
-import { defineConfig } from 'vitest/config'
+import { availableParallelism } from 'node:os'
+import { configDefaults, defineConfig } from 'vitest/config'
+
+const TESTS = ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'test/**/*.test.ts']
+/** The seeded fuzz suites: in-process, CPU-bound, no sockets, no child processes, no timers to race. */
+const FUZZ = ['packages/*/test/**/*fuzz*.test.ts']
 
 // One config for the whole monorepo: tests import the packages by name, so they run against the built `dist/`.
 export default defineConfig({
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
@@ -15,6 +19,19 @@ export default defineConfig({
         // `vi.mock` reaches only the imports of modules Vite runs.
         external: [/\/(packages|examples)\/(?!cli\/)[^/]+\/dist\//]
       }
-    }
+    },
+    projects: [
+      {
+        // Each fuzz file in its own process as before, but one per core: they only compute, so they do not slow each
+        // other down beyond sharing the CPU, and the other tests (daemons, sockets, child processes) never run beside
+        // them. Vitest's default of one worker fewer than the cores leaves one of two cores idle.
+        extends: true,
+        test: { name: 'fuzz', include: FUZZ, maxWorkers: availableParallelism(), sequence: { groupOrder: 0 } }
+      },
+      {
+        extends: true,
+        test: { name: 'tests', include: TESTS, exclude: [...configDefaults.exclude, ...FUZZ], sequence: { groupOrder: 1 } }
+      }
+    ]
   }
 })
