@@ -2,8 +2,16 @@ import { availableParallelism } from 'node:os'
 import { configDefaults, defineConfig } from 'vitest/config'
 
 const TESTS = ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'test/**/*.test.ts']
-/** The seeded fuzz suites: in-process, CPU-bound, no sockets, no child processes, no timers to race. */
-const FUZZ = ['packages/*/test/**/*fuzz*.test.ts']
+/**
+ * Tests that only compute in their own process: no sockets, no child processes, no timers to race. The seeded fuzz
+ * suites, the packages below `core` that do no I/O but LevelDB's, the examples and the repository checks.
+ */
+const IN_PROCESS = [
+  'packages/*/test/**/*fuzz*.test.ts',
+  'packages/{anchor-bitcoin,anchor-merkle,codec,docid,doctype-account-link,doctype-schema,doctype-tile,interface,interface-tests,json,storage-level}/test/**/*.test.ts',
+  'examples/*/test/**/*.test.ts',
+  'test/**/*.test.ts'
+]
 
 // One config for the whole monorepo: tests import the packages by name, so they run against the built `dist/`.
 export default defineConfig({
@@ -22,15 +30,15 @@ export default defineConfig({
     },
     projects: [
       {
-        // Each fuzz file in its own process as before, but one per core: they only compute, so they do not slow each
-        // other down beyond sharing the CPU, and the other tests (daemons, sockets, child processes) never run beside
-        // them. Vitest's default of one worker fewer than the cores leaves one of two cores idle.
+        // Each file in its own process as before, but one per core: they only compute, so they do not slow each other
+        // down beyond sharing the CPU, and the other tests (daemons, sockets, child processes) never run beside them.
+        // Vitest's default of one worker fewer than the cores leaves one of two cores idle.
         extends: true,
-        test: { name: 'fuzz', include: FUZZ, maxWorkers: availableParallelism(), sequence: { groupOrder: 0 } }
+        test: { name: 'in-process', include: IN_PROCESS, maxWorkers: availableParallelism(), sequence: { groupOrder: 0 } }
       },
       {
         extends: true,
-        test: { name: 'tests', include: TESTS, exclude: [...configDefaults.exclude, ...FUZZ], sequence: { groupOrder: 1 } }
+        test: { name: 'tests', include: TESTS, exclude: [...configDefaults.exclude, ...IN_PROCESS], sequence: { groupOrder: 1 } }
       }
     ]
   }
