@@ -31,11 +31,13 @@ describe('the kiln CLI against a running daemon', () => {
   beforeAll(async () => {
     const dir = await dataDir()
     remove = dir.remove
-    // The admin DID is made before the daemon starts, as a user would.
-    const made = JSON.parse((await exec(process.execPath, [KILN_BIN, 'did', 'create', '--json'])).stdout) as { did: string, seed: string }
+    // Both DIDs are made before the daemon starts (the admin DID must be, as a user would make it), side by side: a
+    // `kiln` run spends most of its time loading its modules, on a core of its own.
+    const didCreate = async (): Promise<{ did: string, seed: string }> => JSON.parse((await exec(process.execPath, [KILN_BIN, 'did', 'create', '--json'])).stdout) as { did: string, seed: string }
+    const [made, user] = await Promise.all([didCreate(), didCreate()])
     adminSeed = made.seed
+    seed = user.seed
     daemon = await startDaemon(['--data-dir', dir.path, '--anchor-interval', '300', '--admin-did', made.did])
-    seed = (await kilnJSON<{ seed: string }>('did', 'create')).seed
   })
   afterAll(async () => {
     await daemon?.stop()
@@ -52,11 +54,15 @@ describe('the kiln CLI against a running daemon', () => {
     expect(updated.state.content).toEqual({ title: 'hello, kiln' })
     expect(updated.state.anchorStatus).toBe('ANCHORED')
 
-    expect(await kilnJSON('show', created.streamId)).toEqual({ streamId: created.streamId, content: { title: 'hello, kiln' } })
-    const commits = await kilnJSON<{ commits: Array<{ cid: string }> }>('commits', created.streamId)
+    // Three reads of the anchored document, side by side.
+    const [shown, commits, state] = await Promise.all([
+      kilnJSON('show', created.streamId),
+      kilnJSON<{ commits: Array<{ cid: string }> }>('commits', created.streamId),
+      kilnJSON<{ state: { log: Array<{ cid: string }> } }>('state', created.streamId)
+    ])
+    expect(shown).toEqual({ streamId: created.streamId, content: { title: 'hello, kiln' } })
     expect(commits.commits.length).toBe(updated.state.log.length)
-
-    const genesisCommit = (await kilnJSON<{ state: { log: Array<{ cid: string }> } }>('state', created.streamId)).state.log[0]!.cid
+    const genesisCommit = state.state.log[0]!.cid
     expect(genesisCommit).toBe(commits.commits[0]!.cid)
 
     await kilnJSON('pin', 'add', created.streamId, '--seed', adminSeed)
@@ -78,18 +84,23 @@ describe('the kiln CLI against a running daemon', () => {
     expect(published.state.type).toBe(64)
     expect(published.commitId).toMatch(/^k/)
 
-    const alice = await kilnJSON<{ state: { content: unknown, metadata: { schema: string } } }>('create', '--schema', published.commitId, '{"name":"Alice","age":30}', '--seed', seed)
+    // Independent of each other, so side by side: a document that follows the schema, one that does not, one naming
+    // the schema's stream rather than a commit of it, the schema's state, and the account link.
+    const ethKey = '0x' + '11'.repeat(32)
+    const [alice, bad, bare, schemaState, linked] = await Promise.all([
+      kilnJSON<{ state: { content: unknown, metadata: { schema: string } } }>('create', '--schema', published.commitId, '{"name":"Alice","age":30}', '--seed', seed),
+      kiln('create', '--schema', published.commitId, '{"name":"Bob","age":"old"}', '--seed', seed),
+      kiln('create', '--schema', published.streamId, '{"name":"Carol"}', '--seed', seed),
+      kilnJSON<{ state: { metadata: { controllers: string[] } } }>('state', published.streamId),
+      kilnJSON<{ account: string, did: string }>('link', 'eth', '--eth-key', ethKey, '--seed', seed)
+    ])
     expect(alice.state.metadata.schema).toBe(published.commitId)
-    const bad = await kiln('create', '--schema', published.commitId, '{"name":"Bob","age":"old"}', '--seed', seed)
     expect(bad.code).toBe(1)
     expect(bad.stderr).toContain('SchemaValidationError')
     expect(bad.stderr).toContain('/age must be integer')
-    const bare = await kiln('create', '--schema', published.streamId, '{"name":"Carol"}', '--seed', seed)
     expect(bare.code).toBe(1)
 
-    const ethKey = '0x' + '11'.repeat(32)
-    const did = (await kilnJSON<{ state: { metadata: { controllers: string[] } } }>('state', published.streamId)).state.metadata.controllers[0]
-    const linked = await kilnJSON<{ account: string, did: string }>('link', 'eth', '--eth-key', ethKey, '--seed', seed)
+    const did = schemaState.state.metadata.controllers[0]
     expect(linked.did).toBe(did)
     expect(linked.account).toMatch(/^eip155:1:0x[0-9a-f]{40}$/)
     expect(await kilnJSON<{ did: string }>('link', 'show', linked.account)).toMatchObject({ did })
@@ -98,10 +109,11 @@ describe('the kiln CLI against a running daemon', () => {
   })
 
   it('fails with one line and a non-zero exit on bad input', async () => {
-    for (const args of [['show', 'not-a-doc-id'], ['update', 'kjzl6cwe1jw147dvq16zluojmraqvwdmbh61dx9e0c59i344lcrsgqfohexp60s', '{}', '--seed', seed], ['create', '{not json', '--seed', seed], ['create', '{"a":1}'], ['pin', 'ls', '--seed', seed]]) {
-      const result = await kiln(...args)
-      expect(result.code, args.join(' ')).not.toBe(0)
-      expect(result.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1)
-    }
+    const cases = [['show', 'not-a-doc-id'], ['update', 'kjzl6cwe1jw147dvq16zluojmraqvwdmbh61dx9e0c59i344lcrsgqfohexp60s', '{}', '--seed', seed], ['create', '{not json', '--seed', seed], ['create', '{"a":1}'], ['pin', 'ls', '--seed', seed]]
+    const results = await Promise.all(cases.map(async (args) => await kiln(...args)))
+    cases.forEach((args, i) => {
+      expect(results[i]!.code, args.join(' ')).not.toBe(0)
+      expect(results[i]!.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1)
+    })
   })
 })
