@@ -29,7 +29,13 @@ const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteO
 /** Which document each held document hash is, so a wanted key can be served: the key holds only the hash. */
 export class HeldDocuments {
   readonly #byHash = new Map<string, string>()
-  add (docId: string, genesis: CID): void { this.#byHash.set(hex(syncDocumentHash(genesis)), docId) }
+  readonly #held = new Set<string>()
+  add (docId: string, genesis: CID): void {
+    // told of every commit, hashing the genesis once per document
+    if (this.#held.has(docId)) return
+    this.#held.add(docId)
+    this.#byHash.set(hex(syncDocumentHash(genesis)), docId)
+  }
   docIdOf (documentHash: Uint8Array): string | undefined { return this.#byHash.get(hex(documentHash)) }
 }
 
