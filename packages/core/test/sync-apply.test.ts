@@ -55,7 +55,9 @@ async function syncingNode (): Promise<{ node: KilnNode, source: SyncSource, net
 /** A document of `length` commits on a node of its own, and the blocks of each commit as a peer would send them. */
 async function peerLog (length: number): Promise<{ docId: string, tips: CID[], blocks: Block[][] }> {
   const { node, source } = await syncingNode()
-  let { id, state } = await node.createDocument(REGISTER_CODE, (await registerGenesis(alice, { n: 0 })).commit)
+  const created = await node.createDocument(REGISTER_CODE, (await registerGenesis(alice, { n: 0 })).commit)
+  const id = created.id
+  let state = created.state
   for (let n = 1; n < length; n++) state = (await node.applyCommit(id, (await registerUpdate(alice, state, { n })).commit)).state
   const tips = state.log.map((entry) => entry.cid)
   const blocks = await Promise.all(tips.map(async (cid) => await source.blocksOf(id.toString(), cid)))
