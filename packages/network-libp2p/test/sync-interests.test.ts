@@ -1,7 +1,10 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { describe, expect, it } from 'vitest'
+import { encodeRecord } from '@kiln/codec'
+import { DocID } from '@kiln/docid'
+import type { SyncSource } from '@kiln/interface'
 import {
-  decodeSyncMessage, encodeSyncMessage, filteredSyncKeyStore, memorySyncKeyStore, syncChannelPair, SyncDocumentIndex, syncFilterMatches,
+  decodeSyncMessage, encodeSyncMessage, filteredSyncKeyStore, genesisFactsOfBlocks, serveSyncBlocks, SyncHeldDocuments, memorySyncKeyStore, syncChannelPair, SyncDocumentIndex, syncFilterMatches,
   syncNetworkRange, syncReconcile, type SyncFilter, type SyncKeyStore, type SyncRange
 } from '../src/index.js'
 import { cidOf, hexOf, keyOf } from './sync-fixtures.js'
@@ -125,5 +128,37 @@ describe('a session with filters', () => {
     const filtered = filteredSyncKeyStore(store, [range], (key) => docOf(key) % 2 === 1)
     expect(filtered.keys(range).map(hexOf)).toEqual(keys.filter((key) => docOf(key) % 2 === 1).map(hexOf).sort())
     expect(filteredSyncKeyStore(store, [{ start: keys[0]!, end: keys[0]! }], () => true).size()).toBe(0)
+  })
+})
+
+describe('serving and fetching under a filter', () => {
+  const { keys, index, docOf } = world()
+  const range = syncNetworkRange('test')
+
+  it('serves no key whose document is outside the filter, even one the peer wants', async () => {
+    const [client, server] = syncChannelPair()
+    const documents = new SyncHeldDocuments()
+    for (let doc = 0; doc < 6; doc++) documents.add(`doc${doc}`, cidOf(`genesis ${doc}`))
+    const source = { blocksOf: async () => [{ cid: cidOf('block'), bytes: Uint8Array.of(1) }] } as unknown as SyncSource
+    const serving = serveSyncBlocks(server, memorySyncKeyStore(keys), documents, source, [range], { serves: (key) => syncFilterMatches({ schemas: ['s2'] }, index.factsOfKey(key)) })
+    await client.send(encodeSyncMessage({ type: 'want', keys: [...keys].sort((a, b) => Buffer.compare(a, b)) }))
+    const served: number[] = []
+    for await (const frame of client.receive()) {
+      const message = decodeSyncMessage(frame)
+      if (message.type === 'done') break
+      if (message.type === 'blocks') served.push(...message.entries.map((e) => docOf(e.key)))
+    }
+    await client.send(encodeSyncMessage({ type: 'done' }))
+    expect(await serving).toBe(9)
+    expect([...new Set(served)].sort()).toEqual([3, 4, 5])
+  })
+
+  it("reads a new document's genesis facts from the blocks a peer sent, and none without its genesis", async () => {
+    const genesis = await encodeRecord({ header: { controllers: ['did:key:alice', 'did:key:bob'], schema: 'kschema' } })
+    const docId = new DocID(0, genesis.cid).toString()
+    expect(await genesisFactsOfBlocks(docId, [{ cid: cidOf('other'), bytes: Uint8Array.of(1) }, genesis])).toEqual({ docId, schema: 'kschema', controller: 'did:key:alice' })
+    expect(await genesisFactsOfBlocks(docId, [{ cid: cidOf('other'), bytes: Uint8Array.of(1) }])).toBeUndefined()
+    // bytes that do not hash to the genesis CID tell nothing
+    expect(await genesisFactsOfBlocks(docId, [{ cid: genesis.cid, bytes: (await encodeRecord({ header: { controllers: ['did:key:mallory'] } })).bytes }])).toBeUndefined()
   })
 })
