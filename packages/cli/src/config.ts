@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { DocID } from '@kiln/docid'
 import { multiaddr } from '@multiformats/multiaddr'
 import { RATE_CATEGORIES, type RateCategory, type RateLimitInit, type RateRule } from '@kiln/http-server'
 import { ConfigError } from './errors.js'
@@ -72,6 +73,14 @@ export interface DaemonConfig {
   bootstrap: string[]
   /** The families catch-up sync fetches and serves (`--sync-family`); every document on the network when left out. */
   syncFamilies?: string[]
+  /** Only the documents of these genesis schemas, CommitID strings as in the headers (`--sync-schema`). */
+  syncSchemas?: string[]
+  /** Only the documents whose genesis first controller is one of these DIDs (`--sync-controller`). */
+  syncControllers?: string[]
+  /** Only these documents, by DocID (`--sync-doc`). */
+  syncDocs?: string[]
+  /** Only the documents the node has pinned (`--sync-pinned`); with the lists above, any document one of them names. */
+  syncPinned?: boolean
 }
 
 /** The embedded defaults `npm start` runs with. */
@@ -115,6 +124,23 @@ function stringList (value: unknown, name: string): string[] {
     throw new ConfigError(`${name} must be a list of strings`, { details: { field: name } })
   }
   return list
+}
+
+/** A list of catch-up sync interests: strings of at most 256 UTF-8 bytes, as the sync hello carries them. */
+function interestList (value: unknown, name: string): string[] {
+  const list = stringList(value, name)
+  const long = list.find((entry) => Buffer.byteLength(entry) > 256)
+  if (long !== undefined) throw new ConfigError(`${name}: ${JSON.stringify(long.slice(0, 40))}… is longer than 256 bytes`, { details: { field: name } })
+  return list
+}
+
+/** A DocID string in its canonical form: checked here so that a typo is a clear error at start. */
+function docIdOf (value: string, name: string): string {
+  try {
+    return DocID.fromString(value).toString()
+  } catch (err) {
+    throw new ConfigError(`${name}: ${JSON.stringify(value)} is not a DocID`, { cause: err, details: { field: name, value } })
+  }
 }
 
 /** A `{perSecond, burst}` rate for the kind `name`: a positive rate and a burst of at least one request. */
@@ -241,6 +267,12 @@ export function mergeConfig (base: DaemonConfig, partial: Record<string, unknown
         break
       }
       case 'syncFamilies': config.syncFamilies = stringList(value, `${source} syncFamilies`); break
+      case 'syncSchemas': case 'syncControllers': config[key] = interestList(value, `${source} ${key}`); break
+      case 'syncDocs': config.syncDocs = interestList(value, `${source} syncDocs`).map((doc) => docIdOf(doc, `${source} syncDocs`)); break
+      case 'syncPinned':
+        if (typeof value !== 'boolean') throw new ConfigError(`${source} syncPinned must be true or false`, { details: { field: 'syncPinned' } })
+        config.syncPinned = value
+        break
       case 'bootstrap': config.bootstrap = stringList(value, `${source} bootstrap`).map((address) => multiaddrOf(address, `${source} bootstrap`)); break
       case 'logLevel':
         if (typeof value !== 'string' || !LOG_LEVELS.includes(value)) throw new ConfigError(`${source} logLevel must be one of ${LOG_LEVELS.join(', ')}`)

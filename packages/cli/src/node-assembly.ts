@@ -109,7 +109,11 @@ export async function startDaemon (config: DaemonConfig, logger: Logger): Promis
       listen: config.p2pListen,
       bootstrap: config.bootstrap,
       peerKeyPath: join(dataDir, 'peer.key'),
-      ...(config.syncFamilies === undefined ? {} : { syncFamilies: config.syncFamilies })
+      ...(config.syncFamilies === undefined ? {} : { syncFamilies: config.syncFamilies }),
+      ...(config.syncSchemas === undefined ? {} : { syncSchemas: config.syncSchemas }),
+      ...(config.syncControllers === undefined ? {} : { syncControllers: config.syncControllers }),
+      ...(config.syncDocs === undefined ? {} : { syncDocs: config.syncDocs }),
+      ...(config.syncPinned === undefined ? {} : { syncPinned: config.syncPinned })
     })
     networkFactory = (components) => (network = factory(components))
   }

@@ -18,6 +18,16 @@ describe('daemon configuration', () => {
     expect(mergeConfig(fromFile, { port: '9000', host: undefined }, 'option')).toMatchObject({ port: 9000, adminDids: ['did:key:z6Mkadmin'] })
   })
 
+  it('takes catch-up sync interests by schema, controller, DocID and pins, and refuses a DocID that is none', () => {
+    const doc = 'kjzl6cwe1jw145as0el1h6ccdkwzwpw8ctl3arf6zfwvtwz9fnawkbvyd2eimen'
+    const fromFile = mergeConfig(DAEMON_DEFAULTS, { syncSchemas: ['k3y52schema'], syncControllers: 'did:key:z6Mkalice', syncDocs: [doc], syncPinned: true }, 'file')
+    expect(fromFile).toMatchObject({ syncSchemas: ['k3y52schema'], syncControllers: ['did:key:z6Mkalice'], syncDocs: [doc], syncPinned: true })
+    expect(mergeConfig(fromFile, { syncControllers: ['did:key:z6Mkbob'], syncPinned: undefined }, 'option')).toMatchObject({ syncControllers: ['did:key:z6Mkbob'], syncPinned: true })
+    for (const bad of [{ syncDocs: ['not-a-docid'] }, { syncSchemas: ['k'.repeat(257)] }, { syncPinned: 'yes' }, { syncControllers: [''] }]) {
+      expect(() => mergeConfig(DAEMON_DEFAULTS, bad, 'file')).toThrow(expect.objectContaining({ name: 'ConfigError' }) as Error)
+    }
+  })
+
   it('takes several chains, comma-separated or as a list, and none', () => {
     expect(mergeConfig(DAEMON_DEFAULTS, { anchor: 'mock,ethereum-dev' }, 'option').anchor).toEqual(['mock', 'ethereum-dev'])
     expect(mergeConfig(DAEMON_DEFAULTS, { anchor: ['ethereum-dev'] }, 'file').anchor).toEqual(['ethereum-dev'])

@@ -5,7 +5,7 @@ import {
   type AbortOptions, type AnchorEvent, type AnchorRequestOptions, type AnchorStatus, type KilnNodeApi,
   type DocSnapshot as ApiSnapshot, type LoadOptions, type LogItem, type WriteOptions, type DocRef, type AnchorProofVerifier, type Commit,
   type DIDSigner, type Logger, type Network, type SignatureVerifier, type Storage, type AnchorFactory, type DoctypeFactory,
-  type NetworkFactory, type NodeInfo, type StorageFactory, type Block, type DocHead, type HeldCommit, type SyncSource
+  type NetworkFactory, type NodeInfo, type StorageFactory, type Block, type DocHead, type HeldCommit, type SyncSource, type Blockstore
 } from '@kiln/interface'
 import { createThreadpoolVerifier } from '@kiln/signing'
 import type { CID } from 'multiformats/cid'
@@ -262,6 +262,11 @@ class Node implements KilnNode {
         this.assertRunning()
         if (this.sync === undefined) throw new KilnError('This node is on no network')
         await this.sync.applySupplied(DocID.fromString(docId), tip, blocks, options)
+      },
+      pinned: async (options = {}) => {
+        const keys: string[] = []
+        for await (const key of this.storage.listPins(options)) keys.push(key)
+        return keys
       }
     }
   }
@@ -319,7 +324,9 @@ class Node implements KilnNode {
       const head = await this.storage.getHead(docId, options)
       if (head === undefined) continue
       const log = await this.storage.readLog(docId, {}, options)
-      for (const [height, entry] of log.entries()) yield heldCommitOf(docId, head, height, entry.cid)
+      // The head's metadata is the latest; interests match the genesis header, read once per document.
+      const genesis = await genesisFactsOf(head.genesis, this.storage.blocks)
+      for (const [height, entry] of log.entries()) yield heldCommitOf(docId, head, height, entry.cid, head.genesis, genesis)
     }
   }
 
@@ -331,7 +338,8 @@ class Node implements KilnNode {
       const from = switched === undefined ? record.log.length - 1 : switched.fork + 1
       const changes: Array<[HeldCommit, boolean]> = []
       for (let seq = from; seq < (switched?.log.length ?? 0); seq++) changes.push([heldCommitOf(key, record.head, seq, switched!.log[seq]!.cid, id.cid), false])
-      for (let seq = from; seq < record.log.length; seq++) changes.push([heldCommitOf(key, record.head, seq, record.log[seq]!.cid, id.cid), true])
+      // Only a write of the genesis has the genesis header as its head's metadata (each commit of a run is told apart).
+      for (let seq = from; seq < record.log.length; seq++) changes.push([heldCommitOf(key, record.head, seq, record.log[seq]!.cid, id.cid, seq === 0 ? factsOf(record.head.metadata) : undefined), true])
       for (const listener of this.commitListeners) {
         try {
           for (const [commit, joined] of changes) listener(commit, joined)
@@ -536,7 +544,25 @@ class Node implements KilnNode {
 }
 
 /** A commit of a held document's log, as catch-up sync keys it. */
-function heldCommitOf (docId: string, head: DocHead, height: number, commit: CID, genesis: CID = DocID.fromString(docId).cid): HeldCommit {
+function heldCommitOf (docId: string, head: DocHead, height: number, commit: CID, genesis: CID = DocID.fromString(docId).cid, facts?: GenesisFacts): HeldCommit {
   const family = head.metadata.family
-  return { docId, family: typeof family === 'string' ? family : '', genesis, height, commit }
+  return { docId, family: typeof family === 'string' ? family : '', genesis, height, commit, ...facts }
+}
+
+/** What catch-up sync's interests read of a genesis header: its schema and first controller. */
+type GenesisFacts = Pick<HeldCommit, 'schema' | 'controller'>
+
+function factsOf (header: { schema?: unknown, controllers?: unknown }): GenesisFacts {
+  const controller = Array.isArray(header.controllers) ? header.controllers[0] as unknown : undefined
+  return {
+    ...(typeof header.schema === 'string' ? { schema: header.schema } : {}),
+    ...(typeof controller === 'string' ? { controller } : {})
+  }
+}
+
+/** The facts of the genesis header stored at `genesis` (a held document's genesis is always in the blockstore). */
+async function genesisFactsOf (genesis: CID, blocks: Pick<Blockstore, 'get'>): Promise<GenesisFacts> {
+  const commit = await readStoredCommit(genesis, blocks)
+  const header = commit.record.header
+  return typeof header === 'object' && header !== null ? factsOf(header) : {}
 }

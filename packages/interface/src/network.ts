@@ -68,6 +68,14 @@ export interface HeldCommit {
   /** The commit's place in the log: 0 for the genesis. */
   height: number
   commit: CID
+  /**
+   * The `schema` of the document's genesis header (a CommitID string), which no later commit changes here: catch-up
+   * sync's interests match a document by its genesis. Set whenever the node knows it, always on the genesis commit
+   * (height 0); a later commit's may leave it out, its document's genesis having been told first.
+   */
+  schema?: string
+  /** The first controller of the document's genesis header (set as `schema` is). */
+  controller?: string
 }
 
 /** What a network's catch-up sync needs of the node: the commits it holds, their blocks, and a way in for others'. */
@@ -95,6 +103,8 @@ export interface SyncSource {
    * a log that extends the tip is one write.
    */
   apply(docId: string, tip: CID, blocks: Block[], options?: AbortOptions): Promise<void>
+  /** The DocIDs the node has pinned now (catch-up sync's interest in pinned documents reads it at each session). */
+  pinned?(options?: AbortOptions): Promise<string[]>
 }
 
 /** What the node gives a network factory. */

@@ -19,6 +19,7 @@ export { syncKeyHash, SyncSummer, summariseSyncKeys, combineSyncSummaries, syncS
 export { memorySyncKeyStore, type SyncKeyStore } from './sync/store.js'
 export { encodeSyncMessage, decodeSyncMessage, isSyncKeysItem, SYNC_PROTOCOL_VERSION, MAX_SYNC_MESSAGE_BYTES, MAX_SYNC_MESSAGE_ITEMS, MAX_SYNC_NETWORK_BYTES, MAX_SYNC_REASON_BYTES, type SyncMessage, type SyncHelloMessage, type SyncRangesMessage, type SyncRangeItem, type SyncSummaryItem, type SyncKeysItem, type SyncWantMessage, type SyncBlocksMessage, type SyncBlock, type SyncDoneMessage, type SyncErrorMessage } from './sync/messages.js'
 export { syncChannelPair, type SyncChannel } from './sync/channel.js'
+export { normaliseSyncFilter, syncFilterOf, syncFilterMatches, filteredSyncKeyStore, genesisFactsOfBlocks, SyncDocumentIndex, MAX_SYNC_FILTER_ENTRIES, MAX_SYNC_FILTER_STRING_BYTES, type SyncFilter, type SyncDocumentFacts } from './sync/interests.js'
 export { streamSyncChannel, SYNC_PROTOCOL } from './sync/stream-channel.js'
 export { SyncScheduler, DEFAULT_SYNC_SCHEDULE, type SyncSchedule, type PeerSyncStatus } from './sync/scheduler.js'
 export { SYNC_BLOCKS_PROTOCOL, MAX_WANTED_PER_STREAM, serveBlocks as serveSyncBlocks, fetchWanted as fetchSyncWanted, HeldDocuments as SyncHeldDocuments, type FetchOutcome as SyncFetchOutcome } from './sync/transfer.js'

@@ -5,7 +5,7 @@ import { withLibp2pLight } from '@helia/libp2p'
 import { verifyBlock } from '@kiln/codec'
 import {
   AbortError, BlockNotFoundError, isKilnError, LimitExceededError, TimeoutError,
-  type AbortOptions, type HeldCommit, type Logger, type Network, type NetworkComponents, type NetworkInfo, type TipAnnouncement
+  type AbortOptions, type Block, type HeldCommit, type Logger, type Network, type NetworkComponents, type NetworkInfo, type SyncSource, type TipAnnouncement
 } from '@kiln/interface'
 import { gossipsub, TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
@@ -19,12 +19,14 @@ import { heliaBlockstore, heliaCid } from './blocks.js'
 import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, MessageType, queryId, type PubsubMessage } from './messages.js'
 import { loadOrCreatePeerKey } from './peer-key.js'
 import { DEFAULT_BAN_POLICY, DEFAULT_PEER_RATES, PeerLimits, type BanPolicy, type PeerRates } from './peer-limits.js'
-import { reconcile, type SyncLimits, type SyncOutcome } from './sync/session.js'
+import { reconcile, type SyncLimits, type SyncOutcome, type SyncSessionInit } from './sync/session.js'
 import { SyncScheduler, type PeerSyncStatus, type SyncSchedule } from './sync/scheduler.js'
 import { streamSyncChannel, SYNC_PROTOCOL } from './sync/stream-channel.js'
 import { fetchWanted, HeldDocuments, RecentKeys, REFUSED_KEYS_FORGOTTEN_MS, REFUSED_KEYS_REMEMBERED, serveBlocks, SYNC_BLOCKS_PROTOCOL, type FetchOutcome } from './sync/transfer.js'
-import { familyRange, networkRange, syncKey } from './sync/keys.js'
+import { familyRange, networkRange, syncDocumentHash, syncKey } from './sync/keys.js'
 import { memorySyncKeyStore } from './sync/store.js'
+import { filteredSyncKeyStore, genesisFactsOfBlocks, normaliseSyncFilter, SyncDocumentIndex, syncFilterMatches, type SyncFilter } from './sync/interests.js'
+import { DocID } from '@kiln/docid'
 import type { SyncRange } from './sync/keys.js'
 import type { SyncKeyStore } from './sync/store.js'
 import type { Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface'
@@ -92,6 +94,18 @@ export interface Libp2pNetworkInit {
    * left out. The node neither fetches nor serves commits outside them by catch-up sync.
    */
   syncFamilies?: string[]
+  /**
+   * Interests besides families (docs/sync.md, Interests): the node syncs only the documents whose genesis `schema` is
+   * one of `syncSchemas` (CommitID strings, as in the header), or whose genesis first controller is one of
+   * `syncControllers`, or whose DocID is one of `syncDocs` or, with `syncPinned`, one the node has pinned (read at each
+   * session, so a document pinned or unpinned while running joins or leaves). A list left out asks nothing; with none
+   * of them, every document of the families. The node neither fetches, stores nor serves by catch-up sync a document
+   * outside them.
+   */
+  syncSchemas?: string[]
+  syncControllers?: string[]
+  syncDocs?: string[]
+  syncPinned?: boolean
   /** How long a sync stream may stay silent before it is aborted, in ms (default 10,000). */
   syncInactivityMs?: number
   /** How long one sync session (or blocks fetch) may last, in ms (default 300,000). */
@@ -126,6 +140,10 @@ interface ResolvedSync {
   limits?: Partial<SyncLimits>
   schedule?: Partial<SyncSchedule> | false
   onSynced?: (peer: string, outcome: SyncOutcome) => void
+  /** The node's filter now (its pins may have changed), when it has interests beyond ranges. */
+  filter?: () => Promise<SyncFilter | undefined>
+  /** The genesis facts of the documents held, which filters read. */
+  index?: SyncDocumentIndex
 }
 
 interface PendingQuery { stream: string, tips: Map<string, CID>, settle: () => void }
@@ -196,13 +214,19 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
       if (sync.schedule !== false) this.#scheduler = new SyncScheduler(async (peer) => {
         const started = Date.now()
         const outcome = await this.syncWith(peer)
-        const wanted = outcome.missing.filter((key) => !this.#refusedKeys.has(key))
-        const fetched = wanted.length > 0 ? await this.#fetchMissing(peer, wanted) : undefined
+        const filter = await sync.filter?.()
+        // A document held outside the node's interests is not wanted, whatever a peer (of sync 1.0) listed of it.
+        const outside = (key: Uint8Array): boolean => {
+          const facts = filter === undefined ? undefined : sync.index?.factsOfKey(key)
+          return facts !== undefined && !syncFilterMatches(filter, facts)
+        }
+        const wanted = outcome.missing.filter((key) => !this.#refusedKeys.has(key) && !outside(key))
+        const fetched = wanted.length > 0 ? await this.#fetchMissing(peer, wanted, filter) : undefined
         // One line per finished sync; the periodic ones that found the two nodes equal only at debug.
         const equal = outcome.missing.length === 0 && outcome.peerMissing.length === 0
         this.#log?.[equal ? 'debug' : 'info']({
           peer, rounds: outcome.rounds, missing: outcome.missing.length, peerMissing: outcome.peerMissing.length, bytes: outcome.bytesSent + outcome.bytesReceived,
-          ...(fetched === undefined ? {} : { received: fetched.received, applied: fetched.applied, documents: fetched.documents, refused: fetched.refused, failed: fetched.failed }),
+          ...(fetched === undefined ? {} : { received: fetched.received, applied: fetched.applied, documents: fetched.documents, refused: fetched.refused, failed: fetched.failed, skipped: fetched.skipped }),
           ms: Date.now() - started
         }, 'synced with a peer')
         sync.onSynced?.(peer, outcome)
@@ -215,7 +239,11 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
           const peer = connection.remotePeer.toString()
           const release = this.#guard(stream)
           try {
-            const served = await serveBlocks(streamSyncChannel(stream, { inactivityMs: this.#init.syncInactivityMs ?? 10_000 }), sync.store, documents, source, sync.interests)
+            // What this node serves is its own interests' whatever the peer's: a session-independent check.
+            const filter = await sync.filter?.()
+            const index = sync.index
+            const serves = filter === undefined || index === undefined ? undefined : (key: Uint8Array) => syncFilterMatches(filter, index.factsOfKey(key))
+            const served = await serveBlocks(streamSyncChannel(stream, { inactivityMs: this.#init.syncInactivityMs ?? 10_000 }), sync.store, documents, source, sync.interests, serves === undefined ? {} : { serves })
             this.#log?.debug({ peer, served }, 'served the blocks a peer wanted')
             await stream.close().catch(() => {})
           } catch (err) {
@@ -238,7 +266,7 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
         this.#syncingPeers.add(peer)
         const release = this.#guard(stream)
         try {
-          const outcome = await reconcile({ role: 'responder', network: this.#networkName, store: sync.store, interests: sync.interests, channel: streamSyncChannel(stream, { inactivityMs: this.#init.syncInactivityMs ?? 10_000 }), ...(sync.limits === undefined ? {} : { limits: sync.limits }) })
+          const outcome = await reconcile({ role: 'responder', network: this.#networkName, store: sync.store, interests: sync.interests, ...await this.#filtering(sync), channel: streamSyncChannel(stream, { inactivityMs: this.#init.syncInactivityMs ?? 10_000 }), ...(sync.limits === undefined ? {} : { limits: sync.limits }) })
           this.#log?.debug({ peer, rounds: outcome.rounds, missing: outcome.missing.length, peerMissing: outcome.peerMissing.length }, 'answered a sync session')
         } catch (err) {
           this.#refuse(peer, `sync session: ${(err as Error).message}`)
@@ -317,6 +345,7 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
     if (source === undefined || this.#init.catchUp === false) return undefined
     const store = memorySyncKeyStore()
     const documents = new HeldDocuments()
+    const index = new SyncDocumentIndex()
     const network = this.#networkName
     const add = (commit: HeldCommit, joined = true): void => {
       const key = syncKey({ network, family: commit.family, genesis: commit.genesis, height: commit.height, commit: commit.commit })
@@ -326,6 +355,7 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
         return
       }
       documents.add(commit.docId, commit.genesis)
+      index.note(commit)
       store.insert(key)
     }
     // Listening first, so that no commit written while the store is filled is missed.
@@ -334,11 +364,44 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
     this.#documents = documents
     const families = this.#init.syncFamilies
     const interests = families === undefined ? [networkRange(network)] : families.map((family) => familyRange(network, family))
-    return { store, interests, ...(this.#init.syncSchedule === undefined ? {} : { schedule: this.#init.syncSchedule }) }
+    const filter = this.#filterOf(source)
+    return { store, interests, index, ...(filter === undefined ? {} : { filter }), ...(this.#init.syncSchedule === undefined ? {} : { schedule: this.#init.syncSchedule }) }
+  }
+
+  /** How to read the node's filter at each session, when it has interests beyond families. */
+  #filterOf (source: SyncSource): (() => Promise<SyncFilter | undefined>) | undefined {
+    const { syncSchemas: schemas, syncControllers: controllers, syncPinned: pinned } = this.#init
+    // A DocID is matched in its canonical string form, whichever form the configuration gave.
+    const docs = this.#init.syncDocs?.map((doc) => DocID.fromString(doc).toString())
+    if (schemas === undefined && controllers === undefined && docs === undefined && pinned !== true) return undefined
+    return async () => normaliseSyncFilter({
+      ...(schemas === undefined ? {} : { schemas }),
+      ...(controllers === undefined ? {} : { controllers }),
+      ...(docs === undefined && pinned !== true ? {} : { docs: [...(docs ?? []), ...(pinned === true ? await source.pinned?.() ?? [] : [])] })
+    })
+  }
+
+  /**
+   * A session's filter and set: without a filter on either side, the node's store as it is; else the keys in the
+   * shared ranges whose documents pass both sides' filters, gathered for this session (one pass over them).
+   */
+  async #filtering (sync: ResolvedSync): Promise<Pick<SyncSessionInit, 'filter' | 'storeFor'>> {
+    const filter = await sync.filter?.()
+    const index = sync.index
+    if (index === undefined) return {}
+    return {
+      ...(filter === undefined ? {} : { filter }),
+      storeFor: ({ filter: theirs, shared }) => filter === undefined && theirs === undefined
+        ? sync.store
+        : filteredSyncKeyStore(sync.store, shared, (key) => {
+          const facts = index.factsOfKey(key)
+          return syncFilterMatches(filter, facts) && syncFilterMatches(theirs, facts)
+        })
+    }
   }
 
   /** Wants the keys a session found missing from the peer that has them, and applies what arrives. */
-  async #fetchMissing (peer: string, keys: Uint8Array[]): Promise<FetchOutcome | undefined> {
+  async #fetchMissing (peer: string, keys: Uint8Array[], filter?: SyncFilter): Promise<FetchOutcome | undefined> {
     const source = this.#components.sync
     if (source === undefined) return undefined
     const connection = this.libp2p.getConnections().find((c) => c.remotePeer.toString() === peer)
@@ -347,13 +410,14 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
     const release = this.#guard(stream)
     try {
       const fetched = await fetchWanted(streamSyncChannel(stream, { inactivityMs: this.#init.syncInactivityMs ?? 10_000 }), keys, source, {
-        onProgress: (progress) => { this.#scheduler?.progress(peer, progress) }
+        onProgress: (progress) => { this.#scheduler?.progress(peer, progress) },
+        ...(filter === undefined ? {} : { admit: this.#admission(filter) })
       })
       await stream.close().catch(() => {})
       // Keys whose commits were refused are not wanted again (from anyone) for a while: no peer costs the same checks twice.
       for (const key of fetched.refusedKeys) this.#refusedKeys.add(key)
       if (fetched.refused > 0) this.#refuse(peer, `sent ${fetched.refused} documents' commits the node refused`)
-      if (fetched.received < keys.length) this.#refuse(peer, `listed ${keys.length - fetched.received} keys it did not send the blocks of`)
+      if (fetched.received + fetched.skipped < keys.length) this.#refuse(peer, `listed ${keys.length - fetched.received} keys it did not send the blocks of`)
       return fetched
     } catch (err) {
       stream.abort(err as Error)
@@ -361,6 +425,24 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
       throw err
     } finally {
       release()
+    }
+  }
+
+  /**
+   * Whether a fetch takes a document the peer sent: one the node holds by its stored genesis facts, a new one by its
+   * genesis header among the blocks (none there: not taken). A verdict holds for the rest of the fetch, since a new
+   * document's later commits may come before its genesis is written.
+   */
+  #admission (filter: SyncFilter): (docId: string, blocks: Block[]) => Promise<boolean> {
+    const verdicts = new Map<string, boolean>()
+    return async (docId, blocks) => {
+      let verdict = verdicts.get(docId)
+      if (verdict === undefined) {
+        const held = this.#sync?.index?.factsOf(syncDocumentHash(DocID.fromString(docId).cid))
+        verdict = syncFilterMatches(filter, held ?? await genesisFactsOfBlocks(docId, blocks))
+        verdicts.set(docId, verdict)
+      }
+      return verdict
     }
   }
 
@@ -376,7 +458,7 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
     const stream = await connection.newStream(SYNC_PROTOCOL, options)
     const release = this.#guard(stream)
     try {
-      const outcome = await reconcile({ role: 'initiator', network: this.#networkName, store: sync.store, interests: sync.interests, channel: streamSyncChannel(stream, { inactivityMs: this.#init.syncInactivityMs ?? 10_000 }), ...(sync.limits === undefined ? {} : { limits: sync.limits }), ...(options.signal === undefined ? {} : { signal: options.signal }) })
+      const outcome = await reconcile({ role: 'initiator', network: this.#networkName, store: sync.store, interests: sync.interests, ...await this.#filtering(sync), channel: streamSyncChannel(stream, { inactivityMs: this.#init.syncInactivityMs ?? 10_000 }), ...(sync.limits === undefined ? {} : { limits: sync.limits }), ...(options.signal === undefined ? {} : { signal: options.signal }) })
       await stream.close().catch(() => {})
       return outcome
     } catch (err) {

@@ -29,6 +29,10 @@ const options = {
   'p2p-listen': { type: 'string', multiple: true },
   bootstrap: { type: 'string', multiple: true },
   'sync-family': { type: 'string', multiple: true },
+  'sync-schema': { type: 'string', multiple: true },
+  'sync-controller': { type: 'string', multiple: true },
+  'sync-doc': { type: 'string', multiple: true },
+  'sync-pinned': { type: 'boolean' },
   config: { type: 'string' },
   json: { type: 'boolean' }
 } as const
@@ -56,16 +60,19 @@ export const daemon: Command = {
                    [--anchor-interval 5000] [--eth-rpc <url>] [--eth-contract <address>] [--eth-confirmations 1] [--admin-did <did>]... [--cors <origin>]... [--log-level info]
                    [--durability strict|relaxed] [--rate-limit <kind>=<perSecond>/<burst>|<kind>=off|off]... [--rate-limit-loopback]
                    [--trust-proxy true|<hops>|<address,…>] [--network local-kiln] [--pubsub-topic <topic>]
-                   [--p2p-listen <multiaddr>|none]... [--bootstrap <multiaddr>]... [--sync-family <family>]... [--config <file.json>] [--json]
+                   [--p2p-listen <multiaddr>|none]... [--bootstrap <multiaddr>]... [--sync-family <family>]...
+                   [--sync-schema <commitId>]... [--sync-controller <did>]... [--sync-doc <docId>]... [--sync-pinned] [--config <file.json>] [--json]
 
   Flags win over the config file, which wins over the defaults. The config file is JSON with the keys
   port, host, dataDir, anchor, anchorIntervalMs, adminDids, corsOrigins, cacheSize, logLevel, bodyLimit, importBodyLimit,
   headersTimeoutMs, requestTimeoutMs, rateLimit, trustProxy, durability, network, pubsubTopic, p2pListen, bootstrap,
-  syncFamilies.
+  syncFamilies, syncSchemas, syncControllers, syncDocs, syncPinned.
   --p2p-listen sets where the node listens on the libp2p network (by default /ip4/0.0.0.0/tcp/4011 and
   /ip4/0.0.0.0/tcp/4012/ws); none keeps it off any network. --network names the network (the pubsub topic /ceramic/<name>); --bootstrap peers are
   dialled at start and redialled with backoff. The peer key lives in the data directory (peer.key). Catch-up sync
-  reconciles with every peer at connection and every 30 s; --sync-family limits it to those families.
+  reconciles with every peer at connection and every 30 s; --sync-family limits it to those families; --sync-schema,
+  --sync-controller, --sync-doc and --sync-pinned to the documents of those genesis schemas, of those genesis first
+  controllers, those DocIDs or the pinned documents (any of them; docs/sync.md, Interests).
   --rate-limit sets a per-client rate of the HTTP API for one kind of request (write, read, adminAuth, eventStreams),
   e.g. --rate-limit write=5/20 (5 a second, bursts of 20); "off" turns them all off. Clients on loopback are exempt
   unless --rate-limit-loopback. --trust-proxy says whose X-Forwarded-For names the client: a reverse proxy's address
@@ -104,6 +111,10 @@ export const daemon: Command = {
       p2pListen: values['p2p-listen'],
       bootstrap: values.bootstrap,
       syncFamilies: values['sync-family'],
+      syncSchemas: values['sync-schema'],
+      syncControllers: values['sync-controller'],
+      syncDocs: values['sync-doc'],
+      syncPinned: values['sync-pinned'],
       ethPrivateKey: io.env.KILN_ETH_KEY
     }, 'option')
     checkAnchorConfig(config)

@@ -3,13 +3,14 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { compareKeys, inSyncRange, MAX_SYNC_KEY_BYTES, parseSyncKey, type SyncRange } from './keys.js'
 import { SYNC_HASH_BYTES, type SyncSummary } from './summary.js'
+import { syncFilterOf, type SyncFilter } from './interests.js'
 
 // The messages of /kiln/sync/1.0.0: one dag-cbor map each, `type` naming it. The decoder is the first thing that reads
 // a peer's bytes, so it checks everything it can without state: sizes first, then shape, then that the bytes are the
 // canonical encoding of what they hold (so a message has one encoding, and what is accepted re-encodes to itself).
 
 /** The protocol's version, `[major, minor]`: a peer of another major is refused, a newer minor is understood. */
-export const SYNC_PROTOCOL_VERSION: readonly [number, number] = Object.freeze([1, 0]) as readonly [number, number]
+export const SYNC_PROTOCOL_VERSION: readonly [number, number] = Object.freeze([1, 1]) as readonly [number, number]
 /** The largest message read or written. */
 export const MAX_SYNC_MESSAGE_BYTES = 1024 * 1024
 /** The most items in one message: interests, ranges, keys (over all ranges), wanted keys, entries or blocks. */
@@ -19,8 +20,11 @@ export const MAX_SYNC_NETWORK_BYTES = 256
 /** The longest reason an error message may carry, in UTF-8 bytes. */
 export const MAX_SYNC_REASON_BYTES = 1024
 
-/** The first message each side sends: its protocol version, its network and the ranges of keys it is interested in. */
-export interface SyncHelloMessage { type: 'hello', version: [number, number], network: string, interests: SyncRange[] }
+/**
+ * The first message each side sends: its protocol version, its network, the ranges of keys it is interested in and,
+ * since 1.1, the filter its documents must also pass (left out when it has none, so a 1.0 peer reads the hello).
+ */
+export interface SyncHelloMessage { type: 'hello', version: [number, number], network: string, interests: SyncRange[], filter?: SyncFilter }
 /** A range the sender summarises: `count` keys whose hashes sum to `hash`. */
 export interface SyncSummaryItem extends SyncRange, SyncSummary {}
 /** A range the sender lists in full: every key it holds in `[start, end)`, in order. */
@@ -56,7 +60,13 @@ const utf8 = new TextEncoder()
 function wireOf (message: SyncMessage): Record<string, unknown> {
   const range = (r: SyncRange): Record<string, unknown> => ({ start: r.start, end: r.end })
   switch (message.type) {
-    case 'hello': return { type: 'hello', version: [message.version[0], message.version[1]], network: message.network, interests: message.interests.map(range) }
+    case 'hello': return {
+      type: 'hello',
+      version: [message.version[0], message.version[1]],
+      network: message.network,
+      interests: message.interests.map(range),
+      ...(message.filter === undefined ? {} : { filter: filterWire(message.filter) })
+    }
     case 'ranges': return {
       type: 'ranges',
       items: message.items.map((item) => isSyncKeysItem(item)
@@ -67,6 +77,15 @@ function wireOf (message: SyncMessage): Record<string, unknown> {
     case 'blocks': return { type: 'blocks', entries: message.entries.map((e) => ({ key: e.key, doc: e.doc, blocks: e.blocks.map((b) => ({ cid: b.cid, bytes: b.bytes })) })) }
     case 'done': return { type: 'done' }
     case 'error': return { type: 'error', reason: message.reason }
+  }
+}
+
+/** A filter's wire form: only its lists that are there. */
+function filterWire (filter: SyncFilter): Record<string, unknown> {
+  return {
+    ...(filter.schemas === undefined ? {} : { schemas: filter.schemas }),
+    ...(filter.controllers === undefined ? {} : { controllers: filter.controllers }),
+    ...(filter.docs === undefined ? {} : { docs: filter.docs })
   }
 }
 
@@ -203,7 +222,7 @@ function messageOf (value: unknown): SyncMessage {
   if (!isRecord(value)) fail('a message must be a map')
   switch (value.type) {
     case 'hello': {
-      const fields = record(value, ['type', 'version', 'network', 'interests'], 'hello')
+      const fields = record(value, Object.hasOwn(value, 'filter') ? ['type', 'version', 'network', 'interests', 'filter'] : ['type', 'version', 'network', 'interests'], 'hello')
       const version = list(fields.version, 'hello.version')
       if (version.length !== 2) fail('hello.version must be [major, minor]', { field: 'hello.version' })
       const interests = list(fields.interests, 'hello.interests').map((r, i) => range(record(r, ['start', 'end'], `hello.interests[${i}]`), `hello.interests[${i}]`))
@@ -211,7 +230,8 @@ function messageOf (value: unknown): SyncMessage {
         type: 'hello',
         version: [u32(version[0], 'hello.version[0]'), u32(version[1], 'hello.version[1]')],
         network: text(fields.network, 'hello.network', MAX_SYNC_NETWORK_BYTES),
-        interests
+        interests,
+        ...(Object.hasOwn(fields, 'filter') ? { filter: syncFilterOf(fields.filter) } : {})
       }
     }
     case 'ranges': {

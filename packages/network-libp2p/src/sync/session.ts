@@ -3,6 +3,7 @@ import type { SyncChannel } from './channel.js'
 import { compareKeys, type SyncRange } from './keys.js'
 import { decodeSyncMessage, encodeSyncMessage, isSyncKeysItem, MAX_SYNC_MESSAGE_ITEMS, MAX_SYNC_REASON_BYTES, SYNC_PROTOCOL_VERSION, type SyncMessage, type SyncRangeItem } from './messages.js'
 import type { SyncKeyStore } from './store.js'
+import { normaliseSyncFilter, type SyncFilter } from './interests.js'
 import { syncSummariesEqual } from './summary.js'
 
 // One reconciliation session, the same function on both sides; only who speaks first differs.
@@ -55,6 +56,13 @@ export interface SyncSessionInit {
   /** The ranges of keys this node wants to reconcile. */
   interests: SyncRange[]
   channel: SyncChannel
+  /** The filter this node's documents must also pass (docs/sync.md, Interests), sent in its hello. */
+  filter?: SyncFilter
+  /**
+   * The set this side reconciles once the hellos are exchanged, given the peer's filter and the shared ranges (a
+   * node with filters builds it per session); `store` when left out.
+   */
+  storeFor?: (peer: { filter?: SyncFilter, shared: SyncRange[] }) => SyncKeyStore | Promise<SyncKeyStore>
   limits?: Partial<SyncLimits>
   splitting?: Partial<SyncSplitting>
   signal?: AbortSignal
@@ -133,7 +141,8 @@ function endedByPeer (message: string, options?: ConstructorParameters<typeof Co
 export async function reconcile (init: SyncSessionInit): Promise<SyncOutcome> {
   const limits: SyncLimits = { ...DEFAULT_SYNC_LIMITS, ...init.limits }
   const { splitParts, listThreshold }: SyncSplitting = { ...DEFAULT_SYNC_SPLITTING, ...init.splitting }
-  const { store, channel, signal } = init
+  const { channel, signal } = init
+  let store = init.store
   const outcome: SyncOutcome = { missing: [], peerMissing: [], shared: [], truncated: false, rounds: 0, messagesSent: 0, messagesReceived: 0, bytesSent: 0, bytesReceived: 0, keysReceived: 0 }
   const missing = new Map<string, Uint8Array>()
   const peerMissing = new Map<string, Uint8Array>()
@@ -226,19 +235,22 @@ export async function reconcile (init: SyncSessionInit): Promise<SyncOutcome> {
 
   const within = (item: SyncRangeItem): boolean => outcome.shared.some((s) => compareKeys(s.start, item.start) <= 0 && compareKeys(item.end, s.end) <= 0)
 
+  let theirFilter: SyncFilter | undefined
   const checkHello = (message: SyncMessage): SyncRange[] => {
     if (message.type !== 'hello') throw new CodecError(`Expected the peer's hello, got ${message.type}`)
     if (message.version[0] !== SYNC_PROTOCOL_VERSION[0]) {
       throw new CodecError(`The peer speaks sync version ${message.version.join('.')}, this node ${SYNC_PROTOCOL_VERSION.join('.')}`, { details: { version: message.version } })
     }
     if (message.network !== init.network) throw new CodecError(`The peer is on network ${JSON.stringify(message.network)}, this node on ${JSON.stringify(init.network)}`, { details: { network: message.network } })
+    theirFilter = message.filter
     return message.interests
   }
 
   try {
     const interests = normaliseSyncRanges(init.interests)
     if (interests.length > MAX_SYNC_MESSAGE_ITEMS) limit('interests', interests.length, MAX_SYNC_MESSAGE_ITEMS)
-    const hello: SyncMessage = { type: 'hello', version: [...SYNC_PROTOCOL_VERSION], network: init.network, interests }
+    const filter = normaliseSyncFilter(init.filter)
+    const hello: SyncMessage = { type: 'hello', version: [...SYNC_PROTOCOL_VERSION], network: init.network, interests, ...(filter === undefined ? {} : { filter }) }
     let theirs: SyncRange[]
     if (init.role === 'initiator') {
       await send(hello)
@@ -248,6 +260,7 @@ export async function reconcile (init: SyncSessionInit): Promise<SyncOutcome> {
       await send(hello)
     }
     outcome.shared = intersectSyncRanges(interests, theirs)
+    if (init.storeFor !== undefined) store = await init.storeFor({ ...(theirFilter === undefined ? {} : { filter: theirFilter }), shared: outcome.shared })
 
     // A reply holds at most MAX_SYNC_MESSAGE_ITEMS items (ranges plus listed keys): the peer's ranges that do not fit
     // wait, and are answered in the next rounds. Answering one range costs at most `worst` items.

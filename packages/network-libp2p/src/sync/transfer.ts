@@ -43,7 +43,7 @@ export class HeldDocuments {
  * Serves one stream of the blocks protocol: each `want` is answered with `blocks` messages (at most 1 MiB each) for the
  * keys this node holds within `interests`, then `done`; other keys are left out. Ends when the peer closes.
  */
-export async function serveBlocks (channel: SyncChannel, store: SyncKeyStore, documents: HeldDocuments, source: SyncSource, interests: readonly SyncRange[], options: AbortOptions = {}): Promise<number> {
+export async function serveBlocks (channel: SyncChannel, store: SyncKeyStore, documents: HeldDocuments, source: SyncSource, interests: readonly SyncRange[], options: AbortOptions & { serves?: (key: Uint8Array) => boolean } = {}): Promise<number> {
   let wanted = 0
   let served = 0
   for await (const frame of channel.receive()) {
@@ -62,9 +62,11 @@ export async function serveBlocks (channel: SyncChannel, store: SyncKeyStore, do
       bytes = 0
       count = 0
     }
-    // Only what this node holds and is interested in is served; the blocks are read a batch of keys at a time.
+    // Only what this node holds, is interested in and passes its filter (docs/sync.md, Interests) is served; the blocks
+    // are read a batch of keys at a time.
     const servable = message.keys.flatMap((key) => {
       if (!store.has(key) || !interests.some((range) => inSyncRange(range, key))) return []
+      if (options.serves !== undefined && !options.serves(key)) return []
       const parsed = parseSyncKey(key)
       const docId = documents.docIdOf(parsed.document)
       return docId === undefined ? [] : [{ key, docId, commit: parsed.commit }]
@@ -97,7 +99,7 @@ export async function serveBlocks (channel: SyncChannel, store: SyncKeyStore, do
  * (the peer's fault) and the keys of their commits not applied, and documents that failed here for reasons that are
  * not the peer's (a chain this node does not verify, its storage, its own deadline).
  */
-export interface FetchOutcome { received: number, applied: number, documents: number, refused: number, refusedKeys: Uint8Array[], failed: number }
+export interface FetchOutcome { received: number, applied: number, documents: number, refused: number, refusedKeys: Uint8Array[], failed: number, skipped: number }
 
 /** Errors of applying a peer's commits that are this node's own, not the peer's fault. */
 const NOT_THE_PEERS = new Set(['AbortError', 'TimeoutError', 'NodeStoppedError', 'StorageError', 'UnsupportedChainError'])
@@ -111,6 +113,11 @@ export interface FetchOptions extends AbortOptions {
   maxPendingBytes?: number
   /** Called as commits are received and applied. */
   onProgress?: (progress: FetchProgress) => void
+  /**
+   * Whether the node takes a document the peer sent, given its blocks in this message (a node never stores what is
+   * outside its interests); the commits of one it does not take are counted in `skipped`, not applied.
+   */
+  admit?: (docId: string, blocks: Block[]) => Promise<boolean>
 }
 
 /** By default, the most bytes of received blocks held waiting to be applied, per fetch (per sync session). */
@@ -141,6 +148,7 @@ export async function fetchWanted (channel: SyncChannel, keys: readonly Uint8Arr
   for (let i = 0; i < keys.length; i += MAX_SYNC_MESSAGE_ITEMS) chunks.push(keys.slice(i, i + MAX_SYNC_MESSAGE_ITEMS))
   let sent = 0
   let answered = 0
+  let skipped = 0
   try {
     while (answered < chunks.length) {
       while (sent < chunks.length && sent - answered < WANTS_AHEAD) await channel.send(encodeSyncMessage({ type: 'want', keys: [...chunks[sent++]!] }))
@@ -176,7 +184,13 @@ export async function fetchWanted (channel: SyncChannel, keys: readonly Uint8Arr
         byDoc.set(entry.doc, commits)
         commits.push({ key: entry.key, commit: parsed.commit, blocks: entry.blocks.map((b) => ({ cid: CID.asCID(b.cid) ?? b.cid, bytes: b.bytes })) })
       }
-      for (const [docId, commits] of byDoc) applying.add(docId, commits)
+      for (const [docId, commits] of byDoc) {
+        if (options.admit !== undefined && !await options.admit(docId, commits.flatMap((c) => c.blocks))) {
+          skipped += commits.length
+          continue
+        }
+        applying.add(docId, commits)
+      }
       progress()
     }
     await channel.send(encodeSyncMessage({ type: 'done' }))
@@ -185,7 +199,7 @@ export async function fetchWanted (channel: SyncChannel, keys: readonly Uint8Arr
     await applying.drained()
   }
   applying.throwIfFailed()
-  return { received: applying.received, applied: applying.applied, documents: applying.documents, refused: applying.refused, refusedKeys: applying.refusedKeys, failed: applying.failed }
+  return { received: applying.received, applied: applying.applied, documents: applying.documents, refused: applying.refused, refusedKeys: applying.refusedKeys, failed: applying.failed, skipped }
 }
 
 /**
