@@ -38,7 +38,7 @@ describe('fetching wanted keys from a peer', () => {
       onCommit: () => () => {},
       blocksOf: async () => [],
       async apply (_docId: string, _tip, blocks: Block[]) {
-        await new Promise<void>((resolve) => { setImmediate(resolve) })
+        await new Promise<void>((resolve) => { setImmediate(resolve) }) // timing: plays a pipeline slower than the peer
         applied += blocks.reduce((n, b) => n + b.bytes.length, 0)
       }
     }
