@@ -69,3 +69,11 @@ export function commitValue (commit: IncomingCommit): Commit {
   if (commit.jws !== undefined) return { jws: commit.jws, linkedBlock: commit.blocks[1]!.bytes }
   return commit.record as unknown as Commit
 }
+
+/** The schema a commit's header names (a CommitID string, as the tile doctype requires), if any. */
+export function schemaNamedBy (record: Record<string, unknown>): string | undefined {
+  const header = record.header
+  if (typeof header !== 'object' || header === null) return undefined
+  const schema = (header as Record<string, unknown>).schema
+  return typeof schema === 'string' ? schema : undefined
+}

@@ -11,7 +11,7 @@ import {
 } from '@kiln/interface'
 import { LRUCache } from 'lru-cache'
 import { CID } from 'multiformats/cid'
-import { readStoredCommit, type IncomingCommit } from './commit-input.js'
+import { readStoredCommit, schemaNamedBy, type IncomingCommit } from './commit-input.js'
 import { DocLocks } from './doc-locks.js'
 import type { Documents } from './documents.js'
 import type { Pipeline, SubmitOptions } from './pipeline.js'
@@ -253,6 +253,8 @@ export class NetworkSync {
       cursor = prev
     }
     if (missing.length === 0) return
+    // The schemas these commits name came in-band with them: applied first, so the doctype finds them here.
+    if (supplied !== undefined) await this.#applySuppliedSchemas(missing, supplied)
     const handler = this.#c.doctypes.get(id.type)
     const options: SubmitOptions = { origin: 'remote', anchor: false, pin: false, publish: false, signal, fetchBlock }
     // A log that extends the tip (or a new document) is one write; a branch goes commit by commit, through the conflict rule.
@@ -260,6 +262,28 @@ export class NetworkSync {
     for (const commit of missing) {
       if (commit.kind === 'genesis') await this.#c.pipeline.createDecoded(handler, commit, options)
       else await this.#c.pipeline.apply(id, handler, commit, [], options)
+    }
+  }
+
+  /**
+   * Applies, from the blocks a peer supplied, each schema version that `commits` name and the node lacks (a schema
+   * document's log up to it): a commit whose schema the peer did not supply is left to load it as any commit does.
+   */
+  async #applySuppliedSchemas (commits: readonly IncomingCommit[], supplied: ReadonlyMap<string, Uint8Array>): Promise<void> {
+    for (const commit of commits) {
+      const ref = schemaNamedBy(commit.record)
+      if (ref === undefined) continue
+      let version
+      try {
+        version = parseDocOrCommitID(ref)
+      } catch {
+        continue
+      }
+      if (!isCommitID(version) || !supplied.has(version.commit.toString())) continue
+      const key = version.baseID.toString()
+      if (await this.#c.storage.getCommitPlace(key, version.commit) !== undefined) continue
+      const target = version
+      await this.#locks.run(key, async () => { await this.#fetchAndApply(target.baseID, target.commit, supplied) })
     }
   }
 

@@ -1,5 +1,5 @@
 import { DAG_JOSE, decodeJWS, verifyBlock } from '@kiln/codec'
-import { DocID, isDocOrCommitID, parseDocOrCommitID } from '@kiln/docid'
+import { DocID, isCommitID, isDocOrCommitID, parseDocOrCommitID, type CommitID } from '@kiln/docid'
 import {
   AbortError, DocumentNotFoundError, InvalidCommitError, KilnError, NodeStoppedError,
   type AbortOptions, type AnchorEvent, type AnchorRequestOptions, type AnchorStatus, type KilnNodeApi,
@@ -10,7 +10,7 @@ import {
 import { createThreadpoolVerifier } from '@kiln/signing'
 import type { CID } from 'multiformats/cid'
 import { Anchoring } from './anchoring.js'
-import { commitValue, readCommit, readStoredCommit } from './commit-input.js'
+import { commitValue, readCommit, readStoredCommit, schemaNamedBy } from './commit-input.js'
 import { DocLocks } from './doc-locks.js'
 import { Documents, stateOf } from './documents.js'
 import { chainBlocksOf, exportDocumentCar, readDocumentCar, type ExportedCommit } from './export.js'
@@ -271,11 +271,17 @@ class Node implements KilnNode {
     }
   }
 
-  /** The blocks a peer needs to verify a held commit offline (`SyncSource.blocksOf`). */
-  private async blocksOfCommit (cid: CID, options: AbortOptions): Promise<Block[]> {
+  /**
+   * The blocks a peer needs to verify a held commit offline (`SyncSource.blocksOf`): the commit's, an anchor commit's
+   * proof, Merkle nodes and chain data, and, for a commit whose header names a schema, the blocks of the schema
+   * document's log up to that version.
+   */
+  private async blocksOfCommit (cid: CID, options: AbortOptions, withSchema = true): Promise<Block[]> {
     const blocks = new Map<string, Block>()
     const commit = await readStoredCommit(cid, this.storage.blocks)
     for (const block of commit.blocks) blocks.set(block.cid.toString(), block)
+    const schema = withSchema ? schemaNamedBy(commit.record) : undefined
+    if (schema !== undefined) for (const block of await this.schemaBlocks(schema, options)) blocks.set(block.cid.toString(), block)
     if (commit.kind === 'anchor') {
       await this.pipeline.verifyAnchor(commit, async (at, opts) => {
         const bytes = await this.storage.blocks.get(at, opts)
@@ -285,6 +291,24 @@ class Node implements KilnNode {
       for (const block of await chainBlocksOf(commit, this.storage.blocks, options)) blocks.set(block.cid.toString(), block)
     }
     return [...blocks.values()]
+  }
+
+  /** The blocks of a schema document's log up to the version `ref` names, when the node holds it; none otherwise. */
+  private async schemaBlocks (ref: string, options: AbortOptions): Promise<Block[]> {
+    let version: CommitID
+    try {
+      const parsed = parseDocOrCommitID(ref)
+      if (!isCommitID(parsed)) return []
+      version = parsed
+    } catch {
+      return []
+    }
+    const docId = version.baseID.toString()
+    const place = await this.storage.getCommitPlace(docId, version.commit, options)
+    if (place?.seq === undefined || place.seq >= MAX_SCHEMA_LOG_SENT) return []
+    const blocks: Block[] = []
+    for (const entry of await this.storage.readLog(docId, { to: place.seq + 1 }, options)) blocks.push(...await this.blocksOfCommit(entry.cid, options, false))
+    return blocks
   }
 
   /**
@@ -304,12 +328,16 @@ class Node implements KilnNode {
       if (bytes !== undefined) links.push({ i, envelope: { cid: commit, bytes }, link: (await decodeJWS(bytes)).link })
     }
     const payloads = await read(links.map((l) => l.link))
+    /** Commits read one by one: unsigned ones, and signed ones whose payload may name a schema (sent with them). */
+    const oneByOne = new Set(commits.flatMap(({ commit }, i) => commit.code === DAG_JOSE ? [] : [i]))
     for (const [n, { i, envelope, link }] of links.entries()) {
       const bytes = payloads[n]
-      if (bytes !== undefined) out[i] = [envelope, { cid: link, bytes }]
+      if (bytes === undefined) continue
+      if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(SCHEMA_FIELD)) oneByOne.add(i)
+      else out[i] = [envelope, { cid: link, bytes }]
     }
-    for (const [i, { commit }] of commits.entries()) {
-      if (commit.code === DAG_JOSE) continue
+    for (const i of oneByOne) {
+      const { commit } = commits[i]!
       out[i] = await this.blocksOfCommit(commit, options).catch((err: unknown) => {
         if ((err as Error).name === 'BlockNotFoundError') return undefined
         throw err
@@ -566,3 +594,9 @@ async function genesisFactsOf (genesis: CID, blocks: Pick<Blockstore, 'get'>): P
   const header = commit.record.header
   return typeof header === 'object' && header !== null ? factsOf(header) : {}
 }
+
+/** Most entries of a schema document's log sent with a commit that names it. */
+const MAX_SCHEMA_LOG_SENT = 1_000
+
+/** The dag-cbor bytes of the text `schema`: a payload without them names no schema. */
+const SCHEMA_FIELD = Buffer.from([0x66, ...Buffer.from('schema')])

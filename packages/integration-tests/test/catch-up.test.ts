@@ -1,5 +1,6 @@
 import type { KilnNode } from '@kiln/core'
 import type { DocID } from '@kiln/docid'
+import { makeSchemaGenesis } from '@kiln/doctype-schema'
 import { makeGenesis, makeUpdate } from '@kiln/doctype-tile'
 import type { DocState } from '@kiln/interface'
 import { keyDidSigner } from '@kiln/signing'
@@ -81,5 +82,23 @@ describe('catch-up sync', () => {
     // Its first session is over: it found the three profiles, and nothing of the posts came.
     await vi.waitFor(() => { expect(fresh.network.syncStatus()[0]).toMatchObject({ state: 'in-sync', last: { missing: 3 } }) }, { timeout: 30_000, interval: 50 })
     for (const doc of posts) await expect(fresh.node.readBlock(doc.state.log[0]!.cid)).rejects.toMatchObject({ name: 'BlockNotFoundError' })
+  })
+})
+
+describe('catch-up sync of documents that follow a schema', () => {
+  it('brings each schema with the documents that name it, in-band, to a node interested only in their family', async () => {
+    const a = await nodes.start()
+    const address = a.network.info().addresses[0]!
+    const person = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] }
+    const schemaDoc = await a.node.createDocument('schema', (await makeSchemaGenesis(person, {}, signer)).commit)
+    const version = schemaDoc.id.atCommit(0)
+    const profiles: Array<{ id: DocID, state: DocState }> = []
+    for (let d = 0; d < 3; d++) profiles.push(await a.node.createDocument('tile', (await makeGenesis({ name: `person ${d}` }, { family: 'profile', schema: version }, signer)).commit))
+    // The fresh node wants the profiles only (the schema has no family), and asks the network for nothing it lacks:
+    // a schema that did not come with the profiles would fail them.
+    const fresh = await nodes.start({ bootstrap: [address], network: { syncFamilies: ['profile'] }, syncTimeoutMs: 0 })
+    await vi.waitFor(() => { expect(fresh.network.syncStatus()[0]).toMatchObject({ state: 'in-sync', last: { missing: 3 } }) }, { timeout: 30_000, interval: 50 })
+    for (const doc of profiles) expect((await fresh.node.load(doc.id)).state).toEqual(doc.state)
+    expect((await fresh.node.load(version, { syncTimeoutMs: 0 })).state.content).toEqual(person)
   })
 })
