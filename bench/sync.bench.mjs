@@ -79,7 +79,10 @@ async function fillServingNode (path) {
   }
 }
 
-/** Starts A in a child process on `path`; resolves with its address and a `stop` that resolves with its CPU time. */
+/**
+ * Starts A in a child process on `path`; resolves with its address and a `stop` that resolves with its CPU time.
+ * `KILN_BENCH_CHILD_ARGS` passes Node flags to it (e.g. `--cpu-prof` to profile the serving side).
+ */
 async function servingNode (path) {
   const child = spawn(process.execPath, [...(process.env.KILN_BENCH_CHILD_ARGS ?? '').split(' ').filter(Boolean), fileURLToPath(new URL('./sync-peer.mjs', import.meta.url)), path, NETWORK], { stdio: ['pipe', 'pipe', 'inherit'] })
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
