@@ -172,8 +172,8 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
   #starting: Promise<void> | undefined
   #stopped = false
   #inboundSyncs = 0
-  /** Keys whose commits this node refused lately, not wanted again while remembered. */
-  readonly #refusedKeys = new RecentKeys(REFUSED_KEYS_REMEMBERED, REFUSED_KEYS_FORGOTTEN_MS)
+  /** Keys not wanted again while remembered: commits this node refused lately, or fetched without their joining its log. */
+  readonly #unwantedKeys = new RecentKeys(REFUSED_KEYS_REMEMBERED, REFUSED_KEYS_FORGOTTEN_MS)
   readonly #syncingPeers = new Set<string>()
   #sync: ResolvedSync | undefined
   #documents: HeldDocuments | undefined
@@ -220,7 +220,7 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
           const facts = filter === undefined ? undefined : sync.index?.factsOfKey(key)
           return facts !== undefined && !syncFilterMatches(filter, facts)
         }
-        const wanted = outcome.missing.filter((key) => !this.#refusedKeys.has(key) && !outside(key))
+        const wanted = outcome.missing.filter((key) => !this.#unwantedKeys.has(key) && !outside(key))
         const fetched = wanted.length > 0 ? await this.#fetchMissing(peer, wanted, filter) : undefined
         // One line per finished sync; the periodic ones that found the two nodes equal only at debug.
         const equal = outcome.missing.length === 0 && outcome.peerMissing.length === 0
@@ -230,7 +230,16 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
           ms: Date.now() - started
         }, 'synced with a peer')
         sync.onSynced?.(peer, outcome)
-        return { outcome, applied: fetched?.applied ?? 0 }
+        // What joined the node's log counts as brought: a fetched commit that did not join it (a branch that lost the
+        // conflict rule, a document outside the interests) is not wanted again for a while either — the node has all
+        // it needs of it, and a peer that keeps a losing branch must not draw a session a second.
+        if (fetched === undefined || this.#init.sync !== undefined) return { outcome, applied: fetched?.applied ?? 0 }
+        let joined = 0
+        for (const key of fetched.appliedKeys) {
+          if (sync.store.has(key)) joined++
+          else this.#unwantedKeys.add(key)
+        }
+        return { outcome, applied: joined }
       }, sync.schedule ?? {})
       const source = this.#components.sync
       if (source !== undefined && this.#documents !== undefined) {
@@ -415,7 +424,7 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
       })
       await stream.close().catch(() => {})
       // Keys whose commits were refused are not wanted again (from anyone) for a while: no peer costs the same checks twice.
-      for (const key of fetched.refusedKeys) this.#refusedKeys.add(key)
+      for (const key of fetched.refusedKeys) this.#unwantedKeys.add(key)
       if (fetched.refused > 0) this.#refuse(peer, `sent ${fetched.refused} documents' commits the node refused`)
       if (fetched.received + fetched.skipped < keys.length) this.#refuse(peer, `listed ${keys.length - fetched.received} keys it did not send the blocks of`)
       return fetched

@@ -95,11 +95,11 @@ export async function serveBlocks (channel: SyncChannel, store: SyncKeyStore, do
 }
 
 /**
- * What fetching wanted keys did: commits received and applied, documents touched, documents refused for invalid data
- * (the peer's fault) and the keys of their commits not applied, and documents that failed here for reasons that are
- * not the peer's (a chain this node does not verify, its storage, its own deadline).
+ * What fetching wanted keys did: commits received and applied (and the keys applied), documents touched, documents
+ * refused for invalid data (the peer's fault) and the keys of their commits not applied, and documents that failed
+ * here for reasons that are not the peer's (a chain this node does not verify, its storage, its own deadline).
  */
-export interface FetchOutcome { received: number, applied: number, documents: number, refused: number, refusedKeys: Uint8Array[], failed: number, skipped: number }
+export interface FetchOutcome { received: number, applied: number, documents: number, refused: number, refusedKeys: Uint8Array[], appliedKeys: Uint8Array[], failed: number, skipped: number }
 
 /** Errors of applying a peer's commits that are this node's own, not the peer's fault. */
 const NOT_THE_PEERS = new Set(['AbortError', 'TimeoutError', 'NodeStoppedError', 'StorageError', 'UnsupportedChainError'])
@@ -199,7 +199,7 @@ export async function fetchWanted (channel: SyncChannel, keys: readonly Uint8Arr
     await applying.drained()
   }
   applying.throwIfFailed()
-  return { received: applying.received, applied: applying.applied, documents: applying.documents, refused: applying.refused, refusedKeys: applying.refusedKeys, failed: applying.failed, skipped }
+  return { received: applying.received, applied: applying.applied, documents: applying.documents, refused: applying.refused, refusedKeys: applying.refusedKeys, appliedKeys: applying.appliedKeys, failed: applying.failed, skipped }
 }
 
 /**
@@ -224,6 +224,7 @@ class ApplyQueue {
   refused = 0
   failed = 0
   readonly refusedKeys: Uint8Array[] = []
+  readonly appliedKeys: Uint8Array[] = []
   onApplied: (() => void) | undefined
 
   constructor (source: SyncSource, options: FetchOptions) {
@@ -279,6 +280,7 @@ class ApplyQueue {
         const chunk = commits.slice(start, start + APPLY_CHUNK)
         await this.#source.apply(docId, chunk[chunk.length - 1]!.commit, chunk.flatMap((c) => c.blocks), this.#options)
         this.applied += chunk.length
+        for (const c of chunk) this.appliedKeys.push(c.key)
       }
     } catch (err) {
       // An abort ends the whole fetch. A commit the pipeline refuses (forged, or another document's) stops this
