@@ -4,11 +4,11 @@ import { join } from 'node:path'
 import { encodeJWS, signRecord } from '@kiln/codec'
 import { createNode, type KilnNode } from '@kiln/core'
 import { makeGenesis, makeUpdate, tile } from '@kiln/doctype-tile'
-import { BlockNotFoundError, type Blockstore } from '@kiln/interface'
 import { libp2pNetwork, type Libp2pNetwork } from '@kiln/network-libp2p'
 import { keyDidSigner } from '@kiln/signing'
 import { levelStorage } from '@kiln/storage-level'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { mapBlockstore } from './fixtures/map-blockstore.js'
 
 // A Kiln node on LevelDB and real libp2p, and a hostile peer that is no Kiln node: a bare libp2p network with a Map of
 // blocks, publishing garbage, forged updates, oversized messages and a flood of queries on the node's topic.
@@ -20,19 +20,6 @@ const loopback = (address: string): boolean => address.startsWith('/ip4/127.0.0.
 const cleanup: Array<() => Promise<void>> = []
 
 afterEach(async () => { for (const stop of cleanup.splice(0).reverse()) await stop() })
-
-function mapBlockstore (): Blockstore {
-  const blocks = new Map<string, Uint8Array>()
-  return {
-    get: async (cid) => {
-      const bytes = blocks.get(cid.toString())
-      if (bytes === undefined) throw new BlockNotFoundError(`No block ${cid.toString()}`)
-      return bytes
-    },
-    put: async (cid, bytes) => { blocks.set(cid.toString(), bytes) },
-    has: async (cid) => blocks.has(cid.toString())
-  }
-}
 
 describe('a Kiln node and a hostile peer', () => {
   it('refuses garbage, forged updates, oversized messages and a query flood, keeps its state, stays healthy and drops the peer', async () => {

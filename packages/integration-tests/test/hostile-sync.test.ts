@@ -2,7 +2,7 @@ import { encodeJWS, encodeRecord, signRecord, type SignedBlocks } from '@kiln/co
 import { createNode, memoryStorage, type KilnNode } from '@kiln/core'
 import { DocID } from '@kiln/docid'
 import { makeGenesis, makeUpdate, tile } from '@kiln/doctype-tile'
-import { BlockNotFoundError, type Block, type Blockstore, type DocState, type SyncSource } from '@kiln/interface'
+import type { Block, DocState, SyncSource } from '@kiln/interface'
 import {
   decodeSyncMessage, encodeSyncMessage, libp2pNetwork, memorySyncKeyStore, streamSyncChannel, SYNC_BLOCKS_PROTOCOL, SYNC_PROTOCOL, SYNC_PROTOCOL_VERSION,
   syncKey, syncNetworkRange, syncReconcile, type Libp2pNetwork, type Libp2pNetworkInit, type SyncChannel
@@ -10,6 +10,7 @@ import {
 import { keyDidSigner } from '@kiln/signing'
 import type { CID } from 'multiformats/cid'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { mapBlockstore } from './fixtures/map-blockstore.js'
 
 // A Kiln node (memory storage, real libp2p on 127.0.0.1) and a hostile sync peer that is no Kiln node: a bare libp2p
 // network answering the node's catch-up session with keys of its choosing, then the blocks stream by hand with forged
@@ -23,19 +24,6 @@ const loopback = (address: string): boolean => address.startsWith('/ip4/127.0.0.
 const cleanup: Array<() => Promise<void>> = []
 
 afterEach(async () => { for (const stop of cleanup.splice(0).reverse()) await stop() })
-
-function mapBlockstore (): Blockstore {
-  const blocks = new Map<string, Uint8Array>()
-  return {
-    get: async (cid) => {
-      const bytes = blocks.get(cid.toString())
-      if (bytes === undefined) throw new BlockNotFoundError(`No block ${cid.toString()}`)
-      return bytes
-    },
-    put: async (cid, bytes) => { blocks.set(cid.toString(), bytes) },
-    has: async (cid) => blocks.has(cid.toString())
-  }
-}
 
 interface TestKilnNode {
   node: KilnNode
@@ -75,6 +63,14 @@ async function kilnNode (init: Partial<Libp2pNetworkInit> = {}): Promise<TestKil
 
 /** A libp2p stream, as the sync channel takes it. */
 type Stream = Parameters<typeof streamSyncChannel>[0]
+
+/** Sends a frame's length prefix and half its bytes, and nothing more: a peer that stalls mid-frame. */
+function sendHalfFrame (stream: Stream, frame: Uint8Array): void {
+  const prefix = new Uint8Array(4)
+  new DataView(prefix.buffer).setUint32(0, frame.length)
+  stream.send(prefix)
+  stream.send(frame.subarray(0, frame.length >> 1))
+}
 
 /** What the hostile peer does with each `want` the node sends on a blocks stream. */
 type Answer = (wanted: Uint8Array[], channel: SyncChannel, stream: Stream) => Promise<void>
@@ -333,10 +329,7 @@ describe('a Kiln node and a hostile sync peer', () => {
         return
       }
       const frame = encodeSyncMessage({ type: 'blocks', entries: [{ key: secondKey, doc: secondId.toString(), blocks: blocksOf(second) }] })
-      const prefix = new Uint8Array(4)
-      new DataView(prefix.buffer).setUint32(0, frame.length)
-      stream.send(prefix)
-      stream.send(frame.subarray(0, frame.length >> 1))
+      sendHalfFrame(stream, frame)
       stalled = true
     })
     await expectDropped(target, staller)
@@ -360,10 +353,7 @@ describe('a Kiln node and a hostile sync peer', () => {
     const staller = await hostilePeer(target, [firstKey, secondKey], async (_wanted, channel, stream) => {
       await channel.send(encodeSyncMessage({ type: 'blocks', entries: [{ key: firstKey, doc: firstId.toString(), blocks: blocksOf(first) }] }))
       const frame = encodeSyncMessage({ type: 'blocks', entries: [{ key: secondKey, doc: secondId.toString(), blocks: blocksOf(second) }] })
-      const prefix = new Uint8Array(4)
-      new DataView(prefix.buffer).setUint32(0, frame.length)
-      stream.send(prefix)
-      stream.send(frame.subarray(0, frame.length >> 1))
+      sendHalfFrame(stream, frame)
     })
     await expectDropped(target, staller)
     expect((await target.node.load(firstId)).state.log.map((e) => e.cid.toString())).toEqual([firstId.cid.toString()])

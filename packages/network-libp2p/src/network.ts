@@ -22,7 +22,7 @@ import { DEFAULT_BAN_POLICY, DEFAULT_PEER_RATES, PeerLimits, type BanPolicy, typ
 import { reconcile, type SyncLimits, type SyncOutcome, type SyncSessionInit } from './sync/session.js'
 import { SyncScheduler, type PeerSyncStatus, type SyncSchedule } from './sync/scheduler.js'
 import { streamSyncChannel, SYNC_PROTOCOL } from './sync/stream-channel.js'
-import { fetchWanted, HeldDocuments, RecentKeys, REFUSED_KEYS_FORGOTTEN_MS, REFUSED_KEYS_REMEMBERED, serveBlocks, SYNC_BLOCKS_PROTOCOL, type FetchOutcome } from './sync/transfer.js'
+import { fetchWanted, RecentKeys, REFUSED_KEYS_FORGOTTEN_MS, REFUSED_KEYS_REMEMBERED, serveBlocks, SYNC_BLOCKS_PROTOCOL, type FetchOutcome } from './sync/transfer.js'
 import { familyRange, networkRange, syncDocumentHash, syncKey } from './sync/keys.js'
 import { memorySyncKeyStore } from './sync/store.js'
 import { filteredSyncKeyStore, genesisFactsOfBlocks, normaliseSyncFilter, SyncDocumentIndex, syncFilterMatches, type SyncFilter } from './sync/interests.js'
@@ -176,7 +176,6 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
   readonly #unwantedKeys = new RecentKeys(REFUSED_KEYS_REMEMBERED, REFUSED_KEYS_FORGOTTEN_MS)
   readonly #syncingPeers = new Set<string>()
   #sync: ResolvedSync | undefined
-  #documents: HeldDocuments | undefined
   #stopListening: (() => void) | undefined
   #scheduler: SyncScheduler | undefined
 
@@ -242,8 +241,8 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
         return { outcome, applied: joined }
       }, sync.schedule ?? {})
       const source = this.#components.sync
-      if (source !== undefined && this.#documents !== undefined) {
-        const documents = this.#documents
+      if (source !== undefined && sync.index !== undefined) {
+        const documents = sync.index
         await helia.libp2p.handle(SYNC_BLOCKS_PROTOCOL, async (stream, connection) => {
           const peer = connection.remotePeer.toString()
           const release = this.#guard(stream)
@@ -353,7 +352,6 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
     const source = this.#components.sync
     if (source === undefined || this.#init.catchUp === false) return undefined
     const store = memorySyncKeyStore()
-    const documents = new HeldDocuments()
     const index = new SyncDocumentIndex()
     const network = this.#networkName
     const add = (commit: HeldCommit, joined = true): void => {
@@ -363,14 +361,12 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
         store.remove(key)
         return
       }
-      documents.add(commit.docId, commit.genesis)
       index.note(commit)
       store.insert(key)
     }
     // Listening first, so that no commit written while the store is filled is missed.
     this.#stopListening = source.onCommit(add)
     for await (const commit of source.commits()) add(commit)
-    this.#documents = documents
     const families = this.#init.syncFamilies
     const interests = families === undefined ? [networkRange(network)] : families.map((family) => familyRange(network, family))
     const filter = this.#filterOf(source)

@@ -4,7 +4,7 @@ import { encodeRecord } from '@kiln/codec'
 import { DocID } from '@kiln/docid'
 import type { SyncSource } from '@kiln/interface'
 import {
-  decodeSyncMessage, encodeSyncMessage, filteredSyncKeyStore, genesisFactsOfBlocks, serveSyncBlocks, SyncHeldDocuments, memorySyncKeyStore, syncChannelPair, SyncDocumentIndex, syncFilterMatches,
+  decodeSyncMessage, encodeSyncMessage, filteredSyncKeyStore, genesisFactsOfBlocks, serveSyncBlocks, memorySyncKeyStore, syncChannelPair, SyncDocumentIndex, syncFilterMatches,
   syncNetworkRange, syncReconcile, type SyncFilter, type SyncKeyStore, type SyncRange
 } from '../src/index.js'
 import { cidOf, hexOf, keyOf } from './sync-fixtures.js'
@@ -137,10 +137,8 @@ describe('serving and fetching under a filter', () => {
 
   it('serves no key whose document is outside the filter, even one the peer wants', async () => {
     const [client, server] = syncChannelPair()
-    const documents = new SyncHeldDocuments()
-    for (let doc = 0; doc < 6; doc++) documents.add(`doc${doc}`, cidOf(`genesis ${doc}`))
     const source = { blocksOf: async () => [{ cid: cidOf('block'), bytes: Uint8Array.of(1) }] } as unknown as SyncSource
-    const serving = serveSyncBlocks(server, memorySyncKeyStore(keys), documents, source, [range], { serves: (key) => syncFilterMatches({ schemas: ['s2'] }, index.factsOfKey(key)) })
+    const serving = serveSyncBlocks(server, memorySyncKeyStore(keys), index, source, [range], { serves: (key) => syncFilterMatches({ schemas: ['s2'] }, index.factsOfKey(key)) })
     await client.send(encodeSyncMessage({ type: 'want', keys: [...keys].sort((a, b) => Buffer.compare(a, b)) }))
     const served: number[] = []
     for await (const frame of client.receive()) {

@@ -101,11 +101,15 @@ export function syncFilterMatches (filter: SyncFilter | undefined, facts: SyncDo
  */
 export class SyncDocumentIndex {
   readonly #byHash = new Map<string, SyncDocumentFacts>()
+  /** The documents noted already: their genesis is not hashed again for a commit that tells nothing new. */
+  readonly #noted = new Set<string>()
 
   /** Notes what `commit` tells of its document. */
   note (commit: HeldCommit): void {
-    const id = hex(syncDocumentHash(commit.genesis))
     const told = commit.schema !== undefined || commit.controller !== undefined
+    if (!told && this.#noted.has(commit.docId)) return
+    this.#noted.add(commit.docId)
+    const id = hex(syncDocumentHash(commit.genesis))
     if (!told && this.#byHash.has(id)) return
     this.#byHash.set(id, {
       docId: commit.docId,
@@ -117,6 +121,11 @@ export class SyncDocumentIndex {
   /** The facts of the document whose key holds `documentHash`, if it is held. */
   factsOf (documentHash: Uint8Array): SyncDocumentFacts | undefined {
     return this.#byHash.get(hex(documentHash))
+  }
+
+  /** The DocID of the document whose key holds `documentHash`, if it is held: a key holds only the hash. */
+  docIdOf (documentHash: Uint8Array): string | undefined {
+    return this.factsOf(documentHash)?.docId
   }
 
   /** The facts of the document a key names (bytes 17–48 of a key). */

@@ -5,6 +5,7 @@ import { compareKeys, inSyncRange, parseSyncKey, syncDocumentHash, type SyncRang
 import { decodeSyncMessage, encodeSyncMessage, MAX_SYNC_MESSAGE_BYTES, MAX_SYNC_MESSAGE_ITEMS, type SyncBlocksMessage } from './messages.js'
 import type { SyncChannel } from './channel.js'
 import type { SyncKeyStore } from './store.js'
+import type { SyncDocumentIndex } from './interests.js'
 
 /** The libp2p protocol on which the blocks of wanted keys travel, after a reconciliation found them. */
 export const SYNC_BLOCKS_PROTOCOL = '/kiln/sync-blocks/1.0.0'
@@ -26,24 +27,11 @@ const ENVELOPE_SLACK = 64 * 1024
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 
-/** Which document each held document hash is, so a wanted key can be served: the key holds only the hash. */
-export class HeldDocuments {
-  readonly #byHash = new Map<string, string>()
-  readonly #held = new Set<string>()
-  add (docId: string, genesis: CID): void {
-    // told of every commit, hashing the genesis once per document
-    if (this.#held.has(docId)) return
-    this.#held.add(docId)
-    this.#byHash.set(hex(syncDocumentHash(genesis)), docId)
-  }
-  docIdOf (documentHash: Uint8Array): string | undefined { return this.#byHash.get(hex(documentHash)) }
-}
-
 /**
  * Serves one stream of the blocks protocol: each `want` is answered with `blocks` messages (at most 1 MiB each) for the
  * keys this node holds within `interests`, then `done`; other keys are left out. Ends when the peer closes.
  */
-export async function serveBlocks (channel: SyncChannel, store: SyncKeyStore, documents: HeldDocuments, source: SyncSource, interests: readonly SyncRange[], options: AbortOptions & { serves?: (key: Uint8Array) => boolean } = {}): Promise<number> {
+export async function serveBlocks (channel: SyncChannel, store: SyncKeyStore, documents: Pick<SyncDocumentIndex, 'docIdOf'>, source: SyncSource, interests: readonly SyncRange[], options: AbortOptions & { serves?: (key: Uint8Array) => boolean } = {}): Promise<number> {
   let wanted = 0
   let served = 0
   for await (const frame of channel.receive()) {
