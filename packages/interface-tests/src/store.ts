@@ -768,7 +768,6 @@ export function storeTests (options: StoreTestOptions): void {
       })
 
       // Skipped without reopen(), as above.
-      // Skipped without reopen(), as above.
       it.skipIf(skipDurable)(`continues a log after reopening${durable}`, async () => {
         const [a, b, c] = await fiveBlocks('continue')
         await appendBatch('kdoc-continue', a.cid, 0, a).commit()
@@ -779,7 +778,6 @@ export function storeTests (options: StoreTestOptions): void {
         expect(await storage.getHead('kdoc-continue')).toEqual(headOf(a.cid, c.cid, 3))
       })
 
-      // Skipped without reopen(), as above.
       // Skipped without reopen(), as above.
       it.skipIf(skipDurable)(`keeps a deletion, a truncation, a checkpoint drop and an unpin after reopening${durable}`, async () => {
         const [genesis, update] = await fiveBlocks('deleted')
