@@ -1,5 +1,6 @@
-import { AbortError, AnchorStatus, BlockNotFoundError, LogEntryType, StorageError } from '@kiln/interface'
+import { AbortError, AnchorStatus, BlockNotFoundError, InvalidQueryError, LogEntryType, StorageError } from '@kiln/interface'
 import type {
+  DocIndexRecord, StorageQueryPage,
   AbortOptions, AnchorStatusRecord, Blockstore, Checkpoint, CommitPlace, DocHead, Storage, StorageBatch, StorageFactory,
   StorageWriteStats, StoredLogEntry
 } from '@kiln/interface'
@@ -123,6 +124,8 @@ class MemoryStorage implements Storage {
       putCheckpoint: (docId, value) => { ops.push({ kind: 'checkpoint', docId, value }); return batch },
       dropCheckpoints: (docId, seq) => { ops.push({ kind: 'dropCheckpoints', docId, seq }); return batch },
       putAnchorStatus: (docId, value) => { ops.push({ kind: 'status', docId, value }); return batch },
+      // Placeholder until the query index lands: records are not kept yet.
+      putIndex: () => batch,
       pin: (docId) => { ops.push({ kind: 'pin', docId }); return batch },
       commit: async (options) => {
         await this.#commit(ops.slice(), options)
@@ -154,6 +157,14 @@ class MemoryStorage implements Storage {
       yield docId
     }
     throwIfAborted(options, 'list pins')
+  }
+
+  async query (): Promise<StorageQueryPage> {
+    throw new InvalidQueryError('Queries are not available on this backend yet')
+  }
+
+  async getIndexRecord (): Promise<DocIndexRecord | undefined> {
+    return undefined
   }
 
   writeStats (): StorageWriteStats {

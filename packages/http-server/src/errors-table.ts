@@ -8,6 +8,9 @@
 const STATUS_BY_NAME: Readonly<Record<string, number>> = Object.freeze({
   // The request itself is malformed.
   InvalidRequestError: 400,
+  InvalidQueryError: 400,
+  /** A query a backend would have to scan too much for (LevelDB's bounded scan): narrow the filter. */
+  QueryTooBroadError: 400,
   InvalidDocIDError: 400,
   CodecError: 400,
   InvalidCommitError: 400,

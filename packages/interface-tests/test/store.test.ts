@@ -1,9 +1,9 @@
 import { describe } from 'vitest'
 import { CID } from 'multiformats/cid'
-import { AbortError, AnchorStatus, BlockNotFoundError, LogEntryType, StorageError } from '@kiln/interface'
+import { AbortError, AnchorStatus, BlockNotFoundError, InvalidQueryError, LogEntryType, StorageError } from '@kiln/interface'
 import type {
   AbortOptions, AnchorStatusRecord, Blockstore, Checkpoint, CommitOptions, CommitPlace, DocHead, Storage, StorageBatch,
-  StorageWriteStats, StoredLogEntry
+  StorageWriteStats, StoredLogEntry, DocIndexRecord, StorageQueryPage
 } from '@kiln/interface'
 import { decodeHeadRecord, encodeHeadRecord } from '@kiln/codec'
 import { storeTests } from '@kiln/interface-tests'
@@ -101,6 +101,7 @@ class MapStorage implements Storage {
         const copy = bytes.slice()
         return queue(async () => [() => { this.#blocks.set(cid.toString(), copy) }, cid.bytes.byteLength + copy.byteLength])
       },
+      putIndex: () => batch,
       putHead: (docId, head) => queue(async () => {
         const bytes = await encoded(head, `the head of ${docId}`)
         return [() => { this.#heads.set(docId, bytes) }, docId.length + bytes.byteLength]
@@ -174,6 +175,14 @@ class MapStorage implements Storage {
       yield docId
     }
     abortable(options)
+  }
+
+  async query (): Promise<StorageQueryPage> {
+    throw new InvalidQueryError('This reference store keeps no query index')
+  }
+
+  async getIndexRecord (): Promise<DocIndexRecord | undefined> {
+    return undefined
   }
 
   writeStats (): StorageWriteStats {

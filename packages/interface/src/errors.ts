@@ -120,6 +120,23 @@ export class InvalidRequestError extends KilnError {
   override name = 'InvalidRequestError'
 }
 
+/**
+ * A query that is malformed or over the query limits: an unknown filter or operator, a value of the wrong type, a path
+ * too deep, a page too large, a cursor of another query. `details` names the offending `field` where one is at fault.
+ */
+export class InvalidQueryError extends KilnError {
+  override name = 'InvalidQueryError'
+}
+
+/**
+ * A well-formed query a backend will not run because it would examine more documents than its bound allows (LevelDB:
+ * a count or a content sort over more than `maxScan` candidates). A narrower filter (doctype, controller, family,
+ * tags, schema, linksTo) makes it cheap.
+ */
+export class QueryTooBroadError extends KilnError {
+  override name = 'QueryTooBroadError'
+}
+
 /** An HTTP request body over the server's size limit. */
 export class RequestTooLargeError extends KilnError {
   override name = 'RequestTooLargeError'
@@ -191,6 +208,8 @@ export const errorClasses: Readonly<Record<string, KilnErrorClass>> = Object.fre
   UnsupportedChainError,
   StorageError,
   InvalidRequestError,
+  InvalidQueryError,
+  QueryTooBroadError,
   RequestTooLargeError,
   LimitExceededError,
   AdminAuthError,

@@ -1,5 +1,6 @@
 import type { Blockstore } from './anchor.js'
 import type { AbortOptions, Logger, Startable } from './lifecycle.js'
+import type { DocIndexRecord, QueryableStorage } from './query.js'
 import type { AnchorStatus, DocHead, LogEntryType } from './state.js'
 import type { CID } from 'multiformats/cid'
 
@@ -74,6 +75,11 @@ export interface StorageBatch {
   dropCheckpoints(docId: string, seq: number): StorageBatch
   /** Records the anchor status of the tip of `docId`. */
   putAnchorStatus(docId: string, record: AnchorStatusRecord): StorageBatch
+  /**
+   * Replaces the query index record of `docId` (its metadata, content, links and times), in the same batch as its
+   * head, so queries and backlinks never disagree with the state. The first `createdAt` given for a document is kept.
+   */
+  putIndex(docId: string, record: DocIndexRecord): StorageBatch
   /** Pins `docId` with the rest of the batch (a new document and its pin land together or not at all). */
   pin(docId: string): StorageBatch
   commit(options?: CommitOptions): Promise<void>
@@ -83,7 +89,7 @@ export interface StorageBatch {
  * A storage backend: blocks, document heads, the per-document log index and commit index, checkpoints, anchor-status
  * records and pins. No read touches more than it names: reading a head never reads its log.
  */
-export interface Storage extends Startable {
+export interface Storage extends Startable, QueryableStorage {
   readonly blocks: Blockstore
   /**
    * The head of a document, with the anchor status of its own record when that record is about the head's tip;
@@ -98,7 +104,7 @@ export interface Storage extends Startable {
   getCheckpoint(docId: string, seq: number, options?: AbortOptions): Promise<Checkpoint | undefined>
   /** Every document with a stored head. */
   listDocuments(options?: AbortOptions): AsyncIterable<string>
-  /** Removes a document's head, log, commit index, checkpoints, status record and pin (not its blocks). */
+  /** Removes a document's head, log, commit index, checkpoints, status record, index record and pin (not its blocks). */
   deleteDocument(docId: string, options?: AbortOptions): Promise<void>
   batch(): StorageBatch
   pin(docId: string, options?: AbortOptions): Promise<void>

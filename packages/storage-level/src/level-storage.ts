@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises'
-import { AbortError, BlockNotFoundError, StorageError, isKilnError } from '@kiln/interface'
+import { AbortError, BlockNotFoundError, InvalidQueryError, StorageError, isKilnError } from '@kiln/interface'
 import type {
+  DocIndexRecord, StorageQueryPage,
   AbortOptions, AnchorStatusRecord, Blockstore, Checkpoint, CommitOptions, CommitPlace, DocHead, Logger, Storage, StorageBatch,
   StorageComponents, StorageFactory, StorageWriteStats, StoredLogEntry
 } from '@kiln/interface'
@@ -199,6 +200,8 @@ class LevelStorage implements Storage {
         writes.push({ kind: 'status', docId, record: { ...record } })
         return batch
       },
+      // Placeholder until the query index lands: records are not kept yet.
+      putIndex: () => batch,
       pin: (docId) => {
         writes.push({ kind: 'pin', docId })
         return batch
@@ -222,6 +225,14 @@ class LevelStorage implements Storage {
 
   listPins (options?: AbortOptions): AsyncIterable<string> {
     return this.#listKeys('list pins', pinRange(), options)
+  }
+
+  async query (): Promise<StorageQueryPage> {
+    throw new InvalidQueryError('Queries are not available on this backend yet')
+  }
+
+  async getIndexRecord (): Promise<DocIndexRecord | undefined> {
+    return undefined
   }
 
   writeStats (): StorageWriteStats {
