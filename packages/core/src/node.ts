@@ -5,7 +5,8 @@ import {
   type AbortOptions, type AnchorEvent, type AnchorRequestOptions, type AnchorStatus, type KilnNodeApi,
   type DocSnapshot as ApiSnapshot, type LoadOptions, type LogItem, type WriteOptions, type DocRef, type AnchorProofVerifier, type Commit,
   type DIDSigner, type Logger, type Network, type SignatureVerifier, type Storage, type AnchorFactory, type DoctypeFactory,
-  type NetworkFactory, type NodeInfo, type StorageFactory, type Block, type DocHead, type HeldCommit, type SyncSource, type Blockstore
+  type NetworkFactory, type NodeInfo, type StorageFactory, type Block, type DocHead, type HeldCommit, type SyncSource, type Blockstore,
+  type WriteObserver, type WriteObserverFactory
 } from '@kiln/interface'
 import { createThreadpoolVerifier } from '@kiln/signing'
 import type { CID } from 'multiformats/cid'
@@ -39,6 +40,11 @@ export interface NodeInit {
    * a load's own `syncTimeoutMs` overrides it.
    */
   syncTimeoutMs?: number
+  /**
+   * Write observers (e.g. a warehouse mirror): each is told of every durable write and anchor-status change in the
+   * after-write stage, and must return at once; they read the rest from the node's storage in their own time.
+   */
+  observers?: WriteObserverFactory[]
   /** The node's own DID (for admin and, later, signing its own documents). */
   did?: DIDSigner
   /**
@@ -149,6 +155,7 @@ class Node implements KilnNode {
   private readonly anchoring: Anchoring
   private readonly watchers = new Watchers<DocSnapshot>()
   private readonly commitListeners = new Set<(commit: HeldCommit, joined: boolean) => void>()
+  private readonly observers: WriteObserver[]
   private readonly logger?: Logger
   /** What a throwaway node needs to check an import before this node writes it: the doctypes and verifiers. */
   private readonly scratchInit: Pick<NodeInit, 'doctypes' | 'anchors'>
@@ -178,6 +185,11 @@ class Node implements KilnNode {
     })
     this.syncTimeoutMs = init.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS
     this.verifier = init.verifier ?? createThreadpoolVerifier()
+    this.observers = (init.observers ?? []).map((factory) => factory({
+      logger: init.logger,
+      storage: this.storage,
+      blocksOf: async (cid, options = {}) => await this.blocksOfCommit(cid, options, false)
+    }))
     this.documents = new Documents(this.storage, init.cacheSize ?? 1000, init.cacheLogEntries ?? 1_000_000)
     this.writer = new GroupCommit(this.storage, durability)
     const exclusive = async <T>(key: string, fn: () => Promise<T>): Promise<T> => await this.locks.run(key, fn)
@@ -209,7 +221,10 @@ class Node implements KilnNode {
       applyAnchor: async (id, commit, blocks, tip) => await this.pipeline.apply(id, this.doctypes.get(id.type), commit, blocks, {
         origin: 'anchor', onTip: tip, anchor: false, pin: false, publish: true
       }),
-      changed: (id, record) => { this.watchers.emit(id.toString(), { id, state: stateOf(record) }) },
+      changed: (id, record) => {
+        this.watchers.emit(id.toString(), { id, state: stateOf(record) })
+        this.observe(id.toString(), record.head)
+      },
       running: () => this.started,
       logger: init.logger
     })
@@ -232,6 +247,7 @@ class Node implements KilnNode {
     await this.storage.start?.()
     this.started = true
     await this.anchoring.start()
+    for (const observer of this.observers) await observer.start?.()
     this.sync?.start()
     await this.network?.start?.()
   }
@@ -244,6 +260,7 @@ class Node implements KilnNode {
     await this.anchoring.stop()
     await this.locks.drain()
     await this.writer.drain()
+    for (const observer of [...this.observers].reverse()) await observer.stop?.()
     this.watchers.closeAll()
     await this.storage.stop?.()
   }
@@ -377,9 +394,21 @@ class Node implements KilnNode {
       }
     }
     if (this.watchers.has(key)) this.watchers.emit(key, { id, state: stateOf(record) })
+    this.observe(key, record.head)
     if (options.anchor) void this.anchoring.request(id, record.head.tip, options.anchorChain)
     if (this.network !== undefined && options.publish) {
       this.network.publishTip(key, record.head.tip).catch((err: unknown) => this.logger?.warn({ err, docId: key }, 'publishing a tip failed'))
+    }
+  }
+
+  /** Tells the write observers of a durable write; one that throws is logged, never the writer's problem. */
+  private observe (docId: string, head: DocHead): void {
+    for (const observer of this.observers) {
+      try {
+        observer.written({ docId, head })
+      } catch (err) {
+        this.logger?.warn({ err, docId }, 'a write observer threw')
+      }
     }
   }
 

@@ -37,6 +37,10 @@ const STATUS_BY_NAME: Readonly<Record<string, number>> = Object.freeze({
   UnsupportedChainError: 422,
   /** doctype-account-link: a CAIP-10 account id in a commit that is not valid on its chain. */
   InvalidAccountIdError: 422,
+  /** backup: a warehouse row whose block does not hash to its CID, or whose commit the pipeline refuses, in a restore. */
+  TamperedWarehouseRowError: 422,
+  /** backup: an archive directory whose manifest or CARs a restore cannot use. */
+  InvalidArchiveError: 422,
   // Faults of the node: configuration and broken invariants. The answer is generic; the log has the details.
   KilnError: 500,
   DuplicateRegistrationError: 500,
@@ -52,6 +56,8 @@ const STATUS_BY_NAME: Readonly<Record<string, number>> = Object.freeze({
   /** http-server: an option of `httpApi` it cannot use, refused when the API is made. */
   InvalidHttpApiOptionError: 500,
   UsageError: 500,
+  /** backup: an option of the warehouse mirror or a restore it cannot use. */
+  BackupOptionError: 500,
   ConfigError: 500,
   /** signing: a verifier pool given options it cannot follow. */
   InvalidVerifierPoolOptionError: 500,
@@ -60,6 +66,8 @@ const STATUS_BY_NAME: Readonly<Record<string, number>> = Object.freeze({
   BitcoinRpcError: 502,
   TransactionRejectedError: 502,
   // The node cannot do it now; the same request may succeed later.
+  /** backup: the PostgreSQL warehouse cannot be reached or failed a query. */
+  WarehouseUnavailableError: 503,
   StorageError: 503,
   NodeStoppedError: 503,
   ServiceUnavailableError: 503,
