@@ -61,6 +61,8 @@ export function archiveFileOf (docId: string, tip: string): string {
   return `cars/${docId}.${tip}.car`
 }
 
+const ENTRY_FIELDS = new Set(['tip', 'logLength', 'file', 'archivedAt'])
+
 const FILE = /^cars\/([a-z0-9]{1,200})\.([a-z0-9]{1,200})\.car$/
 
 function fail (message: string, details: Record<string, unknown> = {}): never {
@@ -79,6 +81,9 @@ export function decodeArchiveManifest (text: string): ArchiveManifest {
   if (!isObject(value)) fail('not a JSON object')
   if (value.format !== ARCHIVE_FORMAT) fail(`its format is ${JSON.stringify(value.format)}, not ${ARCHIVE_FORMAT}`, { field: 'format' })
   if (!isObject(value.documents)) fail('documents is not an object', { field: 'documents' })
+  // A field this version does not know is refused, not dropped: a later format has its own name.
+  const extra = Object.keys(value).find((key) => key !== 'format' && key !== 'documents')
+  if (extra !== undefined) fail(`it has the unknown field ${JSON.stringify(extra.slice(0, 100))}`, { field: extra.slice(0, 100) })
   const documents: Record<string, ArchivedDocument> = Object.create(null) as Record<string, ArchivedDocument>
   for (const [docId, entry] of Object.entries(value.documents)) {
     let id: DocID
@@ -90,6 +95,8 @@ export function decodeArchiveManifest (text: string): ArchiveManifest {
     if (id.toString() !== docId) fail(`${docId} is not a DocID in its canonical form`, { field: 'documents', docId })
     if (!isObject(entry)) fail(`the entry of ${docId} is not an object`, { docId })
     const { tip, logLength, file, archivedAt } = entry
+    const unknown = Object.keys(entry).find((key) => !ENTRY_FIELDS.has(key))
+    if (unknown !== undefined) fail(`the entry of ${docId} has the unknown field ${JSON.stringify(unknown.slice(0, 100))}`, { docId, field: unknown.slice(0, 100) })
     if (typeof tip !== 'string') fail(`the tip of ${docId} is not a string`, { docId, field: 'tip' })
     let tipCid: CID
     try {
