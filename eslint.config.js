@@ -44,7 +44,7 @@ const packageDirs = readdirSync(new URL('./packages/', import.meta.url), { withF
   .map((entry) => entry.name)
 
 /** The CLI loads these only in the commands that use them (`await import()`): `kiln --help` must stay light. */
-const LAZY = ['ganache', 'ethers', '@kiln/anchor-ethereum', '@kiln/anchor-bitcoin'].map((name) => ({
+const LAZY = ['ganache', 'ethers', '@kiln/anchor-ethereum', '@kiln/anchor-bitcoin', '@kiln/backup'].map((name) => ({
   name,
   allowTypeImports: true,
   message: `${name} is heavy: import it with \`await import('${name}')\` in the command that uses it, so that other commands do not load it.`

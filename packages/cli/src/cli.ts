@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { isKilnError } from '@kiln/interface'
 import { buildInfo } from './build-info.js'
 import type { Command } from './commands/command.js'
+import { backupCommand, restoreCommand } from './commands/backup.js'
 import { daemon } from './commands/daemon.js'
 import { did } from './commands/did.js'
 import { commits, create, show, state, update, watch } from './commands/documents.js'
@@ -30,7 +31,7 @@ const version: Command = {
   }
 }
 
-const commands: Record<string, Command> = { daemon, did, create, update, show, state, commits, watch, schema: schemaCommand, link, pin, peers, export: exportCommand, verify: verifyCommand, import: importCommand, version }
+const commands: Record<string, Command> = { daemon, did, create, update, show, state, commits, watch, schema: schemaCommand, link, pin, peers, export: exportCommand, verify: verifyCommand, import: importCommand, backup: backupCommand, restore: restoreCommand, version }
 
 function usage (): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length))

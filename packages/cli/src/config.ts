@@ -81,6 +81,8 @@ export interface DaemonConfig {
   syncDocs?: string[]
   /** Only the documents the node has pinned (`--sync-pinned`); with the lists above, any document one of them names. */
   syncPinned?: boolean
+  /** A PostgreSQL warehouse every block, log entry and state is mirrored to (`--backup postgres://…`; docs/warehouse.md). */
+  backup?: string
 }
 
 /** The embedded defaults `npm start` runs with. */
@@ -272,6 +274,12 @@ export function mergeConfig (base: DaemonConfig, partial: Record<string, unknown
       case 'syncPinned':
         if (typeof value !== 'boolean') throw new ConfigError(`${source} syncPinned must be true or false`, { details: { field: 'syncPinned' } })
         config.syncPinned = value
+        break
+      case 'backup':
+        if (typeof value !== 'string' || !/^postgres(ql)?:\/\/./.test(value)) {
+          throw new ConfigError(`${source} backup must be a postgres:// connection string of the warehouse`, { details: { field: 'backup' } })
+        }
+        config.backup = value
         break
       case 'bootstrap': config.bootstrap = stringList(value, `${source} bootstrap`).map((address) => multiaddrOf(address, `${source} bootstrap`)); break
       case 'logLevel':

@@ -1,12 +1,13 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { mockAnchor, mockChainSeedOf } from '@kiln/anchor-mock'
+import { mockAnchor, mockChainSeedOf, mockChainVerifier } from '@kiln/anchor-mock'
 import { createNode, type KilnNode } from '@kiln/core'
 import { accountLink } from '@kiln/doctype-account-link'
 import { schema } from '@kiln/doctype-schema'
 import { tile } from '@kiln/doctype-tile'
 import { httpApi, type HttpApi } from '@kiln/http-server'
-import type { AnchorFactory, DIDSigner, Logger, NetworkFactory } from '@kiln/interface'
+import type { WarehouseMirror } from '@kiln/backup'
+import type { AnchorFactory, DIDSigner, KilnNodeApi, Logger, NetworkFactory, WriteObserverFactory } from '@kiln/interface'
 import type { Libp2pNetwork } from '@kiln/network-libp2p'
 import { keyDidSigner, randomSeed, seedFromHex, seedToHex } from '@kiln/signing'
 import { levelStorage } from '@kiln/storage-level'
@@ -26,6 +27,8 @@ export interface Daemon {
   dataDir: string
   /** The node's place on the libp2p network, when it is on one. */
   network?: { peerId: string, addresses: string[], topic: string }
+  /** The warehouse mirror (`--backup`), when the node has one. */
+  mirror?: WarehouseMirror
   stop(): Promise<void>
 }
 
@@ -117,8 +120,17 @@ export async function startDaemon (config: DaemonConfig, logger: Logger): Promis
     })
     networkFactory = (components) => (network = factory(components))
   }
+  // pg is loaded only by a daemon that mirrors to a warehouse.
+  let mirror: WarehouseMirror | undefined
+  const observers: WriteObserverFactory[] = []
+  if (config.backup !== undefined) {
+    const { warehouseMirror } = await import('@kiln/backup')
+    const factory = warehouseMirror({ connectionString: config.backup })
+    observers.push((components) => (mirror = factory(components)))
+  }
   const node = await createNode({
     ...(networkFactory === undefined ? {} : { network: networkFactory }),
+    observers,
     doctypes: [tile(), schema(), accountLink()],
     storage: levelStorage({ path: join(dataDir, 'store') }),
     anchors,
@@ -153,6 +165,7 @@ export async function startDaemon (config: DaemonConfig, logger: Logger): Promis
     did,
     ...(mockChainDid === undefined ? {} : { mockChainDid }),
     ...(devChain === undefined ? {} : { devChainRpc: devChain.rpcUrl }),
+    ...(mirror === undefined ? {} : { mirror }),
     ...(network === undefined ? {} : { network: { peerId: network.info().peerId, addresses: network.info().addresses, topic: network.info().topic } }),
     dataDir,
     async stop () {
@@ -161,4 +174,41 @@ export async function startDaemon (config: DaemonConfig, logger: Logger): Promis
       await stopChain()
     }
   }
+}
+
+/** Options of {@link openRestoreNode}. */
+export interface RestoreNodeOptions {
+  dataDir: string
+  /** The DID of the mock chain the restored anchors were made on; else the data directory's own mock chain key. */
+  mockChainDid?: string
+  /** An Ethereum JSON-RPC endpoint to verify Ethereum anchors with. */
+  ethRpc?: string
+}
+
+/** A node on a data directory that verifies anchors but requests none, for `kiln restore` to fill (the daemon stopped). */
+export async function openRestoreNode (options: RestoreNodeOptions, logger?: Logger): Promise<{ node: KilnNodeApi, stop(): Promise<void> }> {
+  const dataDir = resolve(options.dataDir)
+  await mkdir(dataDir, { recursive: true })
+  const verifiers: AnchorFactory[] = []
+  let chainDid = options.mockChainDid
+  if (chainDid === undefined) {
+    const key = await readFile(join(dataDir, 'mock-chain.key'), 'utf8').catch(() => undefined)
+    if (key !== undefined) chainDid = keyDidSigner({ seed: seedFromHex(key.trim()) }).did
+  }
+  if (chainDid !== undefined) {
+    const verifier = mockChainVerifier({ chainDid })
+    verifiers.push(() => ({ verifier }))
+  }
+  if (options.ethRpc !== undefined) {
+    const { ethereumVerifier } = await import('@kiln/anchor-ethereum')
+    const verifier = ethereumVerifier({ rpcUrl: options.ethRpc })
+    verifiers.push(() => ({ verifier }))
+  }
+  const node = await createNode({
+    doctypes: [tile(), schema(), accountLink()],
+    storage: levelStorage({ path: join(dataDir, 'store') }),
+    anchors: verifiers,
+    ...(logger === undefined ? {} : { logger })
+  })
+  return { node, stop: async () => { await node.stop() } }
 }

@@ -60,3 +60,39 @@ export async function withProgress<T> (io: CliIO, label: string, work: () => Pro
 export function nameOfType (code: number): string | undefined {
   return doctypes.find(code)?.name
 }
+
+/** A count of documents on a progress line: `120 of 1,000 documents`. */
+export function progressText (label: string, done: number, total: number): string {
+  return `${label}: ${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} document${total === 1 ? '' : 's'}`
+}
+
+/** A line on a terminal redrawn as work progresses; nothing when standard error is not a terminal. */
+export interface ProgressLine {
+  /** Shows `done` of `total` (redrawn at most every 100 ms, and always at the end). */
+  update(done: number, total: number): void
+  /** Blanks the line. */
+  clear(): void
+}
+
+/** A {@link ProgressLine} labelled `label` on `io.err`, drawn only on a terminal. */
+export function progressLine (io: CliIO, label: string): ProgressLine {
+  let drawn = 0
+  let width = 0
+  let last = 0
+  return {
+    update (done, total) {
+      if (io.err.isTTY !== true) return
+      const now = Date.now()
+      if (done < total && now - last < 100) return
+      last = now
+      const text = progressText(label, done, total).slice(0, Math.max(20, (io.err.columns ?? 80) - 1))
+      io.err.write(`\r${text}${' '.repeat(Math.max(0, width - text.length))}`)
+      width = text.length
+      drawn++
+    },
+    clear () {
+      if (io.err.isTTY !== true || drawn === 0) return
+      io.err.write(`\r${' '.repeat(width)}\r`)
+    }
+  }
+}

@@ -33,6 +33,7 @@ const options = {
   'sync-controller': { type: 'string', multiple: true },
   'sync-doc': { type: 'string', multiple: true },
   'sync-pinned': { type: 'boolean' },
+  backup: { type: 'string' },
   config: { type: 'string' },
   json: { type: 'boolean' }
 } as const
@@ -53,6 +54,17 @@ function describeRateLimit (limits: RateLimitInit | false): string {
   return `${kinds.join(', ')} per client; loopback ${limits.loopback === true ? 'limited too' : 'exempt'}`
 }
 
+/** A connection string without its password, for the terminal and the log. */
+function redactedUrl (url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password !== '') parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return 'postgres://…'
+  }
+}
+
 /** `kiln daemon`: a node with its HTTP API, until SIGINT or SIGTERM. */
 export const daemon: Command = {
   summary: 'run a Kiln node: LevelDB storage, anchoring, the HTTP API (Ceramic API v0)',
@@ -61,12 +73,15 @@ export const daemon: Command = {
                    [--durability strict|relaxed] [--rate-limit <kind>=<perSecond>/<burst>|<kind>=off|off]... [--rate-limit-loopback]
                    [--trust-proxy true|<hops>|<address,…>] [--network local-kiln] [--pubsub-topic <topic>]
                    [--p2p-listen <multiaddr>|none]... [--bootstrap <multiaddr>]... [--sync-family <family>]...
-                   [--sync-schema <commitId>]... [--sync-controller <did>]... [--sync-doc <docId>]... [--sync-pinned] [--config <file.json>] [--json]
+                   [--sync-schema <commitId>]... [--sync-controller <did>]... [--sync-doc <docId>]... [--sync-pinned] [--backup postgres://…] [--config <file.json>] [--json]
 
   Flags win over the config file, which wins over the defaults. The config file is JSON with the keys
   port, host, dataDir, anchor, anchorIntervalMs, adminDids, corsOrigins, cacheSize, logLevel, bodyLimit, importBodyLimit,
   headersTimeoutMs, requestTimeoutMs, rateLimit, trustProxy, durability, network, pubsubTopic, p2pListen, bootstrap,
-  syncFamilies, syncSchemas, syncControllers, syncDocs, syncPinned.
+  syncFamilies, syncSchemas, syncControllers, syncDocs, syncPinned, backup.
+  --backup mirrors every block, log entry and state the node writes to the PostgreSQL warehouse at that URL, in the
+  background (a warehouse that is down never slows a write; it is caught up when it returns, and after a restart);
+  docs/warehouse.md has its schema and example queries.
   --p2p-listen sets where the node listens on the libp2p network (by default /ip4/0.0.0.0/tcp/4011 and
   /ip4/0.0.0.0/tcp/4012/ws); none keeps it off any network. --network names the network (the pubsub topic /ceramic/<name>); --bootstrap peers are
   dialled at start and redialled with backoff. The peer key lives in the data directory (peer.key). Catch-up sync
@@ -115,6 +130,7 @@ export const daemon: Command = {
       syncControllers: values['sync-controller'],
       syncDocs: values['sync-doc'],
       syncPinned: values['sync-pinned'],
+      backup: values.backup,
       ethPrivateKey: io.env.KILN_ETH_KEY
     }, 'option')
     checkAnchorConfig(config)
@@ -149,6 +165,7 @@ export const daemon: Command = {
       io.out.write(`  anchoring  ${info.chains.length === 0 ? 'off' : `${info.chains.join(', ')} every ${config.anchorIntervalMs} ms`}\n`)
       if (info.ethRpc !== undefined) io.out.write(`  eth rpc    ${info.ethRpc}  (a ganache chain inside this daemon; kiln verify --eth-rpc …)\n`)
       if (info.mockChainDid !== undefined) io.out.write(`  chain key  ${info.mockChainDid}  (kiln verify --mock-chain-did …)\n`)
+      if (config.backup !== undefined) io.out.write(`  backup     mirrored to ${redactedUrl(config.backup)}\n`)
       if (running.network === undefined) io.out.write('  network    off (--p2p-listen <multiaddr> puts this node on one)\n')
       else io.out.write(`  network    ${running.network.topic}\n  peer id    ${running.network.peerId}\n${running.network.addresses.map((a) => `  p2p        ${a}\n`).join('')}`)
     }

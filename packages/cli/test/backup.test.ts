@@ -1,0 +1,125 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { run, type CliIO } from '@kiln/cli'
+import { docStateToJSON } from '@kiln/codec'
+import type { DocID } from '@kiln/docid'
+import { makeGenesis, makeUpdate } from '@kiln/doctype-tile'
+import { httpClient } from '@kiln/http-client'
+import { AnchorStatus } from '@kiln/interface'
+import { keyDidSigner, seedFromHex } from '@kiln/signing'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { testPostgres, type TestPostgres } from '../../backup/test/fixtures/postgres.js'
+import { openRestoreNode } from '../src/node-assembly.js'
+
+const postgres = await testPostgres()
+const skip = 'skip' in postgres ? postgres.skip : undefined
+const alice = keyDidSigner({ seed: new Uint8Array(32).fill(0x44) })
+const ADMIN_SEED = '55'.repeat(32)
+const admin = keyDidSigner({ seed: seedFromHex(ADMIN_SEED) })
+
+/** An io that keeps what a command writes; standard error is a terminal when `tty`. */
+function captured (tty = false, signal?: AbortSignal): CliIO & { stdout: () => string, stderr: () => string } {
+  let out = ''
+  let err = ''
+  return {
+    out: { write: (chunk: string | Uint8Array) => { out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString() } },
+    err: { write: (chunk: string) => { err += chunk }, isTTY: tty, columns: 120 },
+    env: {},
+    ...(signal === undefined ? {} : { signal }),
+    stdout: () => out,
+    stderr: () => err
+  }
+}
+
+describe.skipIf(skip !== undefined)(`kiln daemon --backup, kiln backup and kiln restore${skip === undefined ? '' : ` (skipped: ${skip})`}`, () => {
+  const server = (postgres as { server: TestPostgres }).server
+  const dirs: string[] = []
+  let database: { url: string, drop(): Promise<void> }
+  let expected: Record<string, unknown>
+  let chainDid: string
+
+  async function tempDir (): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'kiln-cli-backup-'))
+    dirs.push(dir)
+    return dir
+  }
+
+  beforeAll(async () => {
+    database = await server.createDatabase()
+  })
+
+  afterAll(async () => {
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true })
+    await database?.drop()
+    await server.stop()
+  })
+
+  it('mirrors a daemon to the warehouse and archives it over HTTP, with progress on a terminal', async () => {
+    const stop = new AbortController()
+    const daemonIo = captured(false, stop.signal)
+    const archive = await tempDir()
+    const daemon = run(['daemon', '--port', '0', '--data-dir', await tempDir(), '--anchor', 'mock', '--anchor-interval', '50', '--p2p-listen', 'none',
+      '--log-level', 'silent', '--admin-did', admin.did, '--backup', database.url, '--json'], daemonIo)
+    await vi.waitFor(() => { expect(daemonIo.stdout()).toContain('"event":"listening"') })
+    const listening = JSON.parse(daemonIo.stdout().split('\n')[0]!) as { url: string, mockChainDid: string }
+    chainDid = listening.mockChainDid
+    try {
+      const client = httpClient({ url: listening.url })
+      const ids: DocID[] = []
+      for (let i = 0; i < 3; i++) {
+        // The first is anchored after its update only, so the anchor does not race it.
+        const doc = await client.createDocument('tile', (await makeGenesis({ i }, {}, alice)).commit, { anchor: i !== 0 })
+        if (i === 0) await client.applyCommit(doc.id, (await makeUpdate(doc.state, { i, again: true }, alice)).commit)
+        ids.push(doc.id)
+      }
+      await vi.waitFor(async () => {
+        for (const id of ids) expect((await client.load(id)).state.anchorStatus).toBe(AnchorStatus.ANCHORED)
+      }, { timeout: 20_000 })
+      expected = {}
+      for (const id of ids) expected[id.toString()] = docStateToJSON((await client.load(id)).state)
+      const warehouse = new pg.Client({ connectionString: database.url })
+      await warehouse.connect()
+      try {
+        await vi.waitFor(async () => {
+          const { rows } = await warehouse.query<{ doc_id: string, state: unknown }>('SELECT doc_id, state FROM kiln_warehouse.documents')
+          expect(Object.fromEntries(rows.map((r) => [r.doc_id, r.state]))).toEqual(expected)
+        }, { timeout: 20_000 })
+      } finally {
+        await warehouse.end()
+      }
+      const io = captured(true)
+      expect(await run(['backup', '--to', archive, '--url', listening.url, '--seed', ADMIN_SEED], io), io.stderr()).toBe(0)
+      expect(io.stderr()).toContain('backing up: 3 of 3 documents')
+      expect(io.stdout()).toContain('3 written, 0 unchanged')
+      const again = captured()
+      expect(await run(['backup', '--to', archive, '--url', listening.url, '--seed', ADMIN_SEED, '--json'], again)).toBe(0)
+      expect(JSON.parse(again.stdout())).toMatchObject({ total: 3, written: 0, unchanged: 3 })
+      expect(again.stderr()).toBe('')
+    } finally {
+      stop.abort()
+      expect(await daemon).toBe(0)
+    }
+
+    for (const from of [archive, database.url]) {
+      const dataDir = await tempDir()
+      const io = captured(true)
+      expect(await run(['restore', '--from', from, '--data-dir', dataDir, '--mock-chain-did', chainDid], io), io.stderr()).toBe(0)
+      expect(io.stderr()).toContain('restoring: 3 of 3 documents')
+      expect(io.stdout()).toContain(`restored 3 document(s) into ${dataDir}`)
+      const { node, stop: close } = await openRestoreNode({ dataDir, mockChainDid: chainDid })
+      try {
+        for (const [id, state] of Object.entries(expected)) expect(docStateToJSON((await node.load(id)).state)).toEqual(state)
+      } finally {
+        await close()
+      }
+    }
+  }, 60_000)
+
+  it('refuses a restore from a directory with no archive, naming the error', async () => {
+    const io = captured()
+    expect(await run(['restore', '--from', await tempDir(), '--data-dir', await tempDir()], io)).toBe(1)
+    expect(io.stderr()).toContain('InvalidArchiveError')
+  })
+})
