@@ -117,9 +117,18 @@ export async function restoreFromWarehouse (source: WarehouseSource, target: Res
   }
 }
 
+/**
+ * The refusals that mean the data is wrong (so a row was tampered with); others (a chain this node cannot verify, a
+ * storage failure, an abort) are the node's and pass through as they are.
+ */
+const DATA_REFUSALS = new Set([
+  'CodecError', 'InvalidCommitError', 'InvalidSignatureError', 'UnauthorizedSignerError', 'InvalidAnchorProofError', 'SchemaValidationError',
+  'DoctypeRuleError', 'ConflictingCommitError', 'DocumentNotFoundError', 'BlockNotFoundError', 'InvalidDocIDError', 'LimitExceededError'
+])
+
 /** A commit the pipeline refused, as the warehouse row it came from. */
 function refused (err: unknown, doc: RebuiltDocument): unknown {
-  if (!isKilnError(err) || err.name === 'AbortError' || err.name === 'NodeStoppedError') return err
+  if (!isKilnError(err) || !DATA_REFUSALS.has(err.name)) return err
   const commit = typeof err.details.commit === 'string' ? err.details.commit : undefined
   const docId = typeof err.details.docId === 'string' ? err.details.docId : doc.docId
   const seq = commit === undefined ? -1 : doc.docId === docId ? doc.log.findIndex((c) => c.toString() === commit) : -1
