@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { archiveDocuments, readArchiveManifest, restoreFromArchive, restoreFromWarehouse, warehouseMirror, type WarehouseMirror } from '@kiln/backup'
 import { memoryStorage, type KilnNode } from '@kiln/core'
+import { decodeJWS, encodeJWS } from '@kiln/codec'
 import type { DocID } from '@kiln/docid'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -93,29 +94,68 @@ describe.skipIf(skip !== undefined)(`backup and restore round trip${skip === und
     expect(existsSync(join(archive, after.documents[changed.toString()]!.file))).toBe(true)
   }, 120_000)
 
-  it('refuses a warehouse row whose block was tampered with, naming the row and the document, and imports nothing of it', async () => {
-    const victim = ids[321]!.toString()
+  /** Runs `sql` on the warehouse. */
+  async function query<T extends pg.QueryResultRow> (sql: string, values: unknown[] = []): Promise<T[]> {
     const client = new pg.Client({ connectionString: database.url })
     await client.connect()
-    let cid: string
     try {
-      // The payload of the victim's genesis: its content, changed by one byte.
-      const { rows } = await client.query<{ blocks: string[] }>('SELECT blocks FROM kiln_warehouse.log_entries WHERE doc_id = $1 AND seq = 0', [victim])
-      cid = rows[0]!.blocks[1]!
-      await client.query('UPDATE kiln_warehouse.blocks SET bytes = overlay(bytes placing \'\\x00\'::bytea from 10 for 1) WHERE cid = $1', [cid])
+      return (await client.query<T>(sql, values)).rows
     } finally {
       await client.end()
     }
+  }
+
+  /** A restore of the warehouse into an empty node that fails: its error, and whether the node holds `docId`. */
+  async function failedRestore (docId: string): Promise<{ err: Error & { details: Record<string, unknown> }, held: boolean }> {
     const target = await emptyNode(memoryStorage())
     try {
       const err = await restoreFromWarehouse({ connectionString: database.url }, target).then(() => undefined, (e: unknown) => e as Error & { details: Record<string, unknown> })
-      expect(err?.name).toBe('TamperedWarehouseRowError')
-      expect(err?.message).toContain(`blocks row (cid=${cid})`)
-      expect(err?.message).toContain(victim)
-      expect(err?.details).toMatchObject({ table: 'blocks', key: `(cid=${cid})`, docId: victim })
-      expect((await target.load(victim).then(() => undefined, (e: unknown) => e as Error))?.name).toBe('DocumentNotFoundError')
+      expect(err, 'the restore should fail').toBeDefined()
+      const held = await target.load(docId).then(() => true, (e: unknown) => { expect((e as Error).name).toBe('DocumentNotFoundError'); return false })
+      return { err: err!, held }
     } finally {
       await target.stop()
+    }
+  }
+
+  it('refuses a warehouse row whose block was tampered with, naming the row and the document, and imports nothing of it', async () => {
+    const victim = ids[321]!.toString()
+    // The payload of the victim's genesis (its content), one byte changed.
+    const cid = (await query<{ blocks: string[] }>('SELECT blocks FROM kiln_warehouse.log_entries WHERE doc_id = $1 AND seq = 0', [victim]))[0]!.blocks[1]!
+    const [{ bytes }] = await query<{ bytes: Buffer }>('SELECT bytes FROM kiln_warehouse.blocks WHERE cid = $1', [cid]) as [{ bytes: Buffer }]
+    await query('UPDATE kiln_warehouse.blocks SET bytes = overlay(bytes placing \'\\x00\'::bytea from 10 for 1) WHERE cid = $1', [cid])
+    try {
+      const { err, held } = await failedRestore(victim)
+      expect(err.name).toBe('TamperedWarehouseRowError')
+      expect(err.message).toContain(`blocks row (cid=${cid}) of document ${victim}`)
+      expect(err.details).toMatchObject({ table: 'blocks', key: `(cid=${cid})`, docId: victim })
+      expect(held).toBe(false)
+    } finally {
+      await query('UPDATE kiln_warehouse.blocks SET bytes = $2 WHERE cid = $1', [cid, bytes])
+    }
+  }, 120_000)
+
+  it('refuses a signed commit whose signature was changed (its block rehashed to match), naming its log entry', async () => {
+    // A document with an update (every tenth tile). The update's envelope gets another signature, stored under the CID of the new bytes,
+    // so every block still hashes to its CID: only the signature check can catch it.
+    const victim = ids[5 + 30]!.toString()
+    const [entry] = await query<{ seq: number, cid: string, blocks: string[] }>("SELECT seq, cid, blocks FROM kiln_warehouse.log_entries WHERE doc_id = $1 AND entry_type = 'SIGNED' AND seq > 0", [victim])
+    const seq = entry!.seq
+    const [{ bytes }] = await query<{ bytes: Buffer }>('SELECT bytes FROM kiln_warehouse.blocks WHERE cid = $1', [entry!.cid]) as [{ bytes: Buffer }]
+    const jws = await decodeJWS(new Uint8Array(bytes))
+    const signature = jws.signatures[0]!.signature
+    const forged = await encodeJWS({ payload: jws.payload, signatures: [{ ...jws.signatures[0]!, signature: `${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}` }] })
+    await query('INSERT INTO kiln_warehouse.blocks (cid, codec, bytes) VALUES ($1, $2, $3)', [forged.cid.toString(), forged.cid.code, Buffer.from(forged.bytes)])
+    await query('UPDATE kiln_warehouse.log_entries SET cid = $3, blocks = $4 WHERE doc_id = $1 AND seq = $2', [victim, seq, forged.cid.toString(), entry!.blocks.map((b) => b === entry!.cid ? forged.cid.toString() : b)])
+    try {
+      const { err, held } = await failedRestore(victim)
+      expect(err.name).toBe('TamperedWarehouseRowError')
+      expect(err.message).toContain(`log_entries row (doc_id=${victim}, seq=${seq}) of document ${victim}`)
+      expect(err.message).toContain('InvalidSignatureError')
+      expect(err.details).toMatchObject({ table: 'log_entries', key: `(doc_id=${victim}, seq=${seq})`, docId: victim, refusedWith: 'InvalidSignatureError' })
+      expect(held).toBe(false)
+    } finally {
+      await query('UPDATE kiln_warehouse.log_entries SET cid = $3, blocks = $4 WHERE doc_id = $1 AND seq = $2', [victim, seq, entry!.cid, entry!.blocks])
     }
   }, 120_000)
 })
