@@ -119,7 +119,8 @@ describe.skipIf(skip !== undefined)(`backup and restore round trip${skip === und
   }
 
   it('refuses a warehouse row whose block was tampered with, naming the row and the document, and imports nothing of it', async () => {
-    const victim = ids[321]!.toString()
+    // The first document a restore reads (they go in doc_id order), so the test does not wait for the others.
+    const victim = (await query<{ doc_id: string }>("SELECT doc_id FROM kiln_warehouse.documents WHERE doctype = 0 ORDER BY doc_id LIMIT 1"))[0]!.doc_id
     // The payload of the victim's genesis (its content), one byte changed.
     const cid = (await query<{ blocks: string[] }>('SELECT blocks FROM kiln_warehouse.log_entries WHERE doc_id = $1 AND seq = 0', [victim]))[0]!.blocks[1]!
     const [{ bytes }] = await query<{ bytes: Buffer }>('SELECT bytes FROM kiln_warehouse.blocks WHERE cid = $1', [cid]) as [{ bytes: Buffer }]
@@ -136,9 +137,10 @@ describe.skipIf(skip !== undefined)(`backup and restore round trip${skip === und
   }, 120_000)
 
   it('refuses a signed commit whose signature was changed (its block rehashed to match), naming its log entry', async () => {
-    // A document with an update (every tenth tile). The update's envelope gets another signature, stored under the CID of the new bytes,
-    // so every block still hashes to its CID: only the signature check can catch it.
-    const victim = ids[5 + 30]!.toString()
+    // The first document with an update (every tenth tile) a restore reads. The update's envelope gets another
+    // signature, stored under the CID of the new bytes, so every block still hashes to its CID: only the signature check
+    // can catch it.
+    const victim = (await query<{ doc_id: string }>("SELECT doc_id FROM kiln_warehouse.log_entries WHERE entry_type = 'SIGNED' AND seq > 0 ORDER BY doc_id LIMIT 1"))[0]!.doc_id
     const [entry] = await query<{ seq: number, cid: string, blocks: string[] }>("SELECT seq, cid, blocks FROM kiln_warehouse.log_entries WHERE doc_id = $1 AND entry_type = 'SIGNED' AND seq > 0", [victim])
     const seq = entry!.seq
     const [{ bytes }] = await query<{ bytes: Buffer }>('SELECT bytes FROM kiln_warehouse.blocks WHERE cid = $1', [entry!.cid]) as [{ bytes: Buffer }]
