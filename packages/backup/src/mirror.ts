@@ -45,6 +45,9 @@ export interface WarehouseMirror extends WriteObserver {
 /** Most blocks one warehouse transaction carries: a document with a long log is copied over several. */
 const MAX_BLOCKS_PER_TRANSACTION = 2_000
 
+/** The longest one warehouse query may take (a stalled connection is given up and the copy retried), in ms. */
+const QUERY_TIMEOUT_MS = 60_000
+
 /** Documents compared with the warehouse per query during a rescan. */
 const RESCAN_PAGE = 500
 
@@ -104,7 +107,7 @@ class Mirror implements WarehouseMirror {
 
   constructor (private readonly o: Required<WarehouseMirrorInit>, private readonly c: WriteObserverComponents) {
     this.logger = c.logger
-    this.pool = new pg.Pool({ connectionString: o.connectionString, max: 1, connectionTimeoutMillis: 10_000 })
+    this.pool = new pg.Pool({ connectionString: o.connectionString, max: 1, connectionTimeoutMillis: 10_000, query_timeout: QUERY_TIMEOUT_MS })
     // An idle connection the server drops is reported here; the next query reconnects.
     this.pool.on('error', (err) => { this.logger?.debug({ err }, 'warehouse connection lost') })
   }

@@ -28,6 +28,14 @@ describe('daemon configuration', () => {
     }
   })
 
+  it('mirrors to a warehouse only when backup is a postgres:// URL, and names the setting otherwise', () => {
+    expect(DAEMON_DEFAULTS.backup).toBeUndefined()
+    expect(mergeConfig(DAEMON_DEFAULTS, { backup: 'postgres://kiln@warehouse/kiln' }, 'file')).toMatchObject({ backup: 'postgres://kiln@warehouse/kiln' })
+    for (const bad of ['mysql://x/y', '', 42]) {
+      expect(() => mergeConfig(DAEMON_DEFAULTS, { backup: bad }, 'file')).toThrow(expect.objectContaining({ name: 'ConfigError', details: { field: 'backup' } }) as Error)
+    }
+  })
+
   it('takes several chains, comma-separated or as a list, and none', () => {
     expect(mergeConfig(DAEMON_DEFAULTS, { anchor: 'mock,ethereum-dev' }, 'option').anchor).toEqual(['mock', 'ethereum-dev'])
     expect(mergeConfig(DAEMON_DEFAULTS, { anchor: ['ethereum-dev'] }, 'file').anchor).toEqual(['ethereum-dev'])
