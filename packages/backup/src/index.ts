@@ -11,5 +11,6 @@ export {
   archiveDocuments, restoreFromArchive, decodeArchiveManifest, readArchiveManifest, archiveFileOf, ARCHIVE_FORMAT, ARCHIVE_MANIFEST,
   MAX_ARCHIVE_MANIFEST_BYTES, type ArchiveManifest, type ArchivedDocument, type BackupOptions, type BackupProgress, type BackupResult, type BackupSource
 } from './archive.js'
+export { rebuildWarehouseDocument, type DocumentRow, type EntryRow, type RebuiltDocument } from './warehouse-document.js'
 export { DEFAULT_WAREHOUSE_SCHEMA, WAREHOUSE_VERSION, MIGRATIONS } from './warehouse-schema.js'
 export { BackupOptionError, WarehouseUnavailableError, TamperedWarehouseRowError, InvalidArchiveError } from './errors.js'

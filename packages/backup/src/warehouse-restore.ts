@@ -1,11 +1,10 @@
-import { encodeCar, encodeRecord, verifyBlock } from '@kiln/codec'
-import { DocID, isCommitID, parseDocOrCommitID } from '@kiln/docid'
+import { encodeCar, encodeRecord } from '@kiln/codec'
+import { isCommitID, parseDocOrCommitID } from '@kiln/docid'
 import { isKilnError, type Block, type KilnNodeApi } from '@kiln/interface'
-import { CID } from 'multiformats/cid'
 import pg from 'pg'
 import { BackupOptionError, TamperedWarehouseRowError } from './errors.js'
 import { checkWarehouseUrl, unavailable } from './mirror.js'
-import { entryTypeOf } from './warehouse-rows.js'
+import { rebuildWarehouseDocument, type DocumentRow, type EntryRow, type RebuiltDocument } from './warehouse-document.js'
 import { DEFAULT_WAREHOUSE_SCHEMA, WAREHOUSE_VERSION, checkSchemaName, warehouseVersion } from './warehouse-schema.js'
 
 /**
@@ -39,37 +38,8 @@ export interface WarehouseSource {
   schema?: string
 }
 
-/** One mirrored log entry as a restore reads it. */
-interface EntryRow {
-  doc_id: string
-  seq: number
-  cid: string
-  entry_type: string
-  blocks: string[]
-}
-
-/** One mirrored document as a restore reads it. */
-interface DocumentRow {
-  doc_id: string
-  doctype: number
-  tip: string
-  log_length: number
-  schema_id: string | null
-}
-
 /** Documents read from the warehouse per page. */
 const PAGE = 200
-
-/** A document as a restore rebuilds it from the warehouse: its log and the blocks each commit needs, all checked. */
-interface RebuiltDocument {
-  docId: string
-  type: number
-  log: CID[]
-  /** Anchor commit CID → the other blocks its check reads. */
-  anchors: Record<string, CID[]>
-  blocks: Block[]
-  schema: string | null
-}
 
 /**
  * Rebuilds a node from a warehouse: each document's commits, read from the mirrored blocks (each checked against its
@@ -171,7 +141,7 @@ class WarehouseReader {
       blocks.set(row.cid, new Uint8Array(row.bytes.buffer, row.bytes.byteOffset, row.bytes.byteLength))
     }
     const out = new Map<string, RebuiltDocument>()
-    for (const row of rows) out.set(row.doc_id, await rebuild(row, byDoc.get(row.doc_id)!, blocks))
+    for (const row of rows) out.set(row.doc_id, await rebuildWarehouseDocument(row, byDoc.get(row.doc_id)!, blocks))
     return out
   }
 
@@ -225,54 +195,3 @@ class WarehouseReader {
   }
 }
 
-/** One document from its rows, each block checked against its CID and the log against the document row. */
-async function rebuild (row: DocumentRow, entries: readonly EntryRow[], blocks: ReadonlyMap<string, Uint8Array>): Promise<RebuiltDocument> {
-  const docId = row.doc_id
-  const tampered = (message: string, table: string, key: string, extra: Record<string, unknown> = {}): TamperedWarehouseRowError =>
-    new TamperedWarehouseRowError(`${table} row ${key} of document ${docId}: ${message}`, { details: { table, key, docId, ...extra } })
-  let id: DocID
-  try {
-    id = DocID.fromString(docId)
-  } catch {
-    throw tampered('the doc_id is not a DocID', 'documents', `(doc_id=${docId})`)
-  }
-  if (id.type !== row.doctype) throw tampered(`its doctype ${row.doctype} is not its DocID's ${id.type}`, 'documents', `(doc_id=${docId})`)
-  if (entries.length !== row.log_length || entries.some((e, i) => e.seq !== i)) {
-    throw tampered(`the log has ${entries.length} entries in the warehouse, not the ${row.log_length} its log_length says`, 'documents', `(doc_id=${docId})`)
-  }
-  if (entries[entries.length - 1]?.cid !== row.tip) throw tampered(`its tip ${row.tip} is not the last log entry`, 'documents', `(doc_id=${docId})`)
-  const log: CID[] = []
-  const anchors: Record<string, CID[]> = {}
-  const out = new Map<string, Block>()
-  for (const entry of entries) {
-    const key = `(doc_id=${docId}, seq=${entry.seq})`
-    let cid: CID
-    try {
-      cid = CID.parse(entry.cid)
-    } catch {
-      throw tampered(`its cid ${JSON.stringify(entry.cid)} is not a CID`, 'log_entries', key)
-    }
-    const type = entryTypeOf(entry.entry_type)
-    if (type === undefined) throw tampered(`its entry_type ${JSON.stringify(entry.entry_type)} is not GENESIS, SIGNED or ANCHOR`, 'log_entries', key)
-    const supporting: CID[] = []
-    for (const text of entry.blocks) {
-      const bytes = blocks.get(text)
-      if (bytes === undefined) throw tampered(`the block ${text} it needs is not in the warehouse`, 'log_entries', key)
-      let blockCid: CID
-      try {
-        blockCid = CID.parse(text)
-        await verifyBlock(blockCid, bytes)
-      } catch (err) {
-        throw new TamperedWarehouseRowError(`blocks row (cid=${text}) of document ${docId}: its bytes do not hash to its CID`, {
-          cause: err, details: { table: 'blocks', key: `(cid=${text})`, docId }
-        })
-      }
-      out.set(text, { cid: blockCid, bytes })
-      if (!blockCid.equals(cid)) supporting.push(blockCid)
-    }
-    if (!out.has(cid.toString())) throw tampered(`its commit ${entry.cid} is not among its blocks`, 'log_entries', key)
-    log.push(cid)
-    if (entry.entry_type === 'ANCHOR') anchors[cid.toString()] = supporting
-  }
-  return { docId, type: row.doctype, log, anchors, blocks: [...out.values()], schema: row.schema_id }
-}
