@@ -200,6 +200,7 @@ class Mirror implements WarehouseMirror {
         for (const docId of batch) this.dirty.delete(docId)
         // A batch that fails is put back, to be copied again.
         await this.copy(batch).catch((err: unknown) => { for (const docId of batch) this.requeue(docId); throw err })
+        if (this.lastError !== undefined) this.logger?.info({}, 'the warehouse mirror reaches the warehouse again')
         this.lastError = undefined
         retryMs = this.o.minRetryMs
         this.busy = false
