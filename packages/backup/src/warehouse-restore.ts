@@ -131,7 +131,9 @@ class WarehouseReader {
     const s = this.schema
     const ids = rows.map((r) => r.doc_id)
     const entries = (await this.call(async () => await this.client.query<EntryRow>(
-      `SELECT doc_id, seq, cid, entry_type, blocks FROM ${s}.log_entries WHERE doc_id = ANY($1::text[]) ORDER BY doc_id, seq`, [ids]))).rows
+      // Only the entries the documents row vouches for: entries past its log_length are a copy still under way.
+      `SELECT l.doc_id, l.seq, l.cid, l.entry_type, l.blocks FROM ${s}.log_entries l JOIN ${s}.documents d ON d.doc_id = l.doc_id
+       WHERE l.doc_id = ANY($1::text[]) AND l.seq < d.log_length ORDER BY l.doc_id, l.seq`, [ids]))).rows
     const byDoc = new Map<string, EntryRow[]>(ids.map((id) => [id, []]))
     for (const entry of entries) byDoc.get(entry.doc_id)!.push(entry)
     const wanted = [...new Set(entries.flatMap((e) => e.blocks))]
