@@ -117,6 +117,21 @@ describe.skipIf(skip !== undefined)(`kiln daemon --backup, kiln backup and kiln 
     }
   }, 60_000)
 
+  it('stops a restore at a tampered warehouse row with exit code 1, naming the row', async () => {
+    const warehouse = new pg.Client({ connectionString: database.url })
+    await warehouse.connect()
+    let cid: string
+    try {
+      cid = (await warehouse.query<{ cid: string }>('SELECT cid FROM kiln_warehouse.blocks ORDER BY cid LIMIT 1')).rows[0]!.cid
+      await warehouse.query('UPDATE kiln_warehouse.blocks SET bytes = bytes || \'\\x00\'::bytea WHERE cid = $1', [cid])
+    } finally {
+      await warehouse.end()
+    }
+    const io = captured()
+    expect(await run(['restore', '--from', database.url, '--data-dir', await tempDir(), '--mock-chain-did', chainDid], io)).toBe(1)
+    expect(io.stderr()).toContain(`kiln restore: TamperedWarehouseRowError: blocks row (cid=${cid}) of document`)
+  })
+
   it('refuses a restore from a directory with no archive, naming the error', async () => {
     const io = captured()
     expect(await run(['restore', '--from', await tempDir(), '--data-dir', await tempDir()], io)).toBe(1)
