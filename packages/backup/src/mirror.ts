@@ -1,4 +1,4 @@
-import { AnchorStatus, type Logger, type StoredLogEntry, type WriteObserver, type WriteObserverComponents, type WrittenDocument } from '@kiln/interface'
+import { AnchorStatus, NodeStoppedError, type Logger, type StoredLogEntry, type WriteObserver, type WriteObserverComponents, type WrittenDocument } from '@kiln/interface'
 import pg from 'pg'
 import { BackupOptionError, WarehouseUnavailableError } from './errors.js'
 import { DEFAULT_WAREHOUSE_SCHEMA, checkSchemaName, migrateWarehouse } from './warehouse-schema.js'
@@ -38,7 +38,10 @@ export interface MirrorStatus {
 /** A running mirror, as the node holds it (and a test that kept it). */
 export interface WarehouseMirror extends WriteObserver {
   status(): MirrorStatus
-  /** Resolves once every write the node told of so far (and the start-up rescan) is in the warehouse. */
+  /**
+   * Resolves once every write the node told of so far (and the start-up rescan) is in the warehouse; rejects with
+   * `NodeStoppedError` when the mirror stops first.
+   */
   caughtUp(options?: { signal?: AbortSignal }): Promise<void>
 }
 
@@ -155,6 +158,7 @@ class Mirror implements WarehouseMirror {
   async caughtUp (options: { signal?: AbortSignal } = {}): Promise<void> {
     while (!this.idle()) {
       options.signal?.throwIfAborted()
+      if (!this.running) throw new NodeStoppedError('The warehouse mirror is stopped: it will catch up when the node starts again')
       await new Promise<void>((resolve) => {
         const done = (): void => { this.waiters.delete(done); options.signal?.removeEventListener('abort', done); resolve() }
         this.waiters.add(done)

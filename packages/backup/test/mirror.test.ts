@@ -124,7 +124,9 @@ describe.skipIf(skip !== undefined)(`the warehouse mirror${skip === undefined ? 
       proxy.cut()
       const late = await writeTiles(first.node, 10, 'late')
       await vi.waitFor(() => { expect(first.mirror.status().lastError).toBeDefined() })
+      const waiting = first.mirror.caughtUp().then(() => undefined, (err: unknown) => err as Error)
       await first.node.stop()
+      expect((await waiting)?.name).toBe('NodeStoppedError')
       expect((await warehouseTips()).size).toBe(10)
 
       proxy.restore()
