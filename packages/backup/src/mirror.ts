@@ -1,4 +1,7 @@
-import { AnchorStatus, NodeStoppedError, type Logger, type StoredLogEntry, type WriteObserver, type WriteObserverComponents, type WrittenDocument } from '@kiln/interface'
+import {
+  AnchorStatus, NodeStoppedError, isKilnError, type Block, type DocHead, type Logger, type StoredLogEntry, type WriteObserver, type WriteObserverComponents,
+  type WrittenDocument
+} from '@kiln/interface'
 import pg from 'pg'
 import { BackupOptionError, WarehouseUnavailableError } from './errors.js'
 import { DEFAULT_WAREHOUSE_SCHEMA, checkSchemaName, migrateWarehouse } from './warehouse-schema.js'
@@ -209,7 +212,7 @@ class Mirror implements WarehouseMirror {
         retryMs = this.o.minRetryMs
         this.busy = false
       } catch (err) {
-        const failure = unavailable(err)
+        const failure = isKilnError(err) ? err : unavailable(err)
         if (this.lastError === undefined) this.logger?.warn({ err: failure }, 'the warehouse mirror cannot copy; retrying with backoff')
         this.lastError = failure.message
         this.busy = false
@@ -267,28 +270,46 @@ class Mirror implements WarehouseMirror {
     const flush = async (): Promise<void> => {
       if (blocks.size === 0 && entries.length === 0 && documents.length === 0) return
       await this.write(blocks, entries, documents)
+      this.mirrored += documents.length
       blocks = new Map()
       entries = []
       documents = []
     }
     for (const docId of docIds) {
-      const head = await this.c.storage.getHead(docId)
-      if (head === undefined) continue
-      const stored: StoredLogEntry[] = await this.c.storage.readLog(docId, { to: head.logLength })
-      if (stored.length !== head.logLength) { this.dirty.add(docId); continue }
-      // Only the entries past what the warehouse holds, when its tip is on this log; else the whole log (a branch switch).
-      const row = known.get(docId)
-      const from = row !== undefined && row.logLength <= stored.length && stored[row.logLength - 1]?.cid.toString() === row.tip ? row.logLength : 0
-      for (let seq = from; seq < stored.length; seq++) {
-        const commitBlocks = await this.c.blocksOf(stored[seq]!.cid, { signal: this.abort.signal })
+      // What is read from the node: a document that cannot be read (a block missing from its storage) is skipped, so
+      // that it does not hold the others back; its next write, or the next rescan, tries it again.
+      let read: { head: DocHead, stored: StoredLogEntry[], commits: Array<{ seq: number, blocks: Block[] }> } | undefined
+      try {
+        read = await this.readDocument(docId, known.get(docId))
+      } catch (err) {
+        if (!isKilnError(err) || err.name === 'AbortError') throw err
+        this.logger?.warn({ err, docId }, 'the warehouse mirror cannot read a document; skipped until its next write')
+        continue
+      }
+      if (read === undefined) continue
+      for (const { seq, blocks: commitBlocks } of read.commits) {
         for (const block of commitBlocks) blocks.set(block.cid.toString(), { codec: block.cid.code, bytes: block.bytes })
-        entries.push(logEntryRow(docId, seq, stored[seq]!, commitBlocks))
+        entries.push(logEntryRow(docId, seq, read.stored[seq]!, commitBlocks))
         if (blocks.size >= MAX_BLOCKS_PER_TRANSACTION) await flush()
       }
-      documents.push({ row: documentRow(docId, head, stored), logLength: stored.length })
+      documents.push({ row: documentRow(docId, read.head, read.stored), logLength: read.stored.length })
     }
     await flush()
-    this.mirrored += documents.length
+  }
+
+  /**
+   * A document's head, log and the blocks of the commits the warehouse lacks: those after its tip when that tip is on
+   * the log, else all (a branch switch). Undefined for a document gone, or written meanwhile (it is marked again).
+   */
+  private async readDocument (docId: string, known: { tip: string, logLength: number } | undefined): Promise<{ head: DocHead, stored: StoredLogEntry[], commits: Array<{ seq: number, blocks: Block[] }> } | undefined> {
+    const head = await this.c.storage.getHead(docId)
+    if (head === undefined) return undefined
+    const stored = await this.c.storage.readLog(docId, { to: head.logLength })
+    if (stored.length !== head.logLength) { this.requeue(docId); return undefined }
+    const from = known !== undefined && known.logLength <= stored.length && stored[known.logLength - 1]?.cid.toString() === known.tip ? known.logLength : 0
+    const commits: Array<{ seq: number, blocks: Block[] }> = []
+    for (let seq = from; seq < stored.length; seq++) commits.push({ seq, blocks: await this.c.blocksOf(stored[seq]!.cid, { signal: this.abort.signal }) })
+    return { head, stored, commits }
   }
 
   /** One transaction: blocks, log entries and document rows, upserted, and log entries past each log's end dropped. */

@@ -84,6 +84,8 @@ describe.skipIf(skip !== undefined)(`the warehouse mirror${skip === undefined ? 
       expect(running.mirror.status().mirrored).toBe(0)
       proxy.restore()
       await running.mirror.caughtUp()
+      expect(running.mirror.status()).toMatchObject({ pending: 0, rescan: false })
+      expect(running.mirror.status().mirrored).toBeGreaterThanOrEqual(30)
       expect(await warehouseTips()).toEqual(await nodeTips(node, ids))
       const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM kiln_warehouse.log_entries WHERE doc_id = $1', [ids[0]!.toString()])
       expect(rows[0]!.n).toBe(2)
