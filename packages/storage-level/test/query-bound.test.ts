@@ -89,6 +89,10 @@ describe('levelStorage query bound (maxScan)', () => {
     // indexed, but each term lists more than maxScan documents: the scan is used
     { and: [{ family: 'even' }, { doctype: 0 }] },
     { anchored: { after: T0 + 100_000 } },
+    // a range on the sorted time narrows the scan itself
+    { and: [{ created: { after: T0 + 4_000, before: T0 + 17_000 } }, { content: { path: ['n'], lt: 4 } }] },
+    { and: [{ updated: { after: T0 + 100 } }, { updated: { before: T0 + 450 } }] },
+    { and: [{ anchored: { before: T0 + 300_000 } }, { not: { controller: 'did:key:b' } }] },
     { content: { path: ['n'], equalTo: 99 } }
   ]
   const sorts: QuerySort[] = [
