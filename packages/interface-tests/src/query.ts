@@ -244,6 +244,9 @@ export function queryTests (options: QueryTestOptions): void {
         expect(await find(content(['list'], { equalTo: [{ b: 'deep' }, 1] }))).toEqual([])
         expect(await find(content(['list'], { equalTo: [] }))).toEqual(['delta'])
         expect(await find(content(['nested'], { equalTo: {} }))).toEqual(['zeta'])
+        // Equality, not containment: a part of an array or object is not equal to it.
+        expect(await find(content(['list'], { equalTo: [1] }))).toEqual([])
+        expect(await find(content(['obj'], { equalTo: { p: 1, q: 2 } }))).toEqual(['alpha', 'beta'])
       })
 
       it('reads arrays by canonical decimal index only, and the whole content at the empty path', async () => {
@@ -266,6 +269,8 @@ export function queryTests (options: QueryTestOptions): void {
         expect(await find(content(['obj'], { in: [{ p: 1 }, { q: 2, p: 1 }] }))).toEqual(['alpha', 'beta', 'delta'])
         expect(await find(content(['n'], { in: ['3', 10] }))).toEqual(['gamma', 'zeta'])
         expect(await find(content(['title'], { in: [null, 'nobody'] }))).toEqual(['zeta'])
+        expect(await find(content(['list'], { in: [[2], [3]] }))).toEqual(['beta'])
+        expect(await find(content(['list', '0'], { in: [[2]] }))).toEqual([])
       })
 
       it('gt, gte, lt and lte compare numbers with numbers only', async () => {
@@ -425,6 +430,16 @@ export function queryTests (options: QueryTestOptions): void {
         await storage.deleteDocument(ids.doc.beta)
         const rest = (await allPages({ filter: { doctype: 0 }, after: page.endCursor! })).flatMap((p) => p.ids).map((id) => names.get(id))
         expect(rest).toEqual(['epsilon', 'zeta', 'eta', 'theta'])
+      })
+    })
+
+    describe('abort', () => {
+      it('rejects a query and a record read with AbortError when the signal has fired', async () => {
+        const controller = new AbortController()
+        controller.abort()
+        const signal = controller.signal
+        await expectRejection(storage.query({ sort: { by: 'created', order: 'asc' }, first: 5 }, { signal }), 'AbortError')
+        await expectRejection(storage.getIndexRecord(ids.doc.alpha, { signal }), 'AbortError')
       })
     })
 
