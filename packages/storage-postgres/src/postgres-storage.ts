@@ -82,6 +82,8 @@ const DEFAULT_QUERY_TIMEOUT_MS = 5_000
 const LIST_PAGE = 1_000
 /** SQLSTATEs after which a transaction may simply run again: a serialization failure and a deadlock. */
 const RETRYABLE = new Set(['40001', '40P01'])
+/** Actions that write: a failure of one is rolled back whole, and its message says so. */
+const WRITES = new Set(['commit a batch', 'write block', 'pin', 'unpin', 'delete'])
 
 class PostgresStorage implements Storage {
   readonly blocks: Blockstore
@@ -423,7 +425,8 @@ class PostgresStorage implements Storage {
 
   #failure (action: string, key: string, err: unknown): StorageError {
     const server = this.#setup.server
-    const reason = isUnreachable(err) ? `the server is unreachable (${describeError(err)}); nothing was written` : describeError(err)
+    const unwritten = WRITES.has(action) ? '; not acknowledged (an interrupted transaction is rolled back)' : ''
+    const reason = `${isUnreachable(err) ? `the server is unreachable (${describeError(err)})` : describeError(err)}${unwritten}`
     return new StorageError(`Cannot ${action}${key === '' ? '' : ` ${key}`} in PostgreSQL at ${server}: ${reason}`, {
       cause: err, details: { operation: action, key, server, code: codeOf(err) }
     })
@@ -444,6 +447,9 @@ function connect (init: PostgresConnectionInit): Sql {
     connect_timeout: init.connectTimeoutSeconds ?? 10,
     idle_timeout: init.idleTimeoutSeconds ?? 30,
     max_lifetime: 30 * 60,
+    // The driver waits before reconnecting a connection that failed, up to 20 s by default: while the server is down
+    // every operation would wait that long to fail, and as long to succeed once it is back. Half a second at most.
+    backoff: (retries: number) => Math.min(0.02 * 2 ** retries, 0.5),
     onnotice: () => {},
     connection: { application_name: 'kiln' }
   })
