@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DAEMON_DEFAULTS, mergeConfig, readConfigFile } from '@kiln/cli'
+import { DAEMON_DEFAULTS, describeStorage, mergeConfig, readConfigFile } from '@kiln/cli'
 import { describe, expect, it } from 'vitest'
 
 describe('daemon configuration', () => {
@@ -25,6 +25,17 @@ describe('daemon configuration', () => {
     expect(mergeConfig(fromFile, { syncControllers: ['did:key:z6Mkbob'], syncPinned: undefined }, 'option')).toMatchObject({ syncControllers: ['did:key:z6Mkbob'], syncPinned: true })
     for (const bad of [{ syncDocs: ['not-a-docid'] }, { syncSchemas: ['k'.repeat(257)] }, { syncPinned: 'yes' }, { syncControllers: [''] }]) {
       expect(() => mergeConfig(DAEMON_DEFAULTS, bad, 'file')).toThrow(expect.objectContaining({ name: 'ConfigError' }) as Error)
+    }
+  })
+
+  it('stores in LevelDB by default, in PostgreSQL given a postgres URL, and refuses anything else', () => {
+    expect(DAEMON_DEFAULTS.storage).toBe('level')
+    const url = 'postgres://kiln:secret@db.example:5432/kiln'
+    expect(mergeConfig(DAEMON_DEFAULTS, { storage: url }, 'option').storage).toBe(url)
+    expect(mergeConfig(DAEMON_DEFAULTS, { storage: 'postgresql://db/kiln' }, 'file').storage).toBe('postgresql://db/kiln')
+    expect(describeStorage(url)).toBe('postgres://kiln:***@db.example:5432/kiln')
+    for (const bad of ['leveldb', 'mysql://db/kiln', '', 5]) {
+      expect(() => mergeConfig(DAEMON_DEFAULTS, { storage: bad }, 'option')).toThrow(expect.objectContaining({ name: 'ConfigError' }) as Error)
     }
   })
 
