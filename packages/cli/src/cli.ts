@@ -8,6 +8,7 @@ import { commits, create, show, state, update, watch } from './commands/document
 import { link } from './commands/link.js'
 import { peers } from './commands/peers.js'
 import { pin } from './commands/pins.js'
+import { backlinksCommand, queryCommand } from './commands/query.js'
 import { schemaCommand } from './commands/schema.js'
 import { exportCommand, importCommand, verifyCommand } from './commands/transfer.js'
 import type { CliIO } from './output.js'
@@ -30,7 +31,7 @@ const version: Command = {
   }
 }
 
-const commands: Record<string, Command> = { daemon, did, create, update, show, state, commits, watch, schema: schemaCommand, link, pin, peers, export: exportCommand, verify: verifyCommand, import: importCommand, version }
+const commands: Record<string, Command> = { daemon, did, create, update, show, state, commits, watch, query: queryCommand, backlinks: backlinksCommand, schema: schemaCommand, link, pin, peers, export: exportCommand, verify: verifyCommand, import: importCommand, version }
 
 function usage (): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length))

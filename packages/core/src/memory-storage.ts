@@ -1,10 +1,11 @@
-import { AbortError, AnchorStatus, BlockNotFoundError, InvalidQueryError, LogEntryType, StorageError } from '@kiln/interface'
+import { AbortError, AnchorStatus, BlockNotFoundError, LogEntryType, StorageError } from '@kiln/interface'
 import type {
-  DocIndexRecord, StorageQueryPage,
+  DocIndexRecord, StorageQuery, StorageQueryPage,
   AbortOptions, AnchorStatusRecord, Blockstore, Checkpoint, CommitPlace, DocHead, Storage, StorageBatch, StorageFactory,
   StorageWriteStats, StoredLogEntry
 } from '@kiln/interface'
 import { decodeHeadRecord, decodeRecord, encodeHeadRecord, encodeRecord } from '@kiln/codec'
+import { evaluateQuery, storedIndexRecord } from '@kiln/query'
 import type { CID } from 'multiformats/cid'
 
 /** In-memory storage for tests and throwaway nodes: the storage contract, nothing kept after the process ends. */
@@ -31,6 +32,7 @@ type Op =
   | { kind: 'dropCheckpoints', docId: string, seq: number }
   | { kind: 'status', docId: string, value: AnchorStatusRecord }
   | { kind: 'pin', docId: string }
+  | { kind: 'putIndex', docId: string, record: DocIndexRecord }
 
 // Blocks are keyed by the CID's string form, which differs between CID versions and codecs: like the LevelDB
 // backend, a CID of another codec with the same multihash is another block.
@@ -39,6 +41,8 @@ class MemoryStorage implements Storage {
   readonly #blocks = new Map<string, Uint8Array>()
   readonly #docs = new Map<string, DocRecords>()
   readonly #pins = new Set<string>()
+  /** Query index records by DocID, each the backend's own JSON copy. */
+  readonly #indexRecords = new Map<string, DocIndexRecord>()
   readonly #stats: StorageWriteStats = { batches: 0, syncs: 0, bytesWritten: 0 }
 
   constructor () {
@@ -111,6 +115,7 @@ class MemoryStorage implements Storage {
     throwIfAborted(options, `delete ${docId}`)
     this.#docs.delete(docId)
     this.#pins.delete(docId)
+    this.#indexRecords.delete(docId)
   }
 
   batch (): StorageBatch {
@@ -124,8 +129,8 @@ class MemoryStorage implements Storage {
       putCheckpoint: (docId, value) => { ops.push({ kind: 'checkpoint', docId, value }); return batch },
       dropCheckpoints: (docId, seq) => { ops.push({ kind: 'dropCheckpoints', docId, seq }); return batch },
       putAnchorStatus: (docId, value) => { ops.push({ kind: 'status', docId, value }); return batch },
-      // Placeholder until the query index lands: records are not kept yet.
-      putIndex: () => batch,
+      // Copied now: changing the record after the call changes nothing queued.
+      putIndex: (docId, record) => { ops.push({ kind: 'putIndex', docId, record: copyRecord(record) }); return batch },
       pin: (docId) => { ops.push({ kind: 'pin', docId }); return batch },
       commit: async (options) => {
         await this.#commit(ops.slice(), options)
@@ -159,12 +164,16 @@ class MemoryStorage implements Storage {
     throwIfAborted(options, 'list pins')
   }
 
-  async query (): Promise<StorageQueryPage> {
-    throw new InvalidQueryError('Queries are not available on this backend yet')
+  // Full evaluation: every record is examined on every query. This backend is for tests and throwaway nodes.
+  async query (query: StorageQuery, options?: AbortOptions): Promise<StorageQueryPage> {
+    throwIfAborted(options, 'run a query')
+    return evaluateQuery(this.#indexRecords.entries(), query)
   }
 
-  async getIndexRecord (): Promise<DocIndexRecord | undefined> {
-    return undefined
+  async getIndexRecord (docId: string, options?: AbortOptions): Promise<DocIndexRecord | undefined> {
+    throwIfAborted(options, `read the index record of ${docId}`)
+    const record = this.#indexRecords.get(docId)
+    return record === undefined ? undefined : structuredClone(record)
   }
 
   writeStats (): StorageWriteStats {
@@ -184,7 +193,18 @@ class MemoryStorage implements Storage {
     // Encode everything first (the only awaits), then apply synchronously: no other call can see half a batch, and a
     // value dag-cbor cannot hold fails the batch as a whole.
     const encoded = new Map<Op, Uint8Array>()
+    const indexRecords = new Map<Op, DocIndexRecord>()
     for (const op of ops) {
+      if (op.kind === 'putIndex') {
+        try {
+          indexRecords.set(op, storedIndexRecord(op.record))
+        } catch (err) {
+          throw new StorageError(`Cannot store the index record of ${op.docId}: ${(err as Error).message}; nothing of the batch was written`, {
+            cause: err, details: { operation: 'commit', key: op.docId }
+          })
+        }
+        continue
+      }
       if (op.kind !== 'head' && op.kind !== 'entry' && op.kind !== 'checkpoint' && op.kind !== 'status') continue
       try {
         encoded.set(op, op.kind === 'head'
@@ -208,6 +228,15 @@ class MemoryStorage implements Storage {
         this.#pins.add(op.docId)
         continue
       }
+      if (op.kind === 'putIndex') {
+        const record = indexRecords.get(op)!
+        // The first createdAt given for a document is kept.
+        const previous = this.#indexRecords.get(op.docId)
+        if (previous !== undefined) record.createdAt = previous.createdAt
+        this.#indexRecords.set(op.docId, record)
+        this.#stats.bytesWritten += JSON.stringify(record).length
+        continue
+      }
       const records = this.#records(op.docId)
       if (op.kind === 'head') records.head = bytes
       else if (op.kind === 'entry') records.log[op.seq] = bytes!
@@ -227,6 +256,15 @@ class MemoryStorage implements Storage {
       this.#docs.set(docId, records)
     }
     return records
+  }
+}
+
+/** A JSON copy of a queued index record, or the value itself when it has none (commit() then refuses it). */
+function copyRecord (record: DocIndexRecord): DocIndexRecord {
+  try {
+    return JSON.parse(JSON.stringify(record)) as DocIndexRecord
+  } catch {
+    return record
   }
 }
 

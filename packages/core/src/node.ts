@@ -5,8 +5,10 @@ import {
   type AbortOptions, type AnchorEvent, type AnchorRequestOptions, type AnchorStatus, type KilnNodeApi,
   type DocSnapshot as ApiSnapshot, type LoadOptions, type LogItem, type WriteOptions, type DocRef, type AnchorProofVerifier, type Commit,
   type DIDSigner, type Logger, type Network, type SignatureVerifier, type Storage, type AnchorFactory, type DoctypeFactory,
-  type NetworkFactory, type NodeInfo, type StorageFactory, type Block, type DocHead, type HeldCommit, type SyncSource, type Blockstore
+  type NetworkFactory, type NodeInfo, type StorageFactory, type Block, type DocHead, type HeldCommit, type SyncSource, type Blockstore,
+  type PageOptions, type QueryInput, type QueryResult, type StorageQueryPage
 } from '@kiln/interface'
+import { parseQuery } from '@kiln/query'
 import { createThreadpoolVerifier } from '@kiln/signing'
 import type { CID } from 'multiformats/cid'
 import { Anchoring } from './anchoring.js'
@@ -536,6 +538,30 @@ class Node implements KilnNode {
     this.assertRunning()
     const key = docIdOf(docId).toString()
     await this.locks.run(key, async () => { await this.storage.unpin(key, options) })
+  }
+
+  async query (input: QueryInput, options: AbortOptions = {}): Promise<QueryResult<DocSnapshot>> {
+    this.assertRunning()
+    throwIfAborted(options)
+    const query = parseQuery(input, { doctypeCode: (ref) => this.doctypes.get(ref).code })
+    return await this.page(await this.storage.query(query, options), options)
+  }
+
+  async backlinks (target: DocRef, options: PageOptions = {}): Promise<QueryResult<DocSnapshot>> {
+    const input: QueryInput = { filter: { linksTo: docIdOf(target).toString() } }
+    if (options.first !== undefined) input.first = options.first
+    if (options.after !== undefined) input.after = options.after
+    return await this.query(input, options)
+  }
+
+  /** The states of a page of query results; a document deleted since the index was read is left out. */
+  private async page (page: StorageQueryPage, options: AbortOptions): Promise<QueryResult<DocSnapshot>> {
+    const records = await Promise.all(page.ids.map(async (key) => await this.documents.find(key, options)))
+    const items: DocSnapshot[] = []
+    for (const [i, record] of records.entries()) if (record !== undefined) items.push({ id: DocID.fromString(page.ids[i]!), state: stateOf(record) })
+    const result: QueryResult<DocSnapshot> = { items, pageInfo: page.endCursor === undefined ? { hasNextPage: page.hasNextPage } : { hasNextPage: page.hasNextPage, endCursor: page.endCursor } }
+    if (page.count !== undefined) result.count = page.count
+    return result
   }
 
   async isPinned (docId: DocRef, options: AbortOptions = {}): Promise<boolean> {

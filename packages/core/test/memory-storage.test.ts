@@ -2,10 +2,20 @@ import { describe, it, expect } from 'vitest'
 import { CID } from 'multiformats/cid'
 import { encodeRecord } from '@kiln/codec'
 import { storeTests } from '@kiln/interface-tests/store'
+import { queryTests } from '@kiln/interface-tests/query'
 import { memoryStorage } from '@kiln/core'
 
 describe('memoryStorage', () => {
   storeTests({
+    setup: async () => {
+      const storage = memoryStorage()({})
+      await storage.start?.()
+      return storage
+    },
+    teardown: async (storage) => { await storage.stop?.() }
+  })
+
+  queryTests({
     setup: async () => {
       const storage = memoryStorage()({})
       await storage.start?.()

@@ -3,11 +3,11 @@ import { isDocOrCommitID, parseDocOrCommitID, type CommitID, type DocID } from '
 import {
   AnchorStatus, CodecError, InvalidRequestError, KilnError, isKilnError,
   type AbortOptions, type AnchorProof, type Commit, type DocReader, type DocRef, type DocSnapshot, type DocWriter, type PeerSyncState,
-  type LogEntryType, type LogItem, type WriteOptions, type AnchorRequestOptions
+  type LogEntryType, type LogItem, type WriteOptions, type AnchorRequestOptions, type PageOptions, type QueryInput, type QueryResult
 } from '@kiln/interface'
 import { adminAuthorization, type AdminSigner } from './admin.js'
 import { applyOnTip, type ApplyOnTipOptions, type BuildCommit } from './apply-on-tip.js'
-import { objectOf, snapshotOf } from './answers.js'
+import { objectOf, queryPageOf, snapshotOf } from './answers.js'
 import { abortableSleep } from './abortable-sleep.js'
 import { rateLimitRetryPolicy, Transport, type RateLimitRetry } from './transport.js'
 import { reconnectPolicy, watchDocument, type WatchDeps, type WatchReconnect } from './watch.js'
@@ -188,6 +188,19 @@ class HttpClient implements KilnHttpClient {
       if (proof !== undefined && proof !== null) item.proof = anchorProofOf(proof, `log[${i}].proof`)
       return item
     })
+  }
+
+  async query (query: QueryInput, options: AbortOptions = {}): Promise<QueryResult<DocSnapshot<DocID>>> {
+    return queryPageOf(await this.transport.json(`${API}/kiln/query`, { method: 'POST', body: query, signal: options.signal }), 'POST /kiln/query answer')
+  }
+
+  async backlinks (id: DocRef, options: PageOptions = {}): Promise<QueryResult<DocSnapshot<DocID>>> {
+    const docId = docIdOf(id).toString()
+    const params = new URLSearchParams()
+    if (options.first !== undefined) params.set('first', String(options.first))
+    if (options.after !== undefined) params.set('after', options.after)
+    const query = params.size === 0 ? '' : `?${params.toString()}`
+    return queryPageOf(await this.transport.json(`${API}/kiln/streams/${docId}/backlinks${query}`, { signal: options.signal }), `GET /kiln/streams/${docId}/backlinks answer`)
   }
 
   watch (id: DocRef, options: AbortOptions = {}): AsyncIterableIterator<DocSnapshot<DocID>> {

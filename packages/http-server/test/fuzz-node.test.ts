@@ -85,14 +85,17 @@ const ROUTES: Array<[method: string, path: RegExp]> = [
   ['GET', /^\/api\/v0\/kiln\/streams\/([^/]+)\/export$/],
   ['POST', /^\/api\/v0\/kiln\/import$/],
   ['GET', /^\/api\/v0\/kiln\/streams\/([^/]+)\/watch$/],
-  ['GET', /^\/api\/v0\/kiln\/streams\/([^/]+)\/log$/]
+  ['GET', /^\/api\/v0\/kiln\/streams\/([^/]+)\/log$/],
+  ['POST', /^\/api\/v0\/kiln\/query$/],
+  ['GET', /^\/api\/v0\/kiln\/streams\/([^/]+)\/backlinks$/]
 ]
 
 /** The routes' paths with real ids in them: the starting points of the mutated paths. */
 const KNOWN_PATHS = ids.flatMap((id) => [
   '/api/v0/streams', `/api/v0/streams/${id}`, `/api/v0/streams/${id}/anchor`, '/api/v0/commits', `/api/v0/commits/${id}`, '/api/v0/multiqueries',
   '/api/v0/node/chains', '/api/v0/node/healthcheck', '/api/v0/kiln/node', '/api/v0/admin/getCode', '/api/v0/admin/pins', `/api/v0/admin/pins/${id}`,
-  `/api/v0/kiln/streams/${id}/export`, '/api/v0/kiln/import', `/api/v0/kiln/streams/${id}/watch`, `/api/v0/kiln/streams/${id}/log`
+  `/api/v0/kiln/streams/${id}/export`, '/api/v0/kiln/import', `/api/v0/kiln/streams/${id}/watch`, `/api/v0/kiln/streams/${id}/log`,
+  '/api/v0/kiln/query', `/api/v0/kiln/streams/${id}/backlinks`
 ])
 
 /** Methods Node's HTTP parser lets through (HEAD is left out: its answers have no body to name an error). */
@@ -118,7 +121,8 @@ describe('unknown paths and methods', () => {
       body: fc.oneof(fc.constant({}), jsonBodies(fc.constantFrom<unknown>({}, { queries: [] }, { type: 0, genesis: {} })))
     }),
     run: async ({ method, path, headers, body }) => await request(server.api, { method, url: path, headers, body }),
-    errors: ['InvalidRequestError', 'InvalidDocIDError', 'DocumentNotFoundError', 'AdminAuthError', 'CodecError', 'InvalidCommitError', 'UnsupportedChainError', 'RequestTooLargeError'],
+    errors: ['InvalidRequestError', 'InvalidDocIDError', 'DocumentNotFoundError', 'AdminAuthError', 'CodecError', 'InvalidCommitError', 'UnsupportedChainError', 'RequestTooLargeError',
+      'InvalidQueryError', 'QueryTooBroadError'],
     writes: () => server.writes(),
     accepted: ({ method }, result) => {
       // Only a route answers 2xx, and a route with an id only for an id that parses.

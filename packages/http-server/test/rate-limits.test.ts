@@ -178,7 +178,9 @@ describe('rate limits per client', () => {
       'GET /api/v0/kiln/streams/:id/export': 'read',
       'POST /api/v0/kiln/import': 'write',
       'GET /api/v0/kiln/streams/:id/watch': 'eventStreams',
-      'GET /api/v0/kiln/streams/:id/log': 'read'
+      'GET /api/v0/kiln/streams/:id/log': 'read',
+      'POST /api/v0/kiln/query': 'read',
+      'GET /api/v0/kiln/streams/:id/backlinks': 'read'
     })
   })
 

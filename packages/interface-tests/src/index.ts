@@ -5,6 +5,7 @@
  */
 export { signerTests, type SignerTestContext, type SignerTestOptions } from './signer.js'
 export * from './store.js'
+export * from './query.js'
 export * from './anchor.js'
 export * from './doctype.js'
 export * from './fixtures.js'

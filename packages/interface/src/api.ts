@@ -2,6 +2,7 @@ import type { NetworkInfo } from './network.js'
 import type { Block, Commit } from './commits.js'
 import type { DoctypeRegistry } from './doctype.js'
 import type { AbortOptions } from './lifecycle.js'
+import type { PageOptions, QueryInput, QueryResult } from './query.js'
 import type { AnchorStatus, DocState } from './state.js'
 import type { CID } from 'multiformats/cid'
 
@@ -57,6 +58,13 @@ export interface DocReader<Id = unknown> {
   loadLog(id: DocRef, options?: AbortOptions): Promise<LogItem[]>
   /** Each new state of a document, until the signal fires or the loop breaks. */
   watch(id: DocRef, options?: AbortOptions): AsyncIterableIterator<DocSnapshot<Id>>
+  /**
+   * A page of the documents this node stores that match the query, in its order; `InvalidQueryError` for a query that
+   * is malformed or over the limits. Covers only the documents the node holds, never the network's.
+   */
+  query(query: QueryInput, options?: AbortOptions): Promise<QueryResult<DocSnapshot<Id>>>
+  /** A page of the documents this node stores whose content links to the document: `query({ filter: { linksTo } })`. */
+  backlinks(id: DocRef, options?: PageOptions): Promise<QueryResult<DocSnapshot<Id>>>
 }
 
 /** Writing documents: what an in-process node and an HTTP client both offer. */

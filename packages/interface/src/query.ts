@@ -160,3 +160,59 @@ export interface QueryableStorage {
   /** The index record of a document, `undefined` when it has none. */
   getIndexRecord(docId: string, options?: AbortOptions): Promise<DocIndexRecord | undefined>
 }
+
+/** A time bound of the user-facing query form: milliseconds since the epoch, or an ISO-8601 date string. */
+export type TimeInput = number | string
+
+/**
+ * A filter as a user writes it (JSON, over HTTP and in the CLI); the node validates and normalizes it into a
+ * {@link QueryFilter}. `path` is a JSON Pointer (`/a/0/b`); `schema` and `linksTo` take a DocID or CommitID string, with
+ * or without `ceramic://`; `doctype` a name or a code; times milliseconds or ISO-8601 strings. See `docs/queries.md`.
+ */
+export type QueryFilterInput =
+  | { and: QueryFilterInput[] }
+  | { or: QueryFilterInput[] }
+  | { not: QueryFilterInput }
+  | { doctype: string | number }
+  | { controller: string }
+  | { family: string }
+  | { tags: { all: string[] } | { any: string[] } }
+  | { schema: string }
+  | { linksTo: string }
+  | { content: { path: string } & ContentCondition }
+  | { created: { after?: TimeInput, before?: TimeInput } }
+  | { updated: { after?: TimeInput, before?: TimeInput } }
+  | { anchored: { after?: TimeInput, before?: TimeInput } }
+
+/** A query as a user writes it: `node.query(q)`, `POST /api/v0/kiln/query`, `kiln query`. */
+export interface QueryInput {
+  filter?: QueryFilterInput
+  /** Default `{ by: 'created', order: 'asc' }`; `path` (a JSON Pointer) only with `by: 'content'`. */
+  sort?: { by: 'created' | 'updated' | 'anchored' | 'content', path?: string, order?: 'asc' | 'desc' }
+  /** Page size, default {@link QUERY_LIMITS.defaultPageSize}, at most {@link QUERY_LIMITS.maxPageSize}. */
+  first?: number
+  /** The `endCursor` of the previous page. */
+  after?: string
+  /** Also count every matching document. */
+  count?: boolean
+}
+
+/** Where a page ends: `endCursor` continues when `hasNextPage`. */
+export interface PageInfo {
+  hasNextPage: boolean
+  endCursor?: string
+}
+
+/** A page of query results: each document's id and latest state, in the query's order. */
+export interface QueryResult<Snapshot> {
+  items: Snapshot[]
+  pageInfo: PageInfo
+  /** Every matching document, when the query asked for a count. */
+  count?: number
+}
+
+/** Options of a paged listing such as backlinks. */
+export interface PageOptions extends AbortOptions {
+  first?: number
+  after?: string
+}

@@ -13,6 +13,9 @@ const PIN = 0x70 // 'p' ‖ docId                                     → empty
 const ENTRY = 0x65 // 'e' ‖ u32 len ‖ docId ‖ u64 seq                → log entry (see encodeLogEntry)
 const COMMIT = 0x63 // 'c' ‖ u32 len ‖ docId ‖ CID bytes             → u64 seq, or empty when off the log
 const CHECKPOINT = 0x6b // 'k' ‖ u32 len ‖ docId ‖ u64 seq           → dag-cbor DocHead
+const INDEX_RECORD = 0x78 // 'x' ‖ docId                            → JSON of the DocIndexRecord
+const TERM = 0x69 // 'i' ‖ field u8 ‖ u32 len ‖ value ‖ docId       → empty (one per indexed value)
+const TIME = 0x74 // 't' ‖ field u8 ‖ 0x01 ‖ time f64* ‖ docId       → empty; 0x02 ‖ docId when the time is absent
 /** The single key holding the layout version. */
 export const LAYOUT_KEY = Uint8Array.of(0x76) // 'v'
 /** The layout this package reads and writes. */
@@ -83,6 +86,97 @@ export function headRange (): KeyRange {
 /** The range of every pin key. */
 export function pinRange (): KeyRange {
   return prefixRange(Uint8Array.of(PIN))
+}
+
+/** The fields whose values the query index keeps secondary keys for (`TERM` keys), with their byte. */
+export const TERM_FIELDS = {
+  doctype: 0x64, // 'd': the doctype code in decimal
+  controller: 0x63, // 'c'
+  family: 0x66, // 'f'
+  tag: 0x67, // 'g'
+  schemaDoc: 0x73, // 's'
+  schemaCommit: 0x76, // 'v'
+  link: 0x6c // 'l'
+} as const
+
+/** The times the query index orders documents by (`TIME` keys), with their byte. */
+export const TIME_FIELDS = {
+  created: 0x63, // 'c'
+  updated: 0x75, // 'u'
+  anchored: 0x61 // 'a'
+} as const
+
+/** A field of the query index with secondary keys. */
+export type TermField = keyof typeof TERM_FIELDS
+/** A time the query index sorts by. */
+export type TimeField = keyof typeof TIME_FIELDS
+
+const PRESENT = 0x01
+const ABSENT = 0x02
+/** Bytes before the DocID in a time key: kind, field, presence and (when present) the 8 time bytes. */
+const TIME_PREFIX_PRESENT = 3 + 8
+const TIME_PREFIX_ABSENT = 3
+
+/** Key of a document's query index record. */
+export function indexRecordKey (docId: string): Uint8Array {
+  return concat(Uint8Array.of(INDEX_RECORD), utf8.encode(docId))
+}
+
+/** The range of every query index record: one per indexed document. */
+export function indexRecordRange (): KeyRange {
+  return prefixRange(Uint8Array.of(INDEX_RECORD))
+}
+
+/** The prefix of every secondary key of `field` = `value`: the DocIDs follow it, in byte order. */
+export function termPrefix (field: TermField, value: string): Uint8Array {
+  return concat(Uint8Array.of(TERM, TERM_FIELDS[field]), docIdBytes(value))
+}
+
+/** The secondary key saying document `docId` has `value` in `field`. */
+export function termKey (field: TermField, value: string, docId: string): Uint8Array {
+  return concat(termPrefix(field, value), utf8.encode(docId))
+}
+
+/**
+ * The time key of `docId` for `field`: `time` in an order-preserving form (byte order is numeric order), or the absent
+ * marker after every present time, so that the DocIDs of absent times follow the others in byte order.
+ */
+export function timeKey (field: TimeField, time: number | undefined, docId: string): Uint8Array {
+  if (time === undefined) return concat(Uint8Array.of(TIME, TIME_FIELDS[field], ABSENT), utf8.encode(docId))
+  return concat(Uint8Array.of(TIME, TIME_FIELDS[field], PRESENT), encodeTime(time), utf8.encode(docId))
+}
+
+/** The time keys of `field` with a time (`present`) or without one. */
+export function timeRange (field: TimeField, present: boolean): KeyRange {
+  return prefixRange(Uint8Array.of(TIME, TIME_FIELDS[field], present ? PRESENT : ABSENT))
+}
+
+/** The time and DocID of a time key of the range `present` says. */
+export function decodeTimeKey (key: Uint8Array, present: boolean): { time: number | undefined, docId: string } {
+  if (!present) return { time: undefined, docId: utf8Decoder.decode(key.subarray(TIME_PREFIX_ABSENT)) }
+  const bytes = key.slice(3, TIME_PREFIX_PRESENT)
+  return { time: decodeTime(bytes), docId: utf8Decoder.decode(key.subarray(TIME_PREFIX_PRESENT)) }
+}
+
+/** The DocID at the end of a key that starts with `prefix`. */
+export function docIdAfter (key: Uint8Array, prefixLength: number): string {
+  return utf8Decoder.decode(key.subarray(prefixLength))
+}
+
+/** A float64 as 8 bytes whose byte order is numeric order: the sign bit flipped for positives, every bit for negatives. */
+export function encodeTime (time: number): Uint8Array {
+  const bytes = new Uint8Array(8)
+  new DataView(bytes.buffer).setFloat64(0, time === 0 ? 0 : time)
+  if ((bytes[0]! & 0x80) === 0) bytes[0]! |= 0x80
+  else for (let i = 0; i < 8; i++) bytes[i] = ~bytes[i]! & 0xff
+  return bytes
+}
+
+function decodeTime (bytes: Uint8Array): number {
+  const copy = bytes.slice()
+  if ((copy[0]! & 0x80) !== 0) copy[0]! &= 0x7f
+  else for (let i = 0; i < 8; i++) copy[i] = ~copy[i]! & 0xff
+  return new DataView(copy.buffer).getFloat64(0)
 }
 
 /** The document ID of a head, status or pin key. Throws on bytes that are not UTF-8. */

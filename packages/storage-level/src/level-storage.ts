@@ -1,18 +1,20 @@
 import { mkdir } from 'node:fs/promises'
-import { AbortError, BlockNotFoundError, InvalidQueryError, StorageError, isKilnError } from '@kiln/interface'
+import { AbortError, BlockNotFoundError, StorageError, isKilnError } from '@kiln/interface'
 import type {
-  DocIndexRecord, StorageQueryPage,
+  DocIndexRecord, StorageQuery, StorageQueryPage,
   AbortOptions, AnchorStatusRecord, Blockstore, Checkpoint, CommitOptions, CommitPlace, DocHead, Logger, Storage, StorageBatch,
   StorageComponents, StorageFactory, StorageWriteStats, StoredLogEntry
 } from '@kiln/interface'
 import { decodeHeadRecord, encodeHeadRecord } from '@kiln/codec'
+import { storedIndexRecord } from '@kiln/query'
 import { ClassicLevel } from 'classic-level'
 import type { CID } from 'multiformats/cid'
 import { DocLocks } from './doc-locks.js'
 import {
   blockKey, checkpointKey, checkpointRange, commitKey, commitRange, decodeSeq, docIdOfKey, headKey, headRange,
-  logEntryKey, logRange, pinKey, pinRange, statusKey, type KeyRange
+  indexRecordKey, logEntryKey, logRange, pinKey, pinRange, statusKey, type KeyRange
 } from './key-layout.js'
+import { DEFAULT_MAX_SCAN, decodeIndexRecord, encodeIndexRecord, indexKeysOf, runQuery } from './query-index.js'
 import type { Database, Operation } from './database.js'
 import { openLayout } from './open-layout.js'
 import {
@@ -26,6 +28,11 @@ export interface LevelStorageInit {
   path: string
   /** For tests only: failures to inject into the writes, to show what a failed write leaves behind. */
   faults?: LevelStorageFaults
+  /**
+   * The most index records one `query()` call examines (default 10,000): a scan that reaches it returns a short page
+   * with a cursor to go on from, and a count or a content sort that would need more is a `QueryTooBroadError`.
+   */
+  maxScan?: number
 }
 
 /** Failures a test can inject into a {@link levelStorage}. Not for production use. */
@@ -42,7 +49,11 @@ export function levelStorage (init: LevelStorageInit): StorageFactory {
   if (typeof init?.path !== 'string' || init.path === '') {
     throw new StorageError('levelStorage needs a directory: levelStorage({ path: \'./kiln-data\' })', { details: { path: init?.path } })
   }
-  return (components: StorageComponents) => new LevelStorage(init.path, init.faults, components.logger)
+  const maxScan = init.maxScan ?? DEFAULT_MAX_SCAN
+  if (!Number.isSafeInteger(maxScan) || maxScan < 1) {
+    throw new StorageError(`levelStorage's maxScan must be a positive integer, not ${String(init.maxScan)}`, { details: { maxScan: init.maxScan } })
+  }
+  return (components: StorageComponents) => new LevelStorage(init.path, init.faults, components.logger, maxScan)
 }
 
 /** A batch's write as queued: what `commit()` turns into LevelDB operations. */
@@ -56,9 +67,13 @@ type QueuedWrite =
   | { kind: 'drop', docId: string, seq: number }
   | { kind: 'status', docId: string, record: AnchorStatusRecord }
   | { kind: 'pin', docId: string }
+  | { kind: 'putIndex', docId: string, record: DocIndexRecord }
 
-/** A queued write made ready: a put, or a range of keys to delete once the stored keys in it are known. */
-type PreparedWrite = Operation | { type: 'clear', range: KeyRange }
+/**
+ * A queued write made ready: a put, a range of keys to delete once the stored keys in it are known, or an index
+ * record whose old secondary keys are deleted once the old record is read.
+ */
+type PreparedWrite = Operation | { type: 'clear', range: KeyRange } | { type: 'index', docId: string, record: DocIndexRecord }
 
 const EMPTY = new Uint8Array(0)
 
@@ -67,16 +82,18 @@ class LevelStorage implements Storage {
   readonly #path: string
   readonly #faults: LevelStorageFaults | undefined
   readonly #logger: Logger | undefined
+  readonly #maxScan: number
   readonly #locks = new DocLocks()
   readonly #stats: StorageWriteStats = { batches: 0, syncs: 0, bytesWritten: 0 }
   #db: Database | undefined
   #starting: Promise<void> | undefined
   #stopped = false
 
-  constructor (path: string, faults: LevelStorageFaults | undefined, logger: Logger | undefined) {
+  constructor (path: string, faults: LevelStorageFaults | undefined, logger: Logger | undefined, maxScan: number) {
     this.#path = path
     this.#faults = faults
     this.#logger = logger
+    this.#maxScan = maxScan
     this.blocks = {
       get: async (cid, options) => await this.#getBlock(cid, options),
       put: async (cid, bytes, options) => await this.#putBlock(cid, bytes, options),
@@ -157,7 +174,9 @@ class LevelStorage implements Storage {
 
   async deleteDocument (docId: string, options?: AbortOptions): Promise<void> {
     await this.#run('delete', docId, options, async (db) => await this.#locks.run([docId], async () => {
-      const keys = [headKey(docId), statusKey(docId), pinKey(docId)]
+      const keys = [headKey(docId), statusKey(docId), pinKey(docId), indexRecordKey(docId)]
+      const record = await this.#readIndexRecord(db, docId)
+      if (record !== undefined) keys.push(...indexKeysOf(docId, record))
       for (const range of [logRange(docId), commitRange(docId), checkpointRange(docId)]) keys.push(...await db.keys(range).all())
       throwIfAborted(options?.signal, 'delete', docId)
       await this.#write(db, keys.map((key) => ({ type: 'del' as const, key })))
@@ -200,8 +219,11 @@ class LevelStorage implements Storage {
         writes.push({ kind: 'status', docId, record: { ...record } })
         return batch
       },
-      // Placeholder until the query index lands: records are not kept yet.
-      putIndex: () => batch,
+      putIndex: (docId, record) => {
+        // A JSON copy now: changing the record after the call changes nothing queued.
+        writes.push({ kind: 'putIndex', docId, record: jsonCopy(record) })
+        return batch
+      },
       pin: (docId) => {
         writes.push({ kind: 'pin', docId })
         return batch
@@ -227,12 +249,20 @@ class LevelStorage implements Storage {
     return this.#listKeys('list pins', pinRange(), options)
   }
 
-  async query (): Promise<StorageQueryPage> {
-    throw new InvalidQueryError('Queries are not available on this backend yet')
+  async query (query: StorageQuery, options?: AbortOptions): Promise<StorageQueryPage> {
+    return await this.#run('run a query', '', options, async (db) => await runQuery(query, {
+      db,
+      maxScan: this.#maxScan,
+      readRecords: async (docIds) => {
+        const found = await db.getMany(docIds.map(indexRecordKey))
+        return found.map((bytes, i) => bytes === undefined ? undefined : this.#decode(`the index record of ${docIds[i]!}`, docIds[i]!, () => decodeIndexRecord(bytes)))
+      },
+      checkAborted: () => { throwIfAborted(options?.signal, 'run a query', '') }
+    }))
   }
 
-  async getIndexRecord (): Promise<DocIndexRecord | undefined> {
-    return undefined
+  async getIndexRecord (docId: string, options?: AbortOptions): Promise<DocIndexRecord | undefined> {
+    return await this.#run('read the index record of', docId, options, async (db) => await this.#readIndexRecord(db, docId))
   }
 
   writeStats (): StorageWriteStats {
@@ -301,7 +331,19 @@ class LevelStorage implements Storage {
     for (const write of writes) prepared.push(await prepare(write))
     await this.#run('commit a batch', key, options, async (db) => await this.#locks.run(docIds, async () => {
       const operations: Operation[] = []
+      // The index record of each document as this batch leaves it so far: a second putIndex replaces the first.
+      const indexed = new Map<string, DocIndexRecord | undefined>()
       for (const write of prepared) {
+        if (write.type === 'index') {
+          const old = indexed.has(write.docId) ? indexed.get(write.docId) : await this.#readIndexRecord(db, write.docId)
+          // The first createdAt given for a document is kept; the old record's secondary keys go, the new one's come.
+          const record = old === undefined ? write.record : { ...write.record, createdAt: old.createdAt }
+          if (old !== undefined) for (const k of indexKeysOf(write.docId, old)) operations.push({ type: 'del', key: k })
+          operations.push({ type: 'put', key: indexRecordKey(write.docId), value: encodeIndexRecord(record) })
+          for (const k of indexKeysOf(write.docId, record)) operations.push({ type: 'put', key: k, value: EMPTY })
+          indexed.set(write.docId, record)
+          continue
+        }
         if (write.type !== 'clear') {
           operations.push(write)
           continue
@@ -325,6 +367,11 @@ class LevelStorage implements Storage {
     if (commit !== undefined) this.#stats.batches++
     if (sync) this.#stats.syncs++
     for (const op of operations) if (op.type === 'put') this.#stats.bytesWritten += op.key.byteLength + op.value.byteLength
+  }
+
+  async #readIndexRecord (db: Database, docId: string): Promise<DocIndexRecord | undefined> {
+    const bytes = await db.get(indexRecordKey(docId))
+    return bytes === undefined ? undefined : this.#decode(`the index record of ${docId}`, docId, () => decodeIndexRecord(bytes))
   }
 
   #faultCheck (action: string, key: string): void {
@@ -453,6 +500,8 @@ async function prepare (write: QueuedWrite): Promise<PreparedWrite> {
         return { type: 'put', key: statusKey(write.docId), value: encodeStatusRecord(write.record) }
       case 'pin':
         return { type: 'put', key: pinKey(write.docId), value: EMPTY }
+      case 'putIndex':
+        return { type: 'index', docId: write.docId, record: storedIndexRecord(write.record) }
     }
   } catch (err) {
     const what = write.kind === 'block' ? `block ${write.cid.toString()}` : `the ${WHAT[write.kind]} of ${write.docId}`
@@ -470,7 +519,17 @@ const WHAT: Record<Exclude<QueuedWrite['kind'], 'block'>, string> = {
   checkpoint: 'checkpoint',
   drop: 'checkpoint drop',
   status: 'anchor-status record',
-  pin: 'pin'
+  pin: 'pin',
+  putIndex: 'index record'
+}
+
+/** A JSON copy of a queued index record, or the value itself when it has none (commit() then refuses it). */
+function jsonCopy (record: DocIndexRecord): DocIndexRecord {
+  try {
+    return JSON.parse(JSON.stringify(record)) as DocIndexRecord
+  } catch {
+    return record
+  }
 }
 
 function checkPosition (seq: unknown): void {

@@ -8,6 +8,7 @@ import { AnchorStatus, LogEntryType, SignatureStatus } from '@kiln/interface'
 import type { DocHead, Storage } from '@kiln/interface'
 import { encodeRecord } from '@kiln/codec'
 import { storeTests } from '@kiln/interface-tests/store'
+import { queryTests } from '@kiln/interface-tests/query'
 import { levelStorage } from '@kiln/storage-level'
 import { keyCensus } from './fixtures/layout-1.js'
 
@@ -29,6 +30,16 @@ describe('levelStorage', () => {
       paths.delete(storage)
       return await openAt(path)
     },
+    teardown: async (storage) => {
+      await storage.stop?.()
+      const path = paths.get(storage)
+      paths.delete(storage)
+      if (path !== undefined) await rm(path, { recursive: true, force: true })
+    }
+  })
+
+  queryTests({
+    setup: async () => await openAt(await mkdtemp(join(tmpdir(), 'kiln-level-query-'))),
     teardown: async (storage) => {
       await storage.stop?.()
       const path = paths.get(storage)

@@ -1,7 +1,10 @@
 import type { OutgoingHttpHeaders } from 'node:http'
 import { asAnchorProof, commitToJSON, decodeRecord } from '@kiln/codec'
 import { CommitID, parseDocOrCommitID, type DocID } from '@kiln/docid'
-import { InvalidRequestError, LogEntryType, ServiceUnavailableError, type AnchorRecord, type DocState, type Logger } from '@kiln/interface'
+import {
+  InvalidRequestError, LogEntryType, ServiceUnavailableError, type AnchorRecord, type DocSnapshot, type DocState, type Logger, type PageOptions, type QueryInput,
+  type QueryResult
+} from '@kiln/interface'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { CID } from 'multiformats/cid'
 import type { HttpApiNode } from '../api.js'
@@ -40,8 +43,46 @@ function requireCarBody (request: FastifyRequest, _reply: FastifyReply, done: (e
 }
 
 /** Kiln's own routes under `/api/v0/kiln/`: a document's states as Server-Sent Events, and its log with anchor proofs. */
-export function kilnRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'load' | 'loadLog' | 'readBlock' | 'watch' | 'doctypes' | 'exportDocument' | 'importDocument'>, options: KilnRoutesOptions): void {
+export function kilnRoutes (
+  app: FastifyInstance,
+  node: Pick<HttpApiNode, 'load' | 'loadLog' | 'readBlock' | 'watch' | 'doctypes' | 'exportDocument' | 'importDocument' | 'query' | 'backlinks'>,
+  options: KilnRoutesOptions
+): void {
   const { keepAliveMs, streams, maxEventStreams, importBodyLimit, logger } = options
+
+  /** A page of results as JSON: each document's id and state, as `GET /streams/:id` gives them. */
+  const pageJSON = (page: QueryResult<DocSnapshot<DocID>>): Record<string, unknown> => {
+    const json: Record<string, unknown> = {
+      items: page.items.map(({ id, state }) => ({ streamId: id.toString(), state: stateJSON(node.doctypes, state) })),
+      pageInfo: page.pageInfo.endCursor === undefined ? { hasNextPage: page.pageInfo.hasNextPage } : { ...page.pageInfo }
+    }
+    if (page.count !== undefined) json.count = page.count
+    return json
+  }
+
+  // The documents this node stores that match a query (docs/queries.md); the body is the query as JSON.
+  app.post('/api/v0/kiln/query', { config: { rateLimit: 'read' } }, async (request) => {
+    if (request.body === null || typeof request.body !== 'object' || Array.isArray(request.body)) {
+      throw new InvalidRequestError('Send the query as a JSON object body, like {"filter": {"family": "notes"}, "first": 20}')
+    }
+    return pageJSON(await node.query(request.body as QueryInput))
+  })
+
+  // The documents this node stores that link to this one: a query on `linksTo`, paged by `first` and `after`.
+  app.get<{ Params: { id: string }, Querystring: Record<string, unknown> }>('/api/v0/kiln/streams/:id/backlinks', { config: { rateLimit: 'read' } }, async (request) => {
+    const id = parseDocOrCommitID(request.params.id).baseID
+    const { first, after } = request.query
+    const page: PageOptions = {}
+    if (first !== undefined) {
+      if (typeof first !== 'string' || !/^[0-9]{1,6}$/.test(first)) throw new InvalidRequestError(`first must be a page size (a whole number), got ${JSON.stringify(first)}`)
+      page.first = Number(first)
+    }
+    if (after !== undefined) {
+      if (typeof after !== 'string') throw new InvalidRequestError('after must be one cursor')
+      page.after = after
+    }
+    return pageJSON(await node.backlinks(id, page))
+  })
 
   // A document as one CAR file: its log, anchors with proofs and Merkle nodes, schemas it names.
   app.get<{ Params: { id: string } }>('/api/v0/kiln/streams/:id/export', { config: { rateLimit: 'read' } }, async (request, reply) => {
