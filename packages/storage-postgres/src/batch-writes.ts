@@ -1,6 +1,7 @@
 import { AnchorStatus, LogEntryType } from '@kiln/interface'
 import type { AnchorStatusRecord, CommitPlace, DocHead, DocIndexRecord, StoredLogEntry } from '@kiln/interface'
 import { encodeHeadRecord } from '@kiln/codec'
+import { storedIndexRecord } from '@kiln/query'
 import { CID } from 'multiformats/cid'
 
 /** A batch's write as queued; `commit()` checks them all, then folds them into {@link NetWrites}. */
@@ -13,7 +14,7 @@ export type QueuedWrite =
   | { kind: 'checkpoint', docId: string, seq: number, encoded: Promise<Uint8Array> }
   | { kind: 'drop', docId: string, seq: number }
   | { kind: 'status', docId: string, record: AnchorStatusRecord }
-  | { kind: 'docIndex', docId: string, record: DocIndexRecord }
+  | { kind: 'docIndex', docId: string, record: DocIndexRecord | Error }
   | { kind: 'pin', docId: string }
 
 /** A log entry row. */
@@ -145,7 +146,8 @@ async function fold (net: NetWrites, write: QueuedWrite): Promise<void> {
       return
     }
     case 'docIndex': {
-      const record = checkIndexRecord(write.record)
+      if (write.record instanceof Error) throw write.record
+      const record = write.record
       const earlier = net.records.get(write.docId)
       // The first createdAt given is kept, within a batch as across batches.
       net.records.set(write.docId, earlier === undefined ? record : { ...record, createdAt: earlier.createdAt })
@@ -180,21 +182,26 @@ function entryRow (docId: string, seq: number, entry: StoredLogEntry): EntryRow 
   return { docId, seq, cid: cid.bytes, type: entry.type, time: entry.timestamp ?? null }
 }
 
+/**
+ * The record as stored, copied when queued (its JSON form, checked by @kiln/query, with times the bigint columns can
+ * hold); a record that cannot be stored is the error `commit()` fails the batch with.
+ */
+export function copyIndexRecord (record: DocIndexRecord): DocIndexRecord | Error {
+  try {
+    return checkIndexRecord(record)
+  } catch (err) {
+    return err instanceof Error ? err : new TypeError(String(err))
+  }
+}
+
 function checkIndexRecord (record: DocIndexRecord): DocIndexRecord {
-  if (record === null || typeof record !== 'object') throw new TypeError('it is not an index record')
-  if (!Number.isSafeInteger(record.doctype)) throw new RangeError(`its doctype ${String(record.doctype)} is not an integer`)
-  for (const field of ['controllers', 'tags', 'links'] as const) {
-    const list = record[field]
-    if (!Array.isArray(list) || !list.every((s) => typeof s === 'string')) throw new TypeError(`its ${field} are not a list of strings`)
+  const stored = storedIndexRecord(record)
+  for (const field of ['createdAt', 'updatedAt', 'anchoredAt'] as const) {
+    const time = stored[field]
+    if (time !== undefined && !Number.isSafeInteger(time)) throw new RangeError(`its ${field} ${String(time)} is not a whole number of milliseconds`)
   }
-  for (const field of ['createdAt', 'updatedAt'] as const) {
-    if (!Number.isSafeInteger(record[field])) throw new RangeError(`its ${field} ${String(record[field])} is not an integer of milliseconds`)
-  }
-  if (record.anchoredAt !== undefined && !Number.isSafeInteger(record.anchoredAt)) {
-    throw new RangeError(`its anchoredAt ${String(record.anchoredAt)} is not an integer of milliseconds`)
-  }
-  if (jsonText(record.content) === undefined) throw new TypeError('its content is not JSON')
-  return structuredClone(record)
+  if (jsonText(stored.content) === undefined) throw new TypeError('its content is not JSON')
+  return stored
 }
 
 /**

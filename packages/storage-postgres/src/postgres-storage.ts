@@ -7,7 +7,7 @@ import { decodeHeadRecord } from '@kiln/codec'
 import { CID } from 'multiformats/cid'
 import postgres from 'postgres'
 import type { Row, Sql } from 'postgres'
-import { BadWriteError, encodeHeadNow, foldWrites, isPosition, looksLikeDocHead, type QueuedWrite } from './batch-writes.js'
+import { BadWriteError, copyIndexRecord, encodeHeadNow, foldWrites, isPosition, looksLikeDocHead, type QueuedWrite } from './batch-writes.js'
 import { migrate } from './migrations.js'
 import { runQuery } from './run-query.js'
 import { writeStatements } from './write-statements.js'
@@ -223,8 +223,7 @@ class PostgresStorage implements Storage {
         return batch
       },
       putIndex: (docId, record: DocIndexRecord) => {
-        // Copied at commit (checked there too): a record holds the content, which may be large.
-        writes.push({ kind: 'docIndex', docId, record })
+        writes.push({ kind: 'docIndex', docId, record: copyIndexRecord(record) })
         return batch
       },
       pin: (docId) => {

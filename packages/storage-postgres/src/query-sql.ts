@@ -105,8 +105,9 @@ function timeRange (column: string, value: unknown, params: Params, field: strin
   const range = object(value, field) as TimeRange
   const parts: string[] = []
   for (const key of Object.keys(range)) if (key !== 'after' && key !== 'before') invalid(`${field}.${key} is not a time bound (after, before)`, field)
-  if (range.after !== undefined) parts.push(`${column} > ${params.add(time(range.after, `${field}.after`), 'int8')}`)
-  if (range.before !== undefined) parts.push(`${column} < ${params.add(time(range.before, `${field}.before`), 'int8')}`)
+  // Times are whole milliseconds: t > a ⟺ t > floor(a) and t < b ⟺ t < ceil(b), compared as int8 so the index applies.
+  if (range.after !== undefined) parts.push(`${column} > ${params.add(clampTime(Math.floor(time(range.after, `${field}.after`))), 'int8')}`)
+  if (range.before !== undefined) parts.push(`${column} < ${params.add(clampTime(Math.ceil(time(range.before, `${field}.before`))), 'int8')}`)
   // An empty range still needs the time: a never-anchored document matches no anchored range.
   if (parts.length === 0) parts.push(`${column} IS NOT NULL`)
   return `(${parts.join(' AND ')})`
@@ -293,8 +294,12 @@ function texts (value: unknown, field: string): string[] {
 }
 
 function time (value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) invalid(`${field} must be an integer of milliseconds`, field)
+  if (typeof value !== 'number' || !Number.isFinite(value)) invalid(`${field} must be a number of milliseconds`, field)
   return value as number
+}
+
+function clampTime (value: number): string {
+  return String(Math.min(Math.max(value, -Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER))
 }
 
 function checkBytes (value: string, field: string): void {

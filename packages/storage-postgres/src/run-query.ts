@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto'
-import { InvalidQueryError, QUERY_LIMITS, QueryTooBroadError } from '@kiln/interface'
-import type { StorageQuery, StorageQueryPage } from '@kiln/interface'
-import type { Sql } from 'postgres'
-import { Params, afterCondition, compileFilter, sortPlan, type SortPlan } from './query-sql.js'
+import { InvalidQueryError, QueryTooBroadError } from '@kiln/interface'
+import type { QuerySort, StorageQuery, StorageQueryPage } from '@kiln/interface'
+import { checkPageSize, decodeCursor, encodeCursor, type SortPosition } from '@kiln/query'
+import type { Row, Sql } from 'postgres'
+import { Params, afterCondition, compileFilter, sortPlan } from './query-sql.js'
 
-const CURSOR_VERSION = 1
 /** SQLSTATE query_canceled: the statement timeout fired. */
 const QUERY_CANCELED = '57014'
 
@@ -14,17 +13,14 @@ const QUERY_CANCELED = '57014'
  */
 export async function runQuery (sql: Sql, query: StorageQuery, timeoutMs: number): Promise<StorageQueryPage> {
   if (query === null || typeof query !== 'object') throw new InvalidQueryError('Invalid query: it is not an object', { details: { field: 'query' } })
+  checkPageSize(query.first)
   const first = query.first
-  if (!Number.isSafeInteger(first) || first < 1 || first > QUERY_LIMITS.maxPageSize) {
-    throw new InvalidQueryError(`Invalid query: first must be an integer from 1 to ${QUERY_LIMITS.maxPageSize}, not ${String(first)}`, { details: { field: 'first' } })
-  }
   const params = new Params()
   const where = compileFilter(query.filter, params)
   const plan = sortPlan(query.sort, params)
-  const fingerprint = fingerprintOf(query)
   const countParams = params.values.slice()
   const conditions = [where]
-  if (query.after !== undefined) conditions.push(afterCondition(plan, decodeCursor(query.after, fingerprint, plan), params))
+  if (query.after !== undefined) conditions.push(afterCondition(plan, keysOf(decodeCursor(query.after, query.sort), query.sort), params))
   const keys = plan.keys.map((key, i) => `${key} AS k${i}`).join(', ')
   const order = plan.keys.map((key, i) => `${key} ${plan.directions[i]!}`).join(', ')
   const page = `SELECT ${keys} FROM kiln_documents WHERE ${conditions.join(' AND ')} ORDER BY ${order} LIMIT ${first + 1}`
@@ -36,7 +32,7 @@ export async function runQuery (sql: Sql, query: StorageQuery, timeoutMs: number
       const shown = rows.slice(0, first)
       const result: StorageQueryPage = { ids: shown.map((row) => String(row[`k${plan.keys.length - 1}`])), hasNextPage }
       const last = shown.at(-1)
-      if (hasNextPage && last !== undefined) result.endCursor = encodeCursor(fingerprint, plan.keys.map((_, i) => last[`k${i}`]))
+      if (hasNextPage && last !== undefined) result.endCursor = encodeCursor(query.sort, positionOf(last, query.sort, plan.keys.length))
       if (query.count === true) {
         const [row] = await tx.unsafe(`SELECT count(*) AS n FROM kiln_documents WHERE ${where}`, countParams as never[])
         result.count = Number(row?.n ?? 0)
@@ -53,34 +49,43 @@ export async function runQuery (sql: Sql, query: StorageQuery, timeoutMs: number
   }
 }
 
-/** A digest of the filter and sort: a cursor is only good for the query that made it. */
-function fingerprintOf (query: StorageQuery): string {
-  return createHash('sha256').update(JSON.stringify([query.filter ?? null, query.sort])).digest('base64url').slice(0, 16)
+// Cursors are @kiln/query's, the same on every backend: a sort key (number, string or null) and a DocID. The SQL sort
+// key is wider (see sortPlan): these convert between the two.
+
+/** The SQL sort key of a cursor's position. */
+function keysOf (position: SortPosition, sort: QuerySort): unknown[] {
+  const { key, id } = position
+  switch (sort.by) {
+    case 'created':
+    case 'updated':
+      return [timeKey(key), id]
+    case 'anchored':
+      return key === null ? [1, 0, id] : [0, timeKey(key), id]
+    case 'content':
+      if (typeof key === 'number') return [0, 0, String(key), '', id]
+      if (typeof key === 'string') return [0, 1, '0', key, id]
+      return [1, 2, '0', '', id]
+  }
 }
 
-function encodeCursor (fingerprint: string, key: unknown[]): string {
-  return Buffer.from(JSON.stringify([CURSOR_VERSION, fingerprint, key])).toString('base64url')
+/** Times are whole milliseconds in the table; a cursor's fractional time sorts where its floor does. */
+function timeKey (key: number | string | null): number {
+  if (typeof key !== 'number') throw new InvalidQueryError('The cursor in "after" holds a key its sort cannot have', { details: { field: 'after' } })
+  return Math.floor(key)
 }
 
-const NUMERIC = /^-?\d+(\.\d+)?(e[-+]?\d+)?$/i
-
-function decodeCursor (cursor: string, fingerprint: string, plan: SortPlan): unknown[] {
-  const bad = (why: string): never => { throw new InvalidQueryError(`Invalid query: the cursor ${why}`, { details: { field: 'after' } }) }
-  if (typeof cursor !== 'string' || !/^[A-Za-z0-9_-]*$/.test(cursor)) bad('is not base64url')
-  let decoded: unknown
-  try {
-    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
-  } catch {
-    return bad('is not one this backend made')
+/** The cursor position of a result row (its columns k0…k{n-1}, the last the DocID). */
+function positionOf (row: Row, sort: QuerySort, keys: number): SortPosition {
+  const id = String(row[`k${keys - 1}`])
+  switch (sort.by) {
+    case 'created':
+    case 'updated':
+      return { key: Number(row.k0), id }
+    case 'anchored':
+      return { key: Number(row.k0) === 1 ? null : Number(row.k1), id }
+    case 'content': {
+      const rank = Number(row.k1)
+      return { key: rank === 0 ? Number(row.k2) : rank === 1 ? String(row.k3) : null, id }
+    }
   }
-  if (!Array.isArray(decoded) || decoded[0] !== CURSOR_VERSION || !Array.isArray(decoded[2])) return bad('is not one this backend made')
-  if (decoded[1] !== fingerprint) bad('belongs to a query with another filter or sort')
-  const key = decoded[2] as unknown[]
-  if (key.length !== plan.keys.length) bad('does not fit the sort')
-  for (const [i, type] of plan.types.entries()) {
-    const value = key[i]
-    const fits = type === 'text' ? typeof value === 'string' : (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && NUMERIC.test(value))
-    if (!fits) bad('does not fit the sort')
-  }
-  return key
 }

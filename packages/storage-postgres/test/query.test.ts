@@ -5,7 +5,8 @@ import { encodeRecord } from '@kiln/codec'
 import postgres from 'postgres'
 import { postgresStorage } from '@kiln/storage-postgres'
 import { createTestDatabase, testPostgres, type TestDatabase } from '@kiln/storage-postgres/testing'
-import { openStorage } from './fixtures/database.js'
+import { queryTests } from '@kiln/interface-tests/query'
+import { emptyKilnTables, openStorage } from './fixtures/database.js'
 
 const server = await testPostgres()
 
@@ -23,6 +24,27 @@ const DOCS: Array<[string, Partial<DocIndexRecord>]> = [
 function record (fields: Partial<DocIndexRecord>): DocIndexRecord {
   return { doctype: 0, controllers: ['did:key:alice'], tags: [], links: [], content: {}, createdAt: 0, updatedAt: 0, ...fields }
 }
+
+describe.skipIf(server.skip)(`postgresStorage query compliance${server.reason}`, () => {
+  let database: TestDatabase
+
+  beforeAll(async () => {
+    database = await createTestDatabase(server.url)
+    await (await openStorage(database.url)).stop?.()
+  })
+
+  afterAll(async () => {
+    await database?.drop()
+  })
+
+  queryTests({
+    setup: async () => {
+      await emptyKilnTables(database.url)
+      return await openStorage(database.url)
+    },
+    teardown: async (storage) => { await storage.stop?.() }
+  })
+})
 
 describe.skipIf(server.skip)(`postgresStorage queries${server.reason}`, () => {
   let database: TestDatabase
