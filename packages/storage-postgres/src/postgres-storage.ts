@@ -78,6 +78,8 @@ interface Setup {
   init: PostgresStorageInit
 }
 
+/** Statements of fixed text are prepared once per connection (without it the driver describes each one first, a round trip). */
+const PREPARED = { prepare: true }
 const DEFAULT_QUERY_TIMEOUT_MS = 5_000
 const LIST_PAGE = 1_000
 /** SQLSTATEs after which a transaction may simply run again: a serialization failure and a deadlock. */
@@ -124,7 +126,7 @@ class PostgresStorage implements Storage {
   async getHead (docId: string, options?: AbortOptions): Promise<DocHead | undefined> {
     const rows = await this.#run('read the head of', docId, options, async (sql) => await sql.unsafe(
       `SELECT h.head, s.tip, s.status FROM kiln_heads h LEFT JOIN kiln_anchor_status s ON s.doc_id = h.doc_id
-       WHERE h.doc_id = $1`, [docId]))
+       WHERE h.doc_id = $1`, [docId], PREPARED))
     const row = rows[0]
     if (row === undefined) return undefined
     const head = await this.#decodeHead(row.head, `the head of ${docId}`, docId)
@@ -146,7 +148,7 @@ class PostgresStorage implements Storage {
     }
     const rows = await this.#run('read the log of', docId, options, async (sql) => await sql.unsafe(
       `SELECT cid, entry_type, anchor_time FROM kiln_log_entries
-       WHERE doc_id = $1 AND seq >= $2 AND seq < coalesce($3::int8, 9223372036854775807) ORDER BY seq`, [docId, from, to ?? null]))
+       WHERE doc_id = $1 AND seq >= $2 AND seq < coalesce($3::int8, 9223372036854775807) ORDER BY seq`, [docId, from, to ?? null], PREPARED))
     return rows.map((row) => this.#decode(`a log entry of ${docId}`, docId, () => {
       const entry: StoredLogEntry = { cid: CID.decode(bytesOf(row.cid)), type: Number(row.entry_type) as StoredLogEntry['type'] }
       if (row.anchor_time !== null) entry.timestamp = Number(row.anchor_time)
@@ -156,7 +158,7 @@ class PostgresStorage implements Storage {
 
   async getCommitPlace (docId: string, cid: CID, options?: AbortOptions): Promise<CommitPlace | undefined> {
     const rows = await this.#run('read the commit index of', docId, options, async (sql) =>
-      await sql.unsafe('SELECT seq FROM kiln_commit_index WHERE doc_id = $1 AND cid = $2', [docId, bufferOf(cid.bytes)]))
+      await sql.unsafe('SELECT seq FROM kiln_commit_index WHERE doc_id = $1 AND cid = $2', [docId, bufferOf(cid.bytes)], PREPARED))
     const row = rows[0]
     if (row === undefined) return undefined
     return row.seq === null ? {} : { seq: Number(row.seq) }
@@ -167,7 +169,7 @@ class PostgresStorage implements Storage {
       throw new StorageError(`Cannot read a checkpoint of ${docId}: position ${String(seq)} is not a non-negative integer`, { details: { operation: 'read a checkpoint of', key: docId, seq } })
     }
     const rows = await this.#run('read a checkpoint of', docId, options, async (sql) => await sql.unsafe(
-      'SELECT seq, head FROM kiln_checkpoints WHERE doc_id = $1 AND seq <= $2 ORDER BY seq DESC LIMIT 1', [docId, seq]))
+      'SELECT seq, head FROM kiln_checkpoints WHERE doc_id = $1 AND seq <= $2 ORDER BY seq DESC LIMIT 1', [docId, seq], PREPARED))
     const row = rows[0]
     if (row === undefined) return undefined
     return { seq: Number(row.seq), head: await this.#decodeHead(row.head, `a checkpoint of ${docId}`, docId) }
@@ -180,7 +182,7 @@ class PostgresStorage implements Storage {
   async deleteDocument (docId: string, options?: AbortOptions): Promise<void> {
     await this.#run('delete', docId, options, async (sql) => await sql.begin(async (tx) => {
       const tables = ['kiln_heads', 'kiln_log_entries', 'kiln_commit_index', 'kiln_checkpoints', 'kiln_anchor_status', 'kiln_pins', 'kiln_documents']
-      const deletes = tables.map((table) => tx.unsafe(`DELETE FROM ${table} WHERE doc_id = $1`, [docId]))
+      const deletes = tables.map((table) => tx.unsafe(`DELETE FROM ${table} WHERE doc_id = $1`, [docId], PREPARED))
       await Promise.all(deletes)
       throwIfAborted(options?.signal, 'delete', docId)
     }))
@@ -236,16 +238,16 @@ class PostgresStorage implements Storage {
   }
 
   async pin (docId: string, options?: AbortOptions): Promise<void> {
-    await this.#run('pin', docId, options, async (sql) => await sql.unsafe('INSERT INTO kiln_pins (doc_id) VALUES ($1) ON CONFLICT (doc_id) DO NOTHING', [docId]))
+    await this.#run('pin', docId, options, async (sql) => await sql.unsafe('INSERT INTO kiln_pins (doc_id) VALUES ($1) ON CONFLICT (doc_id) DO NOTHING', [docId], PREPARED))
     this.#stats.bytesWritten += Buffer.byteLength(docId)
   }
 
   async unpin (docId: string, options?: AbortOptions): Promise<void> {
-    await this.#run('unpin', docId, options, async (sql) => await sql.unsafe('DELETE FROM kiln_pins WHERE doc_id = $1', [docId]))
+    await this.#run('unpin', docId, options, async (sql) => await sql.unsafe('DELETE FROM kiln_pins WHERE doc_id = $1', [docId], PREPARED))
   }
 
   async isPinned (docId: string, options?: AbortOptions): Promise<boolean> {
-    const rows = await this.#run('read the pin of', docId, options, async (sql) => await sql.unsafe('SELECT 1 FROM kiln_pins WHERE doc_id = $1', [docId]))
+    const rows = await this.#run('read the pin of', docId, options, async (sql) => await sql.unsafe('SELECT 1 FROM kiln_pins WHERE doc_id = $1', [docId], PREPARED))
     return rows.length > 0
   }
 
@@ -261,7 +263,7 @@ class PostgresStorage implements Storage {
   async getIndexRecord (docId: string, options?: AbortOptions): Promise<DocIndexRecord | undefined> {
     const rows = await this.#run('read the index record of', docId, options, async (sql) => await sql.unsafe(
       `SELECT doctype, controllers, family, tags, schema_doc, schema_commit, content, links, created_at, updated_at, anchored_at
-       FROM kiln_documents WHERE doc_id = $1`, [docId]))
+       FROM kiln_documents WHERE doc_id = $1`, [docId], PREPARED))
     const row = rows[0]
     if (row === undefined) return undefined
     const record: DocIndexRecord = {
@@ -301,7 +303,7 @@ class PostgresStorage implements Storage {
   }
 
   async #getBlock (cid: CID, options?: AbortOptions): Promise<Uint8Array> {
-    const rows = await this.#run('read block', cid.toString(), options, async (sql) => await sql.unsafe('SELECT bytes FROM kiln_blocks WHERE cid = $1', [bufferOf(cid.bytes)]))
+    const rows = await this.#run('read block', cid.toString(), options, async (sql) => await sql.unsafe('SELECT bytes FROM kiln_blocks WHERE cid = $1', [bufferOf(cid.bytes)], PREPARED))
     const row = rows[0]
     if (row === undefined) {
       throw new BlockNotFoundError(`Block ${cid.toString()} is not in the PostgreSQL store at ${this.#setup.server}`, { details: { cid: cid.toString() } })
@@ -313,7 +315,7 @@ class PostgresStorage implements Storage {
     if (cids.length === 0) return []
     const rows = await this.#run('read blocks', `${cids.length} blocks`, options, async (sql) => await sql.unsafe(
       'SELECT encode(cid, \'base64\') AS cid, bytes FROM kiln_blocks WHERE cid IN (SELECT decode(c, \'base64\') FROM unnest($1::text[]) AS c)',
-      [cids.map((cid) => bufferOf(cid.bytes).toString('base64'))]))
+      [cids.map((cid) => bufferOf(cid.bytes).toString('base64'))], PREPARED))
     const found = new Map<string, Uint8Array>()
     for (const row of rows) found.set(String(row.cid).replaceAll('\n', ''), bytesOf(row.bytes))
     return cids.map((cid) => found.get(bufferOf(cid.bytes).toString('base64')))
@@ -321,12 +323,12 @@ class PostgresStorage implements Storage {
 
   async #putBlock (cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
     await this.#run('write block', cid.toString(), options, async (sql) => await sql.unsafe(
-      'INSERT INTO kiln_blocks (cid, bytes) VALUES ($1, $2) ON CONFLICT (cid) DO NOTHING', [bufferOf(cid.bytes), Buffer.from(bytes)]))
+      'INSERT INTO kiln_blocks (cid, bytes) VALUES ($1, $2) ON CONFLICT (cid) DO NOTHING', [bufferOf(cid.bytes), Buffer.from(bytes)], PREPARED))
     this.#stats.bytesWritten += cid.bytes.byteLength + bytes.byteLength
   }
 
   async #hasBlock (cid: CID, options?: AbortOptions): Promise<boolean> {
-    const rows = await this.#run('check block', cid.toString(), options, async (sql) => await sql.unsafe('SELECT 1 FROM kiln_blocks WHERE cid = $1', [bufferOf(cid.bytes)]))
+    const rows = await this.#run('check block', cid.toString(), options, async (sql) => await sql.unsafe('SELECT 1 FROM kiln_blocks WHERE cid = $1', [bufferOf(cid.bytes)], PREPARED))
     return rows.length > 0
   }
 
@@ -373,7 +375,7 @@ class PostgresStorage implements Storage {
     while (true) {
       const last: string | null = after
       const rows: Row[] = await this.#run(action, '', options, async (sql): Promise<Row[]> => await sql.unsafe(
-        `SELECT doc_id FROM ${table} WHERE $1::text IS NULL OR doc_id > $1::text ORDER BY doc_id LIMIT ${LIST_PAGE}`, [last]))
+        `SELECT doc_id FROM ${table} WHERE $1::text IS NULL OR doc_id > $1::text ORDER BY doc_id LIMIT ${LIST_PAGE}`, [last], PREPARED))
       for (const row of rows) {
         throwIfAborted(options?.signal, action, '')
         yield String(row.doc_id)

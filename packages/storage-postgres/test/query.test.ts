@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AnchorStatus, SignatureStatus } from '@kiln/interface'
 import type { DocHead, DocIndexRecord, QueryFilter, QuerySort, Storage, StorageQuery } from '@kiln/interface'
 import { encodeRecord } from '@kiln/codec'
-import postgres from 'postgres'
+import postgres, { type Sql } from 'postgres'
 import { postgresStorage } from '@kiln/storage-postgres'
 import { createTestDatabase, testPostgres, type TestDatabase } from '@kiln/storage-postgres/testing'
 import { queryTests } from '@kiln/interface-tests/query'
-import { emptyKilnTables, openStorage } from './fixtures/database.js'
+import { emptyKilnTables, openStorage, storageOn, testPool } from './fixtures/database.js'
 
 const server = await testPostgres()
 
@@ -27,20 +27,23 @@ function record (fields: Partial<DocIndexRecord>): DocIndexRecord {
 
 describe.skipIf(server.skip)(`postgresStorage query compliance${server.reason}`, () => {
   let database: TestDatabase
+  let pool: Sql
 
   beforeAll(async () => {
     database = await createTestDatabase(server.url)
     await (await openStorage(database.url)).stop?.()
+    pool = testPool(database.url)
   })
 
   afterAll(async () => {
+    await pool?.end({ timeout: 5 })
     await database?.drop()
   })
 
   queryTests({
     setup: async () => {
-      await emptyKilnTables(database.url)
-      return await openStorage(database.url)
+      await emptyKilnTables(pool)
+      return await storageOn(pool)
     },
     teardown: async (storage) => { await storage.stop?.() }
   })

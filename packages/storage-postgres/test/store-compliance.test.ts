@@ -1,34 +1,37 @@
 import { afterAll, beforeAll, describe } from 'vitest'
+import type { Sql } from 'postgres'
 import type { Storage } from '@kiln/interface'
 import { storeTests } from '@kiln/interface-tests/store'
 import { createTestDatabase, testPostgres, type TestDatabase } from '@kiln/storage-postgres/testing'
-import { emptyKilnTables, openStorage } from './fixtures/database.js'
+import { emptyKilnTables, openStorage, storageOn, testPool } from './fixtures/database.js'
 
 const server = await testPostgres()
 
 describe.skipIf(server.skip)(`postgresStorage${server.reason}`, () => {
   let database: TestDatabase
+  let pool: Sql
 
   beforeAll(async () => {
     database = await createTestDatabase(server.url)
-    // Creates the schema once; each test then starts on empty tables (DELETE, cheaper than TRUNCATE on tiny tables).
-    const storage = await openStorage(database.url)
-    await storage.stop?.()
+    // The first start creates the schema; each test then starts on empty tables, on a pool the suite shares.
+    await (await openStorage(database.url)).stop?.()
+    pool = testPool(database.url)
   })
 
   afterAll(async () => {
+    await pool?.end({ timeout: 5 })
     await database?.drop()
     await server.stop()
   })
 
   storeTests({
     setup: async () => {
-      await emptyKilnTables(database.url)
-      return await openStorage(database.url)
+      await emptyKilnTables(pool)
+      return await storageOn(pool)
     },
     reopen: async (storage: Storage) => {
       await storage.stop?.()
-      return await openStorage(database.url)
+      return await storageOn(pool)
     },
     teardown: async (storage: Storage) => {
       await storage.stop?.()
