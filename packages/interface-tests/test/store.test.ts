@@ -3,14 +3,16 @@ import { CID } from 'multiformats/cid'
 import { AbortError, AnchorStatus, BlockNotFoundError, InvalidQueryError, LogEntryType, StorageError } from '@kiln/interface'
 import type {
   AbortOptions, AnchorStatusRecord, Blockstore, Checkpoint, CommitOptions, CommitPlace, DocHead, Storage, StorageBatch,
-  StorageWriteStats, StoredLogEntry, DocIndexRecord, StorageQueryPage
+  StorageWriteStats, StoredLogEntry, DocIndexRecord, QueryFilter, QuerySort, StorageQuery, StorageQueryPage
 } from '@kiln/interface'
 import { decodeHeadRecord, encodeHeadRecord } from '@kiln/codec'
-import { storeTests } from '@kiln/interface-tests'
+import { queryTests, storeTests } from '@kiln/interface-tests'
 
 // A second, deliberately plain backend, so the store suite is shown to test the contract and not @kiln/storage-level:
 // Maps in memory, a batch made of closures that are all checked first and then run in one synchronous go, heads kept
-// as dag-cbor bytes (so every read is a deep copy), and bytes counted as this backend would lay them out.
+// as dag-cbor bytes (so every read is a deep copy), and bytes counted as this backend would lay them out. Its query
+// index is written from the interface's comments alone, with none of @kiln/query's code: the query suite passing on
+// it as well shows the suite pins the contract, not one implementation of it.
 
 /** A change a batch makes once every queued write has been checked: runs synchronously, so a batch is atomic. */
 type Apply = () => void
@@ -24,6 +26,8 @@ class MapStorage implements Storage {
   readonly #checkpoints = new Map<string, Map<number, Uint8Array>>()
   readonly #statuses = new Map<string, AnchorStatusRecord>()
   readonly #pins = new Set<string>()
+  /** Index records as JSON text: a deep copy on every read. */
+  readonly #index = new Map<string, string>()
   readonly #stats: StorageWriteStats = { batches: 0, syncs: 0, bytesWritten: 0 }
 
   constructor () {
@@ -88,7 +92,7 @@ class MapStorage implements Storage {
 
   async deleteDocument (docId: string, options?: AbortOptions): Promise<void> {
     abortable(options)
-    for (const map of [this.#heads, this.#logs, this.#places, this.#checkpoints, this.#statuses]) map.delete(docId)
+    for (const map of [this.#heads, this.#logs, this.#places, this.#checkpoints, this.#statuses, this.#index]) map.delete(docId)
     this.#pins.delete(docId)
   }
 
@@ -101,7 +105,15 @@ class MapStorage implements Storage {
         const copy = bytes.slice()
         return queue(async () => [() => { this.#blocks.set(cid.toString(), copy) }, cid.bytes.byteLength + copy.byteLength])
       },
-      putIndex: () => batch,
+      putIndex: (docId, record) => {
+        const text = JSON.stringify(record)
+        return queue(async () => [() => {
+          const fresh = JSON.parse(text) as DocIndexRecord
+          const old = this.#index.get(docId)
+          if (old !== undefined) fresh.createdAt = (JSON.parse(old) as DocIndexRecord).createdAt
+          this.#index.set(docId, JSON.stringify(fresh))
+        }, docId.length + text.length])
+      },
       putHead: (docId, head) => queue(async () => {
         const bytes = await encoded(head, `the head of ${docId}`)
         return [() => { this.#heads.set(docId, bytes) }, docId.length + bytes.byteLength]
@@ -177,17 +189,133 @@ class MapStorage implements Storage {
     abortable(options)
   }
 
-  async query (): Promise<StorageQueryPage> {
-    throw new InvalidQueryError('This reference store keeps no query index')
+  async query (query: StorageQuery, options?: AbortOptions): Promise<StorageQueryPage> {
+    abortable(options)
+    const sort = query.sort
+    const tag = JSON.stringify(sort)
+    let start: Placed | undefined
+    if (query.after !== undefined) {
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(Buffer.from(query.after, 'base64url').toString('utf8'))
+      } catch {
+        throw new InvalidQueryError('Bad cursor')
+      }
+      if (!Array.isArray(parsed) || parsed.length !== 3 || parsed[0] !== tag || typeof parsed[2] !== 'string') throw new InvalidQueryError('Bad cursor')
+      start = { key: parsed[1] as Key, id: parsed[2] }
+    }
+    const placed: Placed[] = []
+    for (const [id, text] of this.#index) {
+      const record = JSON.parse(text) as DocIndexRecord
+      if (query.filter === undefined || plainMatch(record, query.filter)) placed.push({ key: keyOf(record, sort), id })
+    }
+    placed.sort((a, b) => order(a, b, sort))
+    const rest = start === undefined ? placed : placed.filter((p) => order(p, start, sort) > 0)
+    const ids = rest.slice(0, query.first).map((p) => p.id)
+    const page: StorageQueryPage = { ids, hasNextPage: rest.length > query.first }
+    if (page.hasNextPage) {
+      const last = rest[query.first - 1]!
+      page.endCursor = Buffer.from(JSON.stringify([tag, last.key, last.id])).toString('base64url')
+    }
+    if (query.count === true) page.count = placed.length
+    return page
   }
 
-  async getIndexRecord (): Promise<DocIndexRecord | undefined> {
-    return undefined
+  async getIndexRecord (docId: string, options?: AbortOptions): Promise<DocIndexRecord | undefined> {
+    abortable(options)
+    const text = this.#index.get(docId)
+    return text === undefined ? undefined : JSON.parse(text) as DocIndexRecord
   }
 
   writeStats (): StorageWriteStats {
     return { ...this.#stats }
   }
+}
+
+type Key = number | string | null
+interface Placed { key: Key, id: string }
+
+/** Equal as JSON: both written with their object keys sorted, so key order does not count. */
+function sameJson (a: unknown, b: unknown): boolean {
+  const canonical = (v: unknown): unknown => Array.isArray(v) ? v.map(canonical)
+    : v !== null && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
+      : v
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b))
+}
+
+/** Unicode code point order, compared character by character. */
+function byCodePoint (a: string, b: string): number {
+  const x = [...a]
+  const y = [...b]
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!
+    if (d !== 0) return d
+  }
+  return x.length - y.length
+}
+
+const MISSING = Symbol('missing')
+
+function at (content: unknown, path: string[]): unknown {
+  let node = content
+  for (const step of path) {
+    if (Array.isArray(node) && /^(0|[1-9]\d*)$/.test(step) && Number(step) < node.length) node = node[Number(step)]
+    else if (node !== null && typeof node === 'object' && !Array.isArray(node) && Object.prototype.hasOwnProperty.call(node, step)) node = (node as Record<string, unknown>)[step]
+    else return MISSING
+  }
+  return node
+}
+
+function plainMatch (r: DocIndexRecord, f: QueryFilter): boolean {
+  if ('and' in f) return f.and.every((g) => plainMatch(r, g))
+  if ('or' in f) return f.or.some((g) => plainMatch(r, g))
+  if ('not' in f) return !plainMatch(r, f.not)
+  if ('doctype' in f) return r.doctype === f.doctype
+  if ('controller' in f) return r.controllers.includes(f.controller)
+  if ('family' in f) return r.family === f.family
+  if ('tags' in f) return 'all' in f.tags ? f.tags.all.every((t) => r.tags.includes(t)) : f.tags.any.some((t) => r.tags.includes(t))
+  if ('schema' in f) return 'doc' in f.schema ? r.schemaDoc === f.schema.doc : r.schemaCommit === f.schema.commit
+  if ('linksTo' in f) return r.links.includes(f.linksTo)
+  const within = (t: number | undefined, range: { after?: number, before?: number }): boolean =>
+    t !== undefined && (range.after === undefined || t > range.after) && (range.before === undefined || t < range.before)
+  if ('created' in f) return within(r.createdAt, f.created)
+  if ('updated' in f) return within(r.updatedAt, f.updated)
+  if ('anchored' in f) return within(r.anchoredAt, f.anchored)
+  const c = f.content as Record<string, unknown> & { path: string[] }
+  const v = at(r.content, c.path)
+  const [op, x] = Object.entries(c).find(([k]) => k !== 'path')!
+  const present = v !== MISSING
+  switch (op) {
+    case 'equalTo': return present && sameJson(v, x)
+    case 'notEqualTo': return !(present && sameJson(v, x))
+    case 'in': return present && (x as unknown[]).some((y) => sameJson(v, y))
+    case 'notIn': return !(present && (x as unknown[]).some((y) => sameJson(v, y)))
+    case 'isNull': return x === (!present || v === null)
+    case 'exists': return x === present
+  }
+  if (typeof v !== typeof x) return false
+  const d = typeof x === 'number' ? (v as number) - x : byCodePoint(v as string, x as string)
+  return op === 'gt' ? d > 0 : op === 'gte' ? d >= 0 : op === 'lt' ? d < 0 : d <= 0
+}
+
+function keyOf (r: DocIndexRecord, sort: QuerySort): Key {
+  if (sort.by !== 'content') return sort.by === 'created' ? r.createdAt : sort.by === 'updated' ? r.updatedAt : r.anchoredAt ?? null
+  const v = at(r.content, sort.path)
+  return typeof v === 'number' || typeof v === 'string' ? v : null
+}
+
+/** The sort's order: numbers before strings (reversed for desc), null keys last both ways, then DocIDs. */
+function order (a: Placed, b: Placed, sort: QuerySort): number {
+  const sign = sort.order === 'asc' ? 1 : -1
+  if ((a.key === null) !== (b.key === null)) return a.key === null ? 1 : -1
+  if (a.key !== null && b.key !== null) {
+    const ca = typeof a.key === 'number' ? 0 : 1
+    const cb = typeof b.key === 'number' ? 0 : 1
+    if (ca !== cb) return sign * (ca - cb)
+    const d = ca === 0 ? (a.key as number) - (b.key as number) : byCodePoint(a.key as string, b.key as string)
+    if (d !== 0) return sign * d
+  }
+  return sign * byCodePoint(a.id, b.id)
 }
 
 function abortable (options: AbortOptions | undefined): void {
@@ -218,4 +346,5 @@ function mapOf<K, V> (maps: Map<string, Map<K, V>>, docId: string): Map<K, V> {
 
 describe('the store suite on a plain Map backend', () => {
   storeTests({ setup: () => new MapStorage() })
+  queryTests({ setup: () => new MapStorage() })
 })

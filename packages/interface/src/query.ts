@@ -23,6 +23,8 @@ export interface DocIndexRecord {
   /**
    * The DocIDs the content links to, each once, sorted: every string of the content (at any depth, object keys
    * excluded) that parses as a DocID or CommitID, with or without `ceramic://`, a CommitID counting as its DocID.
+   * Computed by `@kiln/query`'s `linksOf`, which reads hostile content only so far (`LINK_LIMITS`: nesting, values
+   * visited, length and number of strings tried); backends store what they are given.
    */
   links: string[]
   /**
@@ -38,8 +40,9 @@ export interface DocIndexRecord {
 
 /**
  * A JSON path into a document's content: the keys and array indexes from the root, as parsed from a JSON Pointer
- * (`/a/0/b` is `['a', '0', 'b']`). A segment reads an object's key, or an array's element when it is a canonical
- * decimal index (`0`, `12`, not `01`); anything else reads nothing. At most {@link QUERY_LIMITS.maxPathDepth} segments.
+ * (`/a/0/b` is `['a', '0', 'b']`; `[]`, the pointer `""`, is the whole content). A segment reads an object's own key,
+ * or an array's element when it is a canonical decimal index (`0`, `12`, not `01`) below its length; anything else
+ * (a step into a string, number, boolean or `null`) reads nothing. At most {@link QUERY_LIMITS.maxPathDepth} segments.
  */
 export type ContentPath = string[]
 
@@ -75,7 +78,8 @@ export interface TimeRange {
 /**
  * A query filter, normalized (the node turns doctype names into codes, DocIDs into canonical strings, times into
  * milliseconds). Every kind matches documents as its comment says; combinations nest up to
- * {@link QUERY_LIMITS.maxFilterDepth} levels with at most {@link QUERY_LIMITS.maxFilterTerms} terms in all.
+ * {@link QUERY_LIMITS.maxFilterDepth} levels with at most {@link QUERY_LIMITS.maxFilterTerms} terms in all. A term is
+ * a filter that is not `and`, `or` or `not`; the lists of `and`, `or`, `in`, `notIn` and `tags` are never empty.
  */
 export type QueryFilter =
   | { and: QueryFilter[] }
@@ -103,10 +107,11 @@ export type QueryFilter =
   | { anchored: TimeRange }
 
 /**
- * The order of results. Time keys order by the record's time; `content` by the value at `path`: numbers first (by
- * value), then strings (by code point); other values and missing ones come last, in either direction. A document
- * never anchored comes last when sorting by `anchored`, in either direction. Ties are broken by DocID string, in the
- * same direction as the order.
+ * The order of results. Time keys order by the record's time; `content` by the value at `path`: ascending, numbers
+ * first (by value), then strings (by code point); descending is the exact reverse of that (strings, then numbers).
+ * Other values and missing ones come last, in either direction. A document never anchored comes last when sorting by
+ * `anchored`, in either direction. Ties (equal keys, and among the ones that come last) are broken by DocID string
+ * compared by code point, in the same direction as the order.
  */
 export type QuerySort =
   | { by: 'created' | 'updated' | 'anchored', order: 'asc' | 'desc' }
@@ -129,9 +134,10 @@ export interface StorageQuery {
 export interface StorageQueryPage {
   ids: string[]
   /**
-   * Whether documents may follow: then `endCursor` continues. A backend with a bounded scan (LevelDB on content
-   * filters) may return fewer than `first` ids, even none, with `hasNextPage` true: the pages together hold exactly the
-   * matching documents, in order.
+   * Whether documents may follow: then `endCursor` continues. A backend with a bounded scan (LevelDB on a filter no
+   * index narrows) may return fewer than `first` ids, even none, with `hasNextPage` true: the pages together hold
+   * exactly the matching documents, in order. A cursor is a position in the sort order (a sort key and a DocID), so a
+   * page after it starts past that position even if the document there has changed or gone since.
    */
   hasNextPage: boolean
   /** The cursor after the last id examined (opaque, base64url); absent when `hasNextPage` is false. */

@@ -154,8 +154,7 @@ export function timeRange (field: TimeField, present: boolean): KeyRange {
 /** The time and DocID of a time key of the range `present` says. */
 export function decodeTimeKey (key: Uint8Array, present: boolean): { time: number | undefined, docId: string } {
   if (!present) return { time: undefined, docId: utf8Decoder.decode(key.subarray(TIME_PREFIX_ABSENT)) }
-  const bytes = key.slice(3, TIME_PREFIX_PRESENT)
-  return { time: decodeTime(bytes), docId: utf8Decoder.decode(key.subarray(TIME_PREFIX_PRESENT)) }
+  return { time: decodeTime(key.subarray(3, TIME_PREFIX_PRESENT)), docId: utf8Decoder.decode(key.subarray(TIME_PREFIX_PRESENT)) }
 }
 
 /** The DocID at the end of a key that starts with `prefix`. */
@@ -173,7 +172,8 @@ export function encodeTime (time: number): Uint8Array {
 }
 
 function decodeTime (bytes: Uint8Array): number {
-  const copy = bytes.slice()
+  // A copy of its own: LevelDB hands back Buffers, whose slice() shares a pooled ArrayBuffer.
+  const copy = Uint8Array.from(bytes)
   if ((copy[0]! & 0x80) !== 0) copy[0]! &= 0x7f
   else for (let i = 0; i < 8; i++) copy[i] = ~copy[i]! & 0xff
   return new DataView(copy.buffer).getFloat64(0)

@@ -331,11 +331,12 @@ class LevelStorage implements Storage {
     for (const write of writes) prepared.push(await prepare(write))
     await this.#run('commit a batch', key, options, async (db) => await this.#locks.run(docIds, async () => {
       const operations: Operation[] = []
-      // The index record of each document as this batch leaves it so far: a second putIndex replaces the first.
-      const indexed = new Map<string, DocIndexRecord | undefined>()
+      // The index record of each document as this batch leaves it so far (read in one go before the first write): a
+      // second putIndex replaces the first.
+      const indexed = await this.#readIndexRecords(db, [...new Set(prepared.flatMap((w) => w.type === 'index' ? [w.docId] : []))])
       for (const write of prepared) {
         if (write.type === 'index') {
-          const old = indexed.has(write.docId) ? indexed.get(write.docId) : await this.#readIndexRecord(db, write.docId)
+          const old = indexed.get(write.docId)
           // The first createdAt given for a document is kept; the old record's secondary keys go, the new one's come.
           const record = old === undefined ? write.record : { ...write.record, createdAt: old.createdAt }
           if (old !== undefined) for (const k of indexKeysOf(write.docId, old)) operations.push({ type: 'del', key: k })
@@ -367,6 +368,17 @@ class LevelStorage implements Storage {
     if (commit !== undefined) this.#stats.batches++
     if (sync) this.#stats.syncs++
     for (const op of operations) if (op.type === 'put') this.#stats.bytesWritten += op.key.byteLength + op.value.byteLength
+  }
+
+  async #readIndexRecords (db: Database, docIds: string[]): Promise<Map<string, DocIndexRecord | undefined>> {
+    const records = new Map<string, DocIndexRecord | undefined>()
+    if (docIds.length === 0) return records
+    const found = await db.getMany(docIds.map(indexRecordKey))
+    found.forEach((bytes, i) => {
+      const docId = docIds[i]!
+      records.set(docId, bytes === undefined ? undefined : this.#decode(`the index record of ${docId}`, docId, () => decodeIndexRecord(bytes)))
+    })
+    return records
   }
 
   async #readIndexRecord (db: Database, docId: string): Promise<DocIndexRecord | undefined> {

@@ -58,23 +58,25 @@ export interface QueryContext {
 }
 
 /**
- * Runs a query on the LevelDB index. Plan: candidates from the most selective indexed equality term at the top of
- * the filter (alone or a member of a top-level `and`), or every document when there are at most `maxScan`, are read
- * and evaluated in full (an exact page and count). Past that, a sort by time streams along that time's keys,
- * examining at most `maxScan` records per call (a short page then continues from its cursor); a count or a content
- * sort cannot, and is a `QueryTooBroadError`.
+ * Runs a query on the LevelDB index. Plan: when the filter (or a member of its top-level `and`) is an indexed equality
+ * term listing at most `maxScan` documents, the most selective one's documents are read and evaluated in full (an
+ * exact page and count). Otherwise a sort by time streams along that time's keys, examining at most `maxScan` records
+ * per call (a short page then continues from its cursor); a count or a content sort evaluates every document in full
+ * when there are at most `maxScan`, and is a `QueryTooBroadError` when there are more.
  */
 export async function runQuery (query: StorageQuery, context: QueryContext): Promise<StorageQueryPage> {
   checkPageSize(query.first)
   const after = query.after === undefined ? undefined : decodeCursor(query.after, query.sort)
-  const candidates = await indexedCandidates(query.filter, context) ?? await allDocuments(context)
-  if (candidates !== undefined) return await evaluate(candidates, query, after, context)
-  if (query.count === true || query.sort.by === 'content') {
-    throw new QueryTooBroadError(`This query would examine more than ${context.maxScan} documents${query.count === true ? ' to count them' : ' to sort them by content'}: add a doctype, controller, family, tags, schema or linksTo filter that matches fewer`, {
-      details: { maxScan: context.maxScan }
-    })
-  }
-  return await stream(query, query.sort.by, after, context)
+  const indexed = await indexedCandidates(query.filter, context)
+  if (indexed !== undefined) return await evaluate(indexed, query, after, context)
+  // A time-sorted page streams (on a small store, to the end: an exact page); a count or a content sort needs every
+  // candidate at once, which is all of them.
+  if (query.count !== true && query.sort.by !== 'content') return await stream(query, query.sort.by, after, context)
+  const all = await allDocuments(context)
+  if (all !== undefined) return await evaluate(all, query, after, context)
+  throw new QueryTooBroadError(`This query would examine more than ${context.maxScan} documents${query.count === true ? ' to count them' : ' to sort them by content'}: add a doctype, controller, family, tags, schema or linksTo filter that matches fewer`, {
+    details: { maxScan: context.maxScan }
+  })
 }
 
 /** Reads and evaluates `docIds` in full: the exact page, and count. */
