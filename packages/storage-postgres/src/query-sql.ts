@@ -41,8 +41,10 @@ function compile (filter: QueryFilter, negated: boolean, params: Params, depth: 
   const keys = Object.keys(filter)
   if (keys.length !== 1) invalid(`${field} must have exactly one kind, not ${keys.length === 0 ? 'none' : keys.join(', ')}`, field)
   const kind = keys[0]!
-  if (depth > QUERY_LIMITS.maxFilterDepth) invalid(`${field} nests deeper than ${QUERY_LIMITS.maxFilterDepth} levels`, field)
-  if (++budget.terms > QUERY_LIMITS.maxFilterTerms) invalid(`the filter has more than ${QUERY_LIMITS.maxFilterTerms} terms`, field)
+  // As @kiln/query counts them: nesting is and/or/not levels, terms are the other filters.
+  const combinator = kind === 'and' || kind === 'or' || kind === 'not'
+  if (combinator && depth > QUERY_LIMITS.maxFilterDepth) invalid(`${field} nests deeper than ${QUERY_LIMITS.maxFilterDepth} levels`, field)
+  if (!combinator && ++budget.terms > QUERY_LIMITS.maxFilterTerms) invalid(`the filter has more than ${QUERY_LIMITS.maxFilterTerms} terms`, field)
   const f = filter as Record<string, unknown>
   const value = f[kind]
   const at = `${field}.${kind}`
