@@ -1,5 +1,6 @@
 // PostgreSQL storage against LevelDB in the same run: the same signed-commit ingest through a node on each, and HTTP
-// creates against a daemon on each. Uses the server of KILN_TEST_DATABASE_URL (a fresh database, dropped after), or
+// creates against a daemon on each; then the query bench's 100,000 documents on PostgreSQL (query.*_p50_ms.postgres).
+// `KILN_BENCH_SECTIONS=query` runs only that section (ingest, http, query). Uses the server of KILN_TEST_DATABASE_URL (a fresh database, dropped after), or
 // starts a private server from the PostgreSQL binaries found here (stopped after). Everything on 127.0.0.1.
 import { spawn } from 'node:child_process'
 import { Agent, request } from 'node:http'
@@ -16,11 +17,14 @@ import { levelStorage } from '@kiln/storage-level'
 import { postgresStorage } from '@kiln/storage-postgres'
 import { createTestDatabase, findPostgresBinaries, startPostgresServer } from '@kiln/storage-postgres/testing'
 import { report } from './measure.mjs'
+import { benchQuery } from './query.bench.mjs'
 
 const DOCS = 50
 const UPDATES_PER_DOC = 10
 const CLIENTS = 16
 const CREATES_PER_CLIENT = 40
+const sections = process.env.KILN_BENCH_SECTIONS?.split(',')
+const want = (section) => sections === undefined || sections.includes(section)
 const BIN = fileURLToPath(new URL('../packages/cli/bin/kiln.js', import.meta.url))
 
 /** A server to bench on: the test server, or a private one; undefined (with the reason printed) when neither. */
@@ -130,26 +134,37 @@ export default async function postgresBench () {
   const database = async () => { const db = await createTestDatabase(server.url); databases.push(db); return db.url }
   try {
     const signer = keyDidSigner({ seed: new Uint8Array(32).fill(7) })
-    const docs = []
-    for (let d = 0; d < DOCS; d++) docs.push(await prepareDocument(signer, UPDATES_PER_DOC, `doc-${d}`))
-    const level = await ingest(levelStorage({ path: join(dir, 'ingest') }), docs)
-    const postgres = await ingest(postgresStorage({ connectionString: await database() }), docs)
-    const how = `${DOCS * UPDATES_PER_DOC} signed tile updates over ${DOCS} documents, ${DOCS} in flight, strict durability`
-    report('postgres.ingest.level_updates_per_s', level, 'updates/s', `LevelDB, ${how}`)
-    report('postgres.ingest.postgres_updates_per_s', postgres, 'updates/s', `PostgreSQL (${server.where}), ${how}`)
-    report('postgres.ingest.ratio_to_level', postgres / level, 'x', 'PostgreSQL rate / LevelDB rate, same run')
-
-    const warmup = await signedCreates(signer, 'warmup')
-    const creates = await signedCreates(signer, 'measured')
-    const levelCreates = await httpCreates([], warmup, creates)
-    const postgresCreates = await httpCreates(['--storage', await database()], warmup, creates)
-    const clients = `${CLIENTS} concurrent clients, ${CLIENTS * CREATES_PER_CLIENT} signed tiles`
-    report('postgres.http_creates_per_s', postgresCreates, 'creates/s', `daemon on PostgreSQL, ${clients}`)
-    report('postgres.http_creates_per_s.level_baseline', levelCreates, 'creates/s', `daemon on LevelDB, ${clients}`)
-    report('postgres.http_creates.ratio_to_level', postgresCreates / levelCreates, 'x')
+    if (want('ingest')) await ingestSection(signer, dir, database, server.where)
+    if (want('http')) await httpSection(signer, database)
+    if (want('query')) {
+      // Target: query.indexed_p50_ms.postgres under 10 ms.
+      await benchQuery('postgres', postgresStorage({ connectionString: await database() }))
+    }
   } finally {
     for (const db of databases) await db.drop().catch(() => {})
     await server.stop()
     await rm(dir, { recursive: true, force: true })
   }
+}
+
+async function ingestSection (signer, dir, database, where) {
+  const docs = []
+  for (let d = 0; d < DOCS; d++) docs.push(await prepareDocument(signer, UPDATES_PER_DOC, `doc-${d}`))
+  const level = await ingest(levelStorage({ path: join(dir, 'ingest') }), docs)
+  const postgres = await ingest(postgresStorage({ connectionString: await database() }), docs)
+  const how = `${DOCS * UPDATES_PER_DOC} signed tile updates over ${DOCS} documents, ${DOCS} in flight, strict durability`
+  report('postgres.ingest.level_updates_per_s', level, 'updates/s', `LevelDB, ${how}`)
+  report('postgres.ingest.postgres_updates_per_s', postgres, 'updates/s', `PostgreSQL (${where}), ${how}`)
+  report('postgres.ingest.ratio_to_level', postgres / level, 'x', 'PostgreSQL rate / LevelDB rate, same run')
+}
+
+async function httpSection (signer, database) {
+  const warmup = await signedCreates(signer, 'warmup')
+  const creates = await signedCreates(signer, 'measured')
+  const levelCreates = await httpCreates([], warmup, creates)
+  const postgresCreates = await httpCreates(['--storage', await database()], warmup, creates)
+  const clients = `${CLIENTS} concurrent clients, ${CLIENTS * CREATES_PER_CLIENT} signed tiles`
+  report('postgres.http_creates_per_s', postgresCreates, 'creates/s', `daemon on PostgreSQL, ${clients}`)
+  report('postgres.http_creates_per_s.level_baseline', levelCreates, 'creates/s', `daemon on LevelDB, ${clients}`)
+  report('postgres.http_creates.ratio_to_level', postgresCreates / levelCreates, 'x')
 }

@@ -26,17 +26,18 @@ export async function runQuery (sql: Sql, query: StorageQuery, timeoutMs: number
   const page = `SELECT ${keys} FROM kiln_documents WHERE ${conditions.join(' AND ')} ORDER BY ${order} LIMIT ${first + 1}`
   try {
     return await sql.begin('read only', async (tx) => {
-      await tx.unsafe(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`)
-      const rows = await tx.unsafe(page, params.values as never[])
+      // Pipelined: the timeout, the page and the count go out together.
+      const [, rows, counted] = await Promise.all([
+        tx.unsafe(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`),
+        tx.unsafe(page, params.values as never[]),
+        query.count === true ? tx.unsafe(`SELECT count(*) AS n FROM kiln_documents WHERE ${where}`, countParams as never[]) : undefined
+      ])
       const hasNextPage = rows.length > first
       const shown = rows.slice(0, first)
       const result: StorageQueryPage = { ids: shown.map((row) => String(row[`k${plan.keys.length - 1}`])), hasNextPage }
       const last = shown.at(-1)
       if (hasNextPage && last !== undefined) result.endCursor = encodeCursor(query.sort, positionOf(last, query.sort, plan.keys.length))
-      if (query.count === true) {
-        const [row] = await tx.unsafe(`SELECT count(*) AS n FROM kiln_documents WHERE ${where}`, countParams as never[])
-        result.count = Number(row?.n ?? 0)
-      }
+      if (counted !== undefined) result.count = Number(counted[0]?.n ?? 0)
       return result
     })
   } catch (err) {
