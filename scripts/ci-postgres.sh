@@ -17,6 +17,13 @@ find_bindir () {
   return 1
 }
 
+# A server already answering on the port (a second run of this script) is used as it is.
+if command -v pg_isready >/dev/null 2>&1 && pg_isready -h 127.0.0.1 -p "$PORT" -U postgres -q; then
+  echo "ci-postgres: PostgreSQL already running on 127.0.0.1:$PORT" >&2
+  echo "export KILN_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:$PORT/postgres"
+  exit 0
+fi
+
 if ! BINDIR="$(find_bindir)"; then
   echo "ci-postgres: installing PostgreSQL (apt-get install postgresql)" >&2
   export DEBIAN_FRONTEND=noninteractive
