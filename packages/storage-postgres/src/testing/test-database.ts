@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { StorageError } from '@kiln/interface'
 import postgres from 'postgres'
+import { describeError, serverOf } from '../server-errors.js'
 import { findPostgresBinaries, startPostgresServer, type PostgresServer } from './server.js'
 
 /** A database made for one test suite. */
@@ -46,6 +47,8 @@ export async function createTestDatabase (serverUrl: string | undefined = proces
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 })
   try {
     await admin.unsafe(`CREATE DATABASE ${name}`)
+  } catch (err) {
+    throw new StorageError(`Cannot create a test database on ${serverOf(new URL(serverUrl))}: ${describeError(err)} (is KILN_TEST_DATABASE_URL a server the tests may create databases on?)`, { cause: err })
   } finally {
     await admin.end({ timeout: 5 })
   }
