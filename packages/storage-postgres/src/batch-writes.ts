@@ -201,7 +201,27 @@ function checkIndexRecord (record: DocIndexRecord): DocIndexRecord {
     if (time !== undefined && !Number.isSafeInteger(time)) throw new RangeError(`its ${field} ${String(time)} is not a whole number of milliseconds`)
   }
   if (jsonText(stored.content) === undefined) throw new TypeError('its content is not JSON')
+  // PostgreSQL's jsonb parser recurses and fails on very deep values ("stack depth limit exceeded"), which would refuse
+  // a commit LevelDB accepts: such content is indexed as null (queries on its paths see nothing), the head keeps it.
+  if (nestingOf(stored.content) > MAX_INDEXED_NESTING) stored.content = null
   return stored
+}
+
+/** Deepest nesting of arrays and objects the query index keeps a document's content at. */
+export const MAX_INDEXED_NESTING = 1000
+
+/** How deep arrays and objects nest in a JSON value, counted without recursion (the value may be hostile). */
+function nestingOf (value: unknown): number {
+  let deepest = 0
+  const stack: Array<[unknown, number]> = [[value, 0]]
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!
+    if (node === null || typeof node !== 'object') continue
+    if (depth + 1 > deepest) deepest = depth + 1
+    if (deepest > MAX_INDEXED_NESTING) return deepest
+    for (const child of Object.values(node)) stack.push([child, depth + 1])
+  }
+  return deepest
 }
 
 /**

@@ -73,7 +73,8 @@ export function writeStatements (tx: TransactionSql, net: NetWrites): Array<Pend
       tags: r.tags,
       schema_doc: r.schemaDoc ?? null,
       schema_commit: r.schemaCommit ?? null,
-      content: r.content,
+      // Boxed: jsonb_to_recordset reads a JSON null field as SQL NULL, and a document's content may be null.
+      content: { v: r.content },
       links: r.links,
       created_at: r.createdAt,
       updated_at: r.updatedAt,
@@ -82,7 +83,7 @@ export function writeStatements (tx: TransactionSql, net: NetWrites): Array<Pend
     // One jsonb parameter: a row holds lists, which unnest would flatten.
     queries.push(tx.unsafe(`INSERT INTO kiln_documents (doc_id, doctype, controllers, family, tags, schema_doc, schema_commit, content, links, created_at, updated_at, anchored_at)
       SELECT r.doc_id, r.doctype, ARRAY(SELECT jsonb_array_elements_text(r.controllers)), r.family,
-        ARRAY(SELECT jsonb_array_elements_text(r.tags)), r.schema_doc, r.schema_commit, r.content,
+        ARRAY(SELECT jsonb_array_elements_text(r.tags)), r.schema_doc, r.schema_commit, r.content -> 'v',
         ARRAY(SELECT jsonb_array_elements_text(r.links)), r.created_at, r.updated_at, r.anchored_at
       FROM jsonb_to_recordset($1::text::jsonb) AS r(doc_id text, doctype integer, controllers jsonb, family text, tags jsonb,
         schema_doc text, schema_commit text, content jsonb, links jsonb, created_at bigint, updated_at bigint, anchored_at bigint)

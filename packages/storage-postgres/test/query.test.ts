@@ -191,6 +191,23 @@ describe.skipIf(server.skip)(`postgresStorage queries${server.reason}`, () => {
     }
   })
 
+  it('indexes content nested deeper than MAX_INDEXED_NESTING as null rather than refusing the write', async () => {
+    let deep: unknown = 'bottom'
+    for (let i = 0; i < 1500; i++) deep = [deep]
+    await storage.batch().putIndex('kdoc-deep', record({ content: { deep }, createdAt: 800 })).commit()
+    expect((await storage.getIndexRecord('kdoc-deep'))?.content).toBeNull()
+    expect(await ids({ content: { path: [], equalTo: null } })).toEqual(['kdoc-deep'])
+    await storage.deleteDocument('kdoc-deep')
+  })
+
+  it('indexes a document whose content is null, as a present null', async () => {
+    await storage.batch().putIndex('kdoc-null', record({ content: null, createdAt: 900 })).commit()
+    expect((await storage.getIndexRecord('kdoc-null'))?.content).toBeNull()
+    expect(await ids({ content: { path: [], exists: true } })).toContain('kdoc-null')
+    expect(await ids({ content: { path: [], isNull: true } })).toEqual(['kdoc-null'])
+    await storage.deleteDocument('kdoc-null')
+  })
+
   it('cancels a query running past the timeout with QueryTooBroadError', async () => {
     const impatient = postgresStorage({ connectionString: database.url, queryTimeoutMs: 200 })({})
     await impatient.start?.()
