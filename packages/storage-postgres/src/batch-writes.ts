@@ -235,7 +235,8 @@ export function jsonText (value: unknown): string | undefined {
   } catch {
     return undefined
   }
-  return text?.replaceAll('\\u0000', '\\ufffd')
+  // The escape \u0000 itself, not a literal backslash followed by "u0000" (an even run of backslashes before it).
+  return text?.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd')
 }
 
 /**

@@ -200,6 +200,14 @@ describe.skipIf(server.skip)(`postgresStorage queries${server.reason}`, () => {
     await storage.deleteDocument('kdoc-deep')
   })
 
+  it('indexes strings holding U+0000, which PostgreSQL cannot store, and finds them by the same strings', async () => {
+    await storage.batch().putIndex('kdoc-nul', record({ family: 'f\u0000', content: { s: 'x\u0000y', t: '\\u0000' }, createdAt: 950 })).commit()
+    expect(await ids({ content: { path: ['s'], equalTo: 'x\u0000y' } })).toEqual(['kdoc-nul'])
+    expect(await ids({ content: { path: ['t'], equalTo: '\\u0000' } })).toEqual(['kdoc-nul'])
+    expect(await ids({ family: 'f\u0000' })).toEqual(['kdoc-nul'])
+    await storage.deleteDocument('kdoc-nul')
+  })
+
   it('indexes a document whose content is null, as a present null', async () => {
     await storage.batch().putIndex('kdoc-null', record({ content: null, createdAt: 900 })).commit()
     expect((await storage.getIndexRecord('kdoc-null'))?.content).toBeNull()
