@@ -1,8 +1,8 @@
 import { expect } from 'vitest'
 import { QUERY_LIMITS } from '@kiln/interface'
-import type { QueryFilter, StorageQuery } from '@kiln/interface'
-import { encodeCursor, formatPointer, matchesFilter, parseQuery } from '@kiln/query'
-import { fc, fuzzInputs, fuzzTest, mutatedJson } from '@kiln/interface-tests/fuzz'
+import type { QueryFilter, QuerySort, StorageQuery } from '@kiln/interface'
+import { decodeCursor, encodeCursor, formatPointer, matchesFilter, parseQuery } from '@kiln/query'
+import { fc, fuzzInputs, fuzzTest, mutatedJson, mutatedString } from '@kiln/interface-tests/fuzz'
 import { doctypeCode, fixedIds } from './fixtures.js'
 
 // parseQuery is what the HTTP API and the CLI hand user input to: any JSON must come back as a StorageQuery within
@@ -129,5 +129,25 @@ fuzzTest<Input>({
     if (query.filter !== undefined) expect(typeof matchesFilter(record, query.filter)).toBe('boolean')
     const cursor = encodeCursor(query.sort, { key: null, id: ids.docs[0]! })
     if (query.sort.by === 'anchored' || query.sort.by === 'content') expect(parseQuery({ ...userForm(query), after: cursor }, options).after).toBe(cursor)
+  }
+})
+
+// Cursors come back from clients: any string must decode to a position of the sort, or be refused with
+// InvalidQueryError. An accepted cursor encodes back to one that decodes to the same position.
+const cursorSort: QuerySort = { by: 'content', path: ['a', 'b'], order: 'desc' }
+const validCursor = fc.record({
+  key: fc.oneof(fc.constant(null), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.string({ maxLength: 12 })),
+  id: fc.constantFrom(...ids.docs)
+}).map((position) => encodeCursor(cursorSort, position))
+
+fuzzTest<string>({
+  name: 'query decodeCursor',
+  inputs: fuzzInputs(validCursor, mutatedString, fc.string({ maxLength: 64 })),
+  runs: 3_000,
+  errors: ['InvalidQueryError'],
+  run: (cursor) => decodeCursor(cursor, cursorSort),
+  accepted: (_cursor, position) => {
+    const decoded = position as { key: number | string | null, id: string }
+    expect(decodeCursor(encodeCursor(cursorSort, decoded), cursorSort)).toEqual(decoded)
   }
 })

@@ -151,6 +151,19 @@ export function timeRange (field: TimeField, present: boolean): KeyRange {
   return prefixRange(Uint8Array.of(TIME, TIME_FIELDS[field], present ? PRESENT : ABSENT))
 }
 
+/**
+ * The time keys of `field` with a time strictly between `after` and `before` (either may be absent). No DocID's
+ * UTF-8 holds a 0xff byte, so `time ‖ 0xff` lies after every key at exactly `after`.
+ */
+export function timeSpan (field: TimeField, after: number | undefined, before: number | undefined): KeyRange {
+  const prefix = Uint8Array.of(TIME, TIME_FIELDS[field], PRESENT)
+  const all = prefixRange(prefix)
+  return {
+    gte: after === undefined ? all.gte : concat(prefix, encodeTime(after), Uint8Array.of(0xff)),
+    lt: before === undefined ? all.lt : concat(prefix, encodeTime(before))
+  }
+}
+
 /** The time and DocID of a time key of the range `present` says. */
 export function decodeTimeKey (key: Uint8Array, present: boolean): { time: number | undefined, docId: string } {
   if (!present) return { time: undefined, docId: utf8Decoder.decode(key.subarray(TIME_PREFIX_ABSENT)) }

@@ -1,10 +1,10 @@
 import { QueryTooBroadError } from '@kiln/interface'
-import type { DocIndexRecord, QueryFilter, StorageQuery, StorageQueryPage } from '@kiln/interface'
+import type { DocIndexRecord, QueryFilter, StorageQuery, StorageQueryPage, TimeRange } from '@kiln/interface'
 import { checkPageSize, comparePositions, decodeCursor, encodeCursor, matchesFilter, pageOf, sortKey } from '@kiln/query'
 import type { SortPosition } from '@kiln/query'
 import type { Database } from './database.js'
 import {
-  decodeTimeKey, docIdAfter, indexRecordRange, prefixRange, termKey, termPrefix, timeKey, timeRange,
+  decodeTimeKey, docIdAfter, indexRecordRange, prefixRange, termKey, termPrefix, timeKey, timeRange, timeSpan,
   type KeyRange, type TermField, type TimeField
 } from './key-layout.js'
 
@@ -104,8 +104,10 @@ async function stream (query: StorageQuery, field: TimeField, after: SortPositio
   const found: SortPosition[] = []
   let examined = 0
   let last: SortPosition | undefined
-  for (const present of field === 'anchored' ? [true, false] : [true]) {
-    const range = timeRange(field, present)
+  // A range on the sorted time at the top of the filter narrows the scan, and rules out documents without the time.
+  const span = spanOf(query.filter, field)
+  for (const present of field === 'anchored' && span === undefined ? [true, false] : [true]) {
+    const range = present ? timeSpan(field, span?.after, span?.before) : timeRange(field, false)
     // Where the cursor is: in the keys with a time (a number), or after all of them (null).
     let from: Uint8Array | undefined
     if (after !== undefined) {
@@ -116,11 +118,10 @@ async function stream (query: StorageQuery, field: TimeField, after: SortPositio
     const bounds: { gt?: Uint8Array, gte?: Uint8Array, lt?: Uint8Array, reverse: boolean } = { reverse }
     if (reverse) {
       bounds.gte = range.gte
-      if (from === undefined) bounds.lt = range.lt
-      else bounds.lt = from
+      bounds.lt = from === undefined || compareBytes(range.lt, from) < 0 ? range.lt : from
     } else {
       bounds.lt = range.lt
-      if (from === undefined) bounds.gte = range.gte
+      if (from === undefined || compareBytes(from, range.gte) < 0) bounds.gte = range.gte
       else bounds.gt = from
     }
     const iterator = context.db.keys(bounds)
@@ -157,6 +158,26 @@ async function stream (query: StorageQuery, field: TimeField, after: SortPositio
     return { ids: found.map((p) => p.id), hasNextPage: true, endCursor: encodeCursor(query.sort, last) }
   }
   return { ids: found.map((p) => p.id), hasNextPage: false }
+}
+
+/** The intersection of the ranges on `field` at the top of `filter` (itself or its top-level `and`), if any. */
+function spanOf (filter: QueryFilter | undefined, field: TimeField): TimeRange | undefined {
+  if (filter === undefined) return undefined
+  let span: TimeRange | undefined
+  for (const term of 'and' in filter ? filter.and : [filter]) {
+    const range = field in term ? (term as Record<TimeField, TimeRange>)[field] : undefined
+    if (range === undefined) continue
+    span ??= {}
+    if (range.after !== undefined) span.after = Math.max(span.after ?? -Infinity, range.after)
+    if (range.before !== undefined) span.before = Math.min(span.before ?? Infinity, range.before)
+  }
+  return span
+}
+
+function compareBytes (a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.byteLength, b.byteLength)
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!
+  return a.byteLength - b.byteLength
 }
 
 /**

@@ -7,6 +7,7 @@ import type { DocHead, DocIndexRecord, QueryFilter, QuerySort, Storage, StorageQ
 import { encodeRecord } from '@kiln/codec'
 import { evaluateQuery } from '@kiln/query'
 import { levelStorage } from '@kiln/storage-level'
+import { ClassicLevel } from 'classic-level'
 import { keyCensus } from './fixtures/layout-1.js'
 
 // The bounded scan: with a small maxScan, queries that no indexed term narrows stream along a time index and return
@@ -89,6 +90,10 @@ describe('levelStorage query bound (maxScan)', () => {
     // indexed, but each term lists more than maxScan documents: the scan is used
     { and: [{ family: 'even' }, { doctype: 0 }] },
     { anchored: { after: T0 + 100_000 } },
+    // a range on the sorted time narrows the scan itself
+    { and: [{ created: { after: T0 + 4_000, before: T0 + 17_000 } }, { content: { path: ['n'], lt: 4 } }] },
+    { and: [{ updated: { after: T0 + 100 } }, { updated: { before: T0 + 450 } }] },
+    { and: [{ anchored: { before: T0 + 300_000 } }, { not: { controller: 'did:key:b' } }] },
     { content: { path: ['n'], equalTo: 99 } }
   ]
   const sorts: QuerySort[] = [
@@ -145,6 +150,54 @@ describe('levelStorage query bound (maxScan)', () => {
   it('refuses a maxScan that is not a positive integer', () => {
     for (const maxScan of [0, -1, 1.5, Number.NaN]) {
       expect(() => levelStorage({ path: dir, maxScan }), String(maxScan)).toThrow(/maxScan/)
+    }
+  })
+})
+
+describe('levelStorage query index on disk', () => {
+  const head = async (): Promise<DocHead> => {
+    const genesis = (await encodeRecord({ disk: true })).cid
+    return { type: 0, content: {}, metadata: { controllers: ['did:key:a'] }, signature: SignatureStatus.SIGNED, anchorStatus: AnchorStatus.PENDING, genesis, tip: genesis, logLength: 1 }
+  }
+
+  it('keeps index records and their keys across a reopen', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kiln-level-reopen-'))
+    try {
+      let storage = levelStorage({ path: dir })({})
+      await storage.start?.()
+      await storage.batch().putHead('kdoc-1', await head()).putIndex('kdoc-1', recordOf(0)).putHead('kdoc-2', await head()).putIndex('kdoc-2', recordOf(3)).commit()
+      await storage.stop?.()
+      storage = levelStorage({ path: dir })({})
+      await storage.start?.()
+      expect(await storage.getIndexRecord('kdoc-1')).toEqual(recordOf(0))
+      expect((await storage.query({ filter: { tags: { any: ['t3'] } }, sort: { by: 'anchored', order: 'desc' }, first: 10 })).ids).toEqual(['kdoc-2'])
+      expect((await storage.query({ sort: { by: 'created', order: 'desc' }, first: 10, count: true }))).toEqual({ ids: ['kdoc-2', 'kdoc-1'], hasNextPage: false, count: 2 })
+      await storage.stop?.()
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('reports a corrupt index record as a StorageError naming the document', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kiln-level-corrupt-'))
+    try {
+      const storage = levelStorage({ path: dir })({})
+      await storage.start?.()
+      await storage.batch().putHead('kdoc-1', await head()).putIndex('kdoc-1', recordOf(0)).commit()
+      await storage.stop?.()
+      const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
+      await db.open()
+      await db.put(Uint8Array.from([0x78, ...new TextEncoder().encode('kdoc-1')]), new TextEncoder().encode('{not json'))
+      await db.close()
+      await storage.start?.()
+      for (const read of [storage.getIndexRecord('kdoc-1'), storage.query({ filter: { controller: 'did:key:a' }, sort: { by: 'created', order: 'asc' }, first: 5 })]) {
+        const err = await read.then(() => undefined, (e: unknown) => e as Error)
+        expect(err?.name).toBe('StorageError')
+        expect(err?.message).toContain('index record of kdoc-1')
+      }
+      await storage.stop?.()
+    } finally {
+      await rm(dir, { recursive: true, force: true })
     }
   })
 })
