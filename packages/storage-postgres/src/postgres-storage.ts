@@ -44,7 +44,7 @@ export function postgresStorage (init: PostgresStorageInit): StorageFactory {
   const pool = (init as Partial<PostgresPoolInit>)?.pool
   if (pool !== undefined) {
     if (typeof pool !== 'function') throw new StorageError('postgresStorage: `pool` must be a client of the `postgres` package', { details: { option: 'pool' } })
-    return (components) => new PostgresStorage({ sql: pool, owned: false, server: 'the PostgreSQL server of the given pool', init }, components)
+    return (components) => new PostgresStorage({ sql: pool, owned: false, server: serverOfPool(pool), init }, components)
   }
   const url = (init as Partial<PostgresConnectionInit>)?.connectionString
   const server = checkConnectionString(url)
@@ -65,6 +65,15 @@ function checkConnectionString (url: unknown): string {
     throw new StorageError(`${usage}; ${JSON.stringify(redact(url))} is a ${parsed.protocol} URL, not postgres:`, { details: { connectionString: redact(url) } })
   }
   return serverOf(parsed)
+}
+
+/** The server a caller's pool connects to, named as {@link serverOf} names a URL's. */
+function serverOfPool (pool: Sql): string {
+  const options = (pool as Partial<Pick<Sql, 'options'>>).options
+  const host = options?.host?.[0] ?? 'localhost'
+  const port = options?.port?.[0] ?? 5432
+  const user = options?.user === undefined ? '' : `${options.user}@`
+  return `postgres://${user}${host}:${port}/${options?.database ?? ''}`
 }
 
 function redact (url: string): string {
