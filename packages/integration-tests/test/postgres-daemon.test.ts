@@ -90,7 +90,8 @@ describe.skipIf(binDir === undefined)(`a daemon whose PostgreSQL server goes dow
       statuses.push(response.status)
       return response
     }
-    const daemon = await postgresDaemon(dir.path, pg.url)
+    // This one is told its database by the environment, as an operator keeping a password off the command line would.
+    const daemon = await startDaemon(['--data-dir', dir.path, '--anchor', 'none'], 20_000, { KILN_DATABASE_URL: pg.url })
     const health = async (): Promise<number> => (await fetch(`${daemon.url}/api/v0/node/healthcheck`)).status
     try {
       const client = httpClient({ url: daemon.url, fetch: recording })
