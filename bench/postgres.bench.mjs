@@ -15,7 +15,7 @@ import { makeGenesis, makeUpdate, tile } from '@kiln/doctype-tile'
 import { keyDidSigner } from '@kiln/signing'
 import { levelStorage } from '@kiln/storage-level'
 import { postgresStorage } from '@kiln/storage-postgres'
-import postgresClient from 'postgres'
+import pg from 'pg'
 import { createTestDatabase, findPostgresBinaries, startPostgresServer } from '@kiln/storage-postgres/testing'
 import { report } from './measure.mjs'
 import { benchQuery } from './query.bench.mjs'
@@ -160,8 +160,9 @@ function analyzedFirst (factory, url) {
     const query = storage.query.bind(storage)
     storage.query = async (q, options) => {
       analyzed ??= (async () => {
-        const sql = postgresClient(url, { max: 1, onnotice: () => {} })
-        try { await sql.unsafe('ANALYZE kiln_documents') } finally { await sql.end({ timeout: 5 }) }
+        const client = new pg.Client({ connectionString: url })
+        await client.connect()
+        try { await client.query('ANALYZE kiln_documents') } finally { await client.end() }
       })()
       await analyzed
       return await query(q, options)

@@ -19,7 +19,7 @@ const HEAVY: Record<string, RegExp> = {
   '@kiln/anchor-ethereum': /\/packages\/anchor-ethereum\//,
   '@kiln/anchor-bitcoin': /\/packages\/anchor-bitcoin\//,
   // the PostgreSQL driver loads only for a daemon storing there (--storage postgres://…)
-  postgres: /\/node_modules\/postgres\//,
+  pg: /\/node_modules\/pg\//,
   // libp2p and helia load only for a daemon on a network (--p2p-listen)
   libp2p: /\/node_modules\/(libp2p|helia|@libp2p\/[^/]+)\//
 }

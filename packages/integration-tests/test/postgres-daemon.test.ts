@@ -100,7 +100,8 @@ describe.skipIf(binDir === undefined)(`a daemon whose PostgreSQL server goes dow
       let stopping: Promise<void> | undefined
       // Four writers create documents until the server stops under them; each stops at its first refusal.
       await Promise.all([0, 1, 2, 3].map(async (lane) => {
-        for (let i = 0; i < 100; i++) {
+        // Until the outage refuses one: however fast the creates go, the server is stopping under them.
+        for (let i = 0; i < 100_000; i++) {
           const content = { lane, i }
           try {
             const doc = await client.createDocument('tile', (await makeGenesis(content, {}, alice)).commit, { anchor: false })

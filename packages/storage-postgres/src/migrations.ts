@@ -1,4 +1,4 @@
-import type { Sql } from 'postgres'
+import { transaction, type Pool } from './connection.js'
 
 /** One schema step: applied once, in its own transaction, in version order. Steps never drop or rewrite data. */
 interface Migration {
@@ -103,26 +103,26 @@ export interface MigrationOutcome {
  * Brings the database to {@link SCHEMA_VERSION}. Each step runs in a transaction holding a transaction-level advisory
  * lock, so several nodes starting on one database apply each step once; a database of a newer schema is refused.
  */
-export async function migrate (sql: Sql): Promise<MigrationOutcome> {
+export async function migrate (pool: Pool): Promise<MigrationOutcome> {
   const applied: number[] = []
-  let version = await currentVersion(sql)
+  let version = await currentVersion(pool)
   if (version > SCHEMA_VERSION) {
     throw new RangeError(`the database holds Kiln schema version ${version}, newer than this package's ${SCHEMA_VERSION}: upgrade @kiln/storage-postgres`)
   }
   for (const migration of MIGRATIONS) {
     if (migration.version <= version) continue
-    const done = await sql.begin(async (tx) => {
-      await tx.unsafe(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`)
-      await tx.unsafe(`CREATE TABLE IF NOT EXISTS kiln_migrations (
+    const done = await transaction(pool, 'BEGIN', async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`)
+      await tx.query(`CREATE TABLE IF NOT EXISTS kiln_migrations (
         version integer PRIMARY KEY,
         name text NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now()
       )`)
       // Another starter may have applied it while this one waited for the lock.
-      const found = await tx.unsafe('SELECT 1 FROM kiln_migrations WHERE version = $1', [migration.version])
-      if (found.length > 0) return false
-      for (const statement of migration.statements) await tx.unsafe(statement)
-      await tx.unsafe('INSERT INTO kiln_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name])
+      const found = await tx.query('SELECT 1 FROM kiln_migrations WHERE version = $1', [migration.version])
+      if (found.rows.length > 0) return false
+      for (const statement of migration.statements) await tx.query(statement)
+      await tx.query('INSERT INTO kiln_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name])
       return true
     })
     if (done) applied.push(migration.version)
@@ -131,9 +131,9 @@ export async function migrate (sql: Sql): Promise<MigrationOutcome> {
   return { applied, version }
 }
 
-async function currentVersion (sql: Sql): Promise<number> {
-  const [table] = await sql.unsafe("SELECT to_regclass('kiln_migrations') IS NOT NULL AS found")
-  if (table?.found !== true) return 0
-  const [row] = await sql.unsafe('SELECT coalesce(max(version), 0) AS version FROM kiln_migrations')
-  return Number(row?.version ?? 0)
+async function currentVersion (pool: Pool): Promise<number> {
+  const table = await pool.query("SELECT to_regclass('kiln_migrations') IS NOT NULL AS found")
+  if (table.rows[0]?.found !== true) return 0
+  const version = await pool.query('SELECT coalesce(max(version), 0) AS version FROM kiln_migrations')
+  return Number(version.rows[0]?.version ?? 0)
 }

@@ -4,13 +4,13 @@ import type {
   Storage, StorageBatch, StorageComponents, StorageFactory, StorageQuery, StorageQueryPage, StorageWriteStats, StoredLogEntry
 } from '@kiln/interface'
 import { decodeHeadRecord } from '@kiln/codec'
+import { createHash } from 'node:crypto'
 import { CID } from 'multiformats/cid'
-import postgres from 'postgres'
-import type { Row, Sql } from 'postgres'
 import { BadWriteError, copyIndexRecord, encodeHeadNow, foldWrites, isPosition, looksLikeDocHead, type QueuedWrite } from './batch-writes.js'
 import { migrate } from './migrations.js'
 import { runQuery } from './run-query.js'
-import { writeStatements } from './write-statements.js'
+import { writeRows } from './write-statements.js'
+import { createPool, transaction, watchIdleErrors, type Pool, type Queryable } from './connection.js'
 import { describeError, isUnreachable, serverOf } from './server-errors.js'
 
 /** Options of {@link postgresStorage}: a connection string, or a client made by the caller. */
@@ -34,16 +34,16 @@ export interface PostgresConnectionInit extends PostgresCommonInit {
   idleTimeoutSeconds?: number
 }
 
-/** Use a client (a pool) of the `postgres` package made by the caller; `stop()` leaves it open. */
+/** Use a node-postgres (`pg`) pool made by the caller; `stop()` leaves it open. */
 export interface PostgresPoolInit extends PostgresCommonInit {
-  pool: Sql
+  pool: Pool
 }
 
 /** Kiln storage on a PostgreSQL server: `postgresStorage({ connectionString: 'postgres://…' })`. */
 export function postgresStorage (init: PostgresStorageInit): StorageFactory {
   const pool = (init as Partial<PostgresPoolInit>)?.pool
   if (pool !== undefined) {
-    if (typeof pool !== 'function') throw new StorageError('postgresStorage: `pool` must be a client of the `postgres` package', { details: { option: 'pool' } })
+    if (typeof (pool as Partial<Pool>)?.connect !== 'function') throw new StorageError('postgresStorage: `pool` must be a node-postgres (pg) Pool', { details: { option: 'pool' } })
     return (components) => new PostgresStorage({ sql: pool, owned: false, server: serverOfPool(pool), init }, components)
   }
   const url = (init as Partial<PostgresConnectionInit>)?.connectionString
@@ -68,12 +68,17 @@ function checkConnectionString (url: unknown): string {
 }
 
 /** The server a caller's pool connects to, named as {@link serverOf} names a URL's. */
-function serverOfPool (pool: Sql): string {
-  const options = (pool as Partial<Pick<Sql, 'options'>>).options
-  const host = options?.host?.[0] ?? 'localhost'
-  const port = options?.port?.[0] ?? 5432
-  const user = options?.user === undefined ? '' : `${options.user}@`
-  return `postgres://${user}${host}:${port}/${options?.database ?? ''}`
+function serverOfPool (pool: Pool): string {
+  const options = (pool as Pool & { options?: { connectionString?: string, host?: string, port?: number, user?: string, database?: string } }).options ?? {}
+  if (options.connectionString !== undefined) {
+    try {
+      return serverOf(new URL(options.connectionString))
+    } catch {
+      return 'the server of the given pool'
+    }
+  }
+  const user = options.user === undefined ? '' : `${options.user}@`
+  return `postgres://${user}${options.host ?? 'localhost'}:${options.port ?? 5432}/${options.database ?? ''}`
 }
 
 function redact (url: string): string {
@@ -81,14 +86,41 @@ function redact (url: string): string {
 }
 
 interface Setup {
-  sql: Sql | undefined
+  sql: Pool | undefined
   owned: boolean
   server: string
   init: PostgresStorageInit
 }
 
-/** Statements of fixed text are prepared once per connection (without it the driver describes each one first, a round trip). */
-const PREPARED = { prepare: true }
+/** A result row. */
+type Row = Record<string, unknown>
+
+/** A row of kiln_documents as node-postgres reads it (bigint columns as strings). */
+interface IndexRow {
+  doctype: number
+  controllers: string[]
+  family: string | null
+  tags: string[]
+  schema_doc: string | null
+  schema_commit: string | null
+  content: unknown
+  links: string[]
+  created_at: string
+  updated_at: string
+  anchored_at: string | null
+}
+
+/**
+ * Runs a statement of fixed text, prepared once per connection under a name derived from the text (node-postgres
+ * keeps prepared statements per client), and returns its rows.
+ */
+async function statement (db: Queryable, text: string, values: unknown[]): Promise<Row[]> {
+  let name = STATEMENT_NAMES.get(text)
+  if (name === undefined) STATEMENT_NAMES.set(text, name = `kiln_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`)
+  return (await db.query({ name, text, values })).rows as Row[]
+}
+
+const STATEMENT_NAMES = new Map<string, string>()
 const DEFAULT_QUERY_TIMEOUT_MS = 5_000
 const LIST_PAGE = 1_000
 /** SQLSTATEs after which a transaction may simply run again: a serialization failure and a deadlock. */
@@ -101,9 +133,10 @@ class PostgresStorage implements Storage {
   readonly #setup: Setup
   readonly #logger: Logger | undefined
   readonly #stats: StorageWriteStats = { batches: 0, syncs: 0, bytesWritten: 0 }
-  #sql: Sql | undefined
+  #pool: Pool | undefined
   #starting: Promise<void> | undefined
   #stopped = false
+  #unwatch: (() => void) | undefined
 
   constructor (setup: Setup, components: StorageComponents) {
     this.#setup = setup
@@ -117,25 +150,26 @@ class PostgresStorage implements Storage {
   }
 
   async start (): Promise<void> {
-    if (this.#sql !== undefined) return
+    if (this.#pool !== undefined) return
     this.#starting ??= this.#open().finally(() => { this.#starting = undefined })
     await this.#starting
   }
 
   async stop (): Promise<void> {
     await this.#starting?.catch(() => {})
-    const sql = this.#sql
-    if (sql === undefined) return
-    this.#sql = undefined
+    const pool = this.#pool
+    if (pool === undefined) return
+    this.#pool = undefined
     this.#stopped = true
-    if (this.#setup.owned) await sql.end({ timeout: 5 }).catch(() => {})
+    this.#unwatch?.()
+    if (this.#setup.owned) await pool.end().catch(() => {})
     this.#logger?.debug({ server: this.#setup.server }, 'postgres storage closed')
   }
 
   async getHead (docId: string, options?: AbortOptions): Promise<DocHead | undefined> {
-    const rows = await this.#run('read the head of', docId, options, async (sql) => await sql.unsafe(
+    const rows = await this.#run('read the head of', docId, options, async (sql) => await statement(sql,
       `SELECT h.head, s.tip, s.status FROM kiln_heads h LEFT JOIN kiln_anchor_status s ON s.doc_id = h.doc_id
-       WHERE h.doc_id = $1`, [docId], PREPARED))
+       WHERE h.doc_id = $1`, [docId]))
     const row = rows[0]
     if (row === undefined) return undefined
     const head = await this.#decodeHead(row.head, `the head of ${docId}`, docId)
@@ -155,9 +189,9 @@ class PostgresStorage implements Storage {
         throw new StorageError(`Cannot read the log of ${docId}: ${name} ${String(value)} is not a non-negative integer`, { details: { operation: 'read the log of', key: docId, [name]: value } })
       }
     }
-    const rows = await this.#run('read the log of', docId, options, async (sql) => await sql.unsafe(
+    const rows = await this.#run('read the log of', docId, options, async (sql) => await statement(sql,
       `SELECT cid, entry_type, anchor_time FROM kiln_log_entries
-       WHERE doc_id = $1 AND seq >= $2 AND seq < coalesce($3::int8, 9223372036854775807) ORDER BY seq`, [docId, from, to ?? null], PREPARED))
+       WHERE doc_id = $1 AND seq >= $2 AND seq < coalesce($3::int8, 9223372036854775807) ORDER BY seq`, [docId, from, to ?? null]))
     return rows.map((row) => this.#decode(`a log entry of ${docId}`, docId, () => {
       const entry: StoredLogEntry = { cid: CID.decode(bytesOf(row.cid)), type: Number(row.entry_type) as StoredLogEntry['type'] }
       if (row.anchor_time !== null) entry.timestamp = Number(row.anchor_time)
@@ -167,7 +201,7 @@ class PostgresStorage implements Storage {
 
   async getCommitPlace (docId: string, cid: CID, options?: AbortOptions): Promise<CommitPlace | undefined> {
     const rows = await this.#run('read the commit index of', docId, options, async (sql) =>
-      await sql.unsafe('SELECT seq FROM kiln_commit_index WHERE doc_id = $1 AND cid = $2', [docId, bufferOf(cid.bytes)], PREPARED))
+      await statement(sql, 'SELECT seq FROM kiln_commit_index WHERE doc_id = $1 AND cid = $2', [docId, bufferOf(cid.bytes)]))
     const row = rows[0]
     if (row === undefined) return undefined
     return row.seq === null ? {} : { seq: Number(row.seq) }
@@ -177,8 +211,8 @@ class PostgresStorage implements Storage {
     if (!isPosition(seq)) {
       throw new StorageError(`Cannot read a checkpoint of ${docId}: position ${String(seq)} is not a non-negative integer`, { details: { operation: 'read a checkpoint of', key: docId, seq } })
     }
-    const rows = await this.#run('read a checkpoint of', docId, options, async (sql) => await sql.unsafe(
-      'SELECT seq, head FROM kiln_checkpoints WHERE doc_id = $1 AND seq <= $2 ORDER BY seq DESC LIMIT 1', [docId, seq], PREPARED))
+    const rows = await this.#run('read a checkpoint of', docId, options, async (sql) => await statement(sql,
+      'SELECT seq, head FROM kiln_checkpoints WHERE doc_id = $1 AND seq <= $2 ORDER BY seq DESC LIMIT 1', [docId, seq]))
     const row = rows[0]
     if (row === undefined) return undefined
     return { seq: Number(row.seq), head: await this.#decodeHead(row.head, `a checkpoint of ${docId}`, docId) }
@@ -189,10 +223,9 @@ class PostgresStorage implements Storage {
   }
 
   async deleteDocument (docId: string, options?: AbortOptions): Promise<void> {
-    await this.#run('delete', docId, options, async (sql) => await sql.begin(async (tx) => {
+    await this.#run('delete', docId, options, async (pool) => await transaction(pool, 'BEGIN', async (tx) => {
       const tables = ['kiln_heads', 'kiln_log_entries', 'kiln_commit_index', 'kiln_checkpoints', 'kiln_anchor_status', 'kiln_pins', 'kiln_documents']
-      const deletes = tables.map((table) => tx.unsafe(`DELETE FROM ${table} WHERE doc_id = $1`, [docId], PREPARED))
-      await Promise.all(deletes)
+      for (const table of tables) await statement(tx, `DELETE FROM ${table} WHERE doc_id = $1`, [docId])
       throwIfAborted(options?.signal, 'delete', docId)
     }))
   }
@@ -247,16 +280,16 @@ class PostgresStorage implements Storage {
   }
 
   async pin (docId: string, options?: AbortOptions): Promise<void> {
-    await this.#run('pin', docId, options, async (sql) => await sql.unsafe('INSERT INTO kiln_pins (doc_id) VALUES ($1) ON CONFLICT (doc_id) DO NOTHING', [docId], PREPARED))
+    await this.#run('pin', docId, options, async (sql) => await statement(sql, 'INSERT INTO kiln_pins (doc_id) VALUES ($1) ON CONFLICT (doc_id) DO NOTHING', [docId]))
     this.#stats.bytesWritten += Buffer.byteLength(docId)
   }
 
   async unpin (docId: string, options?: AbortOptions): Promise<void> {
-    await this.#run('unpin', docId, options, async (sql) => await sql.unsafe('DELETE FROM kiln_pins WHERE doc_id = $1', [docId], PREPARED))
+    await this.#run('unpin', docId, options, async (sql) => await statement(sql, 'DELETE FROM kiln_pins WHERE doc_id = $1', [docId]))
   }
 
   async isPinned (docId: string, options?: AbortOptions): Promise<boolean> {
-    const rows = await this.#run('read the pin of', docId, options, async (sql) => await sql.unsafe('SELECT 1 FROM kiln_pins WHERE doc_id = $1', [docId], PREPARED))
+    const rows = await this.#run('read the pin of', docId, options, async (sql) => await statement(sql, 'SELECT 1 FROM kiln_pins WHERE doc_id = $1', [docId]))
     return rows.length > 0
   }
 
@@ -270,10 +303,10 @@ class PostgresStorage implements Storage {
   }
 
   async getIndexRecord (docId: string, options?: AbortOptions): Promise<DocIndexRecord | undefined> {
-    const rows = await this.#run('read the index record of', docId, options, async (sql) => await sql.unsafe(
+    const rows = await this.#run('read the index record of', docId, options, async (sql) => await statement(sql,
       `SELECT doctype, controllers, family, tags, schema_doc, schema_commit, content, links, created_at, updated_at, anchored_at
-       FROM kiln_documents WHERE doc_id = $1`, [docId], PREPARED))
-    const row = rows[0]
+       FROM kiln_documents WHERE doc_id = $1`, [docId]))
+    const row = rows[0] as IndexRow | undefined
     if (row === undefined) return undefined
     const record: DocIndexRecord = {
       doctype: Number(row.doctype),
@@ -297,22 +330,26 @@ class PostgresStorage implements Storage {
 
   async #open (): Promise<void> {
     const { init, server } = this.#setup
-    const sql = this.#setup.sql ?? connect(init as PostgresConnectionInit)
+    const pool = this.#setup.sql ?? connect(init as PostgresConnectionInit, this.#logger)
+    // The storage's own pool watches its idle connections from the start; a caller's pool is watched while in use here.
+    const unwatch = this.#setup.owned ? undefined : watchIdleErrors(pool, this.#logger)
     try {
-      const outcome = await migrate(sql)
+      const outcome = await migrate(pool)
       if (outcome.applied.length > 0) this.#logger?.info({ server, applied: outcome.applied }, 'postgres schema migrated')
     } catch (err) {
-      if (this.#setup.owned) await sql.end({ timeout: 1 }).catch(() => {})
+      unwatch?.()
+      if (this.#setup.owned) await pool.end().catch(() => {})
       const reason = isUnreachable(err) ? `the server is unreachable (${describeError(err)})` : describeError(err)
       throw new StorageError(`Cannot open Kiln's storage on PostgreSQL at ${server}: ${reason}`, { cause: err, details: { operation: 'open', server } })
     }
-    this.#sql = sql
+    this.#pool = pool
+    this.#unwatch = unwatch
     this.#stopped = false
     this.#logger?.debug({ server }, 'postgres storage open')
   }
 
   async #getBlock (cid: CID, options?: AbortOptions): Promise<Uint8Array> {
-    const rows = await this.#run('read block', cid.toString(), options, async (sql) => await sql.unsafe('SELECT bytes FROM kiln_blocks WHERE cid = $1', [bufferOf(cid.bytes)], PREPARED))
+    const rows = await this.#run('read block', cid.toString(), options, async (sql) => await statement(sql, 'SELECT bytes FROM kiln_blocks WHERE cid = $1', [bufferOf(cid.bytes)]))
     const row = rows[0]
     if (row === undefined) {
       throw new BlockNotFoundError(`Block ${cid.toString()} is not in the PostgreSQL store at ${this.#setup.server}`, { details: { cid: cid.toString() } })
@@ -322,22 +359,22 @@ class PostgresStorage implements Storage {
 
   async #getBlocks (cids: readonly CID[], options?: AbortOptions): Promise<Array<Uint8Array | undefined>> {
     if (cids.length === 0) return []
-    const rows = await this.#run('read blocks', `${cids.length} blocks`, options, async (sql) => await sql.unsafe(
+    const rows = await this.#run('read blocks', `${cids.length} blocks`, options, async (sql) => await statement(sql,
       'SELECT encode(cid, \'base64\') AS cid, bytes FROM kiln_blocks WHERE cid IN (SELECT decode(c, \'base64\') FROM unnest($1::text[]) AS c)',
-      [cids.map((cid) => bufferOf(cid.bytes).toString('base64'))], PREPARED))
+      [cids.map((cid) => bufferOf(cid.bytes).toString('base64'))]))
     const found = new Map<string, Uint8Array>()
     for (const row of rows) found.set(String(row.cid).replaceAll('\n', ''), bytesOf(row.bytes))
     return cids.map((cid) => found.get(bufferOf(cid.bytes).toString('base64')))
   }
 
   async #putBlock (cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
-    await this.#run('write block', cid.toString(), options, async (sql) => await sql.unsafe(
-      'INSERT INTO kiln_blocks (cid, bytes) VALUES ($1, $2) ON CONFLICT (cid) DO NOTHING', [bufferOf(cid.bytes), Buffer.from(bytes)], PREPARED))
+    await this.#run('write block', cid.toString(), options, async (sql) => await statement(sql,
+      'INSERT INTO kiln_blocks (cid, bytes) VALUES ($1, $2) ON CONFLICT (cid) DO NOTHING', [bufferOf(cid.bytes), Buffer.from(bytes)]))
     this.#stats.bytesWritten += cid.bytes.byteLength + bytes.byteLength
   }
 
   async #hasBlock (cid: CID, options?: AbortOptions): Promise<boolean> {
-    const rows = await this.#run('check block', cid.toString(), options, async (sql) => await sql.unsafe('SELECT 1 FROM kiln_blocks WHERE cid = $1', [bufferOf(cid.bytes)], PREPARED))
+    const rows = await this.#run('check block', cid.toString(), options, async (sql) => await statement(sql, 'SELECT 1 FROM kiln_blocks WHERE cid = $1', [bufferOf(cid.bytes)]))
     return rows.length > 0
   }
 
@@ -357,15 +394,13 @@ class PostgresStorage implements Storage {
       })
     }
     const sync = options?.sync === true
-    await this.#run('commit a batch', key, options, async (sql) => {
+    await this.#run('commit a batch', key, options, async (pool) => {
       for (let attempt = 1; ; attempt++) {
         try {
-          // One transaction, its statements pipelined; it resolves once COMMIT is acknowledged (and, unless
-          // synchronous_commit is off for it, flushed to the server's WAL).
-          await sql.begin(async (tx) => {
-            const statements = writeStatements(tx, net)
-            if (!sync) statements.unshift(tx.unsafe('SET LOCAL synchronous_commit = off'))
-            await Promise.all(statements)
+          // One transaction; it resolves once COMMIT is acknowledged (and, unless synchronous_commit is off for it,
+          // once the server has flushed its WAL).
+          await transaction(pool, sync ? 'BEGIN' : 'BEGIN; SET LOCAL synchronous_commit = off', async (tx) => {
+            await writeRows(tx, net)
             throwIfAborted(options?.signal, 'commit a batch', key)
           })
           return
@@ -383,8 +418,8 @@ class PostgresStorage implements Storage {
     let after: string | null = null
     while (true) {
       const last: string | null = after
-      const rows: Row[] = await this.#run(action, '', options, async (sql): Promise<Row[]> => await sql.unsafe(
-        `SELECT doc_id FROM ${table} WHERE $1::text IS NULL OR doc_id > $1::text ORDER BY doc_id LIMIT ${LIST_PAGE}`, [last], PREPARED))
+      const rows: Row[] = await this.#run(action, '', options, async (sql): Promise<Row[]> => await statement(sql,
+        `SELECT doc_id FROM ${table} WHERE $1::text IS NULL OR doc_id > $1::text ORDER BY doc_id LIMIT ${LIST_PAGE}`, [last]))
       for (const row of rows) {
         throwIfAborted(options?.signal, action, '')
         yield String(row.doc_id)
@@ -414,7 +449,7 @@ class PostgresStorage implements Storage {
   }
 
   /** Runs one operation: aborted → AbortError, not open → StorageError, any other failure → StorageError. */
-  async #run<T> (action: string, key: string, options: AbortOptions | undefined, fn: (sql: Sql) => Promise<T>): Promise<T> {
+  async #run<T> (action: string, key: string, options: AbortOptions | undefined, fn: (pool: Pool) => Promise<T>): Promise<T> {
     throwIfAborted(options?.signal, action, key)
     const sql = this.#database(action, key)
     try {
@@ -425,8 +460,8 @@ class PostgresStorage implements Storage {
     }
   }
 
-  #database (action: string, key: string): Sql {
-    if (this.#sql !== undefined) return this.#sql
+  #database (action: string, key: string): Pool {
+    if (this.#pool !== undefined) return this.#pool
     const why = this.#stopped ? 'it was stopped' : 'it is not started; call start() first'
     throw new StorageError(`Cannot ${action}${key === '' ? '' : ` ${key}`}: the PostgreSQL store at ${this.#setup.server} is closed (${why})`, {
       details: { operation: action, key, server: this.#setup.server }
@@ -450,19 +485,14 @@ class PostgresStorage implements Storage {
   }
 }
 
-/** A pool with limits: a dead server fails operations after the connect timeout rather than hanging them. */
-function connect (init: PostgresConnectionInit): Sql {
-  return postgres(init.connectionString, {
+/** The storage's own pool, with limits: a dead server fails operations after the connect timeout rather than hanging them. */
+function connect (init: PostgresConnectionInit, logger: Logger | undefined): Pool {
+  return createPool({
+    connectionString: init.connectionString,
     max: init.maxConnections ?? 10,
-    connect_timeout: init.connectTimeoutSeconds ?? 10,
-    idle_timeout: init.idleTimeoutSeconds ?? 30,
-    max_lifetime: 30 * 60,
-    // The driver waits before reconnecting a connection that failed, up to 20 s by default: while the server is down
-    // every operation would wait that long to fail, and as long to succeed once it is back. Half a second at most.
-    backoff: (retries: number) => Math.min(0.02 * 2 ** retries, 0.5),
-    onnotice: () => {},
-    connection: { application_name: 'kiln' }
-  })
+    connectTimeoutSeconds: init.connectTimeoutSeconds ?? 10,
+    idleTimeoutSeconds: init.idleTimeoutSeconds ?? 30
+  }, logger)
 }
 
 function codeOf (err: unknown): string {

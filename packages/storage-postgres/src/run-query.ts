@@ -1,7 +1,7 @@
 import { InvalidQueryError, QueryTooBroadError } from '@kiln/interface'
 import type { QuerySort, StorageQuery, StorageQueryPage } from '@kiln/interface'
 import { checkPageSize, decodeCursor, encodeCursor, type SortPosition } from '@kiln/query'
-import type { Row, Sql } from 'postgres'
+import { transaction, type Pool } from './connection.js'
 import { Params, afterCondition, compileFilter, sortPlan } from './query-sql.js'
 
 /** SQLSTATE query_canceled: the statement timeout fired. */
@@ -11,7 +11,7 @@ const QUERY_CANCELED = '57014'
  * Runs one page of a query in a read-only transaction whose statements the server cancels after `timeoutMs`: a query
  * no index narrows cannot hold a connection (or the server) for long; it fails with QueryTooBroadError instead.
  */
-export async function runQuery (sql: Sql, query: StorageQuery, timeoutMs: number): Promise<StorageQueryPage> {
+export async function runQuery (pool: Pool, query: StorageQuery, timeoutMs: number): Promise<StorageQueryPage> {
   if (query === null || typeof query !== 'object') throw new InvalidQueryError('Invalid query: it is not an object', { details: { field: 'query' } })
   checkPageSize(query.first)
   const first = query.first
@@ -25,19 +25,18 @@ export async function runQuery (sql: Sql, query: StorageQuery, timeoutMs: number
   const order = plan.keys.map((key, i) => `${key} ${plan.directions[i]!}`).join(', ')
   const page = `SELECT ${keys} FROM kiln_documents WHERE ${conditions.join(' AND ')} ORDER BY ${order} LIMIT ${first + 1}`
   try {
-    return await sql.begin('read only', async (tx) => {
-      // Pipelined: the timeout, the page and the count go out together.
-      const [, rows, counted] = await Promise.all([
-        tx.unsafe(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`),
-        tx.unsafe(page, params.values as never[]),
-        query.count === true ? tx.unsafe(`SELECT count(*) AS n FROM kiln_documents WHERE ${where}`, countParams as never[]) : undefined
-      ])
+    // One round trip opens the transaction and sets its timeout; the statements are not prepared (their text varies).
+    return await transaction(pool, `BEGIN READ ONLY; SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`, async (tx) => {
+      const rows = (await tx.query(page, params.values)).rows as Row[]
       const hasNextPage = rows.length > first
       const shown = rows.slice(0, first)
       const result: StorageQueryPage = { ids: shown.map((row) => String(row[`k${plan.keys.length - 1}`])), hasNextPage }
       const last = shown.at(-1)
       if (hasNextPage && last !== undefined) result.endCursor = encodeCursor(query.sort, positionOf(last, query.sort, plan.keys.length))
-      if (counted !== undefined) result.count = Number(counted[0]?.n ?? 0)
+      if (query.count === true) {
+        const counted = await tx.query(`SELECT count(*) AS n FROM kiln_documents WHERE ${where}`, countParams)
+        result.count = Number(counted.rows[0]?.n ?? 0)
+      }
       return result
     })
   } catch (err) {
@@ -74,6 +73,9 @@ function timeKey (key: number | string | null): number {
   if (typeof key !== 'number') throw new InvalidQueryError('The cursor in "after" holds a key its sort cannot have', { details: { field: 'after' } })
   return Math.floor(key)
 }
+
+/** A result row: the sort key's columns k0…k{n-1}. */
+type Row = Record<string, unknown>
 
 /** The cursor position of a result row (its columns k0…k{n-1}, the last the DocID). */
 function positionOf (row: Row, sort: QuerySort, keys: number): SortPosition {

@@ -1,17 +1,19 @@
 // What the driver's failures mean to a user: the server unreachable, or the server's own error with its SQLSTATE.
 
-/** Error codes of a server that cannot be reached or went away (socket errors, the driver's own, shutdown SQLSTATEs). */
+/** Error codes of a server that cannot be reached or went away (socket errors, shutdown SQLSTATEs). */
 const UNREACHABLE = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
-  'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECTION_ENDED',
   // admin_shutdown, crash_shutdown, cannot_connect_now (starting up or shutting down)
   '57P01', '57P02', '57P03'
 ])
 
+/** node-postgres's own messages for a connection lost or never made (they carry no code). */
+const LOST = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|not queryable/i
+
 /** Whether `err` says the server cannot be reached or went away mid-operation. */
 export function isUnreachable (err: unknown): boolean {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if (UNREACHABLE.has(String((e as { code?: unknown }).code))) return true
+    if (UNREACHABLE.has(String((e as { code?: unknown }).code)) || LOST.test(e.message)) return true
     const errors = (e as { errors?: unknown }).errors
     if (Array.isArray(errors) && errors.some((inner) => isUnreachable(inner))) return true
   }

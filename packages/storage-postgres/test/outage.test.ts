@@ -58,14 +58,16 @@ describe.skipIf(binDir === undefined)(`postgresStorage when the server fails${re
     const storage: Storage = postgresStorage({ connectionString: server.url, connectTimeoutSeconds: 2 })({})
     await storage.start?.()
     try {
-      const blocks = await Promise.all(Array.from({ length: 200 }, async (_, i) => await encodeRecord({ outage: i })))
+      const blocks = new Map<number, Block>()
       const acknowledged: number[] = []
       const refused: Error[] = []
       let stopping: Promise<void> | undefined
       // Writers run until the server stops under them, each until its first refusal; each batch is a document's genesis, its log entry and its head.
       await Promise.all([0, 1, 2, 3].map(async (lane) => {
-        for (let i = lane; i < blocks.length; i += 4) {
-          const block = blocks[i]!
+        // Until the outage refuses one: however fast the writes go, the server is stopping under them.
+        for (let i = lane; i < 100_000; i += 4) {
+          const block = await encodeRecord({ outage: i })
+          blocks.set(i, block)
           const docId = `kdoc-outage-${i}`
           try {
             await storage.batch().putBlock(block.cid, block.bytes)
@@ -95,7 +97,7 @@ describe.skipIf(binDir === undefined)(`postgresStorage when the server fails${re
       // The same storage, not restarted: its pool reconnects.
       for (const i of acknowledged) {
         const docId = `kdoc-outage-${i}`
-        expect(await storage.getHead(docId), docId).toEqual(headOf(blocks[i]!, 1))
+        expect(await storage.getHead(docId), docId).toEqual(headOf(blocks.get(i)!, 1))
         expect(await storage.readLog(docId)).toHaveLength(1)
       }
       // A write refused was written whole or not at all: never a head without its log entry.

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AnchorStatus, SignatureStatus } from '@kiln/interface'
 import type { DocHead, DocIndexRecord, QueryFilter, QuerySort, Storage, StorageQuery } from '@kiln/interface'
 import { encodeRecord } from '@kiln/codec'
-import postgres, { type Sql } from 'postgres'
+import pg from 'pg'
 import { postgresStorage } from '@kiln/storage-postgres'
 import { createTestDatabase, testPostgres, type TestDatabase } from '@kiln/storage-postgres/testing'
 import { queryTests } from '@kiln/interface-tests/query'
@@ -27,7 +27,7 @@ function record (fields: Partial<DocIndexRecord>): DocIndexRecord {
 
 describe.skipIf(server.skip)(`postgresStorage query compliance${server.reason}`, () => {
   let database: TestDatabase
-  let pool: Sql
+  let pool: pg.Pool
 
   beforeAll(async () => {
     database = await createTestDatabase(server.url)
@@ -36,7 +36,7 @@ describe.skipIf(server.skip)(`postgresStorage query compliance${server.reason}`,
   })
 
   afterAll(async () => {
-    await pool?.end({ timeout: 5 })
+    await pool?.end()
     await database?.drop()
   })
 
@@ -219,18 +219,18 @@ describe.skipIf(server.skip)(`postgresStorage queries${server.reason}`, () => {
   it('cancels a query running past the timeout with QueryTooBroadError', async () => {
     const impatient = postgresStorage({ connectionString: database.url, queryTimeoutMs: 200 })({})
     await impatient.start?.()
-    const admin = postgres(database.url, { max: 1, onnotice: () => {} })
+    const admin = new pg.Client({ connectionString: database.url })
+    await admin.connect()
     try {
       // Another session holds the index table locked, so the query waits on the lock until the timeout cancels it.
-      const err = await admin.begin(async (tx) => {
-        await tx.unsafe('LOCK TABLE kiln_documents IN ACCESS EXCLUSIVE MODE')
-        return await impatient.query({ filter: { family: 'note' }, sort: { by: 'created', order: 'asc' }, first: 10 }).then(() => undefined, (e: unknown) => e as Error)
-      })
+      await admin.query('BEGIN; LOCK TABLE kiln_documents IN ACCESS EXCLUSIVE MODE')
+      const err = await impatient.query({ filter: { family: 'note' }, sort: { by: 'created', order: 'asc' }, first: 10 }).then(() => undefined, (e: unknown) => e as Error)
+      await admin.query('ROLLBACK')
       expect(err?.name).toBe('QueryTooBroadError')
       expect(err?.message).toMatch(/200 ms/)
       expect((await impatient.query({ filter: { family: 'note' }, sort: { by: 'created', order: 'asc' }, first: 10 })).ids).toEqual(['kdoc-a', 'kdoc-b'])
     } finally {
-      await admin.end({ timeout: 5 })
+      await admin.end()
       await impatient.stop?.()
     }
   })

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe } from 'vitest'
-import type { Sql } from 'postgres'
+import type pg from 'pg'
 import type { Storage } from '@kiln/interface'
 import { storeTests } from '@kiln/interface-tests/store'
 import { createTestDatabase, testPostgres, type TestDatabase } from '@kiln/storage-postgres/testing'
@@ -9,7 +9,7 @@ const server = await testPostgres()
 
 describe.skipIf(server.skip)(`postgresStorage${server.reason}`, () => {
   let database: TestDatabase
-  let pool: Sql
+  let pool: pg.Pool
 
   beforeAll(async () => {
     database = await createTestDatabase(server.url)
@@ -19,7 +19,7 @@ describe.skipIf(server.skip)(`postgresStorage${server.reason}`, () => {
   })
 
   afterAll(async () => {
-    await pool?.end({ timeout: 5 })
+    await pool?.end()
     await database?.drop()
     await server.stop()
   })

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { StorageError } from '@kiln/interface'
-import postgres from 'postgres'
+import pg from 'pg'
 import { describeError, serverOf } from '../server-errors.js'
 import { findPostgresBinaries, startPostgresServer, type PostgresServer } from './server.js'
 
@@ -44,24 +44,26 @@ export async function testPostgres (): Promise<TestPostgres> {
 export async function createTestDatabase (serverUrl: string | undefined = process.env.KILN_TEST_DATABASE_URL): Promise<TestDatabase> {
   if (serverUrl === undefined || serverUrl === '') throw new StorageError('createTestDatabase needs a server: pass its URL or set KILN_TEST_DATABASE_URL')
   const name = `kiln_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 })
+  const admin = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 10_000 })
   try {
-    await admin.unsafe(`CREATE DATABASE ${name}`)
+    await admin.connect()
+    await admin.query(`CREATE DATABASE ${name}`)
   } catch (err) {
     throw new StorageError(`Cannot create a test database on ${serverOf(new URL(serverUrl))}: ${describeError(err)} (is KILN_TEST_DATABASE_URL a server the tests may create databases on?)`, { cause: err })
   } finally {
-    await admin.end({ timeout: 5 })
+    await admin.end().catch(() => {})
   }
   const url = new URL(serverUrl)
   url.pathname = `/${name}`
   return {
     url: url.toString(),
     drop: async () => {
-      const sql = postgres(serverUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 })
+      const sql = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 10_000 })
       try {
-        await sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+        await sql.connect()
+        await sql.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
       } finally {
-        await sql.end({ timeout: 5 })
+        await sql.end().catch(() => {})
       }
     }
   }
