@@ -19,7 +19,7 @@ export class Params {
     return `$${this.values.length}::${type}`
   }
 
-  /** A jsonb parameter: sent as text, so the driver does not encode it a second time. */
+  /** A jsonb parameter: its JSON text (U+0000 replaced as stored), cast on the server. */
   json (value: unknown, field: string): string {
     const text = jsonText(value)
     if (text === undefined) throw new InvalidQueryError(`The value of ${field} is not JSON`, { details: { field } })
