@@ -1,9 +1,9 @@
 import { LogEntryType, StorageError } from '@kiln/interface'
-import type { DocIndexRecord, Logger } from '@kiln/interface'
+import type { DocHead, DocIndexRecord, Logger } from '@kiln/interface'
 import { decodeHeadRecord } from '@kiln/codec'
 import { indexRecordOf, storedIndexRecord } from '@kiln/query'
 import type { Database, Operation } from './database.js'
-import { LAYOUT_KEY, docIdOfKey, headRange, indexRecordKey, logRange } from './key-layout.js'
+import { LAYOUT_KEY, docIdOfKey, headRange, indexRecordKey, logEntryKey, logRange } from './key-layout.js'
 import { indexRecordWrites } from './query-index.js'
 import { decodeLogEntry, looksLikeDocHead } from './values.js'
 
@@ -75,48 +75,66 @@ async function indexWritesOf (db: Database, path: string, heads: Array<[Uint8Arr
       throw failure(path, 'a head key', 'it does not end in a UTF-8 document ID', err)
     }
   })
-  const records = await db.getMany(docIds.map(indexRecordKey))
-  const operations: Operation[] = []
-  let documents = 0
+  const stored = await db.getMany(docIds.map(indexRecordKey))
+  const missing: Array<{ docId: string, head: DocHead }> = []
   for (const [i, docId] of docIds.entries()) {
-    if (records[i] !== undefined) continue
-    const record = await indexRecordOfStored(db, path, docId, heads[i]![1], now)
-    operations.push(...indexRecordWrites(docId, record, undefined).operations)
-    documents++
+    if (stored[i] === undefined) missing.push({ docId, head: await decodeHead(path, docId, heads[i]![1]) })
   }
-  return { operations, documents }
+  // The last entry of every log in one read: it settles most documents (an anchor entry, or a genesis alone); only
+  // the others read their log backwards, one iterator each, which costs far more than a key of a getMany.
+  const lastEntries = await db.getMany(missing.map(({ docId, head }) => logEntryKey(docId, head.logLength - 1)))
+  // All at once: a log read backwards waits on LevelDB's thread pool, and one at a time those waits would add up.
+  const anchorTimes = await Promise.all(missing.map(async ({ docId, head }, i) => await latestAnchorTime(db, path, docId, head.logLength, lastEntries[i])))
+  const operations: Operation[] = []
+  for (const [i, { docId, head }] of missing.entries()) {
+    const anchoredAtSeconds = anchorTimes[i]
+    let record: DocIndexRecord
+    try {
+      record = storedIndexRecord(indexRecordOf(head, { now, anchoredAtSeconds }))
+    } catch (err) {
+      throw failure(path, docId, 'its head does not make an index record', err)
+    }
+    operations.push(...indexRecordWrites(docId, record, undefined).operations)
+  }
+  return { operations, documents: missing.length }
 }
 
-/** The index record of a stored document, from its head's bytes and its log, as a commit would store it. */
-async function indexRecordOfStored (db: Database, path: string, docId: string, headBytes: Uint8Array, now: number): Promise<DocIndexRecord> {
+/** A stored head, checked. */
+async function decodeHead (path: string, docId: string, bytes: Uint8Array): Promise<DocHead> {
   let head: unknown
   try {
-    head = await decodeHeadRecord(headBytes)
+    head = await decodeHeadRecord(bytes)
   } catch (err) {
     throw failure(path, docId, 'its head does not decode', err)
   }
-  if (!looksLikeDocHead(head)) throw failure(path, docId, 'its head is not a document head', undefined)
-  const anchoredAtSeconds = await latestAnchorTime(db, path, docId)
-  try {
-    return storedIndexRecord(indexRecordOf(head, { now, anchoredAtSeconds }))
-  } catch (err) {
-    throw failure(path, docId, 'its head does not make an index record', err)
-  }
+  if (!looksLikeDocHead(head) || head.logLength < 1) throw failure(path, docId, 'its head is not a document head', undefined)
+  return head
 }
 
 /**
  * The chain time of a document's latest anchor, read from the end of its stored log: the time of the last entry that
- * is an anchor or has a time (only anchor entries carry one), as the core reads it from a loaded log.
+ * is an anchor or has a time (only anchor entries carry one), as the core reads it from a loaded log. `last` is the
+ * entry at the head's last position, read already; when it is missing (a log that disagrees with its head) the whole
+ * log is read from its end.
  */
-async function latestAnchorTime (db: Database, path: string, docId: string): Promise<number | undefined> {
-  for await (const bytes of db.values({ ...logRange(docId), reverse: true })) {
+async function latestAnchorTime (db: Database, path: string, docId: string, logLength: number, last: Uint8Array | undefined): Promise<number | undefined> {
+  const settled = (bytes: Uint8Array): { time: number | undefined } | undefined => {
     let entry
     try {
       entry = decodeLogEntry(bytes)
     } catch (err) {
       throw failure(path, docId, 'a log entry is not one', err)
     }
-    if (entry.type === LogEntryType.ANCHOR || entry.timestamp !== undefined) return entry.timestamp
+    return entry.type === LogEntryType.ANCHOR || entry.timestamp !== undefined ? { time: entry.timestamp } : undefined
+  }
+  if (last !== undefined) {
+    const found = settled(last)
+    if (found !== undefined) return found.time
+    if (logLength === 1) return undefined
+  }
+  for await (const bytes of db.values({ ...logRange(docId, 0, last === undefined ? undefined : logLength - 1), reverse: true })) {
+    const found = settled(bytes)
+    if (found !== undefined) return found.time
   }
   return undefined
 }

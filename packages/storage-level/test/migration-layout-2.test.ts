@@ -83,7 +83,7 @@ describe('levelStorage opening a layout-2 database without index records', () =>
   }
 
   describe('with documents of every kind', () => {
-    let ids: { target: string, targetCommit: string, note: string, reply: string, early: string, schema: string, schemaCommit: string }
+    let ids: { target: string, targetCommit: string, note: string, reply: string, early: string, short: string, schema: string, schemaCommit: string }
     let documents: Record<string, Layout2Document>
 
     beforeEach(async () => {
@@ -95,6 +95,7 @@ describe('levelStorage opening a layout-2 database without index records', () =>
         note: new DocID(0, await cidOf('note')).toString(),
         reply: new DocID(0, await cidOf('reply')).toString(),
         early: new DocID(0, await cidOf('early')).toString(),
+        short: new DocID(0, await cidOf('short')).toString(),
         schema: schema.toString(),
         schemaCommit: schema.atCommit(await cidOf('schema-v1')).toString()
       }
@@ -105,6 +106,7 @@ describe('levelStorage opening a layout-2 database without index records', () =>
       // Anchored twice: the latest anchor counts.
       const replyLog = await logOf('reply', [GENESIS, ANCHOR, SIGNED, ANCHOR], { 1: T1, 3: T2 })
       const earlyLog = await logOf('early', [GENESIS])
+      const shortLog = await logOf('short', [GENESIS, ANCHOR], { 1: T1 })
       documents = {
         [ids.target]: { head: headOf({ name: 'target' }, { controllers: [ALICE] }, targetLog), log: targetLog },
         [ids.note]: {
@@ -120,7 +122,9 @@ describe('levelStorage opening a layout-2 database without index records', () =>
           head: headOf({ status: 'done' }, { controllers: [BOB], family: 'early' }, earlyLog),
           log: earlyLog,
           index: { doctype: 0, controllers: [BOB], family: 'early', tags: [], content: { status: 'done' }, links: [], createdAt: 5, updatedAt: 6 }
-        }
+        },
+        // A head one entry ahead of its log, as no write leaves it: the log is read from its real end.
+        [ids.short]: { head: { ...headOf({}, { controllers: [BOB], family: 'odd' }, shortLog), logLength: 3 }, log: shortLog }
       }
       await writeLayout2Database(dir, documents)
     })
@@ -142,6 +146,7 @@ describe('levelStorage opening a layout-2 database without index records', () =>
           createdAt: FIRST_RUN, updatedAt: FIRST_RUN, anchoredAt: T2 * 1000
         })
         expect(await storage.getIndexRecord(ids.early)).toMatchObject({ family: 'early', createdAt: 5, updatedAt: 6 })
+        expect(await storage.getIndexRecord(ids.short)).toMatchObject({ family: 'odd', anchoredAt: T1 * 1000 })
       } finally {
         await storage.stop?.()
       }
@@ -159,7 +164,7 @@ describe('levelStorage opening a layout-2 database without index records', () =>
         expect(await idsOf(byCreated({ schema: { doc: ids.schema } }))).toEqual([ids.reply])
         expect(await idsOf({ filter: { family: 'notes' }, sort: { by: 'anchored', order: 'desc' }, first: 10 })).toEqual([ids.reply, ids.note])
         expect(await idsOf(byCreated({ anchored: { after: T1 * 1000 } }))).toEqual([ids.reply])
-        expect((await storage.query(byCreated(undefined, true))).count).toBe(4)
+        expect((await storage.query(byCreated(undefined, true))).count).toBe(5)
       } finally {
         await storage.stop?.()
       }
