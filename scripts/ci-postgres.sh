@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts a throwaway PostgreSQL server for the tests on 127.0.0.1 and prints the line that points them at it:
 #   eval "$(scripts/ci-postgres.sh)"   # then KILN_TEST_DATABASE_URL is set in this shell
-# Installs Debian's postgresql package when no server binaries are found. The cluster lives in a temp directory
+# Installs (or confirms) Debian's postgresql package with apt-get; a machine whose package sources cannot be reached
+# goes on with PostgreSQL binaries it already has. The cluster lives in a temp directory
 # owned by the `postgres` user (the server refuses to run as root), accepts only local TCP connections with trust
 # auth, and is left running: the CI machine is thrown away afterwards. Everything but the export goes to stderr.
 set -euo pipefail
@@ -24,13 +25,15 @@ if command -v pg_isready >/dev/null 2>&1 && pg_isready -h 127.0.0.1 -p "$PORT" -
   exit 0
 fi
 
-if ! BINDIR="$(find_bindir)"; then
-  echo "ci-postgres: installing PostgreSQL (apt-get install postgresql)" >&2
+if command -v apt-get >/dev/null 2>&1; then
+  echo "ci-postgres: apt-get install postgresql" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq postgresql >&2
-  BINDIR="$(find_bindir)"
+  if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql; } >&2; then
+    find_bindir >/dev/null || { echo "ci-postgres: apt-get failed and no PostgreSQL is installed" >&2; exit 1; }
+    echo "ci-postgres: apt-get failed; using the PostgreSQL already installed" >&2
+  fi
 fi
+BINDIR="$(find_bindir)" || { echo "ci-postgres: no PostgreSQL server binaries (initdb, pg_ctl) found" >&2; exit 1; }
 
 # The server runs as an unprivileged user: `postgres` when we are root, else ourselves.
 if [ "$(id -u)" = "0" ]; then
