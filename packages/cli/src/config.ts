@@ -21,8 +21,13 @@ export type TrustProxy = boolean | number | string[]
 export interface DaemonConfig {
   port: number
   host: string
-  /** Where the node keeps its LevelDB store and keys. */
+  /** Where the node keeps its keys, and its LevelDB store when `storage` is `level`. */
   dataDir: string
+  /**
+   * Where documents are stored: `level` (LevelDB under the data directory, the default) or a PostgreSQL connection
+   * string (`postgres://user@host:5432/database`; `--storage`, `KILN_DATABASE_URL`).
+   */
+  storage: string
   /**
    * `mock`: the in-process chain; `ethereum`: an EVM chain at `ethRpc`; `ethereum-dev`: a ganache chain started inside
    * the daemon; `none`: no anchoring.
@@ -90,6 +95,7 @@ export const DAEMON_DEFAULTS: Readonly<DaemonConfig> = Object.freeze({
   port: 7007,
   host: '127.0.0.1',
   dataDir: './.kiln',
+  storage: 'level',
   anchor: ['mock'] as AnchorChoice[],
   anchorIntervalMs: 5000,
   ethConfirmations: 1,
@@ -215,6 +221,31 @@ function multiaddrOf (value: string, name: string): string {
   }
 }
 
+/** `level`, or a PostgreSQL URL checked here so that a typo is a clear error at start. */
+function storageOf (value: unknown, source: string): string {
+  const usage = `${source} storage must be "level" or a PostgreSQL connection string (postgres://user@host:5432/database)`
+  if (value === 'level') return value
+  if (typeof value !== 'string') throw new ConfigError(usage, { details: { field: 'storage' } })
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new ConfigError(`${usage}, got a string that is not a URL`, { details: { field: 'storage' } })
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(`${usage}, got a ${url.protocol} URL`, { details: { field: 'storage' } })
+  }
+  return value
+}
+
+/** A storage setting for logs and output: `level`, or the PostgreSQL URL with its password hidden. */
+export function describeStorage (storage: string): string {
+  if (storage === 'level') return storage
+  const url = new URL(storage)
+  if (url.password !== '') url.password = '***'
+  return url.toString()
+}
+
 /** Checks and completes a partial configuration (from a file or flags) over `base`. */
 export function mergeConfig (base: DaemonConfig, partial: Record<string, unknown>, source: string): DaemonConfig {
   const config: DaemonConfig = { ...base }
@@ -224,6 +255,7 @@ export function mergeConfig (base: DaemonConfig, partial: Record<string, unknown
       case 'port': config.port = integer(value, `${source} port`, 0, 65535); break
       case 'host': if (typeof value !== 'string' || value === '') throw new ConfigError(`${source} host must be a host name or address`); config.host = value; break
       case 'dataDir': if (typeof value !== 'string' || value === '') throw new ConfigError(`${source} dataDir must be a path`); config.dataDir = value; break
+      case 'storage': config.storage = storageOf(value, source); break
       case 'anchor': {
         // One chain or several ("mock,ethereum-dev" or a list): the first anchors by default, all verify.
         const list = typeof value === 'string' ? value.split(',').map((v) => v.trim()) : value

@@ -5,7 +5,7 @@
  */
 export { run, type CliIO } from './cli.js'
 export { buildInfo, type PackageVersion } from './build-info.js'
-export { DAEMON_DEFAULTS, mergeConfig, readConfigFile, checkAnchorConfig, type DaemonConfig, type AnchorChoice, type Durability, type TrustProxy } from './config.js'
+export { DAEMON_DEFAULTS, mergeConfig, readConfigFile, checkAnchorConfig, describeStorage, type DaemonConfig, type AnchorChoice, type Durability, type TrustProxy } from './config.js'
 export { logFormat, daemonLogger, formatLogLine, isRequestLog, prettyDestination, terminalStatus, type LogFormat, type LogDestination, type DaemonLoggerOptions, type TerminalStream } from './daemon-log.js'
 export { syncProgress, catchUpText, finishedSyncText, shortPeerId, durationText, LONG_SYNC_COMMITS, PROGRESS_REDRAW_MS, type SyncProgress, type SyncProgressInit, type StatusLine, type ProgressTimers, type PeerSync } from './sync-progress.js'
 export { startDaemon, type Daemon } from './node-assembly.js'

@@ -62,7 +62,7 @@ async function ethChainNumber (rpcUrl: string): Promise<number> {
   }
 }
 
-/** Assembles and starts the node the CLI runs: tile, schema and account-link doctypes, LevelDB under the data directory, the chosen anchor, HTTP. */
+/** Assembles and starts the node the CLI runs: tile, schema and account-link doctypes, LevelDB under the data directory or PostgreSQL, the chosen anchor, HTTP. */
 export async function startDaemon (config: DaemonConfig, logger: Logger): Promise<Daemon> {
   const dataDir = resolve(config.dataDir)
   await mkdir(dataDir, { recursive: true })
@@ -120,6 +120,10 @@ export async function startDaemon (config: DaemonConfig, logger: Logger): Promis
     })
     networkFactory = (components) => (network = factory(components))
   }
+  // The PostgreSQL driver is loaded only by a daemon that stores there.
+  const storage = config.storage === 'level'
+    ? levelStorage({ path: join(dataDir, 'store') })
+    : (await import('@kiln/storage-postgres')).postgresStorage({ connectionString: config.storage })
   // pg is loaded only by a daemon that mirrors to a warehouse.
   let mirror: WarehouseMirror | undefined
   const observers: WriteObserverFactory[] = []
@@ -132,7 +136,7 @@ export async function startDaemon (config: DaemonConfig, logger: Logger): Promis
     ...(networkFactory === undefined ? {} : { network: networkFactory }),
     observers,
     doctypes: [tile(), schema(), accountLink()],
-    storage: levelStorage({ path: join(dataDir, 'store') }),
+    storage,
     anchors,
     did,
     logger,

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DAEMON_DEFAULTS, mergeConfig, readConfigFile } from '@kiln/cli'
+import { DAEMON_DEFAULTS, describeStorage, mergeConfig, readConfigFile } from '@kiln/cli'
 import { describe, expect, it } from 'vitest'
 
 describe('daemon configuration', () => {
@@ -33,6 +33,17 @@ describe('daemon configuration', () => {
     expect(mergeConfig(DAEMON_DEFAULTS, { backup: 'postgres://kiln@warehouse/kiln' }, 'file')).toMatchObject({ backup: 'postgres://kiln@warehouse/kiln' })
     for (const bad of ['mysql://x/y', '', 42]) {
       expect(() => mergeConfig(DAEMON_DEFAULTS, { backup: bad }, 'file')).toThrow(expect.objectContaining({ name: 'ConfigError', details: { field: 'backup' } }) as Error)
+    }
+  })
+
+  it('stores in LevelDB by default, in PostgreSQL given a postgres URL, and refuses anything else', () => {
+    expect(DAEMON_DEFAULTS.storage).toBe('level')
+    const url = 'postgres://kiln:secret@db.example:5432/kiln'
+    expect(mergeConfig(DAEMON_DEFAULTS, { storage: url }, 'option').storage).toBe(url)
+    expect(mergeConfig(DAEMON_DEFAULTS, { storage: 'postgresql://db/kiln' }, 'file').storage).toBe('postgresql://db/kiln')
+    expect(describeStorage(url)).toBe('postgres://kiln:***@db.example:5432/kiln')
+    for (const bad of ['leveldb', 'mysql://db/kiln', '', 5]) {
+      expect(() => mergeConfig(DAEMON_DEFAULTS, { storage: bad }, 'option')).toThrow(expect.objectContaining({ name: 'ConfigError' }) as Error)
     }
   })
 

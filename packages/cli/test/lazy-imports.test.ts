@@ -18,8 +18,9 @@ const HEAVY: Record<string, RegExp> = {
   ethers: /\/node_modules\/ethers\//,
   '@kiln/anchor-ethereum': /\/packages\/anchor-ethereum\//,
   '@kiln/anchor-bitcoin': /\/packages\/anchor-bitcoin\//,
-  // the warehouse mirror and pg load only for --backup, kiln backup and kiln restore
+  // the warehouse mirror loads only for --backup, kiln backup and kiln restore
   '@kiln/backup': /\/packages\/backup\//,
+  // the PostgreSQL driver loads only for a daemon storing or mirroring there, kiln backup and kiln restore
   pg: /\/node_modules\/pg\//,
   // libp2p and helia load only for a daemon on a network (--p2p-listen)
   libp2p: /\/node_modules\/(libp2p|helia|@libp2p\/[^/]+)\//

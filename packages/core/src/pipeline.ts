@@ -31,7 +31,7 @@ import { readCommit, readStoredCommit, type IncomingCommit } from './commit-inpu
 import { pickWinningBranch } from './conflict.js'
 import { historicalStatus, stateOf, storedEntry, withAnchorTimes, type DocRecord, type Documents } from './documents.js'
 import type { GroupCommit } from './group-commit.js'
-import { indexRecordOf } from './query-index.js'
+import { indexRecordOfDocument } from './query-index.js'
 
 /** Every how many log entries a head is stored as a checkpoint, so a load at a commit replays fewer than this. */
 export const CHECKPOINT_INTERVAL = 32
@@ -572,7 +572,7 @@ function writeAppend (batch: StorageBatch, docId: string, record: DocRecord, blo
   batch.putLogEntry(docId, seq, storedEntry(entry))
   batch.indexCommit(docId, entry.cid, { seq })
   batch.putHead(docId, record.head)
-  batch.putIndex(docId, indexRecordOf(record, Date.now()))
+  batch.putIndex(docId, indexRecordOfDocument(record, Date.now()))
   if (seq > 0 && seq % CHECKPOINT_INTERVAL === 0) batch.putCheckpoint(docId, { seq, head: { ...record.head, anchorStatus: historicalStatus(record.log) } })
   if (pin) batch.pin(docId)
 }
@@ -588,7 +588,7 @@ function writeRun (batch: StorageBatch, docId: string, records: readonly DocReco
     if (seq > 0 && seq % CHECKPOINT_INTERVAL === 0) batch.putCheckpoint(docId, { seq, head: { ...record.head, anchorStatus: historicalStatus(record.log) } })
   }
   batch.putHead(docId, records[records.length - 1]!.head)
-  batch.putIndex(docId, indexRecordOf(records[records.length - 1]!, Date.now()))
+  batch.putIndex(docId, indexRecordOfDocument(records[records.length - 1]!, Date.now()))
   if (pin) batch.pin(docId)
 }
 
@@ -625,6 +625,6 @@ function writeBranchSwitch (
   const last = next.log.length - 1
   if (last > fork && last % CHECKPOINT_INTERVAL === 0) batch.putCheckpoint(docId, { seq: last, head: { ...next.head, anchorStatus: historicalStatus(next.log) } })
   batch.putHead(docId, next.head)
-  batch.putIndex(docId, indexRecordOf(next, Date.now()))
+  batch.putIndex(docId, indexRecordOfDocument(next, Date.now()))
   if (pin) batch.pin(docId)
 }

@@ -1,5 +1,8 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
+import { makeGenesis } from '@kiln/doctype-tile'
+import { httpClient } from '@kiln/http-client'
+import { keyDidSigner, seedFromHex } from '@kiln/signing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { KILN_BIN, startDaemon, type DaemonProcess } from './fixtures/daemon.js'
 import { dataDir } from './fixtures/node.js'
@@ -109,28 +112,32 @@ describe('the kiln CLI against a running daemon', () => {
   })
 
   it('queries the documents by family, tag and content, pages with --all, and lists backlinks', async () => {
-    type Snapshot = { streamId: string }
     type Page = { items: Array<{ streamId: string, content: { n: number } }>, pageInfo: { hasNextPage: boolean, endCursor?: string }, count?: number }
-    const target = await kilnJSON<Snapshot>('create', '{"title":"linked to"}', '--seed', seed, '--family', 'cli-query')
+    // The documents are made over HTTP in this process; only the commands under test run as `kiln`.
+    const client = httpClient({ url: daemon.url })
+    const signer = keyDidSigner({ seed: seedFromHex(seed) })
+    const create = async (content: Record<string, unknown>, tags: string[] = []): Promise<string> =>
+      (await client.createDocument('tile', (await makeGenesis(content, { family: 'cli-query', tags }, signer)).commit, { anchor: false })).id.toString()
+    const target = await create({ title: 'linked to' })
     const made: string[] = []
-    for (let n = 0; n < 3; n++) {
-      made.push((await kilnJSON<Snapshot>('create', JSON.stringify({ n, ref: `ceramic://${target.streamId}` }), '--seed', seed, '--family', 'cli-query', '--tag', `n${n}`)).streamId)
-    }
-    const byContent = await kilnJSON<Page>('query', '--family', 'cli-query', '--where', '/n=1')
+    for (let n = 0; n < 3; n++) made.push(await create({ n, ref: `ceramic://${target}` }, [`n${n}`]))
+    const [byContent, paged, tagged, backlinks, bad] = await Promise.all([
+      kilnJSON<Page>('query', '--family', 'cli-query', '--where', '/n=1'),
+      kilnJSON<Page>('query', '{"filter":{"content":{"path":"/n","exists":true}}}', '--family', 'cli-query', '--sort', '/n', '--desc', '--first', '1', '--all', '--count'),
+      kilnJSON<Page>('query', '--any-tag', 'n0', '--any-tag', 'n2'),
+      kilnJSON<Page>('backlinks', target),
+      kiln('query', '{"filter":{"content":{"path":"/n","near":1}}}')
+    ])
     expect(byContent.items.map((item) => item.streamId)).toEqual([made[1]])
-    const paged = await kilnJSON<Page>('query', '{"filter":{"content":{"path":"/n","exists":true}}}', '--family', 'cli-query', '--sort', '/n', '--desc', '--first', '1', '--all', '--count')
     expect(paged.items.map((item) => item.content.n)).toEqual([2, 1, 0])
     expect(paged.count).toBe(3)
     expect(paged.pageInfo.hasNextPage).toBe(false)
-    const tagged = await kilnJSON<Page>('query', '--any-tag', 'n0', '--any-tag', 'n2')
     expect(tagged.items.map((item) => item.streamId).sort()).toEqual([made[0], made[2]].sort())
-    const backlinks = await kilnJSON<Page>('backlinks', target.streamId)
     expect(backlinks.items.map((item) => item.streamId)).toEqual(made)
     // A query the node refuses is one line on stderr and a non-zero exit.
-    const bad = await kiln('query', '{"filter":{"content":{"path":"/n","near":1}}}')
     expect(bad.code).not.toBe(0)
     expect(bad.stderr).toContain('InvalidQueryError')
-  })
+  }, 60_000) // five `kiln` processes side by side on two cores
 
   it('fails with one line and a non-zero exit on bad input', async () => {
     const cases = [['show', 'not-a-doc-id'], ['update', 'kjzl6cwe1jw147dvq16zluojmraqvwdmbh61dx9e0c59i344lcrsgqfohexp60s', '{}', '--seed', seed], ['create', '{not json', '--seed', seed], ['create', '{"a":1}'], ['pin', 'ls', '--seed', seed]]

@@ -29,7 +29,8 @@ export interface DocIndexRecord {
   links: string[]
   /**
    * When this node first stored the document, milliseconds since the epoch on the node's clock. A backend keeps the
-   * first value it was given: a later `putIndex` of the same document never changes it.
+   * first value it was given: a later `putIndex` of the same document never changes it. For a document a backend held
+   * before it kept index records, when the backend indexed it (the first-seen time was never kept).
    */
   createdAt: number
   /** When this node last changed the document's head, milliseconds on the node's clock. */

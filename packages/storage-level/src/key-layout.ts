@@ -19,7 +19,7 @@ const TIME = 0x74 // 't' ‖ field u8 ‖ 0x01 ‖ time f64* ‖ docId       →
 /** The single key holding the layout version. */
 export const LAYOUT_KEY = Uint8Array.of(0x76) // 'v'
 /** The layout this package reads and writes. */
-export const LAYOUT_VERSION = 2
+export const LAYOUT_VERSION = 3
 
 const utf8 = new TextEncoder()
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true })

@@ -14,7 +14,7 @@ import {
   blockKey, checkpointKey, checkpointRange, commitKey, commitRange, decodeSeq, docIdOfKey, headKey, headRange,
   indexRecordKey, logEntryKey, logRange, pinKey, pinRange, statusKey, type KeyRange
 } from './key-layout.js'
-import { DEFAULT_MAX_SCAN, decodeIndexRecord, encodeIndexRecord, indexKeysOf, runQuery } from './query-index.js'
+import { DEFAULT_MAX_SCAN, decodeIndexRecord, indexKeysOf, indexRecordWrites, runQuery } from './query-index.js'
 import type { Database, Operation } from './database.js'
 import { openLayout } from './open-layout.js'
 import {
@@ -336,13 +336,9 @@ class LevelStorage implements Storage {
       const indexed = await this.#readIndexRecords(db, [...new Set(prepared.flatMap((w) => w.type === 'index' ? [w.docId] : []))])
       for (const write of prepared) {
         if (write.type === 'index') {
-          const old = indexed.get(write.docId)
-          // The first createdAt given for a document is kept; the old record's secondary keys go, the new one's come.
-          const record = old === undefined ? write.record : { ...write.record, createdAt: old.createdAt }
-          if (old !== undefined) for (const k of indexKeysOf(write.docId, old)) operations.push({ type: 'del', key: k })
-          operations.push({ type: 'put', key: indexRecordKey(write.docId), value: encodeIndexRecord(record) })
-          for (const k of indexKeysOf(write.docId, record)) operations.push({ type: 'put', key: k, value: EMPTY })
-          indexed.set(write.docId, record)
+          const { stored, operations: writes } = indexRecordWrites(write.docId, write.record, indexed.get(write.docId))
+          operations.push(...writes)
+          indexed.set(write.docId, stored)
           continue
         }
         if (write.type !== 'clear') {

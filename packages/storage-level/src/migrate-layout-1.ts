@@ -4,7 +4,7 @@ import { decodeRecord, encodeHeadRecord } from '@kiln/codec'
 import { CID } from 'multiformats/cid'
 import type { Database, Operation } from './database.js'
 import {
-  LAYOUT_KEY, LAYOUT_VERSION, commitKey, concat, docIdBytes, docIdOfKey, encodeSeq, headKey, logEntryKey, prefixRange
+  LAYOUT_KEY, commitKey, concat, docIdBytes, docIdOfKey, encodeSeq, headKey, logEntryKey, prefixRange
 } from './key-layout.js'
 import { encodeLogEntry } from './values.js'
 
@@ -22,7 +22,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
 /**
  * Rewrites a layout-1 database as layout 2, one document per batch: the batch that writes a document's head, log
  * entries and commit index also deletes its layout-1 keys, so a migration stopped half-way (a crash, a failed write)
- * is finished by the next one. The version is bumped by the last batch. Layout 1 kept no checkpoints, and heads at
+ * is finished by the next one. The last batch sets the version to 2 (then the layout-2 migration goes on to 3). Layout 1 kept no checkpoints, and heads at
  * older positions cannot be derived without replaying, so a migrated log has none (a load replays from genesis).
  * Returns how many documents it migrated.
  */
@@ -44,7 +44,7 @@ export async function migrateFromLayout1 (db: Database, path: string, write: (op
   const strayNextKeys = await db.keys(prefixRange(Uint8Array.of(NEXT))).all()
   await write([
     ...strayNextKeys.map((key) => ({ type: 'del' as const, key })),
-    { type: 'put', key: LAYOUT_KEY, value: Uint8Array.of(LAYOUT_VERSION) }
+    { type: 'put', key: LAYOUT_KEY, value: Uint8Array.of(2) }
   ])
   return documents
 }

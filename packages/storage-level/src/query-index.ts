@@ -2,9 +2,9 @@ import { QueryTooBroadError } from '@kiln/interface'
 import type { DocIndexRecord, QueryFilter, StorageQuery, StorageQueryPage, TimeRange } from '@kiln/interface'
 import { checkPageSize, comparePositions, decodeCursor, encodeCursor, matchesFilter, pageOf, sortKey } from '@kiln/query'
 import type { SortPosition } from '@kiln/query'
-import type { Database } from './database.js'
+import type { Database, Operation } from './database.js'
 import {
-  decodeTimeKey, docIdAfter, indexRecordRange, prefixRange, termKey, termPrefix, timeKey, timeRange, timeSpan,
+  decodeTimeKey, docIdAfter, indexRecordKey, indexRecordRange, prefixRange, termKey, termPrefix, timeKey, timeRange, timeSpan,
   type KeyRange, type TermField, type TimeField
 } from './key-layout.js'
 
@@ -15,6 +15,7 @@ export const DEFAULT_MAX_SCAN = 10_000
 const CHUNK = 256
 
 const utf8 = new TextEncoder()
+const EMPTY = new Uint8Array(0)
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
 
 /** The secondary and time keys of a document's index record: written with it, deleted when it is replaced. */
@@ -31,6 +32,19 @@ export function indexKeysOf (docId: string, record: DocIndexRecord): Uint8Array[
   if (record.schemaCommit !== undefined) terms('schemaCommit', [record.schemaCommit])
   keys.push(timeKey('created', record.createdAt, docId), timeKey('updated', record.updatedAt, docId), timeKey('anchored', record.anchoredAt, docId))
   return keys
+}
+
+/**
+ * The writes that store `record` as a document's index record in place of `old`, its stored one if any: the first
+ * `createdAt` is kept, the old record's secondary keys go and the new one's come. Returns them with the record stored.
+ */
+export function indexRecordWrites (docId: string, record: DocIndexRecord, old: DocIndexRecord | undefined): { stored: DocIndexRecord, operations: Operation[] } {
+  const stored = old === undefined ? record : { ...record, createdAt: old.createdAt }
+  const operations: Operation[] = []
+  if (old !== undefined) for (const key of indexKeysOf(docId, old)) operations.push({ type: 'del', key })
+  operations.push({ type: 'put', key: indexRecordKey(docId), value: encodeIndexRecord(stored) })
+  for (const key of indexKeysOf(docId, stored)) operations.push({ type: 'put', key, value: EMPTY })
+  return { stored, operations }
 }
 
 /** An index record as stored under its `x` key. */

@@ -279,20 +279,22 @@ describe('levelStorage on disk', () => {
     }
   })
 
-  it('writes key layout 2 into a new database', async () => {
+  it('writes key layout 3 into a new database', async () => {
     const storage = await openAt(dir)
     await storage.stop?.()
-    expect((await keyCensus(dir)).layout).toEqual([2])
+    expect((await keyCensus(dir)).layout).toEqual([3])
   })
 
   it('refuses a database of a newer key layout with a StorageError saying a newer version wrote it, and leaves it as it was', async () => {
-    await writeRaw(dir, [[Uint8Array.of(0x76), Uint8Array.of(9)], [keyOf(0x68, 'kdoc'), Uint8Array.of(1)]])
-    const err = await rejection(Promise.resolve(levelStorage({ path: dir })({}).start?.()))
-    expect(err.name).toBe('StorageError')
-    expect(err.message).toContain('layout 9')
-    expect(err.message).toContain('newer version')
-    expect(err.message).toContain(dir)
-    expect(await keyCensus(dir)).toEqual({ kinds: { v: 1, h: 1 }, layout: [9] })
+    for (const version of [4, 9]) {
+      await writeRaw(dir, [[Uint8Array.of(0x76), Uint8Array.of(version)], [keyOf(0x68, 'kdoc'), Uint8Array.of(1)]])
+      const err = await rejection(Promise.resolve(levelStorage({ path: dir })({}).start?.()))
+      expect(err.name).toBe('StorageError')
+      expect(err.message).toContain(`layout ${version}`)
+      expect(err.message).toContain('newer version')
+      expect(err.message).toContain(dir)
+      expect(await keyCensus(dir)).toEqual({ kinds: { v: 1, h: 1 }, layout: [version] })
+    }
   })
 
   it('refuses a layout version it does not know', async () => {

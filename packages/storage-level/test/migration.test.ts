@@ -63,7 +63,7 @@ describe('levelStorage opening a layout-1 database', () => {
     return storage
   }
 
-  /** What every layout-1 key became; then no layout-1 key is left and the layout is 2. */
+  /** What every layout-1 key became; then no layout-1 key is left, the documents are indexed and the layout is 3. */
   async function expectMigrated (): Promise<void> {
     const storage = await open()
     try {
@@ -98,33 +98,44 @@ describe('levelStorage opening a layout-1 database', () => {
       expect(await storage.readLog('kdoc-index-only')).toEqual([])
       expect(await storage.getCommitPlace('kdoc-index-only', blocks.indexedOnly.cid)).toEqual({})
       expect((await collect(storage.listDocuments())).sort()).toEqual(['kdoc', 'kdoc1'])
+
+      // Then from layout 2 to 3: each document has the index record of its head, anchored at its anchor entry's time.
+      expect(await storage.getIndexRecord('kdoc')).toMatchObject({
+        doctype: 0, controllers: [CONTROLLER], family: 'profile', tags: [], links: [], anchoredAt: ANCHORED_AT * 1000
+      })
+      expect((await storage.getIndexRecord('kdoc1'))?.anchoredAt).toBeUndefined()
+      const page = await storage.query({ filter: { family: 'profile' }, sort: { by: 'created', order: 'asc' }, first: 10 })
+      expect(page.ids.sort()).toEqual(['kdoc', 'kdoc1'])
     } finally {
       await storage.stop?.()
     }
     const census = await keyCensus(dir)
-    expect(census.layout).toEqual([2])
-    expect(census.kinds).toEqual({ v: 1, b: 1, p: 1, h: 2, e: 5, c: 7 })
+    expect(census.layout).toEqual([3])
+    // Per document: an index record, 3 secondary keys (doctype, controller, family) and 3 time keys.
+    expect(census.kinds).toEqual({ v: 1, b: 1, p: 1, h: 2, e: 5, c: 7, x: 2, i: 6, t: 6 })
   }
 
-  it('migrates heads, logs (times on anchor entries only), commit indexes and pins in place on start()', async () => {
+  it('migrates heads, logs (times on anchor entries only), commit indexes and pins in place on start(), and indexes the documents', async () => {
     await writeLayout1Database(dir, documents, [blocks.genesis], ['kdoc-stray'])
     await expectMigrated()
-    // Opening it again finds layout 2 and changes nothing.
+    // Opening it again finds layout 3 and changes nothing.
     await expectMigrated()
   })
 
-  // Four writes: one per document (three), then the version. A failure at any of them is finished by the next start.
-  for (const failing of [1, 2, 3, 4]) {
-    it(`finishes a migration stopped by a failure at its write ${failing} of 4 on the next start()`, async () => {
+  // Five writes: one per document (three), then the version 2; then one batch indexes both documents and sets 3. A
+  // failure at any of them is finished by the next start.
+  for (const failing of [1, 2, 3, 4, 5]) {
+    it(`finishes a migration stopped by a failure at its write ${failing} of 5 on the next start()`, async () => {
       await writeLayout1Database(dir, documents, [blocks.genesis], ['kdoc-stray'])
       let writes = 0
       const err = await rejection(open(() => ++writes === failing))
       expect(err.name).toBe('StorageError')
       expect(err.message).toContain('failWrite')
       const census = await keyCensus(dir)
-      expect(census.layout).toEqual([1])
+      expect(census.layout).toEqual([failing <= 4 ? 1 : 2])
       // The documents migrated before the failure are whole, and their layout-1 keys gone: one batch each.
       expect(census.kinds.h ?? 0).toBe(Math.min(failing - 1, 2))
+      expect(census.kinds.x ?? 0).toBe(0)
       await expectMigrated()
     })
   }

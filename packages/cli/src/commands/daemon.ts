@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { pino } from 'pino'
 import { RATE_CATEGORIES, RATE_LIMIT_DEFAULTS, type RateLimitInit } from '@kiln/http-server'
-import { DAEMON_DEFAULTS, checkAnchorConfig, mergeConfig, readConfigFile } from '../config.js'
+import { DAEMON_DEFAULTS, checkAnchorConfig, describeStorage, mergeConfig, readConfigFile } from '../config.js'
 import { daemonLogger, logFormat, terminalStatus } from '../daemon-log.js'
 import { startDaemon } from '../node-assembly.js'
 import type { CliIO } from '../output.js'
@@ -12,6 +12,7 @@ const options = {
   port: { type: 'string' },
   host: { type: 'string' },
   'data-dir': { type: 'string' },
+  storage: { type: 'string' },
   anchor: { type: 'string' },
   'anchor-interval': { type: 'string' },
   'admin-did': { type: 'string', multiple: true },
@@ -67,8 +68,8 @@ function redactedUrl (url: string): string {
 
 /** `kiln daemon`: a node with its HTTP API, until SIGINT or SIGTERM. */
 export const daemon: Command = {
-  summary: 'run a Kiln node: LevelDB storage, anchoring, the HTTP API (Ceramic API v0)',
-  usage: `kiln daemon [--port 7007] [--host 127.0.0.1] [--data-dir ./.kiln] [--anchor mock|ethereum|ethereum-dev|none|<a,b>]
+  summary: 'run a Kiln node: LevelDB or PostgreSQL storage, anchoring, the HTTP API (Ceramic API v0)',
+  usage: `kiln daemon [--port 7007] [--host 127.0.0.1] [--data-dir ./.kiln] [--storage level|postgres://…] [--anchor mock|ethereum|ethereum-dev|none|<a,b>]
                    [--anchor-interval 5000] [--eth-rpc <url>] [--eth-contract <address>] [--eth-confirmations 1] [--admin-did <did>]... [--cors <origin>]... [--log-level info]
                    [--durability strict|relaxed] [--rate-limit <kind>=<perSecond>/<burst>|<kind>=off|off]... [--rate-limit-loopback]
                    [--trust-proxy true|<hops>|<address,…>] [--network local-kiln] [--pubsub-topic <topic>]
@@ -76,7 +77,7 @@ export const daemon: Command = {
                    [--sync-schema <commitId>]... [--sync-controller <did>]... [--sync-doc <docId>]... [--sync-pinned] [--backup postgres://…] [--config <file.json>] [--json]
 
   Flags win over the config file, which wins over the defaults. The config file is JSON with the keys
-  port, host, dataDir, anchor, anchorIntervalMs, adminDids, corsOrigins, cacheSize, logLevel, bodyLimit, importBodyLimit,
+  port, host, dataDir, storage, anchor, anchorIntervalMs, adminDids, corsOrigins, cacheSize, logLevel, bodyLimit, importBodyLimit,
   headersTimeoutMs, requestTimeoutMs, rateLimit, trustProxy, durability, network, pubsubTopic, p2pListen, bootstrap,
   syncFamilies, syncSchemas, syncControllers, syncDocs, syncPinned, backup.
   --backup mirrors every block, log entry and state the node writes to the PostgreSQL warehouse at that URL, in the
@@ -96,6 +97,11 @@ export const daemon: Command = {
   terminal. Each HTTP request is logged at debug level, each finished catch-up sync at info; on a terminal, a sync
   fetching 1,000 commits or more shows a progress line under the logs while it runs. The address the node listens on
   goes to standard output.
+  --storage level (the default) keeps documents in LevelDB under the data directory; a PostgreSQL connection string
+  (postgres://user[:password]@host:5432/database, also from KILN_DATABASE_URL, which is better for a password) keeps
+  them in that database, whose tables are created or migrated at start. The node's keys stay in the data directory.
+  While the database is unreachable writes are refused (503, StorageError) and the healthcheck answers 503; both work
+  again once it is back, without a restart.
   --durability strict (the default) acknowledges a write once it is fsync'd (concurrent writes share one fsync);
   relaxed acknowledges it once the OS has it, so a power loss (not a crash of the process) may lose the last writes.
   --anchor ethereum anchors on the EVM chain at --eth-rpc, paying from the account whose key is in KILN_ETH_KEY;
@@ -110,6 +116,7 @@ export const daemon: Command = {
       port: values.port,
       host: values.host,
       dataDir: values['data-dir'],
+      storage: values.storage ?? io.env.KILN_DATABASE_URL,
       anchor: values.anchor,
       anchorIntervalMs: values['anchor-interval'],
       adminDids: values['admin-did'],
@@ -149,6 +156,7 @@ export const daemon: Command = {
       url: running.api.url,
       did: running.did.did,
       dataDir: running.dataDir,
+      storage: describeStorage(config.storage),
       chains: [...running.node.chains],
       mockChainDid: running.mockChainDid,
       ethRpc: running.devChainRpc,
@@ -159,7 +167,7 @@ export const daemon: Command = {
       io.out.write(`${JSON.stringify({ event: 'listening', ...info })}\n`)
     } else {
       io.out.write(`kiln listening on ${info.url}\n`)
-      io.out.write(`  node DID   ${info.did}\n  data       ${info.dataDir}\n`)
+      io.out.write(`  node DID   ${info.did}\n  data       ${info.dataDir}\n  storage    ${info.storage}\n`)
       io.out.write(`  durability ${config.durability === 'strict' ? 'strict (every acknowledged write is fsync\'d)' : 'relaxed (writes are not fsync\'d: a power loss may lose the last ones)'}\n`)
       io.out.write(`  rate limit ${describeRateLimit(config.rateLimit)}\n`)
       io.out.write(`  anchoring  ${info.chains.length === 0 ? 'off' : `${info.chains.join(', ')} every ${config.anchorIntervalMs} ms`}\n`)
