@@ -7,13 +7,13 @@ import type { DocID } from '@kiln/docid'
 import { makeGenesis, makeUpdate, tile } from '@kiln/doctype-tile'
 import type { StorageFactory } from '@kiln/interface'
 import { levelStorage } from '@kiln/storage-level'
+import { createTestDatabase, testPostgres, type TestDatabase } from '@kiln/storage-postgres/testing'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { alice } from './fixtures/documents.js'
-import { tcpProxy, testPostgres, type TcpProxy, type TestPostgres } from './fixtures/postgres.js'
+import { tcpProxy, type TcpProxy } from './fixtures/tcp-proxy.js'
 
 const postgres = await testPostgres()
-const skip = 'skip' in postgres ? postgres.skip : undefined
 
 /** A node with the tile doctype and a warehouse mirror, and the mirror. */
 async function mirroredNode (storage: StorageFactory, init: WarehouseMirrorInit): Promise<{ node: KilnNode, mirror: WarehouseMirror }> {
@@ -27,15 +27,14 @@ async function writeTiles (node: KilnNode, count: number, label: string): Promis
   return await Promise.all(Array.from({ length: count }, async (_, i) => (await node.createDocument('tile', (await makeGenesis({ label, i }, {}, alice)).commit)).id))
 }
 
-describe.skipIf(skip !== undefined)(`the warehouse mirror${skip === undefined ? '' : ` (skipped: ${skip})`}`, () => {
-  const server = (postgres as { server: TestPostgres }).server
-  let database: { url: string, drop(): Promise<void> }
+describe.skipIf(postgres.skip)(`the warehouse mirror${postgres.reason}`, () => {
+  let database: TestDatabase
   let proxy: TcpProxy
   let viaProxy: string
   let client: pg.Client
 
   beforeAll(async () => {
-    database = await server.createDatabase()
+    database = await createTestDatabase(postgres.url)
     const url = new URL(database.url)
     proxy = await tcpProxy(url.hostname, Number(url.port))
     url.port = String(proxy.port)
@@ -48,7 +47,7 @@ describe.skipIf(skip !== undefined)(`the warehouse mirror${skip === undefined ? 
     await client?.end()
     await proxy?.close()
     await database?.drop()
-    await server.stop()
+    await postgres.stop()
   })
 
   beforeEach(async () => {

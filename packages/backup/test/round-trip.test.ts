@@ -6,18 +6,16 @@ import { archiveDocuments, readArchiveManifest, restoreFromArchive, restoreFromW
 import { memoryStorage, type KilnNode } from '@kiln/core'
 import { decodeJWS, encodeJWS } from '@kiln/codec'
 import type { DocID } from '@kiln/docid'
+import { createTestDatabase, testPostgres, type TestDatabase } from '@kiln/storage-postgres/testing'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeUpdate } from '@kiln/doctype-tile'
 import { alice, allAnchored, anchoringNode, bob, emptyNode, statesOf, writeDocuments } from './fixtures/documents.js'
-import { testPostgres, type TestPostgres } from './fixtures/postgres.js'
 
 const postgres = await testPostgres()
-const skip = 'skip' in postgres ? postgres.skip : undefined
 
-describe.skipIf(skip !== undefined)(`backup and restore round trip${skip === undefined ? '' : ` (skipped: ${skip})`}`, () => {
-  const server = (postgres as { server: TestPostgres }).server
-  let database: { url: string, drop(): Promise<void> }
+describe.skipIf(postgres.skip)(`backup and restore round trip${postgres.reason}`, () => {
+  let database: TestDatabase
   let source: KilnNode
   let mirror: WarehouseMirror
   let ids: DocID[]
@@ -25,7 +23,7 @@ describe.skipIf(skip !== undefined)(`backup and restore round trip${skip === und
   let expected: Record<string, unknown>
 
   beforeAll(async () => {
-    database = await server.createDatabase()
+    database = await createTestDatabase(postgres.url)
     archive = await mkdtemp(join(tmpdir(), 'kiln-archive-'))
     const factory = warehouseMirror({ connectionString: database.url, minRetryMs: 20 })
     source = await anchoringNode(memoryStorage(), { observers: [(components) => (mirror = factory(components))] })
@@ -38,7 +36,7 @@ describe.skipIf(skip !== undefined)(`backup and restore round trip${skip === und
   afterAll(async () => {
     await source?.stop()
     await database?.drop()
-    await server.stop()
+    await postgres.stop()
     if (archive !== undefined) await rm(archive, { recursive: true, force: true })
   })
 

@@ -8,13 +8,12 @@ import { makeGenesis, makeUpdate } from '@kiln/doctype-tile'
 import { httpClient } from '@kiln/http-client'
 import { AnchorStatus } from '@kiln/interface'
 import { keyDidSigner, seedFromHex } from '@kiln/signing'
+import { createTestDatabase, testPostgres, type TestDatabase } from '@kiln/storage-postgres/testing'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { testPostgres, type TestPostgres } from '../../backup/test/fixtures/postgres.js'
 import { openRestoreNode } from '../src/node-assembly.js'
 
 const postgres = await testPostgres()
-const skip = 'skip' in postgres ? postgres.skip : undefined
 const alice = keyDidSigner({ seed: new Uint8Array(32).fill(0x44) })
 const ADMIN_SEED = '55'.repeat(32)
 const admin = keyDidSigner({ seed: seedFromHex(ADMIN_SEED) })
@@ -33,10 +32,9 @@ function captured (tty = false, signal?: AbortSignal): CliIO & { stdout: () => s
   }
 }
 
-describe.skipIf(skip !== undefined)(`kiln daemon --backup, kiln backup and kiln restore${skip === undefined ? '' : ` (skipped: ${skip})`}`, () => {
-  const server = (postgres as { server: TestPostgres }).server
+describe.skipIf(postgres.skip)(`kiln daemon --backup, kiln backup and kiln restore${postgres.reason}`, () => {
   const dirs: string[] = []
-  let database: { url: string, drop(): Promise<void> }
+  let database: TestDatabase
   let expected: Record<string, unknown>
   let chainDid: string
 
@@ -47,13 +45,13 @@ describe.skipIf(skip !== undefined)(`kiln daemon --backup, kiln backup and kiln 
   }
 
   beforeAll(async () => {
-    database = await server.createDatabase()
+    database = await createTestDatabase(postgres.url)
   })
 
   afterAll(async () => {
     for (const dir of dirs) await rm(dir, { recursive: true, force: true })
     await database?.drop()
-    await server.stop()
+    await postgres.stop()
   })
 
   it('mirrors a daemon to the warehouse and archives it over HTTP, with progress on a terminal', async () => {
