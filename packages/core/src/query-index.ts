@@ -7,7 +7,9 @@ import type { DocRecord } from './documents.js'
  * clock for `createdAt`/`updatedAt` (storage keeps the first `createdAt`) and the chain time of its latest anchor.
  */
 export function indexRecordOfDocument (record: DocRecord, now: number): DocIndexRecord {
-  return indexRecordOf(record.head, { now, anchoredAtSeconds: lastAnchorTime(record.log) })
+  // A head keeps the proof of its latest anchor: without one, the log has no anchor and need not be read.
+  const anchoredAtSeconds = record.head.anchorProof === undefined ? undefined : lastAnchorTime(record.log)
+  return indexRecordOf(record.head, { now, anchoredAtSeconds })
 }
 
 /** The chain time of the latest anchor of a log: the last entry that has a time (entries after it have none). */

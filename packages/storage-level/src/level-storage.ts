@@ -14,7 +14,7 @@ import {
   blockKey, checkpointKey, checkpointRange, commitKey, commitRange, decodeSeq, docIdOfKey, headKey, headRange,
   indexRecordKey, logEntryKey, logRange, pinKey, pinRange, statusKey, type KeyRange
 } from './key-layout.js'
-import { DEFAULT_MAX_SCAN, decodeIndexRecord, indexKeysOf, indexRecordWrites, runQuery } from './query-index.js'
+import { DEFAULT_MAX_SCAN, decodeIndexRecord, indexKeysOf, indexRecordWrites, indexedKeysOf, runQuery, type IndexedKeys } from './query-index.js'
 import type { Database, Operation } from './database.js'
 import { openLayout } from './open-layout.js'
 import {
@@ -76,6 +76,8 @@ type QueuedWrite =
 type PreparedWrite = Operation | { type: 'clear', range: KeyRange } | { type: 'index', docId: string, record: DocIndexRecord }
 
 const EMPTY = new Uint8Array(0)
+/** Documents whose index keys the store keeps in memory after writing them (a few hundred bytes each). */
+const INDEXED_KEYS_CACHED = 10_000
 
 class LevelStorage implements Storage {
   readonly blocks: Blockstore
@@ -84,6 +86,8 @@ class LevelStorage implements Storage {
   readonly #logger: Logger | undefined
   readonly #maxScan: number
   readonly #locks = new DocLocks()
+  /** The index keys of recently written documents, least recently written first. */
+  readonly #indexedKeys = new Map<string, IndexedKeys>()
   readonly #stats: StorageWriteStats = { batches: 0, syncs: 0, bytesWritten: 0 }
   #db: Database | undefined
   #starting: Promise<void> | undefined
@@ -113,6 +117,8 @@ class LevelStorage implements Storage {
     const db = this.#db
     if (db === undefined) return
     this.#db = undefined
+    // Another process may write the store before this one opens it again.
+    this.#indexedKeys.clear()
     this.#stopped = true
     try {
       await db.close()
@@ -180,6 +186,7 @@ class LevelStorage implements Storage {
       for (const range of [logRange(docId), commitRange(docId), checkpointRange(docId)]) keys.push(...await db.keys(range).all())
       throwIfAborted(options?.signal, 'delete', docId)
       await this.#write(db, keys.map((key) => ({ type: 'del' as const, key })))
+      this.#indexedKeys.delete(docId)
     }))
   }
 
@@ -333,12 +340,12 @@ class LevelStorage implements Storage {
       const operations: Operation[] = []
       // The index record of each document as this batch leaves it so far (read in one go before the first write): a
       // second putIndex replaces the first.
-      const indexed = await this.#readIndexRecords(db, [...new Set(prepared.flatMap((w) => w.type === 'index' ? [w.docId] : []))])
+      const indexed = await this.#readIndexedKeys(db, [...new Set(prepared.flatMap((w) => w.type === 'index' ? [w.docId] : []))])
       for (const write of prepared) {
         if (write.type === 'index') {
-          const { stored, operations: writes } = indexRecordWrites(write.docId, write.record, indexed.get(write.docId))
+          const { keys, operations: writes } = indexRecordWrites(write.docId, write.record, indexed.get(write.docId))
           operations.push(...writes)
-          indexed.set(write.docId, stored)
+          indexed.set(write.docId, keys)
           continue
         }
         if (write.type !== 'clear') {
@@ -353,7 +360,33 @@ class LevelStorage implements Storage {
       }
       throwIfAborted(options?.signal, 'commit a batch', key)
       await this.#write(db, operations, { sync: options?.sync === true })
+      // Only once written: a batch that fails leaves the cache as the database is.
+      for (const [docId, keys] of indexed) this.#rememberIndexedKeys(docId, keys)
     }))
+  }
+
+  /**
+   * The first `createdAt` and the index keys of each document's stored record, from the cache of recent writes or
+   * else read in one go: a replacement deletes the keys that changed without reading the record again.
+   */
+  async #readIndexedKeys (db: Database, docIds: string[]): Promise<Map<string, IndexedKeys | undefined>> {
+    const found = new Map<string, IndexedKeys | undefined>()
+    const missing: string[] = []
+    for (const docId of docIds) {
+      const cached = this.#indexedKeys.get(docId)
+      if (cached === undefined) missing.push(docId)
+      else found.set(docId, cached)
+    }
+    for (const [docId, record] of await this.#readIndexRecords(db, missing)) found.set(docId, record === undefined ? undefined : indexedKeysOf(docId, record))
+    return found
+  }
+
+  /** Keeps a document's index keys as the most recently used, dropping the least recently used past the bound. */
+  #rememberIndexedKeys (docId: string, keys: IndexedKeys | undefined): void {
+    this.#indexedKeys.delete(docId)
+    if (keys === undefined) return
+    this.#indexedKeys.set(docId, keys)
+    if (this.#indexedKeys.size > INDEXED_KEYS_CACHED) this.#indexedKeys.delete(this.#indexedKeys.keys().next().value!)
   }
 
   /** Writes operations as one LevelDB batch, through the fault hook, and counts them (`commit` says it is a batch's). */

@@ -38,13 +38,32 @@ export function indexKeysOf (docId: string, record: DocIndexRecord): Uint8Array[
  * The writes that store `record` as a document's index record in place of `old`, its stored one if any: the first
  * `createdAt` is kept, the old record's secondary keys go and the new one's come. Returns them with the record stored.
  */
-export function indexRecordWrites (docId: string, record: DocIndexRecord, old: DocIndexRecord | undefined): { stored: DocIndexRecord, operations: Operation[] } {
+export function indexRecordWrites (docId: string, record: DocIndexRecord, old: IndexedKeys | undefined): { stored: DocIndexRecord, keys: IndexedKeys, operations: Operation[] } {
   const stored = old === undefined ? record : { ...record, createdAt: old.createdAt }
-  const operations: Operation[] = []
-  if (old !== undefined) for (const key of indexKeysOf(docId, old)) operations.push({ type: 'del', key })
-  operations.push({ type: 'put', key: indexRecordKey(docId), value: encodeIndexRecord(stored) })
-  for (const key of indexKeysOf(docId, stored)) operations.push({ type: 'put', key, value: EMPTY })
-  return { stored, operations }
+  const keys = indexKeysOf(docId, stored)
+  const operations: Operation[] = [{ type: 'put', key: indexRecordKey(docId), value: encodeIndexRecord(stored) }]
+  // Only the keys that change: an update of the content alone moves the `updated` time key and nothing else.
+  const before = new Set(old?.keys.map(keyString))
+  const after = new Set(keys.map(keyString))
+  for (const key of old?.keys ?? []) if (!after.has(keyString(key))) operations.push({ type: 'del', key })
+  for (const key of keys) if (!before.has(keyString(key))) operations.push({ type: 'put', key, value: EMPTY })
+  return { stored, keys: { createdAt: stored.createdAt, keys }, operations }
+}
+
+/** What a replacement of a document's index record needs of the one stored: its first `createdAt` and its keys. */
+export interface IndexedKeys {
+  createdAt: number
+  keys: Uint8Array[]
+}
+
+/** The {@link IndexedKeys} of a stored record. */
+export function indexedKeysOf (docId: string, record: DocIndexRecord): IndexedKeys {
+  return { createdAt: record.createdAt, keys: indexKeysOf(docId, record) }
+}
+
+/** A key as a string that compares equal exactly when the bytes do. */
+function keyString (key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
 }
 
 /** An index record as stored under its `x` key. */

@@ -25,6 +25,25 @@ describe('levelStorage with a failing disk (faults.failWrite)', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
+  it('keeps the index keys of a replaced record right when a replacement in between failed to write', async () => {
+    const genesis = await encodeRecord({ label: 'indexed' })
+    const head = headOf(genesis.cid, genesis.cid, 1)
+    const replace = (tag: string, at: number): Promise<void> => storage.batch().putHead('kdoc', head)
+      .putIndex('kdoc', { doctype: 0, controllers: ['did:key:z'], tags: [tag], content: { tag }, links: [], createdAt: 1000, updatedAt: at }).commit()
+    const tagged = async (tag: string): Promise<string[]> =>
+      (await storage.query({ filter: { tags: { all: [tag] } }, sort: { by: 'created', order: 'asc' }, first: 10 })).ids
+    await replace('first', 1000)
+    failing = true
+    expect((await rejection(replace('lost', 2000))).name).toBe('StorageError')
+    failing = false
+    await replace('third', 3000)
+    // The keys of 'first' were deleted (the record the failed batch did not write was not taken as stored).
+    expect(await tagged('first')).toEqual([])
+    expect(await tagged('lost')).toEqual([])
+    expect(await tagged('third')).toEqual(['kdoc'])
+    expect((await storage.query({ filter: { updated: { after: 0, before: 2500 } }, sort: { by: 'created', order: 'asc' }, first: 10 })).ids).toEqual([])
+  })
+
   it('rejects a batch whose write fails with StorageError, writes none of it, and writes the next batch', async () => {
     const [genesis, update, other] = await Promise.all(['genesis', 'update', 'other'].map(async (label) => await encodeRecord({ label })))
     await storage.batch()
