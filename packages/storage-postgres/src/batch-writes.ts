@@ -1,4 +1,4 @@
-import { AnchorStatus, LogEntryType } from '@kiln/interface'
+import { AnchorStatus, LogEntryType, StorageError } from '@kiln/interface'
 import type { AnchorStatusRecord, CommitPlace, DocHead, DocIndexRecord, StoredLogEntry } from '@kiln/interface'
 import { encodeHeadRecord } from '@kiln/codec'
 import { storedIndexRecord } from '@kiln/query'
@@ -65,22 +65,19 @@ export async function foldWrites (writes: readonly QueuedWrite[]): Promise<NetWr
     try {
       await fold(net, write)
     } catch (err) {
-      throw new BadWriteError(write, err)
+      throw badWrite(write, err)
     }
   }
   return net
 }
 
-/** A queued write that cannot be stored, with what it was. */
-export class BadWriteError extends Error {
-  readonly what: string
-  readonly key: string
-  constructor (write: QueuedWrite, cause: unknown) {
-    const what = write.kind === 'block' ? `block ${write.cid.toString()}` : `the ${WHAT[write.kind]} of ${write.docId}`
-    super(`Cannot store ${what}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
-    this.what = what
-    this.key = write.kind === 'block' ? write.cid.toString() : write.docId
-  }
+/** The `StorageError` of a queued write that cannot be stored: it names the write, and the batch is not written. */
+function badWrite (write: QueuedWrite, cause: unknown): StorageError {
+  const what = write.kind === 'block' ? `block ${write.cid.toString()}` : `the ${WHAT[write.kind]} of ${write.docId}`
+  const key = write.kind === 'block' ? write.cid.toString() : write.docId
+  return new StorageError(`Cannot store ${what}: ${cause instanceof Error ? cause.message : String(cause)}; nothing of the batch was written`, {
+    cause, details: { operation: 'commit', key }
+  })
 }
 
 const WHAT: Record<Exclude<QueuedWrite['kind'], 'block'>, string> = {

@@ -6,7 +6,7 @@ import type {
 import { decodeHeadRecord } from '@kiln/codec'
 import { createHash } from 'node:crypto'
 import { CID } from 'multiformats/cid'
-import { BadWriteError, copyIndexRecord, encodeHeadNow, foldWrites, isPosition, looksLikeDocHead, type QueuedWrite } from './batch-writes.js'
+import { copyIndexRecord, encodeHeadNow, foldWrites, isPosition, looksLikeDocHead, type QueuedWrite } from './batch-writes.js'
 import { migrate } from './migrations.js'
 import { runQuery } from './run-query.js'
 import { writeRows } from './write-statements.js'
@@ -388,10 +388,8 @@ class PostgresStorage implements Storage {
     try {
       net = await foldWrites(writes)
     } catch (err) {
-      const bad = err instanceof BadWriteError ? err : undefined
-      throw new StorageError(`${bad?.message ?? String(err)}; nothing of the batch was written`, {
-        cause: bad?.cause ?? err, details: { operation: 'commit', key: bad?.key ?? key }
-      })
+      if (isKilnError(err, 'StorageError')) throw err
+      throw new StorageError(`${String(err)}; nothing of the batch was written`, { cause: err, details: { operation: 'commit', key } })
     }
     const sync = options?.sync === true
     await this.#run('commit a batch', key, options, async (pool) => {
