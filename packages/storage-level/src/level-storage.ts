@@ -67,7 +67,7 @@ type QueuedWrite =
   | { kind: 'drop', docId: string, seq: number }
   | { kind: 'status', docId: string, record: AnchorStatusRecord }
   | { kind: 'pin', docId: string }
-  | { kind: 'putIndex', docId: string, record: DocIndexRecord }
+  | { kind: 'putIndex', docId: string, record: DocIndexRecord | Error }
 
 /**
  * A queued write made ready: a put, a range of keys to delete once the stored keys in it are known, or an index
@@ -227,8 +227,9 @@ class LevelStorage implements Storage {
         return batch
       },
       putIndex: (docId, record) => {
-        // A JSON copy now: changing the record after the call changes nothing queued.
-        writes.push({ kind: 'putIndex', docId, record: jsonCopy(record) })
+        // Checked and copied (its JSON form) now: changing the record after the call changes nothing queued. A record
+        // that cannot be stored waits for commit(), which rejects the whole batch with it.
+        writes.push({ kind: 'putIndex', docId, record: checkedIndexRecord(record) })
         return batch
       },
       pin: (docId) => {
@@ -542,7 +543,8 @@ async function prepare (write: QueuedWrite): Promise<PreparedWrite> {
       case 'pin':
         return { type: 'put', key: pinKey(write.docId), value: EMPTY }
       case 'putIndex':
-        return { type: 'index', docId: write.docId, record: storedIndexRecord(write.record) }
+        if (write.record instanceof Error) throw write.record
+        return { type: 'index', docId: write.docId, record: write.record }
     }
   } catch (err) {
     const what = write.kind === 'block' ? `block ${write.cid.toString()}` : `the ${WHAT[write.kind]} of ${write.docId}`
@@ -564,12 +566,12 @@ const WHAT: Record<Exclude<QueuedWrite['kind'], 'block'>, string> = {
   putIndex: 'index record'
 }
 
-/** A JSON copy of a queued index record, or the value itself when it has none (commit() then refuses it). */
-function jsonCopy (record: DocIndexRecord): DocIndexRecord {
+/** The stored copy of an index record, or why it cannot be stored. */
+function checkedIndexRecord (record: DocIndexRecord): DocIndexRecord | Error {
   try {
-    return JSON.parse(JSON.stringify(record)) as DocIndexRecord
-  } catch {
-    return record
+    return storedIndexRecord(record)
+  } catch (err) {
+    return err instanceof Error ? err : new TypeError(String(err))
   }
 }
 
