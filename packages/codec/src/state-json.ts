@@ -1,4 +1,7 @@
-import { AnchorStatus, CodecError, type AnchorProof, type DocMetadata, type DocState, type LogEntry } from '@kiln/interface'
+import {
+  AnchorStatus, CodecError,
+  type AnchorProof, type DocMetadata, type DocState, type LogEntry, type ProvisionalCommit, type VoidedCommit
+} from '@kiln/interface'
 import { CID } from 'multiformats/cid'
 import { parseCID } from './cid.js'
 import { bytesToBase64 } from './json.js'
@@ -15,6 +18,10 @@ export interface DocStateJSON {
   anchorStatus: keyof typeof AnchorStatus
   anchorProof?: { chainId: string, root: string, txHash: string, txType?: string, [extension: string]: unknown }
   log: Array<{ cid: string, type: number, timestamp?: number }>
+  /** Kiln: commits of a document with rules accepted under conditions an anchor has not settled yet. */
+  provisional?: ProvisionalCommit[]
+  /** Kiln: commits voided by a missed deadline. */
+  voided?: VoidedCommit[]
 }
 
 const STATUS_NAMES = Object.keys(AnchorStatus) as Array<keyof typeof AnchorStatus>
@@ -44,6 +51,8 @@ export function docStateToJSON (state: DocState, doctype?: string): DocStateJSON
   }
   if (doctype !== undefined) json.doctype = doctype
   if (state.anchorProof !== undefined) json.anchorProof = jsonValue(state.anchorProof) as DocStateJSON['anchorProof']
+  if (state.provisional !== undefined) json.provisional = state.provisional
+  if (state.voided !== undefined) json.voided = state.voided
   return json
 }
 
@@ -80,5 +89,7 @@ export function docStateFromJSON (json: unknown): DocState {
     const proof = value.anchorProof
     state.anchorProof = { ...proof, root: parseCID(proof.root, 'anchorProof.root'), txHash: parseCID(proof.txHash, 'anchorProof.txHash') } as AnchorProof
   }
+  if (Array.isArray(value.provisional) && value.provisional.length > 0) state.provisional = value.provisional
+  if (Array.isArray(value.voided) && value.voided.length > 0) state.voided = value.voided
   return state
 }

@@ -26,6 +26,8 @@ export function stateOf (record: DocRecord): DocState {
     log: record.log as LogEntry[]
   }
   if (head.anchorProof !== undefined) state.anchorProof = head.anchorProof
+  if (head.provisional !== undefined) state.provisional = head.provisional
+  if (head.voided !== undefined) state.voided = head.voided
   return state
 }
 

@@ -23,6 +23,8 @@ export interface TileGenesisOptions {
   unique?: string | Uint8Array
   /** Freeze the controllers for the life of the document. */
   forbidControllerChange?: boolean
+  /** Kiln: the CommitID of the rules document whose rules govern every update (see `docs/rules.md`). */
+  rules?: string | CommitID
 }
 
 /** An unsigned genesis (a tile without content): the record and its dag-cbor block, whose CID is the genesis CID. */
@@ -44,6 +46,7 @@ function header (opts: TileGenesisOptions, signer: TileSigner | undefined): Gene
   if (opts.schema !== undefined) result.schema = opts.schema.toString()
   if (opts.deterministic !== true) result.unique = opts.unique ?? bytesToBase64(randomBytes(12))
   if (opts.forbidControllerChange === true) result.forbidControllerChange = true
+  if (opts.rules !== undefined) result.rules = opts.rules.toString()
   return result
 }
 

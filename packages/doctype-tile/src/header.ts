@@ -141,5 +141,7 @@ export function nextMetadata (metadata: DocMetadata, header: UpdateHeader | unde
     const docId = docIdOf()
     throw new DoctypeRuleError(`cannot change unique of ${docId}: it is fixed at genesis`, { details: { docId } })
   }
-  return { ...next, ...copyMetadata({ ...header, controllers: (controllers as string[] | undefined) ?? next.controllers }) }
+  // `evidence` is what this one commit cites for the document's rules, not a property of the document.
+  const { evidence: _evidence, ...kept } = fields
+  return { ...next, ...copyMetadata({ ...kept, controllers: (controllers as string[] | undefined) ?? next.controllers } as DocMetadata) }
 }

@@ -18,7 +18,9 @@ export interface TileInit {
 }
 
 function checkSigner (commit: VerifiedCommit, controllers: readonly string[], what: string): void {
-  // the core checks this before `apply`; checking again keeps the handler safe to call on its own
+  // the core checks this before `apply`; checking again keeps the handler safe to call on its own. Under rules, the
+  // rules stage decides who may write instead.
+  if (commit.authorizedByRules === true) return
   if (commit.signer !== undefined && !controllers.includes(commit.signer)) {
     throw new UnauthorizedSignerError(`tile ${what} ${commit.cid.toString()} is signed by ${commit.signer}, who is not a controller (${controllers.join(', ')})`, {
       details: { did: commit.signer, controllers: [...controllers], cid: commit.cid.toString() }

@@ -14,6 +14,10 @@ export interface TileUpdateOptions {
   family?: string
   tags?: string[]
   schema?: string | CommitID
+  /** Kiln: the new rules document (a CommitID), when the document's rules allow the change. */
+  rules?: string | CommitID
+  /** Kiln: evidence cited for the document's rules, by name: CommitID strings of other documents. */
+  evidence?: Record<string, string | CommitID>
 }
 
 /**
@@ -26,7 +30,8 @@ export async function makeUpdate (state: DocState, newContent: TileContent | nul
   const genesis = state.log[0]
   const tip = state.log[state.log.length - 1]
   if (genesis === undefined || tip === undefined) throw new InvalidCommitError('makeUpdate: the state has an empty log')
-  if (!state.metadata.controllers.includes(signer.did)) {
+  // A document with rules may be written by whoever its rules allow: the node judges that.
+  if (state.metadata.rules === undefined && !state.metadata.controllers.includes(signer.did)) {
     throw new UnauthorizedSignerError(`makeUpdate: signer ${signer.did} is not a controller (${state.metadata.controllers.join(', ')})`, {
       details: { did: signer.did, controllers: [...state.metadata.controllers] }
     })
@@ -36,6 +41,8 @@ export async function makeUpdate (state: DocState, newContent: TileContent | nul
   if (opts.family !== undefined) header.family = opts.family
   if (opts.tags !== undefined) header.tags = [...opts.tags]
   if (opts.schema !== undefined) header.schema = opts.schema.toString()
+  if (opts.rules !== undefined) header.rules = opts.rules.toString()
+  if (opts.evidence !== undefined) header.evidence = Object.fromEntries(Object.entries(opts.evidence).map(([name, id]) => [name, id.toString()]))
   // the same rules the node applies, so a doomed update fails here, before it is signed
   nextMetadata(state.metadata, header, genesis)
   const target = newContent ?? state.content

@@ -10,6 +10,11 @@ export interface GenesisHeader {
   /** Random bytes or string that makes an otherwise identical genesis unique; absent for deterministic documents. */
   unique?: string | Uint8Array
   forbidControllerChange?: boolean
+  /**
+   * Kiln: CommitID string of the rules document whose rules govern every update (see `docs/rules.md`). An update may
+   * change it only as those rules allow.
+   */
+  rules?: string
 }
 
 /** The payload of a genesis commit. Signed when it carries `data`, unsigned dag-cbor otherwise. */
@@ -19,7 +24,13 @@ export interface GenesisRecord<Data = unknown> {
 }
 
 /** The header changes an update may carry; `{}` when nothing changes. */
-export type UpdateHeader = Partial<Pick<GenesisHeader, 'controllers' | 'schema' | 'family' | 'tags'>>
+export type UpdateHeader = Partial<Pick<GenesisHeader, 'controllers' | 'schema' | 'family' | 'tags' | 'rules'>> & {
+  /**
+   * Kiln: the evidence an update cites for its document's rules, by name: a CommitID string of another document,
+   * read at that commit. Belongs to the commit, not to the metadata.
+   */
+  evidence?: Record<string, string>
+}
 
 /** The payload of an update commit: always signed; `data` is doctype-specific (a JSON-Patch for tiles). */
 export interface UpdateRecord<Data = unknown> {

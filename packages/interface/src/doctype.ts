@@ -9,8 +9,15 @@ export interface VerifiedCommit<Payload = unknown> {
   kind: 'genesis' | 'update'
   /** The dag-cbor record (for signed commits, the record the JWS links to). */
   payload: Payload
-  /** The DID that signed, when the commit is signed. */
+  /** The DID that signed, when the commit is signed (the first signer of a commit signed by several). */
   signer?: string
+  /** Every DID that signed, in signature order (a commit may carry several signatures; a DID may repeat). */
+  signers?: readonly string[]
+  /**
+   * True when the document names a rules document: the pipeline's rules stage, not the controllers, decides who may
+   * write, and judges the transition the doctype returns. A doctype then skips its own signer-is-controller check.
+   */
+  authorizedByRules?: boolean
 }
 
 /** The narrow view of the node a doctype may use while applying a commit. No other I/O is allowed. */

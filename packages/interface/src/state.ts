@@ -50,6 +50,31 @@ export interface DocMetadata extends GenesisHeader {
   [extension: string]: unknown
 }
 
+/**
+ * A condition a rules verdict could not settle when the commit was applied, because it depends on an anchor not yet
+ * made: a `deadline` (the commit must be anchored at or before `notAfter`, unix seconds), or `evidence` the verdict
+ * relied on that was not anchored yet.
+ */
+export type ProvisionalCondition =
+  | { rule: string, kind: 'deadline', notAfter: number }
+  | { rule: string, kind: 'evidence', commitId: string }
+
+/** A commit of the log accepted under conditions its anchor settles (see `docs/rules.md`). */
+export interface ProvisionalCommit {
+  /** The commit's CID string. */
+  commit: string
+  conditions: ProvisionalCondition[]
+}
+
+/** A commit voided by its anchor: it missed a rule's deadline, so it and the commits after it up to that anchor no longer count. */
+export interface VoidedCommit {
+  commit: string
+  rule: string
+  /** The deadline (unix seconds) and the anchor time that missed it. */
+  notAfter: number
+  anchoredAt: number
+}
+
 /** What a document's state and its head share: content, metadata and statuses. `type` is the doctype code. */
 export interface DocFields<Content = unknown> {
   type: number
@@ -58,6 +83,10 @@ export interface DocFields<Content = unknown> {
   signature: SignatureStatus
   anchorStatus: AnchorStatus
   anchorProof?: AnchorProof
+  /** Commits of a document with rules accepted under conditions not settled yet, oldest first; absent when none. */
+  provisional?: ProvisionalCommit[]
+  /** Commits voided by a missed deadline, oldest first; absent when none. */
+  voided?: VoidedCommit[]
 }
 
 /**
