@@ -25,7 +25,7 @@ import {
   type DocMetadata, type DoctypeContext, type DoctypeHandler, type DoctypeResult, type LogEntry, type SignatureVerifier,
   type Storage, type StorageBatch, type StoredLogEntry, type VerifiedSignature
 } from '@kiln/interface'
-import { decodeDagJWS } from '@kiln/signing'
+import { decodeDagJWS, parseKid } from '@kiln/signing'
 import { CID } from 'multiformats/cid'
 import { readCommit, readStoredCommit, type IncomingCommit } from './commit-input.js'
 import { pickWinningBranch } from './conflict.js'
@@ -145,7 +145,7 @@ export class Pipeline {
         return { id, record: existing }
       }
       // 2. links: a genesis links to nothing. 3. signature
-      const signer = await this.checkSignature(handler, null, commit, options)
+      const signer = (await this.checkSignature(handler, null, commit, options))?.did
       // 4. rules: none yet. 5. doctype
       const result = await handler.apply(null, { cid: commit.cid, kind: 'genesis', payload: commit.record, signer }, this.c.context(options))
       let record = genesisRecord(handler.code, commit.cid, result, commit.jws !== undefined)
@@ -191,7 +191,7 @@ export class Pipeline {
         supporting = [...given, ...fetched]
         candidate = anchorRecord(base, commit.cid, proof, timestamp)
       } else {
-        const signer = await this.checkSignature(handler, base, commit, options)
+        const signer = (await this.checkSignature(handler, base, commit, options))?.did
         const result = await handler.apply(stateOf(base), { cid: commit.cid, kind: 'update', payload: commit.record, signer }, this.c.context(options))
         candidate = updateRecord(base, commit.cid, result)
       }
@@ -267,7 +267,7 @@ export class Pipeline {
             written = [...commit.blocks, ...getter.fetched]
             candidate = anchorRecord(base!, commit.cid, proof, timestamp)
           } else {
-            const signer = await this.checkSignature(handler, base, commit, options, verified.get(commit))
+            const signer = (await this.checkSignature(handler, base, commit, options, verified.get(commit)))?.did
             // 4. rules: none yet. 5. doctype
             const result = await handler.apply(base === null ? null : stateOf(base), { cid: commit.cid, kind: commit.kind, payload: commit.record, signer }, this.c.context(options))
             candidate = base === null ? genesisRecord(handler.code, commit.cid, result, commit.jws !== undefined) : updateRecord(base, commit.cid, result)
@@ -293,32 +293,38 @@ export class Pipeline {
     })
   }
 
-  /** The stage-3 check of a signed commit: the JWS verifies, over this payload, by a DID the doctype allows. */
+  /**
+   * The stage-3 check of a signed commit: every signature of the JWS verifies, over this payload. Returns the first
+   * signer's DID (what the doctype is told) and the effective DIDs of all signers, in order; `undefined` for an
+   * unsigned commit. With `authorize` (the default) every signer must be one the doctype allows; without it no
+   * controller check is made here and a later stage decides who may write.
+   */
   async checkSignature (
-    handler: DoctypeHandler, base: DocRecord | null, commit: IncomingCommit, options: AbortOptions, checked?: Promise<Settled<VerifiedSignature>>
-  ): Promise<string | undefined> {
-    const signers = handler.signers(base === null ? null : stateOf(base), commit.record)
+    handler: DoctypeHandler, base: DocRecord | null, commit: IncomingCommit, options: AbortOptions,
+    checked?: Promise<Settled<VerifiedSignature>>, authorize: boolean = true
+  ): Promise<{ did: string, signers: string[] } | undefined> {
+    const allowed = authorize ? handler.signers(base === null ? null : stateOf(base), commit.record) : []
     if (commit.jws === undefined) {
-      if (signers.length > 0) {
-        throw new UnauthorizedSignerError(`Commit ${commit.cid.toString()} is unsigned; it must be signed by ${signers.join(' or ')}`, {
-          details: { commit: commit.cid.toString(), controllers: [...signers] }
+      if (allowed.length > 0) {
+        throw new UnauthorizedSignerError(`Commit ${commit.cid.toString()} is unsigned; it must be signed by ${allowed.join(' or ')}`, {
+          details: { commit: commit.cid.toString(), controllers: [...allowed] }
         })
       }
       return undefined
     }
+    // A signer's right to write comes first, before its signature is trusted or its DID resolved: a stranger's
+    // commit is unauthorized whether its signature verifies or not. A signature under a capability names its
+    // effective signer only in the CACAO, so it is judged once the capability is checked.
+    if (allowed.length > 0) {
+      for (const signature of decodeDagJWS(commit.jws).signatures) {
+        if (signature.cap === undefined) this.authorizeSigner(allowed, parseKid(signature.kid).did, commit)
+      }
+    }
     let verified: VerifiedSignature
     if (checked === undefined) {
-      verified = await this.c.verifier.verifyDagJWS(commit.jws, { controllers: signers.length > 0 ? signers : undefined, signal: options.signal })
+      verified = await this.c.verifier.verifyDagJWS(commit.jws, { signal: options.signal })
     } else {
-      // Verified ahead, with any signer allowed: the signer's right to write is checked here, and comes first, as with
-      // the verifier (a stranger's commit is unauthorized, whether its signature verifies or not).
       const outcome = await checked
-      const did = outcome.ok ? outcome.value.did : decodeDagJWS(commit.jws).kid.split('#')[0]!
-      if (signers.length > 0 && !signers.includes(did)) {
-        throw new UnauthorizedSignerError(`${did} is not an allowed signer of ${commit.cid.toString()}; controllers: ${signers.join(', ')}`, {
-          details: { did, commit: commit.cid.toString(), controllers: [...signers] }
-        })
-      }
       if (!outcome.ok) throw outcome.error
       verified = outcome.value
     }
@@ -326,7 +332,30 @@ export class Pipeline {
     if (payload === undefined || !verified.payload.equals(payload)) {
       throw new InvalidSignatureError(`The signature of ${commit.cid.toString()} is over another payload`, { details: { commit: commit.cid.toString() } })
     }
-    return verified.did
+    const signers = await this.effectiveSigners(verified, commit, options)
+    if (allowed.length > 0) for (const did of signers) this.authorizeSigner(allowed, did, commit)
+    return { did: signers[0]!, signers }
+  }
+
+  /** The DIDs on whose behalf each verified signature was made: the key's DID, or the issuer of its capability. */
+  private async effectiveSigners (verified: VerifiedSignature, commit: IncomingCommit, _options: AbortOptions): Promise<string[]> {
+    const signers = verified.signers ?? [{ did: verified.did, kid: verified.kid }]
+    return signers.map((signer) => {
+      if (signer.capability !== undefined) {
+        throw new InvalidSignatureError(`Commit ${commit.cid.toString()} is signed under a capability, which this node does not check`, {
+          details: { commit: commit.cid.toString(), capability: signer.capability }
+        })
+      }
+      return signer.did
+    })
+  }
+
+  /** Throws `UnauthorizedSignerError` unless `did` is one of the `allowed` signers of the commit. */
+  private authorizeSigner (allowed: readonly string[], did: string, commit: IncomingCommit): void {
+    if (allowed.includes(did)) return
+    throw new UnauthorizedSignerError(`${did} is not an allowed signer of ${commit.cid.toString()}; controllers: ${allowed.join(', ')}`, {
+      details: { did, commit: commit.cid.toString(), controllers: [...allowed] }
+    })
   }
 
   /** The stage-3 check of an anchor commit: its proof verifies with the verifier of its chain. */

@@ -35,20 +35,40 @@ export interface DIDResolver {
   resolve(did: string, options?: AbortOptions): Promise<VerificationKey[]>
 }
 
-/** What a successful verification established. */
-export interface VerifiedSignature {
-  /** The DID whose key signed. */
+/** One verified signature of a DAG-JWS. */
+export interface VerifiedSigner {
+  /** The DID whose key signed (for a CACAO signature, the session DID; the capability names on whose behalf). */
   did: string
   /** The key id from the protected header. */
   kid: string
+  /**
+   * The capability the signature acts under, from its protected header's `cap` (`ipfs://<CACAO CID>`): the verifier
+   * checked the signature only; whoever holds the CACAO block checks the capability.
+   */
+  capability?: string
+}
+
+/** What a successful verification established. */
+export interface VerifiedSignature {
+  /** The DID whose key made the first signature. */
+  did: string
+  /** The key id from the first signature's protected header. */
+  kid: string
   /** The CID the JWS payload names. */
   payload: CID
+  /** Every signature, in order (the first is `did`/`kid`); each verified. Duplicates are kept, not refused. */
+  signers: VerifiedSigner[]
 }
 
 /** Options of {@link SignatureVerifier.verifyDagJWS}. */
 export interface VerifyOptions extends AbortOptions {
-  /** DIDs allowed to have signed; the signer must be one of them. Omit to accept any resolvable signer. */
+  /**
+   * DIDs allowed to have signed; the first signer must be one of them (the others are verified, not checked against
+   * the list). Omit to accept any resolvable signer.
+   */
   controllers?: readonly string[]
+  /** Skip the controller check even when `controllers` is given: the caller decides who may sign. */
+  anySigner?: boolean
 }
 
 /** Verifies DAG-JWS envelopes by resolving the signer's DID. */

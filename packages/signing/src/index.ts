@@ -9,7 +9,10 @@ export { keyDidSigner, type KeyDidSignerInit } from './signer.js'
 export type { KeyType } from './key-types.js'
 export { didKeyFromPublicKey } from './did-key.js'
 export { randomSeed, seedFromHex, seedToHex, SEED_LENGTH } from './seed.js'
-export { signDagJWS, decodeDagJWS, signCompactJWS, decodeCompactJWS, type DecodedDagJWS } from './dag-jws.js'
+export {
+  signDagJWS, addSignature, signDagJWSWithAll, decodeDagJWS, signCompactJWS, decodeCompactJWS, MAX_JWS_SIGNATURES,
+  type DecodedDagJWS, type DecodedSignature, type JWSSigner
+} from './dag-jws.js'
 export { createVerifier, type VerifierInit, type KilnVerifier, type VerifiedCompactJWS } from './verifier.js'
 export { createThreadpoolVerifier } from './threadpool-verifier.js'
 export { createVerifierPool, type VerifierPoolInit, type KilnVerifierPool, type VerifierPoolStats } from './verifier-pool.js'

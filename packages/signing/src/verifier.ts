@@ -8,6 +8,7 @@ import {
   type DIDResolver,
   type SignatureVerifier,
   type VerifiedSignature,
+  type VerifiedSigner,
   type VerifyOptions
 } from '@kiln/interface'
 import { decodeCompactJWS, decodeDagJWS } from './dag-jws.js'
@@ -57,8 +58,19 @@ export function verifierWithCheck (init: VerifierInit, checkSignature: Signature
   async function verifyDagJWS (jws: DagJWS, options: VerifyOptions = {}): Promise<VerifiedSignature> {
     throwIfAborted(options.signal)
     const decoded = decodeDagJWS(jws)
-    const did = await verifyDecoded(decoded, decoded.payload.toString(), options)
-    return { did, kid: decoded.kid, payload: decoded.payload }
+    const what = decoded.payload.toString()
+    // The first signer's right to sign is checked before anything is resolved (as for one signature); the others
+    // are only verified. All signatures are checked at once, and any one failing refuses the whole JWS.
+    const [first, ...rest] = decoded.signatures
+    const firstDid = verifyDecoded(first!, what, options)
+    const others = rest.map(async (signature) => await verifyDecoded(signature, what, { signal: options.signal }))
+    const dids = await Promise.all([firstDid, ...others])
+    const signers: VerifiedSigner[] = decoded.signatures.map((signature, i) => ({
+      did: dids[i]!,
+      kid: signature.kid,
+      ...(signature.cap === undefined ? {} : { capability: signature.cap })
+    }))
+    return { did: dids[0]!, kid: decoded.kid, payload: decoded.payload, signers }
   }
 
   async function verifyCompactJWS (jws: string, options: VerifyOptions = {}): Promise<VerifiedCompactJWS> {
@@ -74,7 +86,7 @@ export function verifierWithCheck (init: VerifierInit, checkSignature: Signature
     const { did, fragment } = parseKid(kid)
     // Checked before resolving: cheaper, and a stranger's DID is never looked up on a document it cannot sign.
     const { controllers } = options
-    if (controllers !== undefined && !controllers.includes(did)) {
+    if (options.anySigner !== true && controllers !== undefined && !controllers.includes(did)) {
       throw new UnauthorizedSignerError(`${did} (kid ${kid}) is not an allowed signer; controllers: ${controllers.join(', ') || 'none'}`, {
         details: { did, kid, controllers: [...controllers] }
       })

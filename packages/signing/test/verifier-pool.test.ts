@@ -121,7 +121,7 @@ describe('createVerifierPool', () => {
     const outcomes = await Promise.all(jobs.map(async ({ jws }) => await outcome(verifier.verifyDagJWS(jws))))
     outcomes.forEach((got, i) => {
       const { cid, signer, valid } = jobs[i]!
-      if (valid) expect(got).toEqual({ verified: { did: signer.did, kid: signer.kid, payload: cid.toString() } })
+      if (valid) expect(got).toEqual({ verified: { did: signer.did, kid: signer.kid, payload: cid.toString(), signers: [{ did: signer.did, kid: signer.kid }] } })
       else expect(got).toMatchObject({ name: 'InvalidSignatureError', kilnError: true })
     })
   })
