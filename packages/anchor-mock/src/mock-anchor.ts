@@ -18,6 +18,11 @@ export interface MockAnchorInit {
    * another node that must accept these anchors, passes the same one. Random by default, good for one process only.
    */
   seed?: Uint8Array
+  /**
+   * The chain's clock, in milliseconds since the epoch (default `Date.now`): a block's time is its reading, never
+   * earlier than the block before. Tests of time windows in rules set it.
+   */
+  now?: () => number
 }
 
 /** What `mockAnchor(init)(components)` gives: the chain's service and a verifier of its anchors. */
@@ -57,7 +62,7 @@ export function mockAnchor (init: MockAnchorInit = {}): (components: AnchorCompo
   // Made once, so every plugin built by this factory is the same chain.
   const chain = keyDidSigner({ seed: init.seed ?? randomSeed() })
   return (components) => ({
-    service: new MockChainService({ chainId, chain, intervalMs, anchorOnRequest: init.anchorOnRequest === true, logger: components.logger }),
+    service: new MockChainService({ chainId, chain, intervalMs, anchorOnRequest: init.anchorOnRequest === true, logger: components.logger, now: init.now ?? Date.now }),
     verifier: mockChainVerifier({ chainDid: chain.did, chainId })
   })
 }

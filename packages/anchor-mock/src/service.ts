@@ -27,6 +27,8 @@ export interface MockChainSettings {
   intervalMs: number
   anchorOnRequest: boolean
   logger?: Logger
+  /** The chain's clock, in ms since the epoch. */
+  now?: () => number
 }
 
 /** The in-process chain: queues requests by DocID, mines them as signed blocks, reports each request's progress. */
@@ -34,6 +36,7 @@ export class MockChainService extends BatchingAnchorService implements MockAncho
   readonly chainDid: string
   readonly #chain: DIDSigner
   readonly #logger: Logger | undefined
+  readonly #now: () => number
   #height = 0
   #timestamp = 0
 
@@ -43,6 +46,7 @@ export class MockChainService extends BatchingAnchorService implements MockAncho
     this.#chain = settings.chain
     this.chainDid = settings.chain.did
     this.#logger = logger
+    this.#now = settings.now ?? Date.now
   }
 
   get height (): number {
@@ -57,7 +61,7 @@ export class MockChainService extends BatchingAnchorService implements MockAncho
     const chainId = this.chainId
     const height = this.#height + 1
     // Unix seconds that never go backwards, even if the wall clock does.
-    const timestamp = Math.max(this.#timestamp, Math.floor(Date.now() / 1000))
+    const timestamp = Math.max(this.#timestamp, Math.floor(this.#now() / 1000))
     const tree = await buildMerkleTree(batch.map((r) => ({ key: r.docId, tip: r.tip })), {
       metadata: { chainId, height, size: batch.length }
     })

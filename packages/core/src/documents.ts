@@ -26,7 +26,8 @@ export function stateOf (record: DocRecord): DocState {
     log: record.log as LogEntry[]
   }
   if (head.anchorProof !== undefined) state.anchorProof = head.anchorProof
-  if (head.provisional !== undefined) state.provisional = head.provisional
+  // Without the state kept to restore if a deadline is missed: that is the node's, not the reader's.
+  if (head.provisional !== undefined) state.provisional = head.provisional.map(({ commit, conditions }) => ({ commit, conditions }))
   if (head.voided !== undefined) state.voided = head.voided
   return state
 }

@@ -18,6 +18,7 @@ import { Documents, stateOf } from './documents.js'
 import { chainBlocksOf, exportDocumentCar, readDocumentCar, type ExportedCommit } from './export.js'
 import { memoryStorage } from './memory-storage.js'
 import { GroupCommit, type Durability } from './group-commit.js'
+import { RulesStage } from './rules-stage.js'
 import { Pipeline, type CommitOrigin, type SubmitOptions, type WriteEvent } from './pipeline.js'
 import { createDoctypeRegistry, type DoctypeRegistry } from './registry.js'
 import { Watchers } from './watchers.js'
@@ -204,6 +205,10 @@ class Node implements KilnNode {
       context: (options) => ({
         signal: options.signal,
         loadDocument: async (commitId, opts) => (await this.load(commitId, opts ?? options)).state
+      }),
+      rules: new RulesStage({
+        loadAt: async (commitId, options) => await this.load(commitId, options),
+        anchoredAt: async (docId, commit, options) => await this.anchoredAt(docId, commit, options)
       }),
       afterWrite: (event) => { this.afterWrite(event) }
     })
@@ -500,6 +505,15 @@ class Node implements KilnNode {
     })
     const { record } = await this.pipeline.stateAt(key, handler, await this.documents.get(key, options), ref.commit, options)
     return { id, state: stateOf(record) }
+  }
+
+  /** The chain time of the anchor covering `commit` on the log of `docId`, if one does (for the rules stage). */
+  private async anchoredAt (docId: string, commit: CID, options: AbortOptions): Promise<number | undefined> {
+    const place = await this.storage.getCommitPlace(docId, commit, options)
+    if (place?.seq === undefined) return undefined
+    const record = await this.documents.find(docId, options)
+    const entry = record?.log[place.seq]
+    return entry?.cid.equals(commit) === true ? entry.timestamp : undefined
   }
 
   /** Asks peers for a document this node does not hold and applies what they have, within the load's sync timeout. */

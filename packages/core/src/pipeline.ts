@@ -6,7 +6,8 @@
  *   1. decode      the blocks hash to their CIDs; the shape is a genesis, a signed update or an anchor commit
  *   2. links       `id` names this document; `prev` is a commit of it
  *   3. signature   every signature verifies and the signer may write (or the anchor proof verifies on its chain)
- *   4. rules       (the slot where declarative transition rules will run)
+ *   4. rules       for a document that names a rules document: the rules judge the transition the doctype computes
+ *                  (who signed, what changed, cited evidence); an anchor settles what a verdict left provisional
  *   5. doctype     the doctype computes the next content and metadata
  *   6. conflict    a commit that does not extend the tip is compared with it by the conflict rule; a local commit
  *                  that does not extend the tip is refused with `ConflictingCommitError` naming the tip
@@ -16,7 +17,7 @@
  * A commit that fails a stage writes nothing. No stage's cost depends on the length of the document's log, but for
  * commits that fork it (their cost is the distance to the fork).
  */
-import { asAnchorProof, asAnchorRecord, decodeRecord } from '@kiln/codec'
+import { asAnchorProof, asAnchorRecord, asUpdateRecord, decodeRecord } from '@kiln/codec'
 import { DocID } from '@kiln/docid'
 import {
   AnchorStatus, BlockNotFoundError, ConflictingCommitError, DocumentNotFoundError, InvalidCommitError, InvalidSignatureError,
@@ -32,6 +33,10 @@ import { pickWinningBranch } from './conflict.js'
 import { historicalStatus, stateOf, storedEntry, withAnchorTimes, type DocRecord, type Documents } from './documents.js'
 import type { GroupCommit } from './group-commit.js'
 import { indexRecordOfDocument } from './query-index.js'
+import { heldProvisional, type HeldProvisional, type RulesStage } from './rules-stage.js'
+
+/** How many voided commits a head remembers (the latest). */
+const MAX_VOIDED_KEPT = 32
 
 /** Every how many log entries a head is stored as a checkpoint, so a load at a commit replays fewer than this. */
 export const CHECKPOINT_INTERVAL = 32
@@ -85,6 +90,8 @@ export interface PipelineComponents {
   exclusive: <T>(docId: string, fn: () => Promise<T>) => Promise<T>
   /** The context doctypes get: reads of other documents at pinned CommitIDs. */
   context: (options: AbortOptions) => DoctypeContext
+  /** Stage 4: the rules of documents that name a rules document. */
+  rules: RulesStage
   afterWrite: (event: WriteEvent) => void
 }
 
@@ -146,8 +153,10 @@ export class Pipeline {
       }
       // 2. links: a genesis links to nothing. 3. signature
       const signer = (await this.checkSignature(handler, null, commit, options))?.did
-      // 4. rules: none yet. 5. doctype
+      // 5. doctype
       const result = await handler.apply(null, { cid: commit.cid, kind: 'genesis', payload: commit.record, signer }, this.c.context(options))
+      // 4. rules: a genesis is its controller's; the rules it names must exist and be rules.
+      await this.c.rules.checkGenesis(result.metadata, options)
       let record = genesisRecord(handler.code, commit.cid, result, commit.jws !== undefined)
       if (options.anchor) record = withStatus(record, AnchorStatus.PENDING)
       // 6. conflict: a new document has no other branch. 7. write
@@ -189,11 +198,9 @@ export class Pipeline {
         if (options.fetchBlock !== undefined) ({ get: getBlock, fetched } = fetchingBlockGetter(this.c.storage.blocks, given, options.fetchBlock))
         const { proof, timestamp } = await this.verifyAnchor(commit, getBlock, options)
         supporting = [...given, ...fetched]
-        candidate = anchorRecord(base, commit.cid, proof, timestamp)
+        candidate = await this.settleAnchor(base, anchorRecord(base, commit.cid, proof, timestamp), timestamp, options)
       } else {
-        const signer = (await this.checkSignature(handler, base, commit, options))?.did
-        const result = await handler.apply(stateOf(base), { cid: commit.cid, kind: 'update', payload: commit.record, signer }, this.c.context(options))
-        candidate = updateRecord(base, commit.cid, result)
+        candidate = await this.applyUpdate(key, handler, base, commit, options)
       }
       if (options.anchor) candidate = withStatus(candidate, AnchorStatus.PENDING)
 
@@ -265,12 +272,15 @@ export class Pipeline {
               : fetchingBlockGetter(this.c.storage.blocks, [], options.fetchBlock)
             const { proof, timestamp } = await this.verifyAnchor(commit, getter.get, options)
             written = [...commit.blocks, ...getter.fetched]
-            candidate = anchorRecord(base!, commit.cid, proof, timestamp)
+            candidate = await this.settleAnchor(base!, anchorRecord(base!, commit.cid, proof, timestamp), timestamp, options)
+          } else if (base !== null) {
+            candidate = await this.applyUpdate(key, handler, base, commit, options, verified.get(commit))
           } else {
             const signer = (await this.checkSignature(handler, base, commit, options, verified.get(commit)))?.did
-            // 4. rules: none yet. 5. doctype
-            const result = await handler.apply(base === null ? null : stateOf(base), { cid: commit.cid, kind: commit.kind, payload: commit.record, signer }, this.c.context(options))
-            candidate = base === null ? genesisRecord(handler.code, commit.cid, result, commit.jws !== undefined) : updateRecord(base, commit.cid, result)
+            // 5. doctype. 4. rules: the rules a genesis names must exist and be rules.
+            const result = await handler.apply(null, { cid: commit.cid, kind: commit.kind, payload: commit.record, signer }, this.c.context(options))
+            await this.c.rules.checkGenesis(result.metadata, options)
+            candidate = genesisRecord(handler.code, commit.cid, result, commit.jws !== undefined)
           }
           if (options.anchor) candidate = withStatus(candidate, AnchorStatus.PENDING)
           records.push(candidate)
@@ -294,6 +304,55 @@ export class Pipeline {
   }
 
   /**
+   * Stages 3 to 5 of a signed update on `base`. Without rules, the signers must be controllers. With rules, any
+   * signer whose signature verifies may have written: the doctype computes the transition (skipping its controller
+   * check), and the rules judge it; a verdict with open conditions is kept in the head until an anchor settles it.
+   */
+  private async applyUpdate (
+    docId: string, handler: DoctypeHandler, base: DocRecord, commit: IncomingCommit, options: AbortOptions, checked?: Promise<Settled<VerifiedSignature>>
+  ): Promise<DocRecord> {
+    const ruled = base.head.metadata.rules !== undefined
+    // 3. signature
+    const signed = await this.checkSignature(handler, base, commit, options, checked, !ruled)
+    // 5. doctype
+    const result = await handler.apply(stateOf(base), {
+      cid: commit.cid, kind: 'update', payload: commit.record, signer: signed?.did, signers: signed?.signers, ...(ruled ? { authorizedByRules: true } : {})
+    }, this.c.context(options))
+    let record = updateRecord(base, commit.cid, result)
+    // 4. rules, on the transition the doctype computed (an update that only adds rules has them checked, not judged).
+    if (!ruled) {
+      if (result.metadata.rules !== undefined) await this.c.rules.rulesAt(result.metadata.rules, options)
+      return record
+    }
+    const conditions = await this.c.rules.judge({
+      docId, commit: commit.cid, record: asUpdateRecord(commit.record), base, result,
+      signers: signed?.signers ?? [], capabilitySigners: signed?.capabilitySigners ?? []
+    }, options)
+    if (conditions.length > 0) {
+      const held = [...(base.head.provisional ?? []) as HeldProvisional[], heldProvisional(commit.cid, conditions, base.head)]
+      record = { head: { ...record.head, provisional: held }, log: record.log }
+    }
+    return record
+  }
+
+  /**
+   * Stage 4 for an anchor commit: what the anchor settles of the provisional commits it covers. A missed deadline
+   * voids that commit and those after it: the state is the one before it, and the log keeps every commit.
+   */
+  private async settleAnchor (base: DocRecord, anchored: DocRecord, timestamp: number, options: AbortOptions): Promise<DocRecord> {
+    if (base.head.provisional === undefined) return anchored
+    const settled = await this.c.rules.settle(base.head, timestamp, options)
+    const { provisional: _open, ...head } = anchored.head
+    const next: DocHead = settled.provisional === undefined ? head : { ...head, provisional: settled.provisional }
+    if (settled.voided !== undefined) {
+      next.content = settled.voided.restore.content
+      next.metadata = settled.voided.restore.metadata
+      next.voided = [...(base.head.voided ?? []), ...settled.voided.commits].slice(-MAX_VOIDED_KEPT)
+    }
+    return { head: next, log: anchored.log }
+  }
+
+  /**
    * The stage-3 check of a signed commit: every signature of the JWS verifies, over this payload. Returns the first
    * signer's DID (what the doctype is told) and the effective DIDs of all signers, in order; `undefined` for an
    * unsigned commit. With `authorize` (the default) every signer must be one the doctype allows; without it no
@@ -302,7 +361,7 @@ export class Pipeline {
   async checkSignature (
     handler: DoctypeHandler, base: DocRecord | null, commit: IncomingCommit, options: AbortOptions,
     checked?: Promise<Settled<VerifiedSignature>>, authorize: boolean = true
-  ): Promise<{ did: string, signers: string[] } | undefined> {
+  ): Promise<{ did: string, signers: string[], capabilitySigners: string[] } | undefined> {
     const allowed = authorize ? handler.signers(base === null ? null : stateOf(base), commit.record) : []
     if (commit.jws === undefined) {
       if (allowed.length > 0) {
@@ -334,7 +393,8 @@ export class Pipeline {
     }
     const signers = await this.effectiveSigners(verified, commit, options)
     if (allowed.length > 0) for (const did of signers) this.authorizeSigner(allowed, did, commit)
-    return { did: signers[0]!, signers }
+    const capabilitySigners = signers.filter((_, i) => verified.signers?.[i]?.capability !== undefined)
+    return { did: signers[0]!, signers, capabilitySigners }
   }
 
   /** The DIDs on whose behalf each verified signature was made: the key's DID, or the issuer of its capability. */
@@ -449,11 +509,25 @@ export class Pipeline {
           const record = asAnchorRecord(commit.record)
           proof = asAnchorProof(await decodeRecord(await getBlock(record.proof, options), record.proof))
         }
+        const before = head
         head = anchorHead(head, commit.cid, proof)
         pushAnchor(log, commit.cid, timestamp)
+        if (before.provisional !== undefined) head = (await this.settleAnchor({ head: before, log }, { head, log }, timestamp, options)).head
       } else if (commit.kind === 'update') {
-        const result = await handler.apply(stateOf({ head, log }), { cid: commit.cid, kind: 'update', payload: commit.record, signer: signerOf(commit) }, this.c.context(options))
+        // Signatures are not checked again, but the rules run again: their verdict is part of the state.
+        const ruled = head.metadata.rules !== undefined
+        const signers = storedSigners(commit)
+        const result = await handler.apply(stateOf({ head, log }), {
+          cid: commit.cid, kind: 'update', payload: commit.record, signer: signers[0], signers, ...(ruled ? { authorizedByRules: true } : {})
+        }, this.c.context(options))
+        const before = head
         head = updateHead(head, commit.cid, result)
+        if (ruled) {
+          const conditions = await this.c.rules.judge({
+            docId, commit: commit.cid, record: asUpdateRecord(commit.record), base: { head: before, log }, result, signers, capabilitySigners: []
+          }, options)
+          if (conditions.length > 0) head = { ...head, provisional: [...(before.provisional ?? []) as HeldProvisional[], heldProvisional(commit.cid, conditions, before)] }
+        }
         log.push({ cid: commit.cid, type: LogEntryType.SIGNED })
       } else {
         throw new InvalidCommitError(`A genesis commit (${commit.cid.toString()}) cannot extend ${docId}`)
@@ -525,6 +599,11 @@ function unknownPrev (docId: string, commit: CID, prev: CID): ConflictingCommitE
 /** The DID in a stored signed commit's `kid` (verified when the commit was first stored). */
 function signerOf (commit: IncomingCommit): string | undefined {
   return commit.jws === undefined ? undefined : decodeDagJWS(commit.jws).kid.split('#')[0]
+}
+
+/** The DIDs of every signature of a stored signed commit (verified when the commit was first stored), in order. */
+function storedSigners (commit: IncomingCommit): string[] {
+  return commit.jws === undefined ? [] : decodeDagJWS(commit.jws).signatures.map((signature) => signature.kid.split('#')[0]!)
 }
 
 /** Drops `undefined` members: heads are stored as dag-cbor, which has no `undefined`. */

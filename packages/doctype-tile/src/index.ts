@@ -6,6 +6,6 @@
  */
 export { tile, type TileInit } from './tile.js'
 export { makeGenesis, type TileGenesisOptions, type TileSigner, type UnsignedGenesis } from './genesis.js'
-export { makeUpdate, type TileUpdateOptions } from './update.js'
+export { makePatchUpdate, makeUpdate, type TileUpdateOptions } from './update.js'
 export { TILE_CODE, TILE_NAME } from './constants.js'
 export { DEFAULT_MAX_CONTENT_BYTES, type TileContent } from './content.js'

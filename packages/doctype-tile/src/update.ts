@@ -1,7 +1,7 @@
 import { signRecord, type SignedBlocks } from '@kiln/codec'
 import type { CommitID } from '@kiln/docid'
-import { diffJson, type JsonPatchOperation } from '@kiln/json'
-import { InvalidCommitError, UnauthorizedSignerError, type DocState, type UpdateHeader, type UpdateRecord } from '@kiln/interface'
+import { applyJsonPatch, diffJson, type JsonPatchOperation } from '@kiln/json'
+import { InvalidCommitError, UnauthorizedSignerError, type DocState, type LogEntry, type UpdateHeader, type UpdateRecord } from '@kiln/interface'
 import { TILE_CODE } from './constants.js'
 import { checkTileContent, type TileContent } from './content.js'
 import type { TileSigner } from './genesis.js'
@@ -26,6 +26,28 @@ export interface TileUpdateOptions {
  * when none, as Ceramic's clients send).
  */
 export async function makeUpdate (state: DocState, newContent: TileContent | null | undefined, signer: TileSigner, opts: TileUpdateOptions = {}): Promise<SignedBlocks<UpdateRecord<JsonPatchOperation[]>>> {
+  const { genesis, tip } = checkUpdatable(state, signer)
+  const header = updateHeader(state, opts)
+  const target = newContent ?? state.content
+  checkTileContent(target, Number.POSITIVE_INFINITY)
+  const data = diffJson(state.content as object, target)
+  return await signRecord({ id: genesis.cid, prev: tip.cid, header, data }, signer)
+}
+
+/**
+ * Builds a signed tile update from the JSON-Patch `patch` as given (where {@link makeUpdate} computes one): for rules
+ * that look at the operations themselves, such as append-only lists (`add` at `/list/-`) or compare-and-set (a `test`
+ * before each change). The patch must apply to the state's content.
+ */
+export async function makePatchUpdate (state: DocState, patch: JsonPatchOperation[], signer: TileSigner, opts: TileUpdateOptions = {}): Promise<SignedBlocks<UpdateRecord<JsonPatchOperation[]>>> {
+  const { genesis, tip } = checkUpdatable(state, signer)
+  const header = updateHeader(state, opts)
+  const content = applyJsonPatch(state.content, patch, { what: 'the patch' })
+  checkTileContent(content, Number.POSITIVE_INFINITY)
+  return await signRecord({ id: genesis.cid, prev: tip.cid, header, data: patch.map((op) => ({ ...op })) }, signer)
+}
+
+function checkUpdatable (state: DocState, signer: TileSigner): { genesis: LogEntry, tip: LogEntry } {
   if (state.type !== TILE_CODE) throw new InvalidCommitError(`makeUpdate: the state is of doctype ${state.type}, not a tile (${TILE_CODE})`)
   const genesis = state.log[0]
   const tip = state.log[state.log.length - 1]
@@ -36,6 +58,11 @@ export async function makeUpdate (state: DocState, newContent: TileContent | nul
       details: { did: signer.did, controllers: [...state.metadata.controllers] }
     })
   }
+  return { genesis, tip }
+}
+
+/** The header of an update with the metadata changes `opts` asks (`{}` when none), checked as the node checks it. */
+function updateHeader (state: DocState, opts: TileUpdateOptions): UpdateHeader {
   const header: UpdateHeader = {}
   if (opts.controllers !== undefined) header.controllers = [...opts.controllers]
   if (opts.family !== undefined) header.family = opts.family
@@ -44,9 +71,6 @@ export async function makeUpdate (state: DocState, newContent: TileContent | nul
   if (opts.rules !== undefined) header.rules = opts.rules.toString()
   if (opts.evidence !== undefined) header.evidence = Object.fromEntries(Object.entries(opts.evidence).map(([name, id]) => [name, id.toString()]))
   // the same rules the node applies, so a doomed update fails here, before it is signed
-  nextMetadata(state.metadata, header, genesis)
-  const target = newContent ?? state.content
-  checkTileContent(target, Number.POSITIVE_INFINITY)
-  const data = diffJson(state.content as object, target)
-  return await signRecord({ id: genesis.cid, prev: tip.cid, header, data }, signer)
+  nextMetadata(state.metadata, header, state.log[0])
+  return header
 }
