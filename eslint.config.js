@@ -15,9 +15,11 @@ const ALLOWED = {
   json: [...BASE],
   // the query engine: pure, below core and the storage backends, which evaluate queries with it
   query: ['interface', 'docid'],
+  // the transition-rule language and the rules doctype: pure like a doctype, below core, which asks it for verdicts
+  rules: [...BASE, 'json'],
   'interface-tests': [...BASE, 'signing', 'json'],
   // the one place commits are applied: never a plugin or a front end
-  core: [...BASE, 'signing', 'query'],
+  core: [...BASE, 'signing', 'query', 'rules'],
   'anchor-merkle': [...BASE],
   'http-server': [...BASE, 'signing', 'json'],
   'http-client': [...BASE]

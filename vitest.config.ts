@@ -8,7 +8,7 @@ const TESTS = ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', '
  */
 const IN_PROCESS = [
   'packages/*/test/**/*fuzz*.test.ts',
-  'packages/{anchor-bitcoin,anchor-merkle,codec,docid,doctype-account-link,doctype-schema,doctype-tile,interface,interface-tests,json,query,storage-level}/test/**/*.test.ts',
+  'packages/{anchor-bitcoin,anchor-merkle,codec,docid,doctype-account-link,doctype-schema,doctype-tile,interface,interface-tests,json,query,rules,storage-level}/test/**/*.test.ts',
   'examples/*/test/**/*.test.ts',
   'test/**/*.test.ts'
 ]

@@ -33,6 +33,10 @@ const STATUS_BY_NAME: Readonly<Record<string, number>> = Object.freeze({
   DIDResolutionError: 422,
   DoctypeRuleError: 422,
   SchemaValidationError: 422,
+  /** rules: a rules document whose content is not a valid rule set (`details.path` says where). */
+  InvalidRulesError: 422,
+  /** rules: an update the rules its document names refuse (`details.rule`, `details.path`, `details.reason`). */
+  RuleViolationError: 422,
   InvalidAnchorProofError: 422,
   UnsupportedChainError: 422,
   /** doctype-account-link: a CAIP-10 account id in a commit that is not valid on its chain. */

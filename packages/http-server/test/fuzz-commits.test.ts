@@ -56,7 +56,7 @@ describe('POST /api/v0/commits', () => {
     }),
     run: async ({ body, headers }) => await request(server.api, { method: 'POST', url: '/api/v0/commits', headers, body }),
     errors: ['InvalidRequestError', 'InvalidDocIDError', 'CodecError', 'InvalidCommitError', 'DocumentNotFoundError', 'ConflictingCommitError',
-      'InvalidSignatureError', 'UnauthorizedSignerError', 'UnsupportedDIDMethodError', 'DIDResolutionError', 'DoctypeRuleError', 'UnsupportedChainError', 'RequestTooLargeError'],
+      'InvalidSignatureError', 'UnauthorizedSignerError', 'UnsupportedDIDMethodError', 'DIDResolutionError', 'DoctypeRuleError', 'InvalidRulesError', 'RuleViolationError', 'UnsupportedChainError', 'RequestTooLargeError'],
     writes: () => server.writes(),
     accepted: async ({ body }, result) => {
       // The commit sent is now on the log of the document named, which is the one answered.
@@ -106,7 +106,7 @@ describe('POST /api/v0/multiqueries', () => {
     inputs: fc.record({ body: jsonBodies(fc.constantFrom(...valid)), headers: oddHeaders }),
     run: async ({ body, headers }) => await request(server.api, { method: 'POST', url: '/api/v0/multiqueries', headers, body }),
     errors: ['InvalidRequestError', 'InvalidDocIDError', 'CodecError', 'InvalidCommitError', 'UnknownDoctypeError',
-      'InvalidSignatureError', 'UnauthorizedSignerError', 'UnsupportedDIDMethodError', 'DIDResolutionError', 'DoctypeRuleError', 'RequestTooLargeError'],
+      'InvalidSignatureError', 'UnauthorizedSignerError', 'UnsupportedDIDMethodError', 'DIDResolutionError', 'DoctypeRuleError', 'InvalidRulesError', 'RuleViolationError', 'RequestTooLargeError'],
     writes: () => server.writes(),
     accepted: async ({ body }, result) => {
       // Every query's id parses, a genesis sent is its id's, and every document answered is one the node holds.

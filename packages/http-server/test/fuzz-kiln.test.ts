@@ -67,7 +67,7 @@ describe('POST /api/v0/kiln/import', () => {
     run: async ({ body, headers }) => await request(server.api, { method: 'POST', url: '/api/v0/kiln/import', headers, body }),
     errors: ['InvalidRequestError', 'CodecError', 'InvalidCommitError', 'InvalidDocIDError', 'UnknownDoctypeError', 'DocumentNotFoundError', 'BlockNotFoundError',
       'ConflictingCommitError', 'InvalidSignatureError', 'UnauthorizedSignerError', 'UnsupportedDIDMethodError', 'DIDResolutionError', 'DoctypeRuleError',
-      'SchemaValidationError', 'InvalidAnchorProofError', 'UnsupportedChainError', 'RequestTooLargeError'],
+      'SchemaValidationError', 'InvalidRulesError', 'RuleViolationError', 'InvalidAnchorProofError', 'UnsupportedChainError', 'RequestTooLargeError'],
     writes: () => server.writes(),
     accepted: async ({ body }, result) => {
       // A CAR was sent, it holds the genesis of the document answered, and the node now has that document's state.

@@ -10,7 +10,7 @@ import { alice, bob } from './fixtures/harness.js'
 
 /** Refusals a document route may answer: the request's, the commit's and the document's. */
 const REFUSALS = ['InvalidRequestError', 'InvalidDocIDError', 'CodecError', 'InvalidCommitError', 'UnknownDoctypeError', 'DocumentNotFoundError',
-  'InvalidSignatureError', 'UnauthorizedSignerError', 'UnsupportedDIDMethodError', 'DIDResolutionError', 'DoctypeRuleError', 'UnsupportedChainError', 'RequestTooLargeError']
+  'InvalidSignatureError', 'UnauthorizedSignerError', 'UnsupportedDIDMethodError', 'DIDResolutionError', 'DoctypeRuleError', 'InvalidRulesError', 'RuleViolationError', 'UnsupportedChainError', 'RequestTooLargeError']
 
 /** The JSON a body's text holds: the server answered 2xx, so it must be JSON. */
 function jsonOf (body: Body | undefined): any { // eslint-disable-line @typescript-eslint/no-explicit-any

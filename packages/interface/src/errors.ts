@@ -137,6 +137,24 @@ export class QueryTooBroadError extends KilnError {
   override name = 'QueryTooBroadError'
 }
 
+/**
+ * A rules document (see `@kiln/rules`) whose content is not a valid rule set: a field of the wrong type, an unknown
+ * construct, a bound exceeded, a JSON Schema that cannot be compiled safely. `details.path` is the JSON Pointer of the
+ * offending value in the rules content (`/rules/2/who/threshold`).
+ */
+export class InvalidRulesError extends KilnError {
+  override name = 'InvalidRulesError'
+}
+
+/**
+ * An update that the rules of its document refuse. `details.rule` names the rule that refused it (absent when no
+ * rule covers the path and the rule set's default is `deny`), `details.path` the changed path (a JSON Pointer into the
+ * content, or a metadata pseudo-path such as `#controllers`) and `details.reason` says why in plain English.
+ */
+export class RuleViolationError extends KilnError {
+  override name = 'RuleViolationError'
+}
+
 /** An HTTP request body over the server's size limit. */
 export class RequestTooLargeError extends KilnError {
   override name = 'RequestTooLargeError'
@@ -210,6 +228,8 @@ export const errorClasses: Readonly<Record<string, KilnErrorClass>> = Object.fre
   InvalidRequestError,
   InvalidQueryError,
   QueryTooBroadError,
+  InvalidRulesError,
+  RuleViolationError,
   RequestTooLargeError,
   LimitExceededError,
   AdminAuthError,
