@@ -9,6 +9,7 @@ import { httpApi, type HttpApi } from '@kiln/http-server'
 import type { WarehouseMirror } from '@kiln/backup'
 import type { AnchorFactory, DIDSigner, KilnNodeApi, Logger, NetworkFactory, WriteObserverFactory } from '@kiln/interface'
 import type { Libp2pNetwork } from '@kiln/network-libp2p'
+import { rulesDoctype } from '@kiln/rules'
 import { keyDidSigner, randomSeed, seedFromHex, seedToHex } from '@kiln/signing'
 import { levelStorage } from '@kiln/storage-level'
 import type { DaemonConfig } from './config.js'
@@ -62,7 +63,7 @@ async function ethChainNumber (rpcUrl: string): Promise<number> {
   }
 }
 
-/** Assembles and starts the node the CLI runs: tile, schema and account-link doctypes, LevelDB under the data directory or PostgreSQL, the chosen anchor, HTTP. */
+/** Assembles and starts the node the CLI runs: tile, schema, account-link and rules doctypes, LevelDB under the data directory or PostgreSQL, the chosen anchor, HTTP. */
 export async function startDaemon (config: DaemonConfig, logger: Logger): Promise<Daemon> {
   const dataDir = resolve(config.dataDir)
   await mkdir(dataDir, { recursive: true })
@@ -135,7 +136,7 @@ export async function startDaemon (config: DaemonConfig, logger: Logger): Promis
   const node = await createNode({
     ...(networkFactory === undefined ? {} : { network: networkFactory }),
     observers,
-    doctypes: [tile(), schema(), accountLink()],
+    doctypes: [tile(), schema(), accountLink(), rulesDoctype()],
     storage,
     anchors,
     did,
@@ -209,7 +210,7 @@ export async function openRestoreNode (options: RestoreNodeOptions, logger?: Log
     verifiers.push(() => ({ verifier }))
   }
   const node = await createNode({
-    doctypes: [tile(), schema(), accountLink()],
+    doctypes: [tile(), schema(), accountLink(), rulesDoctype()],
     storage: levelStorage({ path: join(dataDir, 'store') }),
     anchors: verifiers,
     ...(logger === undefined ? {} : { logger })

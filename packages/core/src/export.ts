@@ -55,9 +55,14 @@ export async function exportDocumentCar (source: ExportSource, id: string, optio
     const { id: docId, state } = await source.load(ref, options)
     const schema = state.metadata.schema
     if (typeof schema === 'string') await visit(schema)
+    const commits = []
+    for (const entry of state.log) commits.push(await readStoredCommit(entry.cid, source.blocks))
+    // What the rules stage reads: the rules documents the log names, and the documents its updates cite as evidence
+    // (whole, with the anchors that time windows read).
+    for (const commit of commits) for (const ref of rulesDependenciesOf(commit.record)) await visit(ref)
     const anchors: Record<string, CID[]> = {}
-    for (const entry of state.log) {
-      const commit = await readStoredCommit(entry.cid, source.blocks)
+    for (const [i, entry] of state.log.entries()) {
+      const commit = commits[i]!
       for (const block of commit.blocks) add(block)
       if (commit.kind === 'anchor') {
         const read: CID[] = []
@@ -81,6 +86,26 @@ export async function exportDocumentCar (source: ExportSource, id: string, optio
   await visit(id)
   const manifest = await encodeRecord({ format: EXPORT_FORMAT, documents } satisfies ExportManifest)
   return await encodeCar([manifest.cid], [manifest, ...blocks.values()])
+}
+
+/** The documents the rules stage reads for a commit: its `header.rules` (at that commit) and its evidence (whole). */
+function rulesDependenciesOf (record: Record<string, unknown>): string[] {
+  const header = record.header
+  if (header === null || typeof header !== 'object') return []
+  const { rules, evidence } = header as Record<string, unknown>
+  const refs: string[] = []
+  if (typeof rules === 'string') refs.push(rules)
+  if (evidence !== null && typeof evidence === 'object') {
+    for (const value of Object.values(evidence)) {
+      if (typeof value !== 'string') continue
+      try {
+        refs.push(parseDocOrCommitID(value).baseID.toString())
+      } catch {
+        // Not an id: the rules stage refused such a commit, so it is not in a log.
+      }
+    }
+  }
+  return refs
 }
 
 /** The blocks an anchor's proof links to that the node holds (its chain transaction), with their payloads. */

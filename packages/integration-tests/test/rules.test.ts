@@ -42,7 +42,7 @@ function teamRules (extra: unknown[] = []): Record<string, unknown> {
 
 async function rulesDocument (node: KilnNode, content: Record<string, unknown>): Promise<string> {
   const { id, state } = await node.createDocument('rules', (await makeGenesis(content, {}, owner)).commit, { anchor: false })
-  return CommitID.fromDocID(id, state.log[state.log.length - 1]!.cid).toString()
+  return id.atCommit(state.log[state.log.length - 1]!.cid).toString()
 }
 
 async function governed (node: KilnNode, rules: string, content: Record<string, unknown> = { tasks: [], closed: false }): Promise<{ id: DocID, state: DocState }> {
@@ -115,7 +115,7 @@ describe('a document with rules, on one node', () => {
 
   it('refuses a genesis naming rules that are not a rules document, or not a CommitID', async () => {
     const plain = await node.createDocument('tile', (await makeGenesis({ a: 1 }, {}, owner)).commit, { anchor: false })
-    const notRules = CommitID.fromDocID(plain.id, plain.state.log[0]!.cid).toString()
+    const notRules = plain.id.atCommit(plain.state.log[0]!.cid).toString()
     await expect(governed(node, notRules)).rejects.toMatchObject({ name: 'InvalidRulesError' })
     const rules = await rulesDocument(node, teamRules())
     await expect(governed(node, CommitID.fromString(rules).baseID.toString())).rejects.toMatchObject({ name: 'InvalidCommitError' })
@@ -124,7 +124,7 @@ describe('a document with rules, on one node', () => {
 
   it('reads members from another document at the commit the update cites, which must be a commit of that document', async () => {
     const roster = await node.createDocument('tile', (await makeGenesis({ members: [member1.did] }, {}, owner)).commit, { anchor: false })
-    const rosterAt = (state: DocState): string => CommitID.fromDocID(roster.id, state.log[state.log.length - 1]!.cid).toString()
+    const rosterAt = (state: DocState): string => roster.id.atCommit(state.log[state.log.length - 1]!.cid).toString()
     const rules = await rulesDocument(node, {
       version: 1,
       rules: [{ name: 'roster-append', paths: ['/tasks'], who: { membersOf: { evidence: 'roster', doc: roster.id.toString(), path: '/members' } }, how: { appendOnly: true } }]
@@ -136,7 +136,7 @@ describe('a document with rules, on one node', () => {
 
     // Evidence from another document, claimed as the roster, is refused.
     const fake = await node.createDocument('tile', (await makeGenesis({ members: [member2.did] }, {}, member2)).commit, { anchor: false })
-    const fakeAt = CommitID.fromDocID(fake.id, fake.state.log[0]!.cid).toString()
+    const fakeAt = fake.id.atCommit(fake.state.log[0]!.cid).toString()
     await expect(append(node, id, member2, 'forged', { evidence: { roster: fakeAt } })).rejects.toMatchObject({ name: 'RuleViolationError' })
 
     const grown = await node.applyCommit(roster.id, (await makeUpdate(roster.state, { members: [member1.did, member2.did] }, owner)).commit, { anchor: false })
@@ -157,7 +157,7 @@ describe('a document with rules, on one node', () => {
     })
     const { id, state } = await governed(node, rules, { status: 'draft' })
     const release = async (at: DocState): Promise<DocState> => (await node.applyCommit(id,
-      (await makeUpdate(state, { status: 'released' }, owner, { evidence: { votes: CommitID.fromDocID(votes.id, at.log[at.log.length - 1]!.cid).toString() } })).commit, { anchor: false })).state
+      (await makeUpdate(state, { status: 'released' }, owner, { evidence: { votes: votes.id.atCommit(at.log[at.log.length - 1]!.cid).toString() } })).commit, { anchor: false })).state
     await expect(release(votes.state)).rejects.toMatchObject({ name: 'RuleViolationError', details: { rule: 'release-when-approved' } })
     const third = await node.applyCommit(votes.id, (await makeUpdate(votes.state, { approvals: ['a', 'b', 'c'] }, owner)).commit, { anchor: false })
     const released = await release(third.state)
@@ -227,17 +227,28 @@ describe('time windows, judged by anchors', () => {
 
   it('accepts a commit only after a time its cited evidence proves (notBefore), never by the local clock', async () => {
     const opening = 1_800_000_500
-    const rules = await rulesDocument(node, { version: 1, rules: [{ name: 'opens-later', paths: ['/bids'], who: { controllers: true }, when: { notBefore: opening } }] })
+    // A beacon document, anchored now (before the opening): the rules name it as the clock bids must cite.
+    const beacon = await node.createDocument('tile', (await makeGenesis({ tick: 0 }, {}, owner)).commit)
+    const early = await waitForAnchor(node, beacon.id)
+    const rules = await rulesDocument(node, {
+      version: 1,
+      rules: [{ name: 'opens-later', paths: ['/bids'], who: { controllers: true }, when: { notBefore: opening, evidence: [{ evidence: 'clock', doc: beacon.id.toString() }] } }]
+    })
     const { id, state } = await governed(node, rules, { bids: [] })
-    clock = (opening + 100) * 1000 // the clock says the window is open: it does not count
-    await expect(node.applyCommit(id, (await makeUpdate(state, { bids: [1] }, owner)).commit, { anchor: false })).rejects.toMatchObject({ name: 'RuleViolationError', details: { rule: 'opens-later' } })
+    const bid = async (clockAt: DocState): Promise<DocState> => (await node.applyCommit(id,
+      (await makeUpdate(state, { bids: [1] }, owner, { evidence: { clock: beacon.id.atCommit(clockAt.log[0]!.cid).toString() } })).commit, { anchor: false })).state
+    await expect(node.applyCommit(id, (await makeUpdate(state, { bids: [1] }, owner)).commit)).rejects.toMatchObject({ name: 'RuleViolationError', details: { rule: 'opens-later' } })
 
-    // A beacon document anchored after the opening is the proof.
-    const beacon = await node.createDocument('tile', (await makeGenesis({ beacon: true }, {}, owner)).commit)
-    const anchoredBeacon = await waitForAnchor(node, beacon.id)
-    expect(anchoredBeacon.anchorStatus).toBe(AnchorStatus.ANCHORED)
-    const proof = CommitID.fromDocID(beacon.id, anchoredBeacon.log[0]!.cid).toString()
-    const bid = await node.applyCommit(id, (await makeUpdate(state, { bids: [1] }, owner, { evidence: { clock: proof } })).commit, { anchor: false })
-    expect(bid.state.content).toEqual({ bids: [1] })
+    clock = (opening + 100) * 1000 // the node's clock says the window is open: that does not count
+    await expect(bid(early)).rejects.toMatchObject({ name: 'RuleViolationError', details: { rule: 'opens-later' } })
+    expect((await node.load(id)).state.log).toHaveLength(1)
+
+    // The beacon's next commit, anchored after the opening, is the proof.
+    const ticked = await node.applyCommit(beacon.id, (await makeUpdate(early, { tick: 1 }, owner)).commit)
+    const late = await waitForAnchor(node, beacon.id)
+    const commit = late.log[ticked.state.log.length - 1]!.cid
+    const accepted = (await node.applyCommit(id, (await makeUpdate(state, { bids: [1] }, owner, { evidence: { clock: beacon.id.atCommit(commit).toString() } })).commit, { anchor: false })).state
+    expect(accepted.content).toEqual({ bids: [1] })
+    expect(accepted.provisional).toBeUndefined()
   })
 })
