@@ -26,7 +26,7 @@ async function genesisSignedBy (controllers: DIDSigner[], signers: DIDSigner[]):
 describe('Pipeline.checkSignature with several signatures', () => {
   it('returns the first signer and every signer when each is a controller', async () => {
     const commit = await genesisSignedBy([alice, bob], [alice, bob])
-    expect(await pipeline.checkSignature(handler, null, commit, {})).toEqual({ did: alice.did, signers: [alice.did, bob.did] })
+    expect(await pipeline.checkSignature(handler, null, commit, {})).toEqual({ did: alice.did, signers: [alice.did, bob.did], capabilitySigners: [] })
   })
 
   it('refuses, naming it, a second signer who is not a controller', async () => {
@@ -38,7 +38,7 @@ describe('Pipeline.checkSignature with several signatures', () => {
 
   it('makes no controller check with authorize false, and still verifies every signature', async () => {
     const commit = await genesisSignedBy([alice], [alice, carol])
-    expect(await pipeline.checkSignature(handler, null, commit, {}, undefined, false)).toEqual({ did: alice.did, signers: [alice.did, carol.did] })
+    expect(await pipeline.checkSignature(handler, null, commit, {}, undefined, false)).toEqual({ did: alice.did, signers: [alice.did, carol.did], capabilitySigners: [] })
     const jws = commit.jws!
     const bytes = base64url.baseDecode(jws.signatures[1]!.signature)
     bytes[3] = bytes[3]! ^ 0xff
@@ -48,7 +48,7 @@ describe('Pipeline.checkSignature with several signatures', () => {
 
   it('counts duplicate signers as given: "one signer twice" is for a rules stage to refuse', async () => {
     const commit = await genesisSignedBy([alice], [alice, alice])
-    expect(await pipeline.checkSignature(handler, null, commit, {})).toEqual({ did: alice.did, signers: [alice.did, alice.did] })
+    expect(await pipeline.checkSignature(handler, null, commit, {})).toEqual({ did: alice.did, signers: [alice.did, alice.did], capabilitySigners: [] })
   })
 
   it('refuses 17 signatures with InvalidSignatureError', async () => {

@@ -2,6 +2,7 @@
 // by anchors), k-of-n signatures, refusals that write nothing, determinism across nodes and hostile rules documents.
 // The rule language itself is tested construct by construct in @kiln/rules.
 import { mockAnchor } from '@kiln/anchor-mock'
+import { signRecord } from '@kiln/codec'
 import { createNode, memoryStorage, type KilnNode } from '@kiln/core'
 import { CommitID, type DocID } from '@kiln/docid'
 import { makeGenesis, makePatchUpdate, makeUpdate, tile, type TileSigner } from '@kiln/doctype-tile'
@@ -250,5 +251,72 @@ describe('time windows, judged by anchors', () => {
     const accepted = (await node.applyCommit(id, (await makeUpdate(state, { bids: [1] }, owner, { evidence: { clock: beacon.id.atCommit(commit).toString() } })).commit, { anchor: false })).state
     expect(accepted.content).toEqual({ bids: [1] })
     expect(accepted.provisional).toBeUndefined()
+  })
+})
+
+describe('verdicts are the same on every node', () => {
+  it('two nodes given the same commits in different orders reach the same verdicts and states', async () => {
+    const nodes = await Promise.all([0, 1, 2].map(async () => await createNode({ doctypes: [tile(), rulesDoctype()], storage: memoryStorage() })))
+    const [a, b, scratch] = nodes as [KilnNode, KilnNode, KilnNode]
+    try {
+      const rules = await rulesDocument(scratch, teamRules())
+      const { id, state: s0 } = await governed(scratch, rules)
+      const rulesId = CommitID.fromString(rules).baseID
+      for (const node of [a, b]) {
+        await node.importDocument(await scratch.exportDocument(rulesId))
+        await node.importDocument(await scratch.exportDocument(id))
+      }
+      // Two branches on the genesis (x then w; y), and a stranger's commit.
+      const x = (await makePatchUpdate(s0, [{ op: 'add', path: '/tasks/-', value: 'x' }], member1)).commit
+      const sx = (await scratch.applyCommit(id, x, { anchor: false })).state
+      const w = (await makePatchUpdate(sx, [{ op: 'add', path: '/tasks/-', value: 'w' }], member2)).commit
+      const y = (await makePatchUpdate(s0, [{ op: 'add', path: '/tasks/-', value: 'y' }], member2)).commit
+      const z = (await makePatchUpdate(s0, [{ op: 'add', path: '/tasks/-', value: 'z' }], stranger)).commit
+
+      const verdicts = async (node: KilnNode, order: Array<[string, typeof x]>): Promise<Record<string, string>> => {
+        const out: Record<string, string> = {}
+        for (const [name, commit] of order) {
+          out[name] = await node.receiveCommit(id, commit, { anchor: false }).then(() => 'accepted', (err: Error) => err.name)
+        }
+        return out
+      }
+      const onA = await verdicts(a, [['x', x], ['w', w], ['y', y], ['z', z]])
+      const onB = await verdicts(b, [['z', z], ['y', y], ['x', x], ['w', w]])
+      expect(onA).toEqual({ x: 'accepted', w: 'accepted', y: 'accepted', z: 'RuleViolationError' })
+      expect(onB).toEqual(onA)
+      const [stateA, stateB] = [(await a.load(id)).state, (await b.load(id)).state]
+      expect(stateA.content).toEqual({ tasks: ['x', 'w'], closed: false })
+      expect(stateB.content).toEqual(stateA.content)
+      expect(stateB.log.map((e) => e.cid.toString())).toEqual(stateA.log.map((e) => e.cid.toString()))
+    } finally {
+      await Promise.all(nodes.map(async (node) => { await node.stop() }))
+    }
+  })
+})
+
+describe('hostile rules documents', () => {
+  let node: KilnNode
+  beforeEach(async () => { node = await createNode({ doctypes: [tile(), rulesDoctype()], storage: memoryStorage() }) })
+  afterEach(async () => { await node.stop() })
+
+  it('are refused with InvalidRulesError, nothing written, and the node stays healthy', async () => {
+    let deep: unknown = { anyOf: [member1.did] }
+    for (let i = 0; i < 100; i++) deep = { anyOf: [deep] }
+    const hostile: Array<Record<string, unknown>> = [
+      { version: 1, rules: [{ name: 'deep', who: deep }] },
+      { version: 1, rules: Array.from({ length: 5_000 }, (_, i) => ({ name: `r${i}`, paths: [`/p${i}`], who: { controllers: true } })) },
+      { version: 1, rules: [{ name: 'cyclic', paths: ['/a'], how: { transition: { $ref: '#/definitions/a', definitions: { a: { $ref: '#/definitions/b' }, b: { $ref: '#/definitions/a' } } } } }] },
+      { version: 1, rules: [{ name: 'remote', paths: ['/a'], how: { transition: { $ref: 'https://example.com/schema.json' } } }] },
+      { version: 1, rules: [{ name: 'redos', paths: ['/a'], how: { transition: { type: 'object', properties: { after: { type: 'object', properties: { a: { type: 'string', pattern: `^(a+)+${'$'.repeat(300)}` } } } } } } }] }
+    ]
+    for (const content of hostile) {
+      // Signed as they are (the tile builder would refuse some of them before they reach the node).
+      const genesis = await signRecord({ header: { controllers: [owner.did], unique: 'hostile' }, data: content }, owner)
+      await expect(node.createDocument('rules', genesis.commit)).rejects.toMatchObject({ name: 'InvalidRulesError' })
+    }
+    expect(await node.listPins()).toEqual([])
+    // The node still writes and reads.
+    const { id } = await governed(node, await rulesDocument(node, teamRules()))
+    expect((await append(node, id, member1, 'still fine')).content).toEqual({ tasks: ['still fine'], closed: false })
   })
 })
