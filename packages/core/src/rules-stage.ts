@@ -112,7 +112,7 @@ export class RulesStage {
       signers: update.signers,
       capabilitySigners: update.capabilitySigners,
       evidence,
-      ...latestAnchor(base.log)
+      ...(base.head.anchorProof === undefined ? {} : latestAnchor(base.log))
     }, this.evidenceReader(options))
     if (verdict.provisional.length > 0 && (base.head.provisional?.length ?? 0) >= MAX_PROVISIONAL_COMMITS) {
       throw new RuleViolationError(
@@ -202,7 +202,10 @@ function transitionMetadata (metadata: DocMetadata): TransitionMetadata {
   return out
 }
 
-/** The chain time of the latest anchor in `log`: a lower bound on when a commit after it was made. */
+/**
+ * The chain time of the latest anchor in `log`: a lower bound on when a commit after it was made. Called only for a
+ * document anchored before, so it walks back the commits since its latest anchor, not the whole log.
+ */
 function latestAnchor (log: readonly LogEntry[]): { prevAnchoredAt?: number } {
   for (let i = log.length - 1; i >= 0; i--) {
     const time = log[i]!.timestamp
