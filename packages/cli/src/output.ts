@@ -1,7 +1,7 @@
 import type { DocState } from '@kiln/interface'
 import { AnchorStatus, anchorStatusName } from '@kiln/interface'
 import { docStateToJSON } from '@kiln/codec'
-import { doctypes } from '@kiln/docid'
+import { doctypes, parseDocOrCommitID } from '@kiln/docid'
 
 /** Where a command writes and what it may read: the CLI is the only part of Kiln that reads the environment. */
 export interface CliIO {
@@ -26,6 +26,10 @@ export function describeState (id: string, state: DocState): string {
     `controllers: ${state.metadata.controllers.join(', ')}`,
     `anchor:      ${anchorStatusName(state.anchorStatus)}${state.anchorStatus === AnchorStatus.ANCHORED && state.anchorProof !== undefined ? ` on ${state.anchorProof.chainId}` : ''}`,
     `commits:     ${state.log.length} (tip ${state.log[state.log.length - 1]!.cid.toString()})`,
+    `version:     ${versionOf(id, state)}`,
+    ...(state.metadata.rules === undefined ? [] : [`rules:       ${state.metadata.rules}`]),
+    ...(state.provisional === undefined ? [] : [`provisional: ${state.provisional.map((p) => `${p.commit} (${p.conditions.map((c) => c.kind === 'deadline' ? `anchor by ${new Date(c.notAfter * 1000).toISOString()}` : `evidence ${c.commitId} not anchored`).join(', ')})`).join('; ')}`]),
+    ...(state.voided === undefined ? [] : [`voided:      ${state.voided.map((v) => `${v.commit} (missed ${v.rule})`).join(', ')}`]),
     'content:',
     JSON.stringify(state.content, null, 2)
   ]
@@ -34,7 +38,12 @@ export function describeState (id: string, state: DocState): string {
 
 /** The JSON form of a snapshot for `--json`. */
 export function snapshotJSON (id: string, state: DocState, doctype?: string): Record<string, unknown> {
-  return { streamId: id, state: docStateToJSON(state, doctype) }
+  return { streamId: id, commitId: versionOf(id, state), state: docStateToJSON(state, doctype) }
+}
+
+/** The CommitID of a state's tip: what rules, schemas and evidence name a document's version by. */
+function versionOf (id: string, state: DocState): string {
+  return parseDocOrCommitID(id).baseID.atCommit(state.log[state.log.length - 1]!.cid).toString()
 }
 
 /**
