@@ -19,15 +19,15 @@
 import { asAnchorProof, asAnchorRecord, decodeRecord } from '@kiln/codec'
 import { DocID } from '@kiln/docid'
 import {
-  AnchorStatus, BlockNotFoundError, ConflictingCommitError, DocumentNotFoundError, InvalidCommitError, InvalidSignatureError,
+  AnchorStatus, BlockNotFoundError, ConflictingCommitError, DocumentNotFoundError, InvalidCapabilityError, InvalidCommitError, InvalidSignatureError,
   LogEntryType, SignatureStatus, UnauthorizedSignerError, UnsupportedChainError,
   type AbortOptions, type AnchorProof, type AnchorProofVerifier, type Block, type Blockstore, type Commit, type DocHead,
   type DocMetadata, type DoctypeContext, type DoctypeHandler, type DoctypeResult, type LogEntry, type SignatureVerifier,
-  type Storage, type StorageBatch, type StoredLogEntry, type VerifiedSignature
+  type Storage, type StorageBatch, type StoredLogEntry, type VerifiedSignature, type VerifiedSigner
 } from '@kiln/interface'
-import { decodeDagJWS, parseKid } from '@kiln/signing'
+import { checkCacaoGrant, decodeCacao, decodeDagJWS, parseCapabilityURI, parseKid, verifyCacao, type Cacao } from '@kiln/signing'
 import { CID } from 'multiformats/cid'
-import { readCommit, readStoredCommit, type IncomingCommit } from './commit-input.js'
+import { capabilitiesOf, readCommit, readStoredCommit, type IncomingCommit } from './commit-input.js'
 import { pickWinningBranch } from './conflict.js'
 import { historicalStatus, stateOf, storedEntry, withAnchorTimes, type DocRecord, type Documents } from './documents.js'
 import type { GroupCommit } from './group-commit.js'
@@ -81,11 +81,22 @@ export interface PipelineComponents {
   writer: GroupCommit
   verifier: SignatureVerifier
   anchorVerifiers: ReadonlyMap<string, AnchorProofVerifier>
+  /** The node's clock (ms since the epoch): what a local commit's CACAO is judged at. */
+  now: () => number
   /** Runs `fn` as the only writer of `docId`. */
   exclusive: <T>(docId: string, fn: () => Promise<T>) => Promise<T>
   /** The context doctypes get: reads of other documents at pinned CommitIDs. */
   context: (options: AbortOptions) => DoctypeContext
   afterWrite: (event: WriteEvent) => void
+}
+
+/** Options of the signature stage: when the commit is judged. */
+export interface SignatureCheckOptions extends AbortOptions {
+  /**
+   * The time (ms since the epoch) at which a CACAO the commit is signed under must be valid: its anchor time for a
+   * commit of a peer's log that is anchored; the node's clock (`now()`) when absent.
+   */
+  at?: number
 }
 
 /** A verified anchor: its proof and the time the chain gives it. */
@@ -267,7 +278,9 @@ export class Pipeline {
             written = [...commit.blocks, ...getter.fetched]
             candidate = anchorRecord(base!, commit.cid, proof, timestamp)
           } else {
-            const signer = (await this.checkSignature(handler, base, commit, options, verified.get(commit)))?.did
+            // A CACAO is judged when the commit was anchored, if the run anchors it: the first anchor after it.
+            const at = commit.jws !== undefined && capabilitiesOf(commit.jws).length > 0 ? await this.anchorTimeAfter(run, commit, options) : undefined
+            const signer = (await this.checkSignature(handler, base, commit, { ...options, at }, verified.get(commit)))?.did
             // 4. rules: none yet. 5. doctype
             const result = await handler.apply(base === null ? null : stateOf(base), { cid: commit.cid, kind: commit.kind, payload: commit.record, signer }, this.c.context(options))
             candidate = base === null ? genesisRecord(handler.code, commit.cid, result, commit.jws !== undefined) : updateRecord(base, commit.cid, result)
@@ -300,7 +313,7 @@ export class Pipeline {
    * controller check is made here and a later stage decides who may write.
    */
   async checkSignature (
-    handler: DoctypeHandler, base: DocRecord | null, commit: IncomingCommit, options: AbortOptions,
+    handler: DoctypeHandler, base: DocRecord | null, commit: IncomingCommit, options: SignatureCheckOptions,
     checked?: Promise<Settled<VerifiedSignature>>, authorize: boolean = true
   ): Promise<{ did: string, signers: string[] } | undefined> {
     const allowed = authorize ? handler.signers(base === null ? null : stateOf(base), commit.record) : []
@@ -332,22 +345,49 @@ export class Pipeline {
     if (payload === undefined || !verified.payload.equals(payload)) {
       throw new InvalidSignatureError(`The signature of ${commit.cid.toString()} is over another payload`, { details: { commit: commit.cid.toString() } })
     }
-    const signers = await this.effectiveSigners(verified, commit, options)
+    const signers = await this.effectiveSigners(handler, verified, commit, options)
     if (allowed.length > 0) for (const did of signers) this.authorizeSigner(allowed, did, commit)
     return { did: signers[0]!, signers }
   }
 
-  /** The DIDs on whose behalf each verified signature was made: the key's DID, or the issuer of its capability. */
-  private async effectiveSigners (verified: VerifiedSignature, commit: IncomingCommit, _options: AbortOptions): Promise<string[]> {
-    const signers = verified.signers ?? [{ did: verified.did, kid: verified.kid }]
-    return signers.map((signer) => {
-      if (signer.capability !== undefined) {
-        throw new InvalidSignatureError(`Commit ${commit.cid.toString()} is signed under a capability, which this node does not check`, {
-          details: { commit: commit.cid.toString(), capability: signer.capability }
+  /**
+   * The DIDs on whose behalf each verified signature was made: the key's DID, or, for a signature under a CACAO, its
+   * did:pkh issuer once the CACAO is checked: it is among the commit's blocks (or stored), its SIWE signature recovers
+   * the issuer, it is valid at `options.at` (else the node's clock), it is granted to the key that signed, and its
+   * resources cover the document (a genesis: only `ceramic://*`). `InvalidCapabilityError` names what failed.
+   */
+  private async effectiveSigners (handler: DoctypeHandler, verified: VerifiedSignature, commit: IncomingCommit, options: SignatureCheckOptions): Promise<string[]> {
+    const signers: readonly VerifiedSigner[] = verified.signers.length > 0 ? verified.signers : [{ did: verified.did, kid: verified.kid }]
+    const out: string[] = []
+    for (const signer of signers) {
+      if (signer.capability === undefined) {
+        out.push(signer.did)
+        continue
+      }
+      const cacao = await this.cacaoOf(signer.capability, commit, options)
+      verifyCacao(cacao, { now: options.at ?? this.c.now() })
+      const genesis = commit.kind === 'genesis' ? null : CID.asCID(commit.record.id)
+      checkCacaoGrant(cacao, { audience: signer.did, ...(genesis === null ? {} : { docId: new DocID(handler.code, genesis).toString() }) })
+      out.push(cacao.p.iss)
+    }
+    return out
+  }
+
+  /** The CACAO a `cap` names: from the commit's blocks, else storage; `InvalidCapabilityError` when neither has it. */
+  private async cacaoOf (cap: string, commit: IncomingCommit, options: AbortOptions): Promise<Cacao> {
+    const cid = parseCapabilityURI(cap)
+    let bytes = commit.blocks.find((block) => block.cid.equals(cid))?.bytes
+    if (bytes === undefined) {
+      try {
+        bytes = await this.c.storage.blocks.get(cid, options)
+      } catch (err) {
+        if ((err as Error).name !== 'BlockNotFoundError') throw err
+        throw new InvalidCapabilityError(`CACAO missing: ${commit.cid.toString()} is signed under ${cap}, which was not sent with it (cacaoBlock) and is not stored here`, {
+          cause: err, details: { reason: 'missing', commit: commit.cid.toString(), cap }
         })
       }
-      return signer.did
-    })
+    }
+    return await decodeCacao(bytes, cid)
   }
 
   /** Throws `UnauthorizedSignerError` unless `did` is one of the `allowed` signers of the commit. */
@@ -356,6 +396,23 @@ export class Pipeline {
     throw new UnauthorizedSignerError(`${did} is not an allowed signer of ${commit.cid.toString()}; controllers: ${allowed.join(', ')}`, {
       details: { did, commit: commit.cid.toString(), controllers: [...allowed] }
     })
+  }
+
+  /**
+   * The time (ms) of the first anchor commit after `commit` in `run`, which anchors it; undefined when the run has
+   * none, or its proof does not verify (that anchor commit is refused in its turn).
+   */
+  private async anchorTimeAfter (run: readonly IncomingCommit[], commit: IncomingCommit, options: SubmitOptions): Promise<number | undefined> {
+    const anchor = run.slice(run.indexOf(commit) + 1).find((c) => c.kind === 'anchor')
+    if (anchor === undefined) return undefined
+    const getBlock = options.fetchBlock === undefined
+      ? blockGetter(this.c.storage.blocks)
+      : fetchingBlockGetter(this.c.storage.blocks, [], options.fetchBlock).get
+    try {
+      return (await this.verifyAnchor(anchor, getBlock, options)).timestamp * 1000
+    } catch {
+      return undefined
+    }
   }
 
   /** The stage-3 check of an anchor commit: its proof verifies with the verifier of its chain. */
@@ -433,7 +490,7 @@ export class Pipeline {
       head = checkpoint.head
     } else {
       const genesis = await readStoredCommit(genesisCid, this.c.storage.blocks)
-      const result = await handler.apply(null, { cid: genesis.cid, kind: 'genesis', payload: genesis.record, signer: signerOf(genesis) }, this.c.context(options))
+      const result = await handler.apply(null, { cid: genesis.cid, kind: 'genesis', payload: genesis.record, signer: await signerOf(genesis) }, this.c.context(options))
       head = genesisRecord(handler.code, genesis.cid, result, genesis.jws !== undefined).head
     }
     const checkpoints: DocHead[] = []
@@ -452,7 +509,7 @@ export class Pipeline {
         head = anchorHead(head, commit.cid, proof)
         pushAnchor(log, commit.cid, timestamp)
       } else if (commit.kind === 'update') {
-        const result = await handler.apply(stateOf({ head, log }), { cid: commit.cid, kind: 'update', payload: commit.record, signer: signerOf(commit) }, this.c.context(options))
+        const result = await handler.apply(stateOf({ head, log }), { cid: commit.cid, kind: 'update', payload: commit.record, signer: await signerOf(commit) }, this.c.context(options))
         head = updateHead(head, commit.cid, result)
         log.push({ cid: commit.cid, type: LogEntryType.SIGNED })
       } else {
@@ -522,9 +579,19 @@ function unknownPrev (docId: string, commit: CID, prev: CID): ConflictingCommitE
   })
 }
 
-/** The DID in a stored signed commit's `kid` (verified when the commit was first stored). */
-function signerOf (commit: IncomingCommit): string | undefined {
-  return commit.jws === undefined ? undefined : decodeDagJWS(commit.jws).kid.split('#')[0]
+/**
+ * The first signer of a stored signed commit (verified when the commit was first stored): the DID in its `kid`, or
+ * the did:pkh issuer of the CACAO it was signed under, read from the commit's blocks.
+ */
+async function signerOf (commit: IncomingCommit): Promise<string | undefined> {
+  if (commit.jws === undefined) return undefined
+  const { kid, cap } = decodeDagJWS(commit.jws)
+  if (cap !== undefined) {
+    const cid = parseCapabilityURI(cap)
+    const block = commit.blocks.find((b) => b.cid.equals(cid))
+    if (block !== undefined) return (await decodeCacao(block.bytes, cid)).p.iss
+  }
+  return parseKid(kid).did
 }
 
 /** Drops `undefined` members: heads are stored as dag-cbor, which has no `undefined`. */
