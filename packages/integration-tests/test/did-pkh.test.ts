@@ -1,5 +1,6 @@
 import { mockAnchor } from '@kiln/anchor-mock'
 import { createNode, memoryStorage, type KilnNode } from '@kiln/core'
+import { memoryNetworkHub } from '@kiln/interface-tests/network'
 import type { DocID } from '@kiln/docid'
 import { makeGenesis, makeUpdate, tile, type TileSigner } from '@kiln/doctype-tile'
 import { httpClient } from '@kiln/http-client'
@@ -164,30 +165,40 @@ describe('a tile controlled by a did:pkh account, over HTTP with the http-client
   })
 })
 
-describe('a did:pkh commit of a peer\'s log', () => {
-  it('is judged at its anchor time when anchored, and at the node clock when not', async () => {
-    // The mock chain stamps anchors with the real clock: the CACAO is valid now, and the importing node's clock is
-    // two hours ahead, past its expiry.
+describe('did:pkh commits of a peer\'s log', () => {
+  it('are judged at their anchor time when anchored, and at the node clock when not', async () => {
+    // The mock chain stamps anchors with the real clock: the CACAO is valid now, and the syncing node's clock is two
+    // hours ahead, past its expiry.
     const now = Date.now()
-    const source = await createNode({ doctypes: [tile()], storage: memoryStorage(), anchors: [mockAnchor({ intervalMs: 20, seed: new Uint8Array(32).fill(0xc1) })] })
-    const late = await createNode({ doctypes: [tile()], storage: memoryStorage(), anchors: [mockAnchor({ seed: new Uint8Array(32).fill(0xc1) })], now: () => now + 2 * HOUR })
+    const hub = memoryNetworkHub()
+    const chainSeed = new Uint8Array(32).fill(0xc1)
+    const source = await createNode({ doctypes: [tile()], storage: memoryStorage(), network: hub.network(), anchors: [mockAnchor({ intervalMs: 20, seed: chainSeed })] })
+    // What the syncing node logs when it drops a peer's tip, and why.
+    const dropped: Array<Record<string, unknown>> = []
+    const ignore = (): void => {}
+    const logger = { debug: (obj: unknown, msg?: string) => { if (msg?.startsWith('dropped') === true) dropped.push(obj as Record<string, unknown>) }, info: ignore, warn: ignore, error: ignore }
+    const late = await createNode({
+      doctypes: [tile()], storage: memoryStorage(), network: hub.network(), anchors: [mockAnchor({ seed: chainSeed })], now: () => now + 2 * HOUR, syncTimeoutMs: 2_000, logger
+    })
     try {
       const signer = await cacaoSessionSigner(await grant({ issuedAt: new Date(now - 60_000), expiresAt: new Date(now + HOUR) }), session)
       const { id, state } = await source.createDocument('tile', (await makeGenesis({ title: 'v0' }, {}, signer)).commit, { anchor: false })
-      const anchored = await new Promise<DocState>((resolve, reject) => {
-        void (async () => {
-          const watching = source.watch(id, { signal: AbortSignal.timeout(10_000) })
-          await source.applyCommit(id, (await makeUpdate(state, { title: 'v1' }, signer)).commit)
-          for await (const { state: s } of watching) if (s.anchorStatus === AnchorStatus.ANCHORED) return s
-          throw new Error('not anchored')
-        })().then(resolve, reject)
-      })
-      expect(anchored.log).toHaveLength(3)
-      const items = await source.loadLog(id)
-      // The genesis and update are anchored by the anchor commit after them: applied as a peer's run, they are
-      // judged at its time, when the CACAO was valid.
-      await late.receiveCommit(id.toString(), items[0]!.value)
-      await expect(late.receiveCommit(id.toString(), items[1]!.value)).rejects.toMatchObject({ name: 'InvalidCapabilityError', details: { reason: 'expired' } })
+      const watching = source.watch(id, { signal: AbortSignal.timeout(10_000) })
+      await source.applyCommit(id, (await makeUpdate(state, { title: 'v1' }, signer)).commit)
+      for await (const { state: s } of watching) if (s.anchorStatus === AnchorStatus.ANCHORED) break
+      // The genesis and the update are anchored by the anchor commit after them: judged at its time, when the
+      // CACAO was valid, so the peer's log is accepted.
+      const synced = await late.load(id)
+      expect(synced.state.content).toEqual({ title: 'v1' })
+      expect(synced.state.anchorStatus).toBe(AnchorStatus.ANCHORED)
+
+      // Never anchored: judged at the node clock, past the expiry; nothing of it is written.
+      const unanchored = await source.createDocument('tile', (await makeGenesis({ title: 'never anchored' }, {}, signer)).commit, { anchor: false })
+      const err = await late.load(unanchored.id).then(() => undefined, (e: unknown) => e)
+      expect((err as Error).name).toBe('DocumentNotFoundError')
+      // The peer's tip was dropped because its CACAO had expired.
+      expect(dropped.some((r) => r.docId === unanchored.id.toString() && r.reason === 'InvalidCapabilityError')).toBe(true)
+      await expect(late.readBlock(unanchored.id.cid)).rejects.toMatchObject({ name: 'BlockNotFoundError' })
     } finally {
       await source.stop()
       await late.stop()
