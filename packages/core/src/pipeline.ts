@@ -5,7 +5,8 @@
  *
  *   1. decode      the blocks hash to their CIDs; the shape is a genesis, a signed update or an anchor commit
  *   2. links       `id` names this document; `prev` is a commit of it
- *   3. signature   every signature verifies and the signer may write (or the anchor proof verifies on its chain)
+ *   3. signature   every signature verifies and every signer may write; a signature under a CACAO signs for the
+ *                  CACAO's did:pkh issuer once the CACAO is checked (or the anchor proof verifies on its chain)
  *   4. rules       (the slot where declarative transition rules will run)
  *   5. doctype     the doctype computes the next content and metadata
  *   6. conflict    a commit that does not extend the tip is compared with it by the conflict rule; a local commit
