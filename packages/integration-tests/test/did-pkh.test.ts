@@ -81,6 +81,20 @@ describe('a tile controlled by a did:pkh account, written in-process', () => {
     expect((await node.load(id.atCommit(v1.state.log[1]!.cid))).state.content).toEqual({ title: 'v1' })
   })
 
+  it('exports the CACAO blocks in the CAR, and another node imports the document from it', async () => {
+    const signer = await cacaoSessionSigner(await grant(), session)
+    const { id, state } = await node.createDocument('tile', (await makeGenesis({ title: 'v0' }, {}, signer)).commit)
+    await node.applyCommit(id, (await makeUpdate(state, { title: 'v1' }, signer)).commit)
+    const car = await node.exportDocument(id)
+    const other = await createNode({ doctypes: [tile()], storage: memoryStorage(), now: () => clock })
+    try {
+      expect((await other.importDocument(car)).state.content).toEqual({ title: 'v1' })
+      expect(await other.readBlock(signer.cacaoBlock.cid)).toEqual(signer.cacaoBlock.bytes)
+    } finally {
+      await other.stop()
+    }
+  })
+
   it('refuses a commit whose CACAO expired by the node clock (past the skew), and accepts it within the skew', async () => {
     const { id, state } = await created()
     const signer = await cacaoSessionSigner(await grant(), session)
