@@ -11,12 +11,17 @@ export interface SignedBlocks<T = unknown> {
   record: T
 }
 
-/** Encodes `record` as dag-cbor, has `signer` sign its CID as a DAG-JWS, and encodes the envelope as dag-jose. */
-export async function signRecord<T> (record: T, signer: Pick<DIDSigner, 'createDagJWS'>): Promise<SignedBlocks<T>> {
+/**
+ * Encodes `record` as dag-cbor, has `signer` sign its CID as a DAG-JWS, and encodes the envelope as dag-jose. A signer
+ * acting under a CACAO (a did:pkh session) carries its `cacaoBlock`, which the commit then carries too.
+ */
+export async function signRecord<T> (record: T, signer: Pick<DIDSigner, 'createDagJWS'> & { readonly cacaoBlock?: Block }): Promise<SignedBlocks<T>> {
   const payload = await encodeRecord(record)
   const jws = await signer.createDagJWS(payload.cid)
   const envelope = await encodeJWS(jws)
-  return { commit: { jws, linkedBlock: payload.bytes }, envelope, payload, record }
+  const commit: SignedCommit = { jws, linkedBlock: payload.bytes }
+  if (signer.cacaoBlock !== undefined) commit.cacaoBlock = signer.cacaoBlock.bytes
+  return { commit, envelope, payload, record }
 }
 
 /**

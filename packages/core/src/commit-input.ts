@@ -1,8 +1,9 @@
 import {
   DAG_CBOR, DAG_JOSE, asAnchorRecord, asUpdateRecord, decodeJWS, decodeRecord, encodeRecord, isSignedCommit, openSignedCommit, unsignedRecordKind
 } from '@kiln/codec'
-import { CodecError, InvalidCommitError, type Block, type Blockstore, type Commit, type DagJWS } from '@kiln/interface'
-import type { CID } from 'multiformats/cid'
+import { CodecError, InvalidCapabilityError, InvalidCommitError, type Block, type Blockstore, type Commit, type DagJWS } from '@kiln/interface'
+import { CID } from 'multiformats/cid'
+import { sha256 } from 'multiformats/hashes/sha2'
 
 /** A commit decoded once, with everything the pipeline needs and the blocks to write if it is accepted. */
 export interface IncomingCommit {
@@ -13,7 +14,10 @@ export interface IncomingCommit {
   record: Record<string, unknown>
   /** The JWS, for signed commits. */
   jws?: DagJWS
-  /** The envelope and payload blocks, or the record's block. */
+  /**
+   * The envelope and payload blocks, then the CACAO blocks its signatures act under (when the node has them), or the
+   * record's block.
+   */
   blocks: Block[]
 }
 
@@ -36,7 +40,9 @@ export async function readCommit (commit: Commit): Promise<IncomingCommit> {
     const opened = await openSignedCommit<Record<string, unknown>>(commit)
     const kind = kindOf(opened.record, true)
     checkShape(kind, opened.record)
-    return { cid: opened.envelope.cid, kind, record: opened.record, jws: commit.jws, blocks: [opened.envelope, opened.payload] }
+    const blocks = [opened.envelope, opened.payload]
+    if (commit.cacaoBlock !== undefined) blocks.push(await cacaoBlockOf(commit.cacaoBlock, commit.jws))
+    return { cid: opened.envelope.cid, kind, record: opened.record, jws: commit.jws, blocks }
   }
   const kind = kindOf(commit, false)
   checkShape(kind, commit)
@@ -46,27 +52,71 @@ export async function readCommit (commit: Commit): Promise<IncomingCommit> {
   return { cid: block.cid, kind, record, blocks: [block] }
 }
 
-/** Decodes a commit from a blockstore by CID (for replaying a stored log or serving it). */
-export async function readStoredCommit (cid: CID, blocks: Pick<Blockstore, 'get'>): Promise<IncomingCommit> {
+/** Decodes a commit from a blockstore by CID (for replaying a stored log or serving it), with its CACAO blocks. */
+export async function readStoredCommit (cid: CID, source: Pick<Blockstore, 'get'>): Promise<IncomingCommit> {
   if (cid.code === DAG_JOSE) {
-    const envelopeBytes = await blocks.get(cid)
+    const envelopeBytes = await source.get(cid)
     const jws = await decodeJWS(envelopeBytes, cid)
-    const payloadBytes = await blocks.get(jws.link)
+    const payloadBytes = await source.get(jws.link)
     const record = await decodeRecord<Record<string, unknown>>(payloadBytes, jws.link)
     const kind = kindOf(record, true)
-    return { cid, kind, record, jws, blocks: [{ cid, bytes: envelopeBytes }, { cid: jws.link, bytes: payloadBytes }] }
+    const blocks: Block[] = [{ cid, bytes: envelopeBytes }, { cid: jws.link, bytes: payloadBytes }]
+    // The CACAOs travel and are stored with the commit; one that is missing is for the signature check to refuse.
+    for (const cap of capabilitiesOf(jws)) {
+      try {
+        blocks.push({ cid: cap, bytes: await source.get(cap) })
+      } catch (err) {
+        if ((err as Error).name !== 'BlockNotFoundError') throw err
+      }
+    }
+    return { cid, kind, record, jws, blocks }
   }
   if (cid.code === DAG_CBOR) {
-    const bytes = await blocks.get(cid)
+    const bytes = await source.get(cid)
     const record = await decodeRecord<Record<string, unknown>>(bytes, cid)
     return { cid, kind: kindOf(record, false), record, blocks: [{ cid, bytes }] }
   }
   throw new CodecError(`Commit ${cid.toString()} is neither dag-cbor nor dag-jose`, { details: { cid: cid.toString() } })
 }
 
+/**
+ * The CIDs of the CACAOs a JWS's signatures name (`cap: "ipfs://<CID>"` in a protected header), each once. Lenient:
+ * a header that does not parse names none here; the signature check refuses it.
+ */
+export function capabilitiesOf (jws: DagJWS): CID[] {
+  const found = new Map<string, CID>()
+  for (const signature of jws.signatures) {
+    try {
+      const header = JSON.parse(Buffer.from(signature.protected, 'base64url').toString('utf8')) as { cap?: unknown }
+      if (typeof header.cap !== 'string' || !header.cap.startsWith('ipfs://')) continue
+      const cap = CID.parse(header.cap.slice('ipfs://'.length))
+      found.set(cap.toString(), cap)
+    } catch {
+      continue
+    }
+  }
+  return [...found.values()]
+}
+
+/** The block of a `cacaoBlock` sent with a commit: it must be a CACAO the JWS names (dag-cbor, sha2-256). */
+async function cacaoBlockOf (bytes: Uint8Array, jws: DagJWS): Promise<Block> {
+  const cid = CID.createV1(DAG_CBOR, await sha256.digest(bytes))
+  if (!capabilitiesOf(jws).some((cap) => cap.equals(cid))) {
+    throw new InvalidCapabilityError(`CACAO format: the cacaoBlock sent (${cid.toString()}) is not the capability the JWS names`, {
+      details: { reason: 'format', cid: cid.toString() }
+    })
+  }
+  return { cid, bytes }
+}
+
 /** The commit in the memory form the log API returns: `{jws, linkedBlock}` for signed commits, the record otherwise. */
 export function commitValue (commit: IncomingCommit): Commit {
-  if (commit.jws !== undefined) return { jws: commit.jws, linkedBlock: commit.blocks[1]!.bytes }
+  if (commit.jws !== undefined) {
+    // The wire form carries one CACAO: the first signature's (a commit signed under several travels between nodes
+    // as blocks, which carry them all).
+    const cacao = commit.blocks[2]
+    return cacao === undefined ? { jws: commit.jws, linkedBlock: commit.blocks[1]!.bytes } : { jws: commit.jws, linkedBlock: commit.blocks[1]!.bytes, cacaoBlock: cacao.bytes }
+  }
   return commit.record as unknown as Commit
 }
 

@@ -12,7 +12,7 @@ import { parseQuery } from '@kiln/query'
 import { createThreadpoolVerifier } from '@kiln/signing'
 import type { CID } from 'multiformats/cid'
 import { Anchoring } from './anchoring.js'
-import { commitValue, readCommit, readStoredCommit, schemaNamedBy } from './commit-input.js'
+import { capabilitiesOf, commitValue, readCommit, readStoredCommit, schemaNamedBy } from './commit-input.js'
 import { DocLocks } from './doc-locks.js'
 import { Documents, stateOf } from './documents.js'
 import { chainBlocksOf, exportDocumentCar, readDocumentCar, type ExportedCommit } from './export.js'
@@ -68,6 +68,11 @@ export interface NodeInit {
    * is written to the operating system, unsynced, so a power loss may lose the last acknowledged writes.
    */
   durability?: Durability
+  /**
+   * The node's clock, in ms since the epoch (default `Date.now`): it judges whether the CACAO of a local commit (a
+   * did:pkh session) has expired. Tests give a fake clock.
+   */
+  now?: () => number
 }
 
 export type { WriteOptions, LogItem } from '@kiln/interface'
@@ -160,7 +165,7 @@ class Node implements KilnNode {
   private readonly observers: WriteObserver[]
   private readonly logger?: Logger
   /** What a throwaway node needs to check an import before this node writes it: the doctypes and verifiers. */
-  private readonly scratchInit: Pick<NodeInit, 'doctypes' | 'anchors'>
+  private readonly scratchInit: Pick<NodeInit, 'doctypes' | 'anchors' | 'now'>
   private started = false
 
   constructor (init: NodeInit) {
@@ -178,7 +183,7 @@ class Node implements KilnNode {
     const anchors = (init.anchors ?? []).map((factory) => factory(components))
     const verifiers = new Map<string, AnchorProofVerifier>()
     for (const plugin of anchors) verifiers.set(plugin.verifier.namespace, plugin.verifier)
-    this.scratchInit = { doctypes: init.doctypes, anchors: [...verifiers.values()].map((verifier) => () => ({ verifier })) }
+    this.scratchInit = { doctypes: init.doctypes, anchors: [...verifiers.values()].map((verifier) => () => ({ verifier })), now: init.now }
     this.network = init.network?.({
       logger: init.logger,
       blocks: this.storage.blocks,
@@ -202,6 +207,7 @@ class Node implements KilnNode {
       verifier: this.verifier,
       anchorVerifiers: verifiers,
       exclusive,
+      now: init.now ?? Date.now,
       context: (options) => ({
         signal: options.signal,
         loadDocument: async (commitId, opts) => (await this.load(commitId, opts ?? options)).state
@@ -346,13 +352,16 @@ class Node implements KilnNode {
     const signed = commits.flatMap(({ commit }, i) => commit.code === DAG_JOSE ? [{ i, commit }] : [])
     const envelopes = await read(signed.map((s) => s.commit))
     const links: Array<{ i: number, envelope: Block, link: CID }> = []
+    /** Commits read one by one: unsigned ones, signed ones under a CACAO, and those whose payload may name a schema. */
+    const oneByOne = new Set(commits.flatMap(({ commit }, i) => commit.code === DAG_JOSE ? [] : [i]))
     for (const [n, { i, commit }] of signed.entries()) {
       const bytes = envelopes[n]
-      if (bytes !== undefined) links.push({ i, envelope: { cid: commit, bytes }, link: (await decodeJWS(bytes)).link })
+      if (bytes === undefined) continue
+      const jws = await decodeJWS(bytes)
+      if (capabilitiesOf(jws).length > 0) oneByOne.add(i)
+      else links.push({ i, envelope: { cid: commit, bytes }, link: jws.link })
     }
     const payloads = await read(links.map((l) => l.link))
-    /** Commits read one by one: unsigned ones, and signed ones whose payload may name a schema (sent with them). */
-    const oneByOne = new Set(commits.flatMap(({ commit }, i) => commit.code === DAG_JOSE ? [] : [i]))
     for (const [n, { i, envelope, link }] of links.entries()) {
       const bytes = payloads[n]
       if (bytes === undefined) continue

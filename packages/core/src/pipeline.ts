@@ -5,7 +5,8 @@
  *
  *   1. decode      the blocks hash to their CIDs; the shape is a genesis, a signed update or an anchor commit
  *   2. links       `id` names this document; `prev` is a commit of it
- *   3. signature   every signature verifies and the signer may write (or the anchor proof verifies on its chain)
+ *   3. signature   every signature verifies and every signer may write; a signature under a CACAO signs for the
+ *                  CACAO's did:pkh issuer once the CACAO is checked (or the anchor proof verifies on its chain)
  *   4. rules       for a document that names a rules document: the rules judge the transition the doctype computes
  *                  (who signed, what changed, cited evidence); an anchor settles what a verdict left provisional
  *   5. doctype     the doctype computes the next content and metadata
@@ -20,15 +21,15 @@
 import { asAnchorProof, asAnchorRecord, asUpdateRecord, decodeRecord } from '@kiln/codec'
 import { DocID } from '@kiln/docid'
 import {
-  AnchorStatus, BlockNotFoundError, ConflictingCommitError, DocumentNotFoundError, InvalidCommitError, InvalidSignatureError,
+  AnchorStatus, BlockNotFoundError, ConflictingCommitError, DocumentNotFoundError, InvalidCapabilityError, InvalidCommitError, InvalidSignatureError,
   LogEntryType, SignatureStatus, UnauthorizedSignerError, UnsupportedChainError,
   type AbortOptions, type AnchorProof, type AnchorProofVerifier, type Block, type Blockstore, type Commit, type DocHead,
   type DocMetadata, type DoctypeContext, type DoctypeHandler, type DoctypeResult, type LogEntry, type SignatureVerifier,
-  type Storage, type StorageBatch, type StoredLogEntry, type VerifiedSignature
+  type Storage, type StorageBatch, type StoredLogEntry, type VerifiedSignature, type VerifiedSigner
 } from '@kiln/interface'
-import { decodeDagJWS, parseKid } from '@kiln/signing'
+import { checkCacaoGrant, decodeCacao, decodeDagJWS, parseCapabilityURI, parseKid, verifyCacao, type Cacao } from '@kiln/signing'
 import { CID } from 'multiformats/cid'
-import { readCommit, readStoredCommit, type IncomingCommit } from './commit-input.js'
+import { capabilitiesOf, readCommit, readStoredCommit, type IncomingCommit } from './commit-input.js'
 import { pickWinningBranch } from './conflict.js'
 import { historicalStatus, stateOf, storedEntry, withAnchorTimes, type DocRecord, type Documents } from './documents.js'
 import type { GroupCommit } from './group-commit.js'
@@ -86,6 +87,8 @@ export interface PipelineComponents {
   writer: GroupCommit
   verifier: SignatureVerifier
   anchorVerifiers: ReadonlyMap<string, AnchorProofVerifier>
+  /** The node's clock (ms since the epoch): what a local commit's CACAO is judged at. */
+  now: () => number
   /** Runs `fn` as the only writer of `docId`. */
   exclusive: <T>(docId: string, fn: () => Promise<T>) => Promise<T>
   /** The context doctypes get: reads of other documents at pinned CommitIDs. */
@@ -93,6 +96,15 @@ export interface PipelineComponents {
   /** Stage 4: the rules of documents that name a rules document. */
   rules: RulesStage
   afterWrite: (event: WriteEvent) => void
+}
+
+/** Options of the signature stage: when the commit is judged. */
+export interface SignatureCheckOptions extends AbortOptions {
+  /**
+   * The time (ms since the epoch) at which a CACAO the commit is signed under must be valid: its anchor time for a
+   * commit of a peer's log that is anchored; the node's clock (`now()`) when absent.
+   */
+  at?: number
 }
 
 /** A verified anchor: its proof and the time the chain gives it. */
@@ -273,14 +285,18 @@ export class Pipeline {
             const { proof, timestamp } = await this.verifyAnchor(commit, getter.get, options)
             written = [...commit.blocks, ...getter.fetched]
             candidate = await this.settleAnchor(base!, anchorRecord(base!, commit.cid, proof, timestamp), timestamp, options)
-          } else if (base !== null) {
-            candidate = await this.applyUpdate(key, handler, base, commit, options, verified.get(commit))
           } else {
-            const signer = (await this.checkSignature(handler, base, commit, options, verified.get(commit)))?.did
-            // 5. doctype. 4. rules: the rules a genesis names must exist and be rules.
-            const result = await handler.apply(null, { cid: commit.cid, kind: commit.kind, payload: commit.record, signer }, this.c.context(options))
-            await this.c.rules.checkGenesis(result.metadata, options)
-            candidate = genesisRecord(handler.code, commit.cid, result, commit.jws !== undefined)
+            // A CACAO is judged when the commit was anchored, if the run anchors it: the first anchor after it.
+            const at = commit.jws !== undefined && capabilitiesOf(commit.jws).length > 0 ? await this.anchorTimeAfter(run, commit, options) : undefined
+            if (base !== null) {
+              candidate = await this.applyUpdate(key, handler, base, commit, { ...options, at }, verified.get(commit))
+            } else {
+              const signer = (await this.checkSignature(handler, base, commit, { ...options, at }, verified.get(commit)))?.did
+              // 5. doctype. 4. rules: the rules a genesis names must exist and be rules.
+              const result = await handler.apply(null, { cid: commit.cid, kind: commit.kind, payload: commit.record, signer }, this.c.context(options))
+              await this.c.rules.checkGenesis(result.metadata, options)
+              candidate = genesisRecord(handler.code, commit.cid, result, commit.jws !== undefined)
+            }
           }
           if (options.anchor) candidate = withStatus(candidate, AnchorStatus.PENDING)
           records.push(candidate)
@@ -309,7 +325,7 @@ export class Pipeline {
    * check), and the rules judge it; a verdict with open conditions is kept in the head until an anchor settles it.
    */
   private async applyUpdate (
-    docId: string, handler: DoctypeHandler, base: DocRecord, commit: IncomingCommit, options: AbortOptions, checked?: Promise<Settled<VerifiedSignature>>
+    docId: string, handler: DoctypeHandler, base: DocRecord, commit: IncomingCommit, options: SignatureCheckOptions, checked?: Promise<Settled<VerifiedSignature>>
   ): Promise<DocRecord> {
     const ruled = base.head.metadata.rules !== undefined
     // 3. signature
@@ -359,7 +375,7 @@ export class Pipeline {
    * controller check is made here and a later stage decides who may write.
    */
   async checkSignature (
-    handler: DoctypeHandler, base: DocRecord | null, commit: IncomingCommit, options: AbortOptions,
+    handler: DoctypeHandler, base: DocRecord | null, commit: IncomingCommit, options: SignatureCheckOptions,
     checked?: Promise<Settled<VerifiedSignature>>, authorize: boolean = true
   ): Promise<{ did: string, signers: string[], capabilitySigners: string[] } | undefined> {
     const allowed = authorize ? handler.signers(base === null ? null : stateOf(base), commit.record) : []
@@ -391,23 +407,50 @@ export class Pipeline {
     if (payload === undefined || !verified.payload.equals(payload)) {
       throw new InvalidSignatureError(`The signature of ${commit.cid.toString()} is over another payload`, { details: { commit: commit.cid.toString() } })
     }
-    const signers = await this.effectiveSigners(verified, commit, options)
+    const signers = await this.effectiveSigners(handler, verified, commit, options)
     if (allowed.length > 0) for (const did of signers) this.authorizeSigner(allowed, did, commit)
     const capabilitySigners = signers.filter((_, i) => verified.signers?.[i]?.capability !== undefined)
     return { did: signers[0]!, signers, capabilitySigners }
   }
 
-  /** The DIDs on whose behalf each verified signature was made: the key's DID, or the issuer of its capability. */
-  private async effectiveSigners (verified: VerifiedSignature, commit: IncomingCommit, _options: AbortOptions): Promise<string[]> {
-    const signers = verified.signers ?? [{ did: verified.did, kid: verified.kid }]
-    return signers.map((signer) => {
-      if (signer.capability !== undefined) {
-        throw new InvalidSignatureError(`Commit ${commit.cid.toString()} is signed under a capability, which this node does not check`, {
-          details: { commit: commit.cid.toString(), capability: signer.capability }
+  /**
+   * The DIDs on whose behalf each verified signature was made: the key's DID, or, for a signature under a CACAO, its
+   * did:pkh issuer once the CACAO is checked: it is among the commit's blocks (or stored), its SIWE signature recovers
+   * the issuer, it is valid at `options.at` (else the node's clock), it is granted to the key that signed, and its
+   * resources cover the document (a genesis: only `ceramic://*`). `InvalidCapabilityError` names what failed.
+   */
+  private async effectiveSigners (handler: DoctypeHandler, verified: VerifiedSignature, commit: IncomingCommit, options: SignatureCheckOptions): Promise<string[]> {
+    const signers: readonly VerifiedSigner[] = verified.signers.length > 0 ? verified.signers : [{ did: verified.did, kid: verified.kid }]
+    const out: string[] = []
+    for (const signer of signers) {
+      if (signer.capability === undefined) {
+        out.push(signer.did)
+        continue
+      }
+      const cacao = await this.cacaoOf(signer.capability, commit, options)
+      verifyCacao(cacao, { now: options.at ?? this.c.now() })
+      const genesis = commit.kind === 'genesis' ? null : CID.asCID(commit.record.id)
+      checkCacaoGrant(cacao, { audience: signer.did, ...(genesis === null ? {} : { docId: new DocID(handler.code, genesis).toString() }) })
+      out.push(cacao.p.iss)
+    }
+    return out
+  }
+
+  /** The CACAO a `cap` names: from the commit's blocks, else storage; `InvalidCapabilityError` when neither has it. */
+  private async cacaoOf (cap: string, commit: IncomingCommit, options: AbortOptions): Promise<Cacao> {
+    const cid = parseCapabilityURI(cap)
+    let bytes = commit.blocks.find((block) => block.cid.equals(cid))?.bytes
+    if (bytes === undefined) {
+      try {
+        bytes = await this.c.storage.blocks.get(cid, options)
+      } catch (err) {
+        if ((err as Error).name !== 'BlockNotFoundError') throw err
+        throw new InvalidCapabilityError(`CACAO missing: ${commit.cid.toString()} is signed under ${cap}, which was not sent with it (cacaoBlock) and is not stored here`, {
+          cause: err, details: { reason: 'missing', commit: commit.cid.toString(), cap }
         })
       }
-      return signer.did
-    })
+    }
+    return await decodeCacao(bytes, cid)
   }
 
   /** Throws `UnauthorizedSignerError` unless `did` is one of the `allowed` signers of the commit. */
@@ -416,6 +459,23 @@ export class Pipeline {
     throw new UnauthorizedSignerError(`${did} is not an allowed signer of ${commit.cid.toString()}; controllers: ${allowed.join(', ')}`, {
       details: { did, commit: commit.cid.toString(), controllers: [...allowed] }
     })
+  }
+
+  /**
+   * The time (ms) of the first anchor commit after `commit` in `run`, which anchors it; undefined when the run has
+   * none, or its proof does not verify (that anchor commit is refused in its turn).
+   */
+  private async anchorTimeAfter (run: readonly IncomingCommit[], commit: IncomingCommit, options: SubmitOptions): Promise<number | undefined> {
+    const anchor = run.slice(run.indexOf(commit) + 1).find((c) => c.kind === 'anchor')
+    if (anchor === undefined) return undefined
+    const getBlock = options.fetchBlock === undefined
+      ? blockGetter(this.c.storage.blocks)
+      : fetchingBlockGetter(this.c.storage.blocks, [], options.fetchBlock).get
+    try {
+      return (await this.verifyAnchor(anchor, getBlock, options)).timestamp * 1000
+    } catch {
+      return undefined
+    }
   }
 
   /** The stage-3 check of an anchor commit: its proof verifies with the verifier of its chain. */
@@ -493,7 +553,7 @@ export class Pipeline {
       head = checkpoint.head
     } else {
       const genesis = await readStoredCommit(genesisCid, this.c.storage.blocks)
-      const result = await handler.apply(null, { cid: genesis.cid, kind: 'genesis', payload: genesis.record, signer: signerOf(genesis) }, this.c.context(options))
+      const result = await handler.apply(null, { cid: genesis.cid, kind: 'genesis', payload: genesis.record, signer: await signerOf(genesis) }, this.c.context(options))
       head = genesisRecord(handler.code, genesis.cid, result, genesis.jws !== undefined).head
     }
     const checkpoints: DocHead[] = []
@@ -516,7 +576,7 @@ export class Pipeline {
       } else if (commit.kind === 'update') {
         // Signatures are not checked again, but the rules run again: their verdict is part of the state.
         const ruled = head.metadata.rules !== undefined
-        const signers = storedSigners(commit)
+        const { signers, capabilitySigners } = await storedSigners(commit)
         const result = await handler.apply(stateOf({ head, log }), {
           cid: commit.cid, kind: 'update', payload: commit.record, signer: signers[0], signers, ...(ruled ? { authorizedByRules: true } : {})
         }, this.c.context(options))
@@ -524,7 +584,7 @@ export class Pipeline {
         head = updateHead(head, commit.cid, result)
         if (ruled) {
           const conditions = await this.c.rules.judge({
-            docId, commit: commit.cid, record: asUpdateRecord(commit.record), base: { head: before, log }, result, signers, capabilitySigners: []
+            docId, commit: commit.cid, record: asUpdateRecord(commit.record), base: { head: before, log }, result, signers, capabilitySigners
           }, options)
           if (conditions.length > 0) head = { ...head, provisional: [...(before.provisional ?? []) as HeldProvisional[], heldProvisional(commit.cid, conditions, before)] }
         }
@@ -596,14 +656,36 @@ function unknownPrev (docId: string, commit: CID, prev: CID): ConflictingCommitE
   })
 }
 
-/** The DID in a stored signed commit's `kid` (verified when the commit was first stored). */
-function signerOf (commit: IncomingCommit): string | undefined {
-  return commit.jws === undefined ? undefined : decodeDagJWS(commit.jws).kid.split('#')[0]
+/**
+ * The first signer of a stored signed commit (verified when the commit was first stored): the DID in its `kid`, or
+ * the did:pkh issuer of the CACAO it was signed under, read from the commit's blocks.
+ */
+async function signerOf (commit: IncomingCommit): Promise<string | undefined> {
+  if (commit.jws === undefined) return undefined
+  const { kid, cap } = decodeDagJWS(commit.jws)
+  if (cap !== undefined) {
+    const cid = parseCapabilityURI(cap)
+    const block = commit.blocks.find((b) => b.cid.equals(cid))
+    if (block !== undefined) return (await decodeCacao(block.bytes, cid)).p.iss
+  }
+  return parseKid(kid).did
 }
 
-/** The DIDs of every signature of a stored signed commit (verified when the commit was first stored), in order. */
-function storedSigners (commit: IncomingCommit): string[] {
-  return commit.jws === undefined ? [] : decodeDagJWS(commit.jws).signatures.map((signature) => signature.kid.split('#')[0]!)
+/**
+ * The DIDs of every signature of a stored signed commit (verified when the commit was first stored), in order: the
+ * key's DID, or the did:pkh issuer of the CACAO a signature acts under.
+ */
+async function storedSigners (commit: IncomingCommit): Promise<{ signers: string[], capabilitySigners: string[] }> {
+  const signers: string[] = []
+  const capabilitySigners: string[] = []
+  if (commit.jws === undefined) return { signers, capabilitySigners }
+  for (const { kid, cap } of decodeDagJWS(commit.jws).signatures) {
+    const block = cap === undefined ? undefined : commit.blocks.find((b) => b.cid.equals(parseCapabilityURI(cap)))
+    const did = block === undefined ? parseKid(kid).did : (await decodeCacao(block.bytes, block.cid)).p.iss
+    signers.push(did)
+    if (block !== undefined) capabilitySigners.push(did)
+  }
+  return { signers, capabilitySigners }
 }
 
 /** Drops `undefined` members: heads are stored as dag-cbor, which has no `undefined`. */

@@ -28,6 +28,8 @@ const STATUS_BY_NAME: Readonly<Record<string, number>> = Object.freeze({
   RateLimitedError: 429,
   // Well-formed, but a rule of the document, its signer or its chain refuses it.
   InvalidSignatureError: 422,
+  /** A CACAO (did:pkh session) that is expired, for another audience or document, or not signed by its issuer. */
+  InvalidCapabilityError: 422,
   UnauthorizedSignerError: 422,
   UnsupportedDIDMethodError: 422,
   DIDResolutionError: 422,

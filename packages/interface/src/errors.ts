@@ -55,6 +55,15 @@ export class InvalidSignatureError extends KilnError {
   override name = 'InvalidSignatureError'
 }
 
+/**
+ * A signature made under a capability (a CACAO, as did:pkh sessions make them) that the capability does not allow:
+ * `details.reason` names what failed — `format`, `missing`, `issuer`, `signature`, `expired`, `not-yet-valid`,
+ * `audience` or `resource`.
+ */
+export class InvalidCapabilityError extends KilnError {
+  override name = 'InvalidCapabilityError'
+}
+
 /** A JWS signed by a DID that is not one of the controllers allowed to sign it. */
 export class UnauthorizedSignerError extends KilnError {
   override name = 'UnauthorizedSignerError'
@@ -213,6 +222,7 @@ export const errorClasses: Readonly<Record<string, KilnErrorClass>> = Object.fre
   CodecError,
   InvalidCommitError,
   InvalidSignatureError,
+  InvalidCapabilityError,
   UnauthorizedSignerError,
   UnsupportedDIDMethodError,
   DIDResolutionError,
