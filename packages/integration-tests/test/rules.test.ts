@@ -8,7 +8,7 @@ import { CommitID, type DocID } from '@kiln/docid'
 import { makeGenesis, makePatchUpdate, makeUpdate, tile, type TileSigner } from '@kiln/doctype-tile'
 import type { DIDSigner, DocState } from '@kiln/interface'
 import { rulesDoctype } from '@kiln/rules'
-import { keyDidSigner, signDagJWSWithAll } from '@kiln/signing'
+import { cacaoSessionSigner, keyDidSigner, pkhDidOfKey, signCacao, signDagJWSWithAll } from '@kiln/signing'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { waitForAnchor } from './fixtures/node.js'
 
@@ -318,5 +318,34 @@ describe('hostile rules documents', () => {
     // The node still writes and reads.
     const { id } = await governed(node, await rulesDocument(node, teamRules()))
     expect((await append(node, id, member1, 'still fine')).content).toEqual({ tasks: ['still fine'], closed: false })
+  })
+})
+
+describe('rules naming wallet accounts (did:pkh through CACAO session keys)', () => {
+  const walletKey = new Uint8Array(32).fill(0xe9)
+  const session = keyDidSigner({ seed: new Uint8Array(32).fill(0x5d) })
+  const wallet = pkhDidOfKey(walletKey)
+  let node: KilnNode
+  beforeEach(async () => { node = await createNode({ doctypes: [tile(), rulesDoctype()], storage: memoryStorage() }) })
+  afterEach(async () => { await node.stop() })
+
+  async function walletSigner (): Promise<TileSigner> {
+    const now = Date.now()
+    const cacao = await signCacao({ privateKey: walletKey, chainId: 1, sessionDid: session.did, resources: ['ceramic://*'], issuedAt: new Date(now - 60_000), expiresAt: new Date(now + 3_600_000), domain: 'tasks.example' })
+    return await cacaoSessionSigner(cacao, session)
+  }
+
+  it('lets a listed did:pkh account append through its session key, and a capability clause tell it from a plain key', async () => {
+    const rules = await rulesDocument(node, {
+      version: 1,
+      rules: [
+        { name: 'wallets-append', paths: ['/tasks'], who: { allOf: [{ anyOf: [wallet] }, { capability: { issuers: [wallet] } }] }, how: { appendOnly: true } }
+      ]
+    })
+    const { id } = await governed(node, rules)
+    const state = await append(node, id, await walletSigner(), 'from a wallet')
+    expect(state.content).toEqual({ tasks: ['from a wallet'], closed: false })
+    // The session key alone is not the account.
+    await expect(append(node, id, session, 'from the bare session key')).rejects.toMatchObject({ name: 'RuleViolationError', details: { rule: 'wallets-append' } })
   })
 })
