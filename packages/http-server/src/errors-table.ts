@@ -60,6 +60,8 @@ const STATUS_BY_NAME: Readonly<Record<string, number>> = Object.freeze({
   UsageError: 500,
   /** backup: an option of the warehouse mirror or a restore it cannot use. */
   BackupOptionError: 500,
+  /** hooks: an option of `webhooks()` it cannot use. */
+  WebhooksOptionError: 500,
   ConfigError: 500,
   /** signing: a verifier pool given options it cannot follow. */
   InvalidVerifierPoolOptionError: 500,
