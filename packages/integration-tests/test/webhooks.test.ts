@@ -10,7 +10,7 @@ import { levelStorage } from '@kiln/storage-level'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startDaemon, type DaemonProcess } from './fixtures/daemon.js'
 import { dataDir } from './fixtures/node.js'
-import { startReceiver, type Received, type Receiver } from './fixtures/webhook-receiver.js'
+import { startReceiver, type Received, type Receiver, type ReceiverMode } from './fixtures/webhook-receiver.js'
 
 // Webhooks against real receivers on 127.0.0.1: signed deliveries of every write, retries of a failing or hanging
 // receiver that never slow the writes, and an outbox that loses nothing to a SIGKILL of the daemon.
@@ -52,7 +52,7 @@ describe('webhooks of an in-process node', () => {
     node = await createNode({
       doctypes: [tile()],
       storage: levelStorage({ path: join(dir.path, 'store') }),
-      hooks: [webhooks({ path: join(dir.path, 'hooks'), timeoutMs: 300, maxAttempts: 100, backoff: { baseMs: 20, maxMs: 100 } })]
+      hooks: [webhooks({ path: join(dir.path, 'hooks'), timeoutMs: 400, maxAttempts: 100, backoff: { baseMs: 200, maxMs: 800 } })]
     })
     api = httpApi({ port: 0, host: '127.0.0.1', adminDids: [admin.did], rateLimit: false })({ node })
     await api.start()
@@ -67,10 +67,10 @@ describe('webhooks of an in-process node', () => {
   })
 
   /** A receiver registered over the admin HTTP API, knowing its secret. */
-  async function register (mode: Receiver['mode']): Promise<Receiver> {
+  async function register (mode: ReceiverMode): Promise<Receiver> {
     const receiver = await startReceiver(mode)
     receivers.push(receiver)
-    receiver.secret = (await client.hooks.add({ url: receiver.url })).secret
+    await receiver.setSecret((await client.hooks.add({ url: receiver.url })).secret)
     return receiver
   }
 
@@ -95,7 +95,7 @@ describe('webhooks of an in-process node', () => {
     // Every delivery is refused at least twice before the receiver recovers.
     await receiver.until((received) => [...written].every((key) => received.filter((r) => `${r.docId} ${r.tip}` === key && r.attempt >= 2).length > 0))
     expect((await client.hooks.list())[0]!.lastError).toContain('HTTP 500')
-    receiver.mode = 'ok'
+    await receiver.setMode('ok')
     await receiver.until((received) => delivered(received).size === written.size)
     expect(delivered(receiver.received)).toEqual(written)
     expect(receiver.received.every((r) => r.verified)).toBe(true)
@@ -152,7 +152,7 @@ describe('webhooks of a daemon killed with SIGKILL', () => {
       const args = ['--data-dir', dir.path, '--anchor', 'none', '--admin-did', admin.did]
       daemon = await startDaemon(args)
       let client = httpClient({ url: daemon.url, adminSigner: admin })
-      receiver.secret = (await client.hooks.add({ url: receiver.url })).secret
+      await receiver.setSecret((await client.hooks.add({ url: receiver.url })).secret)
       const written = await writeDocuments(client, 6, 'crash')
       // Every delivery is in the outbox and has failed once: then kill, with all of them pending.
       await receiver.until((received) => new Set(received.map((r) => `${r.docId} ${r.tip}`)).size === written.size)
@@ -160,7 +160,7 @@ describe('webhooks of a daemon killed with SIGKILL', () => {
       await daemon.kill()
       expect(delivered(receiver.received).size).toBe(0)
 
-      receiver.mode = 'ok'
+      await receiver.setMode('ok')
       daemon = await startDaemon(args)
       client = httpClient({ url: daemon.url, adminSigner: admin })
       await receiver.until((received) => delivered(received).size === written.size)
@@ -174,4 +174,35 @@ describe('webhooks of a daemon killed with SIGKILL', () => {
       await dir.remove()
     }
   }, 120_000)
+})
+
+describe('webhooks after writes the outbox never saw', () => {
+  it('delivers at start the documents written since its last checkpoint (the gap between a durable write and its append)', async () => {
+    const dir = await dataDir()
+    const receiver = await startReceiver('ok')
+    const store = join(dir.path, 'store')
+    const outbox = join(dir.path, 'hooks')
+    try {
+      let node = await createNode({ doctypes: [tile()], storage: levelStorage({ path: store }), hooks: [webhooks({ path: outbox })] })
+      await receiver.setSecret((await node.hooks!.add({ url: receiver.url })).secret)
+      await node.stop()
+      // The node writes with no hook running: as if it crashed after each durable write, before the outbox append.
+      node = await createNode({ doctypes: [tile()], storage: levelStorage({ path: store }) })
+      const written = await writeDocuments(node, 4, 'gap')
+      await node.stop()
+      node = await createNode({ doctypes: [tile()], storage: levelStorage({ path: store }), hooks: [webhooks({ path: outbox })] })
+      try {
+        // Recovery sends each document's current state: its latest tip.
+        const latest = new Set([...written].filter((_key, i) => i % 2 === 1))
+        await receiver.until((received) => delivered(received).size === latest.size)
+        expect(delivered(receiver.received)).toEqual(latest)
+        expect(receiver.received.every((r) => r.verified)).toBe(true)
+      } finally {
+        await node.stop()
+      }
+    } finally {
+      await receiver.close()
+      await dir.remove()
+    }
+  })
 })
