@@ -6,6 +6,7 @@ import { backupCommand, restoreCommand } from './commands/backup.js'
 import { daemon } from './commands/daemon.js'
 import { did } from './commands/did.js'
 import { commits, cosign, create, show, state, submit, update, watch } from './commands/documents.js'
+import { hooks } from './commands/hooks.js'
 import { link } from './commands/link.js'
 import { peers } from './commands/peers.js'
 import { pin } from './commands/pins.js'
@@ -32,7 +33,7 @@ const version: Command = {
   }
 }
 
-const commands: Record<string, Command> = { daemon, did, create, update, cosign, submit, show, state, commits, watch, query: queryCommand, backlinks: backlinksCommand, schema: schemaCommand, link, pin, peers, export: exportCommand, verify: verifyCommand, import: importCommand, backup: backupCommand, restore: restoreCommand, version }
+const commands: Record<string, Command> = { daemon, did, create, update, cosign, submit, show, state, commits, watch, query: queryCommand, backlinks: backlinksCommand, schema: schemaCommand, link, pin, hooks, peers, export: exportCommand, verify: verifyCommand, import: importCommand, backup: backupCommand, restore: restoreCommand, version }
 
 function usage (): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length))

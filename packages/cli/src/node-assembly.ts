@@ -133,9 +133,12 @@ export async function startDaemon (config: DaemonConfig, logger: Logger): Promis
     const factory = warehouseMirror({ connectionString: config.backup })
     observers.push((components) => (mirror = factory(components)))
   }
+  // Webhooks are always on: with none registered they cost a check per write; the outbox lives in the data dir.
+  const { webhooks } = await import('@kiln/hooks')
   const node = await createNode({
     ...(networkFactory === undefined ? {} : { network: networkFactory }),
     observers,
+    hooks: [webhooks({ path: join(dataDir, 'hooks') })],
     doctypes: [tile(), schema(), accountLink(), rulesDoctype()],
     storage,
     anchors,

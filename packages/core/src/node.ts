@@ -1,12 +1,13 @@
-import { DAG_JOSE, decodeJWS, verifyBlock } from '@kiln/codec'
-import { DocID, isCommitID, isDocOrCommitID, parseDocOrCommitID, type CommitID } from '@kiln/docid'
+import { DAG_JOSE, decodeJWS, docStateToJSON, verifyBlock } from '@kiln/codec'
+import { DocID, doctypes as knownDoctypes, isCommitID, isDocOrCommitID, parseDocOrCommitID, type CommitID } from '@kiln/docid'
 import {
   AbortError, DocumentNotFoundError, InvalidCommitError, KilnError, NodeStoppedError,
   type AbortOptions, type AnchorEvent, type AnchorRequestOptions, type AnchorStatus, type KilnNodeApi,
   type DocSnapshot as ApiSnapshot, type LoadOptions, type LogItem, type WriteOptions, type DocRef, type AnchorProofVerifier, type Commit,
   type DIDSigner, type Logger, type Network, type SignatureVerifier, type Storage, type AnchorFactory, type DoctypeFactory,
   type NetworkFactory, type NodeInfo, type StorageFactory, type Block, type DocHead, type HeldCommit, type SyncSource, type Blockstore,
-  type PageOptions, type QueryInput, type QueryResult, type StorageQueryPage, type WriteObserver, type WriteObserverFactory
+  type PageOptions, type QueryInput, type QueryResult, type StorageQueryPage, type WriteObserver, type WriteObserverFactory,
+  type Hook, type HookAdmin, type HookEvent, type HookFactory
 } from '@kiln/interface'
 import { parseQuery } from '@kiln/query'
 import { createThreadpoolVerifier } from '@kiln/signing'
@@ -14,7 +15,7 @@ import type { CID } from 'multiformats/cid'
 import { Anchoring } from './anchoring.js'
 import { capabilitiesOf, commitValue, readCommit, readStoredCommit, schemaNamedBy } from './commit-input.js'
 import { DocLocks } from './doc-locks.js'
-import { Documents, stateOf } from './documents.js'
+import { Documents, stateOf, type DocRecord } from './documents.js'
 import { chainBlocksOf, exportDocumentCar, readDocumentCar, type ExportedCommit } from './export.js'
 import { memoryStorage } from './memory-storage.js'
 import { GroupCommit, type Durability } from './group-commit.js'
@@ -47,6 +48,11 @@ export interface NodeInit {
    * after-write stage, and must return at once; they read the rest from the node's storage in their own time.
    */
   observers?: WriteObserverFactory[]
+  /**
+   * Hook plugins (e.g. `webhooks()` of `@kiln/hooks`): each is called after every durable write and anchor-status
+   * change with the new state, and must return at once. The first hook with an `admin` is the node's `hooks`.
+   */
+  hooks?: HookFactory[]
   /** The node's own DID (for admin and, later, signing its own documents). */
   did?: DIDSigner
   /**
@@ -163,6 +169,8 @@ class Node implements KilnNode {
   private readonly watchers = new Watchers<DocSnapshot>()
   private readonly commitListeners = new Set<(commit: HeldCommit, joined: boolean) => void>()
   private readonly observers: WriteObserver[]
+  private readonly hookPlugins: Hook[]
+  readonly hooks?: HookAdmin
   private readonly logger?: Logger
   /** What a throwaway node needs to check an import before this node writes it: the doctypes and verifiers. */
   private readonly scratchInit: Pick<NodeInit, 'doctypes' | 'anchors' | 'now'>
@@ -197,6 +205,16 @@ class Node implements KilnNode {
       storage: this.storage,
       blocksOf: async (cid, options = {}) => await this.blocksOfCommit(cid, options, false)
     }))
+    this.hookPlugins = (init.hooks ?? []).map((factory) => factory({
+      logger: init.logger,
+      storage: this.storage,
+      current: async (docId, options = {}) => {
+        const id = DocID.fromString(docId)
+        const record = await this.documents.find(id.toString(), options)
+        return record === undefined ? undefined : this.hookEvent(id, record)
+      }
+    }))
+    this.hooks = this.hookPlugins.find((hook) => hook.admin !== undefined)?.admin
     this.documents = new Documents(this.storage, init.cacheSize ?? 1000, init.cacheLogEntries ?? 1_000_000)
     this.writer = new GroupCommit(this.storage, durability)
     const exclusive = async <T>(key: string, fn: () => Promise<T>): Promise<T> => await this.locks.run(key, fn)
@@ -235,7 +253,7 @@ class Node implements KilnNode {
       }),
       changed: (id, record) => {
         this.watchers.emit(id.toString(), { id, state: stateOf(record) })
-        this.observe(id.toString(), record.head)
+        this.observe(id, record)
       },
       running: () => this.started,
       logger: init.logger
@@ -260,6 +278,7 @@ class Node implements KilnNode {
     this.started = true
     await this.anchoring.start()
     for (const observer of this.observers) await observer.start?.()
+    for (const hook of this.hookPlugins) await hook.start?.()
     this.sync?.start()
     await this.network?.start?.()
   }
@@ -272,6 +291,7 @@ class Node implements KilnNode {
     await this.anchoring.stop()
     await this.locks.drain()
     await this.writer.drain()
+    for (const hook of [...this.hookPlugins].reverse()) await hook.stop?.()
     for (const observer of [...this.observers].reverse()) await observer.stop?.()
     this.watchers.closeAll()
     await this.storage.stop?.()
@@ -409,20 +429,48 @@ class Node implements KilnNode {
       }
     }
     if (this.watchers.has(key)) this.watchers.emit(key, { id, state: stateOf(record) })
-    this.observe(key, record.head)
+    this.observe(id, record)
     if (options.anchor) void this.anchoring.request(id, record.head.tip, options.anchorChain)
     if (this.network !== undefined && options.publish) {
       this.network.publishTip(key, record.head.tip).catch((err: unknown) => this.logger?.warn({ err, docId: key }, 'publishing a tip failed'))
     }
   }
 
-  /** Tells the write observers of a durable write; one that throws is logged, never the writer's problem. */
-  private observe (docId: string, head: DocHead): void {
+  /** Tells the write observers and hooks of a durable write; one that throws is logged, never the writer's problem. */
+  private observe (id: DocID, record: DocRecord): void {
+    const docId = id.toString()
+    const head: DocHead = record.head
     for (const observer of this.observers) {
       try {
         observer.written({ docId, head })
       } catch (err) {
         this.logger?.warn({ err, docId }, 'a write observer threw')
+      }
+    }
+    if (this.hookPlugins.length === 0) return
+    const event = this.hookEvent(id, record)
+    for (const hook of this.hookPlugins) {
+      try {
+        hook.written(event)
+      } catch (err) {
+        this.logger?.warn({ err, docId, hook: hook.name }, 'a hook threw')
+      }
+    }
+  }
+
+  /** A hook's view of a written record: the state now, its JSON form when asked (the record never changes). */
+  private hookEvent (id: DocID, record: DocRecord): HookEvent {
+    const state = stateOf(record)
+    const registry = this.doctypes
+    return {
+      docId: id.toString(),
+      tip: record.head.tip.toString(),
+      commitId: id.atCommit(record.head.tip).toString(),
+      head: record.head,
+      state,
+      json: () => {
+        const name = registry.has(state.type) ? registry.get(state.type).name : knownDoctypes.find(state.type)?.name
+        return docStateToJSON(state, name) as unknown as Record<string, unknown>
       }
     }
   }

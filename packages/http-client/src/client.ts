@@ -3,7 +3,8 @@ import { isDocOrCommitID, parseDocOrCommitID, type CommitID, type DocID } from '
 import {
   AnchorStatus, CodecError, InvalidRequestError, KilnError, isKilnError,
   type AbortOptions, type AnchorProof, type Commit, type DocReader, type DocRef, type DocSnapshot, type DocWriter, type PeerSyncState,
-  type LogEntryType, type LogItem, type WriteOptions, type AnchorRequestOptions, type PageOptions, type QueryInput, type QueryResult
+  type LogEntryType, type LogItem, type WriteOptions, type AnchorRequestOptions, type PageOptions, type QueryInput, type QueryResult,
+  type HookAdmin, type WebhookCreated, type WebhookInput, type WebhookStatus
 } from '@kiln/interface'
 import { adminAuthorization, type AdminSigner } from './admin.js'
 import { applyOnTip, type ApplyOnTipOptions, type BuildCommit } from './apply-on-tip.js'
@@ -75,6 +76,8 @@ export interface KilnHttpClient extends DocReader<DocID>, DocWriter<DocID> {
    * `attempts` (3) commits in all.
    */
   applyOnTip(id: DocRef, build: BuildCommit, options?: ApplyOnTipOptions): Promise<DocSnapshot<DocID>>
+  /** The node's webhooks (admin): add one (its secret is in this answer only), list them with their delivery counts, remove one. */
+  readonly hooks: HookAdmin
   /** Whether the node pins the document (admin). */
   isPinned(id: DocRef, options?: AbortOptions): Promise<boolean>
   /** Loads several documents in one request, keyed by the id strings asked for and those reached through `paths`. */
@@ -145,6 +148,26 @@ class HttpClient implements KilnHttpClient {
     this.url = this.transport.url
     this.adminSigner = init.adminSigner
     this.watchReconnect = reconnectPolicy(init.watchReconnect)
+  }
+
+  readonly hooks: HookAdmin = {
+    add: async (input: WebhookInput, options: AbortOptions = {}): Promise<WebhookCreated> => {
+      const body = input?.filter === undefined ? { url: input?.url } : { url: input.url, filter: input.filter }
+      const path = `${API}/kiln/admin/hooks`
+      const authorization = await adminAuthorization(this.transport, this.adminSigner, path, { requestBody: body, signal: options.signal })
+      const answer = objectOf(await this.transport.json(path, { method: 'POST', body, headers: { authorization }, signal: options.signal }), 'POST /kiln/admin/hooks answer')
+      if (typeof answer.id !== 'string' || typeof answer.secret !== 'string') throw new CodecError('POST /kiln/admin/hooks answered without an id and a secret')
+      return answer as unknown as WebhookCreated
+    },
+    list: async (options: AbortOptions = {}): Promise<WebhookStatus[]> => {
+      const answer = objectOf(await this.admin('GET', `${API}/kiln/admin/hooks`, options), 'GET /kiln/admin/hooks answer')
+      if (!Array.isArray(answer.hooks)) throw new CodecError('GET /kiln/admin/hooks answered without a hooks list')
+      return answer.hooks as WebhookStatus[]
+    },
+    remove: async (id: string, options: AbortOptions = {}): Promise<void> => {
+      if (typeof id !== 'string' || !/^[\w-]{1,100}$/.test(id)) throw new InvalidRequestError('A webhook id is 1 to 100 letters, digits, "_" or "-"', { details: { field: 'id' } })
+      await this.admin('DELETE', `${API}/kiln/admin/hooks/${id}`, options)
+    }
   }
 
   async createDocument (type: number | string, genesis: Commit, options: WriteOptions = {}): Promise<DocSnapshot<DocID>> {

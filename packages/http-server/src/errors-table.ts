@@ -20,6 +20,8 @@ const STATUS_BY_NAME: Readonly<Record<string, number>> = Object.freeze({
   AdminAuthError: 401,
   DocumentNotFoundError: 404,
   BlockNotFoundError: 404,
+  /** A webhook id the node does not have. */
+  HookNotFoundError: 404,
   ConflictingCommitError: 409,
   RequestTooLargeError: 413,
   /** Too many JSON-Patch operations in an update, too many blocks or bytes in a CAR import. */
@@ -64,6 +66,8 @@ const STATUS_BY_NAME: Readonly<Record<string, number>> = Object.freeze({
   UsageError: 500,
   /** backup: an option of the warehouse mirror or a restore it cannot use. */
   BackupOptionError: 500,
+  /** hooks: an option of `webhooks()` it cannot use. */
+  WebhooksOptionError: 500,
   ConfigError: 500,
   /** signing: a verifier pool given options it cannot follow. */
   InvalidVerifierPoolOptionError: 500,
@@ -83,6 +87,8 @@ const STATUS_BY_NAME: Readonly<Record<string, number>> = Object.freeze({
   VerifierWorkerError: 503,
   /** The node gave the operation up (it is stopping). */
   AbortError: 503,
+  /** The node runs no webhooks plugin. */
+  HooksDisabledError: 501,
   TimeoutError: 504
 })
 

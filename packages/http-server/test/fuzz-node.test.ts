@@ -87,7 +87,10 @@ const ROUTES: Array<[method: string, path: RegExp]> = [
   ['GET', /^\/api\/v0\/kiln\/streams\/([^/]+)\/watch$/],
   ['GET', /^\/api\/v0\/kiln\/streams\/([^/]+)\/log$/],
   ['POST', /^\/api\/v0\/kiln\/query$/],
-  ['GET', /^\/api\/v0\/kiln\/streams\/([^/]+)\/backlinks$/]
+  ['GET', /^\/api\/v0\/kiln\/streams\/([^/]+)\/backlinks$/],
+  ['POST', /^\/api\/v0\/kiln\/admin\/hooks$/],
+  ['GET', /^\/api\/v0\/kiln\/admin\/hooks$/],
+  ['DELETE', /^\/api\/v0\/kiln\/admin\/hooks\/[^/]+$/]
 ]
 
 /** The routes' paths with real ids in them: the starting points of the mutated paths. */
@@ -95,7 +98,7 @@ const KNOWN_PATHS = ids.flatMap((id) => [
   '/api/v0/streams', `/api/v0/streams/${id}`, `/api/v0/streams/${id}/anchor`, '/api/v0/commits', `/api/v0/commits/${id}`, '/api/v0/multiqueries',
   '/api/v0/node/chains', '/api/v0/node/healthcheck', '/api/v0/kiln/node', '/api/v0/admin/getCode', '/api/v0/admin/pins', `/api/v0/admin/pins/${id}`,
   `/api/v0/kiln/streams/${id}/export`, '/api/v0/kiln/import', `/api/v0/kiln/streams/${id}/watch`, `/api/v0/kiln/streams/${id}/log`,
-  '/api/v0/kiln/query', `/api/v0/kiln/streams/${id}/backlinks`
+  '/api/v0/kiln/query', `/api/v0/kiln/streams/${id}/backlinks`, '/api/v0/kiln/admin/hooks', '/api/v0/kiln/admin/hooks/wh_0123456789abcdef'
 ])
 
 /** Methods Node's HTTP parser lets through (HEAD is left out: its answers have no body to name an error). */
@@ -122,7 +125,7 @@ describe('unknown paths and methods', () => {
     }),
     run: async ({ method, path, headers, body }) => await request(server.api, { method, url: path, headers, body }),
     errors: ['InvalidRequestError', 'InvalidDocIDError', 'DocumentNotFoundError', 'AdminAuthError', 'CodecError', 'InvalidCommitError', 'UnsupportedChainError', 'RequestTooLargeError',
-      'InvalidQueryError', 'QueryTooBroadError'],
+      'InvalidQueryError', 'QueryTooBroadError', 'HooksDisabledError', 'HookNotFoundError'],
     writes: () => server.writes(),
     accepted: ({ method }, result) => {
       // Only a route answers 2xx, and a route with an id only for an id that parses.

@@ -1,6 +1,7 @@
 import type { NetworkInfo } from './network.js'
 import type { Block, Commit } from './commits.js'
 import type { DoctypeRegistry } from './doctype.js'
+import type { HookAdmin } from './hooks.js'
 import type { AbortOptions } from './lifecycle.js'
 import type { PageOptions, QueryInput, QueryResult } from './query.js'
 import type { AnchorStatus, DocState } from './state.js'
@@ -98,6 +99,8 @@ export interface KilnNodeApi<Id = unknown> extends DocReader<Id>, DocWriter<Id> 
   isPinned(id: DocRef, options?: AbortOptions): Promise<boolean>
   /** The node's DID and its place on the network (`network` absent when the node is on none). */
   nodeInfo?(): NodeInfo
+  /** The node's webhooks (admin only over HTTP); absent on a node without a webhooks plugin. */
+  readonly hooks?: HookAdmin
 }
 
 /** What a node says of itself: `GET /api/v0/kiln/node`. */

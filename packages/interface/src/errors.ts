@@ -210,6 +210,16 @@ export class NodeStoppedError extends KilnError {
   override name = 'NodeStoppedError'
 }
 
+/** A webhook call to a node that runs no webhooks plugin (`webhooks()` of `@kiln/hooks` is not configured). */
+export class HooksDisabledError extends KilnError {
+  override name = 'HooksDisabledError'
+}
+
+/** A webhook id that is not registered on the node. */
+export class HookNotFoundError extends KilnError {
+  override name = 'HookNotFoundError'
+}
+
 /** A constructor of a Kiln error class. */
 export type KilnErrorClass = new (message: string, options?: KilnErrorOptions) => KilnError
 
@@ -247,7 +257,9 @@ export const errorClasses: Readonly<Record<string, KilnErrorClass>> = Object.fre
   ServiceUnavailableError,
   RateLimitedError,
   AbortError,
-  NodeStoppedError
+  NodeStoppedError,
+  HooksDisabledError,
+  HookNotFoundError
 })
 
 /** Rebuilds a named error from its wire form `{ name, error }`; an unknown name gives a plain `KilnError` keeping it. */

@@ -3,6 +3,7 @@ import { isKilnError } from '@kiln/interface'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { AdminAuth } from '../admin-auth.js'
 import type { HttpApiNode } from '../api.js'
+import { hookRoutes } from './hooks.js'
 import { optionalBody } from './optional-body.js'
 
 const adminBodySchema = {
@@ -20,15 +21,16 @@ function pathOf (request: FastifyRequest): string {
  * `onRefused` is called first, and may throw instead (a `RateLimitedError` once the attempts are used up). The pin
  * routes count as reads or writes besides.
  */
-export function adminRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'pin' | 'unpin' | 'isPinned' | 'listPins'>, auth: AdminAuth, onRefused: (request: FastifyRequest) => void = () => {}): void {
-  const authorize = async (request: FastifyRequest): Promise<void> => {
+export function adminRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'pin' | 'unpin' | 'isPinned' | 'listPins' | 'hooks'>, auth: AdminAuth, onRefused: (request: FastifyRequest) => void = () => {}): void {
+  const authorizer = (pinRoute: boolean) => async (request: FastifyRequest): Promise<void> => {
     try {
-      await auth.authorize({ authorization: request.headers.authorization, body: request.body, pathname: pathOf(request), pinRoute: true })
+      await auth.authorize({ authorization: request.headers.authorization, body: request.body, pathname: pathOf(request), pinRoute })
     } catch (err) {
       if (isKilnError(err, 'AdminAuthError')) onRefused(request)
       throw err
     }
   }
+  const authorize = authorizer(true)
   const read = { rateLimit: 'read' } as const
   const write = { rateLimit: 'write' } as const
 
@@ -55,4 +57,6 @@ export function adminRoutes (app: FastifyInstance, node: Pick<HttpApiNode, 'pin'
     await node.unpin(id)
     return { streamId: id.toString(), isPinned: false }
   })
+
+  hookRoutes(app, node, authorizer(false))
 }
