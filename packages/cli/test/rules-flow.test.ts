@@ -11,8 +11,12 @@ import { rulesDoctype } from '@kiln/rules'
 import { keyDidSigner, seedToHex } from '@kiln/signing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-const seedOf = (byte: number): Uint8Array => new Uint8Array(32).fill(byte)
-const [owner, admin1, admin2, admin3, member] = [0x31, 0x32, 0x33, 0x34, 0x35].map((byte) => ({ seed: seedToHex(seedOf(byte)), did: keyDidSigner({ seed: seedOf(byte) }).did }))
+/** A CLI user: the seed they pass to `--seed`, and their DID. */
+function user (byte: number): { seed: string, did: string } {
+  const seed = new Uint8Array(32).fill(byte)
+  return { seed: seedToHex(seed), did: keyDidSigner({ seed }).did }
+}
+const [owner, admin1, admin2, admin3, member] = [user(0x31), user(0x32), user(0x33), user(0x34), user(0x35)]
 
 let node: KilnNode
 let api: HttpApi
