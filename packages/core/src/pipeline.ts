@@ -61,6 +61,8 @@ export interface SubmitOptions extends AbortOptions {
    * blocks and storage, and what it returns is written with the commit, only if the commit is accepted.
    */
   fetchBlock?: (cid: CID, options?: AbortOptions) => Promise<Uint8Array>
+  /** When a signed commit's CACAO is judged (ms): its anchor time, for an import that anchors it; else the node clock. */
+  at?: number
 }
 
 /** What happened to a document, for the after-write stage. */
