@@ -6,7 +6,7 @@ import {
   type DocSnapshot as ApiSnapshot, type LoadOptions, type LogItem, type WriteOptions, type DocRef, type AnchorProofVerifier, type Commit,
   type DIDSigner, type Logger, type Network, type SignatureVerifier, type Storage, type AnchorFactory, type DoctypeFactory,
   type NetworkFactory, type NodeInfo, type StorageFactory, type Block, type DocHead, type HeldCommit, type SyncSource, type Blockstore,
-  type PageOptions, type QueryInput, type QueryResult, type StorageQueryPage, type WriteObserver, type WriteObserverFactory,
+  type PageOptions, type QueryInput, type QueryResult, type StorageQueryPage, type WriteObserver, type WriteObserverFactory, type DagJWS,
   type Hook, type HookAdmin, type HookEvent, type HookFactory
 } from '@kiln/interface'
 import { parseQuery } from '@kiln/query'
@@ -20,7 +20,7 @@ import { chainBlocksOf, exportDocumentCar, readDocumentCar, type ExportedCommit 
 import { memoryStorage } from './memory-storage.js'
 import { GroupCommit, type Durability } from './group-commit.js'
 import { RulesStage } from './rules-stage.js'
-import { Pipeline, type CommitOrigin, type SubmitOptions, type WriteEvent } from './pipeline.js'
+import { Pipeline, blockGetter, type CommitOrigin, type SubmitOptions, type WriteEvent } from './pipeline.js'
 import { createDoctypeRegistry, type DoctypeRegistry } from './registry.js'
 import { Watchers } from './watchers.js'
 import { DEFAULT_SYNC_TIMEOUT_MS, NetworkSync } from './network-sync.js'
@@ -133,14 +133,18 @@ function throwIfAborted (options: AbortOptions): void {
   if (options.signal?.aborted === true) throw new AbortError('Operation aborted', { cause: options.signal.reason })
 }
 
-/** Applies the commits of an export in order, as a peer's (a branch that loses is kept off the log, not refused). */
-async function replayImport (node: KilnNode, commits: ExportedCommit[], writeOptions: WriteOptions): Promise<DocSnapshot> {
+/**
+ * Applies the commits of an export in order, as a peer's (a branch that loses is kept off the log, not refused). A
+ * commit signed under a CACAO is judged at the time of the anchor commit after it, when the export has one.
+ */
+async function replayImport (node: Node, commits: ExportedCommit[], writeOptions: WriteOptions): Promise<DocSnapshot> {
   let last: DocSnapshot | undefined
-  for (const commit of commits) {
+  for (const [i, commit] of commits.entries()) {
     try {
+      const at = await anchorTimeInImport(node, commits, i, writeOptions)
       last = commit.kind === 'genesis'
-        ? await node.createDocument(commit.type, commit.value, writeOptions)
-        : await node.receiveCommit(commit.docId, commit.value, { ...writeOptions, blocks: commit.supporting })
+        ? await node.createDocumentAt(commit.type, commit.value, writeOptions, at)
+        : await node.receiveCommitAt(commit.docId, commit.value, { ...writeOptions, blocks: commit.supporting }, at)
     } catch (err) {
       if (err instanceof KilnError) {
         err.message = `${commit.kind} commit ${commit.cid.toString()} of ${commit.docId}: ${err.message}`
@@ -150,6 +154,23 @@ async function replayImport (node: KilnNode, commits: ExportedCommit[], writeOpt
     }
   }
   return last!
+}
+
+/**
+ * The time (ms) of the first anchor commit of the same document after `commits[index]`, when that commit is signed
+ * under a CACAO; undefined otherwise, or when that anchor's proof does not verify (it is refused in its turn).
+ */
+async function anchorTimeInImport (node: Node, commits: readonly ExportedCommit[], index: number, options: AbortOptions): Promise<number | undefined> {
+  const commit = commits[index]!
+  const value = commit.value as { jws?: DagJWS }
+  if (value.jws === undefined || capabilitiesOf(value.jws).length === 0) return undefined
+  const anchor = commits.slice(index + 1).find((c) => c.docId === commit.docId && c.kind === 'anchor')
+  if (anchor === undefined) return undefined
+  try {
+    return await node.anchorTimeOf(anchor.value, anchor.supporting, options)
+  } catch {
+    return undefined
+  }
 }
 
 /** The node: lifecycle and the public API. Every commit goes through the pipeline (pipeline.ts). */
@@ -496,6 +517,14 @@ class Node implements KilnNode {
     return { id, state: stateOf(record) }
   }
 
+  /** {@link createDocument} for an import: a CACAO of the genesis is judged at `at` (its anchor time) when given. */
+  async createDocumentAt (type: number | string, genesis: Commit, options: WriteOptions, at: number | undefined): Promise<DocSnapshot> {
+    this.assertRunning()
+    throwIfAborted(options)
+    const { id, record } = await this.pipeline.create(this.doctypes.get(type), genesis, { ...this.submitOptions(options, 'local', 'genesis', true), at })
+    return { id, state: stateOf(record) }
+  }
+
   async applyCommit (docId: DocRef, input: Commit, options: WriteOptions = {}): Promise<DocSnapshot> {
     return await this.submit(docId, input, options, 'local')
   }
@@ -504,7 +533,18 @@ class Node implements KilnNode {
     return await this.submit(docId, input, options, 'remote')
   }
 
-  private async submit (docId: DocRef, input: Commit, options: WriteOptions, origin: CommitOrigin): Promise<DocSnapshot> {
+  /** {@link receiveCommit} for an import: a CACAO of the commit is judged at `at` (its anchor time) when given. */
+  async receiveCommitAt (docId: DocRef, input: Commit, options: WriteOptions, at: number | undefined): Promise<DocSnapshot> {
+    return await this.submit(docId, input, options, 'remote', at)
+  }
+
+  /** The time (ms) an anchor commit's proof gives, verified with `supporting` blocks and storage. */
+  async anchorTimeOf (input: Commit, supporting: readonly Block[], options: AbortOptions): Promise<number> {
+    const commit = await readCommit(input)
+    return (await this.pipeline.verifyAnchor(commit, blockGetter(this.storage.blocks, supporting), options)).timestamp * 1000
+  }
+
+  private async submit (docId: DocRef, input: Commit, options: WriteOptions, origin: CommitOrigin, at?: number): Promise<DocSnapshot> {
     this.assertRunning()
     throwIfAborted(options)
     const id = docIdOf(docId)
@@ -514,7 +554,7 @@ class Node implements KilnNode {
     const supporting = options.blocks ?? []
     // Blocks from outside are stored under their CIDs only if they hash to them.
     for (const block of supporting) await verifyBlock(block.cid, block.bytes)
-    const record = await this.pipeline.apply(id, handler, commit, commit.kind === 'anchor' ? supporting : [], this.submitOptions(options, origin, commit.kind, false))
+    const record = await this.pipeline.apply(id, handler, commit, commit.kind === 'anchor' ? supporting : [], { ...this.submitOptions(options, origin, commit.kind, false), at })
     return { id, state: stateOf(record) }
   }
 

@@ -66,6 +66,8 @@ export interface SubmitOptions extends AbortOptions {
    * blocks and storage, and what it returns is written with the commit, only if the commit is accepted.
    */
   fetchBlock?: (cid: CID, options?: AbortOptions) => Promise<Uint8Array>
+  /** When a signed commit's CACAO is judged (ms): its anchor time, for an import that anchors it; else the node clock. */
+  at?: number
 }
 
 /** What happened to a document, for the after-write stage. */
@@ -420,7 +422,17 @@ export class Pipeline {
    * resources cover the document (a genesis: only `ceramic://*`). `InvalidCapabilityError` names what failed.
    */
   private async effectiveSigners (handler: DoctypeHandler, verified: VerifiedSignature, commit: IncomingCommit, options: SignatureCheckOptions): Promise<string[]> {
-    const signers: readonly VerifiedSigner[] = verified.signers.length > 0 ? verified.signers : [{ did: verified.did, kid: verified.kid }]
+    // A verifier written before multi-signature JWS reports only the first signer, the one signer it checked: fine
+    // for a JWS with one signature, never for one with more.
+    const reported = Array.isArray(verified.signers) && verified.signers.length > 0
+    const count = commit.jws === undefined ? 1 : commit.jws.signatures.length
+    if (!reported && count > 1) {
+      throw new InvalidSignatureError(`Commit ${commit.cid.toString()} has ${count} signatures, and this node's verifier reports only one`, { details: { commit: commit.cid.toString() } })
+    }
+    if (reported && verified.signers.length !== count) {
+      throw new InvalidSignatureError(`Commit ${commit.cid.toString()} has ${count} signatures, and the verifier reports ${verified.signers.length}`, { details: { commit: commit.cid.toString() } })
+    }
+    const signers: readonly VerifiedSigner[] = reported ? verified.signers : [{ did: verified.did, kid: verified.kid }]
     const out: string[] = []
     for (const signer of signers) {
       if (signer.capability === undefined) {

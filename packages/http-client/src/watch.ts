@@ -49,7 +49,7 @@ export function reconnectDelay (attempt: number, policy: Required<WatchReconnect
  */
 const PERMANENT = new Set([
   'InvalidRequestError', 'InvalidDocIDError', 'CodecError', 'InvalidCommitError', 'UnknownDoctypeError', 'AdminAuthError',
-  'DocumentNotFoundError', 'BlockNotFoundError', 'ConflictingCommitError', 'RequestTooLargeError', 'LimitExceededError', 'InvalidSignatureError',
+  'DocumentNotFoundError', 'BlockNotFoundError', 'ConflictingCommitError', 'RequestTooLargeError', 'LimitExceededError', 'InvalidSignatureError', 'InvalidCapabilityError',
   'UnauthorizedSignerError', 'UnsupportedDIDMethodError', 'DIDResolutionError', 'DoctypeRuleError', 'SchemaValidationError',
   'InvalidAnchorProofError', 'UnsupportedChainError'
 ])

@@ -206,6 +206,17 @@ describe('did:pkh commits of a peer\'s log', () => {
       expect(synced.state.content).toEqual({ title: 'v1' })
       expect(synced.state.anchorStatus).toBe(AnchorStatus.ANCHORED)
 
+      // The same judgement for an import of the anchored document's CAR, on a node whose clock is past the expiry.
+      const importer = await createNode({ doctypes: [tile()], storage: memoryStorage(), anchors: [mockAnchor({ seed: chainSeed })], now: () => now + 2 * HOUR })
+      try {
+        expect((await importer.importDocument(await source.exportDocument(id))).state.content).toEqual({ title: 'v1' })
+        const bare = await source.createDocument('tile', (await makeGenesis({ title: 'bare' }, {}, signer)).commit, { anchor: false })
+        const refused = await importer.importDocument(await source.exportDocument(bare.id)).then(() => undefined, (e: unknown) => e)
+        expect(reasonOf(refused)).toEqual(['InvalidCapabilityError', 'expired'])
+      } finally {
+        await importer.stop()
+      }
+
       // Never anchored: judged at the node clock, past the expiry; nothing of it is written.
       const unanchored = await source.createDocument('tile', (await makeGenesis({ title: 'never anchored' }, {}, signer)).commit, { anchor: false })
       const err = await late.load(unanchored.id).then(() => undefined, (e: unknown) => e)
