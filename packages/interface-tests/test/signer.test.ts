@@ -52,7 +52,7 @@ const exampleVerifier: SignatureVerifier = {
     const input = utf8.encode(`${entry.protected}.${jws.payload}`)
     if (!verify(null, input, key, base64url.baseDecode(entry.signature))) throw new InvalidSignatureError(`bad signature by ${kid}`)
     if (jws.link !== undefined && !payload.equals(jws.link)) throw new InvalidSignatureError('link is not the payload')
-    return { did, kid, payload }
+    return { did, kid, payload, signers: [{ did, kid }] }
   }
 }
 
