@@ -1,4 +1,4 @@
-import { CommitID, DocID } from '@kiln/docid'
+import { CommitID, parseDocOrCommitID } from '@kiln/docid'
 import { InvalidCommitError, LimitExceededError, RuleViolationError, TimeoutError } from '@kiln/interface'
 import { describeIssues } from '@kiln/json'
 import { changedPaths, readPatch, type PatchStep } from './changed-paths.js'
@@ -62,7 +62,7 @@ function isCommitIdString (value: unknown): boolean {
 
 function sameDoc (a: string, b: string): boolean {
   try {
-    return DocID.fromString(a).baseID.toString() === DocID.fromString(b).baseID.toString()
+    return parseDocOrCommitID(a).baseID.toString() === parseDocOrCommitID(b).baseID.toString()
   } catch {
     return false
   }
