@@ -84,8 +84,9 @@ describe('the rules doctype', () => {
     expect((await refusal(handler.apply(state, update([], { controllers: [ADMIN1, ADMIN2] }), ctx))).name).toBe('DoctypeRuleError')
   })
 
-  it('hands the document over to a new controller', async () => {
-    const result = await handler.apply(await created(), update([], { controllers: [ADMIN2] }), ctx)
-    expect(result.metadata.controllers).toEqual([ADMIN2])
+  it('hands the document over to a new controller, and changes the rules it follows itself', async () => {
+    const result = await handler.apply(await created(), update([], { controllers: [ADMIN2], rules: 'kzdxps4zufv8' }), ctx)
+    expect(result.metadata).toEqual({ controllers: [ADMIN2], rules: 'kzdxps4zufv8' })
+    expect((await refusal(handler.apply(await created(), update([], { rules: 5 }), ctx))).name).toBe('InvalidCommitError')
   })
 })

@@ -138,6 +138,11 @@ describe('bounds of one evaluation', () => {
     expect(await settled).toMatchObject({ name: 'TimeoutError', details: { limit: 'timeoutMs' } })
   })
 
+  it('stops a schema that recurses without reading the value ($ref to itself under anyOf) with LimitExceededError', async () => {
+    const rules = parseRules({ version: 1, rules: [{ name: 'loop', how: { transition: { anyOf: [{ $ref: '#' }] } } }] })
+    await expect(evaluateRules(rules, transition(change), fixedReader())).rejects.toMatchObject({ name: 'LimitExceededError' })
+  })
+
   it('refuses a malformed header.evidence with InvalidCommitError', async () => {
     const rules = parseRules({ version: 1, default: 'allow', rules: [] })
     const bad = [
