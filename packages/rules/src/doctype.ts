@@ -1,4 +1,5 @@
 import { asGenesisRecord, asUpdateRecord } from '@kiln/codec'
+import { CommitID } from '@kiln/docid'
 import {
   AbortError, DoctypeRuleError, InvalidCommitError, UnauthorizedSignerError,
   type DocMetadata, type DoctypeFactory, type DoctypeHandler, type DoctypeResult, type GenesisHeader, type VerifiedCommit
@@ -29,6 +30,17 @@ function checkController (controllers: unknown, what: string): string[] {
   return [controllers[0]]
 }
 
+/** True for a CommitID string: the rules a document follows are pinned to a version. */
+function isCommitId (value: unknown): boolean {
+  if (typeof value !== 'string') return false
+  try {
+    CommitID.fromString(value)
+    return true
+  } catch {
+    return false
+  }
+}
+
 function checkHeader (header: Record<string, unknown>, what: string): void {
   if (header.schema !== undefined) {
     throw new DoctypeRuleError(`a rules ${what} names no schema: its content is checked against the rules meta-schema`, { details: { field: 'schema' } })
@@ -36,7 +48,7 @@ function checkHeader (header: Record<string, unknown>, what: string): void {
   if (header.family !== undefined && typeof header.family !== 'string') {
     throw new InvalidCommitError(`Invalid rules ${what}: \`header.family\` must be a string`, { details: { field: 'family' } })
   }
-  if (header.rules !== undefined && typeof header.rules !== 'string') {
+  if (header.rules !== undefined && !isCommitId(header.rules)) {
     throw new InvalidCommitError(`Invalid rules ${what}: \`header.rules\` must be a CommitID string`, { details: { field: 'rules' } })
   }
   if (header.tags !== undefined && (!Array.isArray(header.tags) || !header.tags.every((t) => typeof t === 'string' && t !== ''))) {

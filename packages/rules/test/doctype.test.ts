@@ -3,7 +3,7 @@ import { RULES_DOCTYPE_CODE, RULES_DOCTYPE_NAME, rulesDoctype, type RulesContent
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { describe, expect, it } from 'vitest'
-import { ADMIN1, ADMIN2, OUTSIDER } from './fixtures/transitions.js'
+import { ADMIN1, ADMIN2, commitIdOf, docIdOf, OUTSIDER } from './fixtures/transitions.js'
 
 const cid = (label: string): CID => CID.createV1(0x71, sha256.digest(new TextEncoder().encode(label)) as never)
 const handler = rulesDoctype()({})
@@ -85,8 +85,8 @@ describe('the rules doctype', () => {
   })
 
   it('hands the document over to a new controller, and changes the rules it follows itself', async () => {
-    const result = await handler.apply(await created(), update([], { controllers: [ADMIN2], rules: 'kzdxps4zufv8' }), ctx)
-    expect(result.metadata).toEqual({ controllers: [ADMIN2], rules: 'kzdxps4zufv8' })
-    expect((await refusal(handler.apply(await created(), update([], { rules: 5 }), ctx))).name).toBe('InvalidCommitError')
+    const result = await handler.apply(await created(), update([], { controllers: [ADMIN2], rules: commitIdOf('rules', 'v2') }), ctx)
+    expect(result.metadata).toEqual({ controllers: [ADMIN2], rules: commitIdOf('rules', 'v2') })
+    expect((await refusal(handler.apply(await created(), update([], { rules: docIdOf('rules') }), ctx))).name).toBe('InvalidCommitError')
   })
 })
