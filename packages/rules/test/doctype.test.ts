@@ -1,5 +1,5 @@
 import { AnchorStatus, type DocState, type VerifiedCommit } from '@kiln/interface'
-import { RULES_DOCTYPE_CODE, RULES_DOCTYPE_NAME, rulesDoctype, type RulesContent } from '@kiln/rules'
+import { makeRulesGenesis, makeRulesUpdate, RULES_DOCTYPE_CODE, RULES_DOCTYPE_NAME, rulesDoctype, type RulesContent } from '@kiln/rules'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { describe, expect, it } from 'vitest'
@@ -88,5 +88,25 @@ describe('the rules doctype', () => {
     const result = await handler.apply(await created(), update([], { controllers: [ADMIN2], rules: commitIdOf('rules', 'v2') }), ctx)
     expect(result.metadata).toEqual({ controllers: [ADMIN2], rules: commitIdOf('rules', 'v2') })
     expect((await refusal(handler.apply(await created(), update([], { rules: docIdOf('rules') }), ctx))).name).toBe('InvalidCommitError')
+  })
+})
+
+describe('makeRulesGenesis and makeRulesUpdate', () => {
+  it('build signed commits the rules doctype applies, and refuse an invalid rule set before signing', async () => {
+    const { keyDidSigner, seedFromHex } = await import('@kiln/signing')
+    const signer = keyDidSigner({ seed: seedFromHex('01'.repeat(32)) })
+    const rules = { version: 1, rules: [{ name: 'owner', who: { controllers: true } }] }
+    const genesis = await makeRulesGenesis(rules, signer, { tags: ['team'] })
+    const created = await handler.apply(null, { cid: genesis.envelope.cid, kind: 'genesis', payload: genesis.record, signer: signer.did }, ctx)
+    expect(created.content).toEqual(rules)
+    expect(created.metadata).toMatchObject({ controllers: [signer.did], tags: ['team'] })
+    const state = { type: RULES_DOCTYPE_CODE, ...created, log: [{ cid: genesis.envelope.cid }] } as unknown as DocState<RulesContent>
+    const next = { ...rules, default: 'allow' }
+    const update = await makeRulesUpdate(state, next, signer)
+    expect(update.record.data).toEqual([{ op: 'add', path: '/default', value: 'allow' }])
+    const updated = await handler.apply(state, { cid: update.envelope.cid, kind: 'update', payload: update.record, signer: signer.did }, ctx)
+    expect(updated.content).toEqual(next)
+    await expect(makeRulesGenesis({ version: 1, rules: [{ name: 'x', who: { anyOf: [] } }] }, signer)).rejects.toMatchObject({ name: 'InvalidRulesError', details: { path: '/rules/0/who/anyOf' } })
+    await expect(makeRulesUpdate(state, next, keyDidSigner({ seed: seedFromHex('02'.repeat(32)) }))).rejects.toMatchObject({ name: 'UnauthorizedSignerError' })
   })
 })
