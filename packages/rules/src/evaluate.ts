@@ -228,8 +228,25 @@ function govern (rules: readonly ScopedRule[], paths: readonly ChangedPath[], st
   return { governed, uncovered }
 }
 
+/** The scoped rules governing each path already looked at, so that each path costs its steps once. */
+const governingMemo = new WeakMap<readonly ScopedRule[], Map<string, ScopedRule[]>>()
+
 /** The scoped rules whose matching pattern is the most specific for `path`. */
 function governingScoped (rules: readonly ScopedRule[], path: ChangedPath, step: () => void): ScopedRule[] {
+  let memo = governingMemo.get(rules)
+  if (memo === undefined) {
+    memo = new Map()
+    governingMemo.set(rules, memo)
+  }
+  let found = memo.get(path.path)
+  if (found === undefined) {
+    found = mostSpecific(rules, path, step)
+    memo.set(path.path, found)
+  }
+  return found
+}
+
+function mostSpecific (rules: readonly ScopedRule[], path: ChangedPath, step: () => void): ScopedRule[] {
   let best: ScopedRule[] = []
   let bestScore = -Infinity
   for (const r of rules) {
