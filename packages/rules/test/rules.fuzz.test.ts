@@ -142,3 +142,23 @@ fuzzTest<Case>({
     return (first as { verdict: unknown }).verdict
   }
 })
+
+// The parts of an update its author writes freely, the patch and header.evidence, as any JSON: the evaluation must
+// refuse what is malformed with a named error, never crash.
+const hostile = fc.record({
+  rules: ruleSet,
+  patch: fc.array(fc.oneof(op, fc.jsonValue({ maxDepth: 2 })), { maxLength: 6 }),
+  evidence: fc.oneof(
+    fc.dictionary(fc.string({ maxLength: 70 }), fc.oneof(fc.string({ maxLength: 20 }), fc.constant(evidenceState('team', 'v1', {}).commitId)), { maxKeys: 20 }),
+    fc.constant({ team: evidenceState('team', 'v1', {}).commitId })
+  ),
+  signers: fc.array(fc.oneof(did, fc.string({ maxLength: 12 })), { maxLength: 4 })
+}).map((c) => ({ rules: parseRules(c.rules), input: { ...transition({ content: { a: 1 }, signers: c.signers }), patch: c.patch, evidence: c.evidence as Record<string, string> } }))
+
+fuzzTest<{ rules: RuleSet, input: TransitionInput }>({
+  name: 'rules evaluateRules on hostile patches and evidence',
+  inputs: hostile,
+  runs: 2_000,
+  errors: ['RuleViolationError', 'LimitExceededError', 'InvalidCommitError'],
+  run: async ({ rules, input }) => await evaluateRules(rules, input, fixedReader(EVIDENCE))
+})
