@@ -20,9 +20,10 @@ export const CERAMIC_DOCTYPES: readonly DoctypeEntry[] = Object.freeze([
   Object.freeze({ code: 4, name: 'UNLOADABLE' })
 ])
 
-/** Kiln's own doctypes beyond Ceramic's: the schema doctype of `@kiln/doctype-schema`. */
+/** Kiln's own doctypes beyond Ceramic's: the schema doctype of `@kiln/doctype-schema`, the rules doctype of `@kiln/rules`. */
 export const KILN_DOCTYPES: readonly DoctypeEntry[] = Object.freeze([
-  Object.freeze({ code: 64, name: 'schema' })
+  Object.freeze({ code: 64, name: 'schema' }),
+  Object.freeze({ code: 65, name: 'rules' })
 ])
 
 /** A table of doctype codes and names, one name per code and one code per name; entries are never removed. */

@@ -6,14 +6,15 @@ import { thrown } from './fixtures/vectors.js'
 const GENESIS = 'bagcqcerakszw2vsovxznyp5gfnpdj4cqm2xiv76yd24wkjewhhykovorwo6a'
 
 describe('the doctype registry', () => {
-  it('is preloaded with Ceramic\'s codes and exact names, and Kiln\'s schema doctype', () => {
+  it('is preloaded with Ceramic\'s codes and exact names, and Kiln\'s schema and rules doctypes', () => {
     expect(doctypes.entries()).toEqual([
       { code: 0, name: 'tile' },
       { code: 1, name: 'caip10-link' },
       { code: 2, name: 'model' },
       { code: 3, name: 'MID' },
       { code: 4, name: 'UNLOADABLE' },
-      { code: 64, name: 'schema' }
+      { code: 64, name: 'schema' },
+      { code: 65, name: 'rules' }
     ])
     for (const { code, name } of CERAMIC_DOCTYPES) {
       expect(StreamType.nameByCode(code)).toBe(name)

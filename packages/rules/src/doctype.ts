@@ -1,4 +1,5 @@
 import { asGenesisRecord, asUpdateRecord } from '@kiln/codec'
+import { CommitID } from '@kiln/docid'
 import {
   AbortError, DoctypeRuleError, InvalidCommitError, UnauthorizedSignerError,
   type DocMetadata, type DoctypeFactory, type DoctypeHandler, type DoctypeResult, type GenesisHeader, type VerifiedCommit
@@ -19,8 +20,8 @@ export type RulesContent = Record<string, unknown>
 /** Options of {@link rulesDoctype}; none yet. */
 export type RulesDoctypeInit = Record<string, never>
 
-/** Header fields an update may change; the rest are fixed at genesis. */
-const CHANGEABLE = new Set(['controllers', 'family', 'tags'])
+/** Header fields an update may change (`rules`: the rules this rules document itself follows); the rest are fixed at genesis. */
+const CHANGEABLE = new Set(['controllers', 'family', 'tags', 'rules'])
 
 function checkController (controllers: unknown, what: string): string[] {
   if (!Array.isArray(controllers) || controllers.length !== 1 || typeof controllers[0] !== 'string' || controllers[0] === '') {
@@ -29,12 +30,26 @@ function checkController (controllers: unknown, what: string): string[] {
   return [controllers[0]]
 }
 
+/** True for a CommitID string: the rules a document follows are pinned to a version. */
+function isCommitId (value: unknown): boolean {
+  if (typeof value !== 'string') return false
+  try {
+    CommitID.fromString(value)
+    return true
+  } catch {
+    return false
+  }
+}
+
 function checkHeader (header: Record<string, unknown>, what: string): void {
   if (header.schema !== undefined) {
     throw new DoctypeRuleError(`a rules ${what} names no schema: its content is checked against the rules meta-schema`, { details: { field: 'schema' } })
   }
   if (header.family !== undefined && typeof header.family !== 'string') {
     throw new InvalidCommitError(`Invalid rules ${what}: \`header.family\` must be a string`, { details: { field: 'family' } })
+  }
+  if (header.rules !== undefined && !isCommitId(header.rules)) {
+    throw new InvalidCommitError(`Invalid rules ${what}: \`header.rules\` must be a CommitID string`, { details: { field: 'rules' } })
   }
   if (header.tags !== undefined && (!Array.isArray(header.tags) || !header.tags.every((t) => typeof t === 'string' && t !== ''))) {
     throw new InvalidCommitError(`Invalid rules ${what}: \`header.tags\` must be a list of non-empty strings`, { details: { field: 'tags' } })
@@ -96,7 +111,7 @@ function applyUpdate (metadata: DocMetadata, content: unknown, commit: VerifiedC
     }
     if (field === 'controllers') next.controllers = checkController(value, 'update')
     else if (field === 'tags') next.tags = [...value as string[]]
-    else next.family = value as string
+    else next[field] = value as string
   }
   const after = applyJsonPatch(content, update.data, {
     what: 'rules update data',

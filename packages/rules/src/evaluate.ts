@@ -217,7 +217,8 @@ function govern (rules: readonly ScopedRule[], paths: readonly ChangedPath[], st
   const governed = new Map<ScopedRule, ChangedPath[]>()
   const uncovered: ChangedPath[] = []
   const unscoped = rules.filter((r) => r.scope === undefined)
-  for (const r of unscoped) governed.set(r, [...paths])
+  // a rule without paths governs every content path; metadata pseudo-paths only by name
+  for (const r of unscoped) governed.set(r, paths.filter((p) => !p.pseudo))
   for (const path of paths) {
     const best = governingScoped(rules, path, step)
     for (const r of best) governed.set(r, [...(governed.get(r) ?? []), path])
@@ -227,8 +228,25 @@ function govern (rules: readonly ScopedRule[], paths: readonly ChangedPath[], st
   return { governed, uncovered }
 }
 
+/** The scoped rules governing each path already looked at, so that each path costs its steps once. */
+const governingMemo = new WeakMap<readonly ScopedRule[], Map<string, ScopedRule[]>>()
+
 /** The scoped rules whose matching pattern is the most specific for `path`. */
 function governingScoped (rules: readonly ScopedRule[], path: ChangedPath, step: () => void): ScopedRule[] {
+  let memo = governingMemo.get(rules)
+  if (memo === undefined) {
+    memo = new Map()
+    governingMemo.set(rules, memo)
+  }
+  let found = memo.get(path.path)
+  if (found === undefined) {
+    found = mostSpecific(rules, path, step)
+    memo.set(path.path, found)
+  }
+  return found
+}
+
+function mostSpecific (rules: readonly ScopedRule[], path: ChangedPath, step: () => void): ScopedRule[] {
   let best: ScopedRule[] = []
   let bestScore = -Infinity
   for (const r of rules) {
@@ -255,9 +273,10 @@ function segmentsOf (path: string): string[] {
 }
 
 /** Checks one rule against the paths it governs; throws `RuleViolationError` on the first refusal. */
-async function checkRule (r: ScopedRule, paths: readonly ChangedPath[], ops: readonly PatchStep[], rules: readonly ScopedRule[], e: Evaluation): Promise<void> {
+async function checkRule (r: ScopedRule, paths: readonly ChangedPath[], all: readonly ChangedPath[], ops: readonly PatchStep[], rules: readonly ScopedRule[], e: Evaluation): Promise<void> {
   const { rule } = r
-  const at = paths[0]?.path ?? ''
+  // where a refusal of the whole rule (who, when, transition) is reported: its first path, else the update's first
+  const at = paths[0]?.path ?? all[0]?.path ?? ''
   const refuse = (path: string, reason: string): never => {
     throw new RuleViolationError(`rule "${rule.name}" refuses the change at ${path === '' ? '(root)' : path}: ${reason}`, {
       details: { rule: rule.name, path, reason }
@@ -391,7 +410,7 @@ export async function evaluateRules (rules: RuleSet, input: TransitionInput, rea
     const mine = governed.get(r)
     if (mine === undefined || (r.scope !== undefined && mine.length === 0)) continue
     applied.push(r.rule.name)
-    await checkRule(r, mine, ops, scoped, e)
+    await checkRule(r, mine, paths, ops, scoped, e)
   }
   return {
     rules: applied,

@@ -9,6 +9,7 @@ export { parseRules } from './parse-rules.js'
 export { evaluateRules, judgeDeadline } from './evaluate.js'
 export { rulesMetaSchema } from './meta-schema.js'
 export { rulesDoctype, RULES_DOCTYPE_CODE, RULES_DOCTYPE_NAME, type RulesContent, type RulesDoctypeInit } from './doctype.js'
+export { makeRulesGenesis, makeRulesUpdate, type RulesGenesisOptions, type RulesSigner } from './commits.js'
 export { InvalidRulesError, RuleViolationError } from './errors.js'
 export {
   DEFAULT_MAX_EVIDENCE, DEFAULT_MAX_STEPS, DEFAULT_TIMEOUT_MS, MAX_EVIDENCE_ENTRIES, MAX_LIST, MAX_PATTERN_CHARS, MAX_RULES,

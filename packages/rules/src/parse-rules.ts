@@ -1,4 +1,4 @@
-import { DocID } from '@kiln/docid'
+import { parseDocOrCommitID, type DocOrCommitID } from '@kiln/docid'
 import { InvalidRulesError } from '@kiln/interface'
 import { cloneJson, describeIssues, schemaValidator, type ContentValidator } from '@kiln/json'
 import { rulesMetaSchema } from './meta-schema.js'
@@ -99,9 +99,9 @@ function didList (value: unknown, path: string, what: string): string[] {
 
 function docId (value: unknown, path: string): string {
   const text = string(value, path, 'doc')
-  let id: DocID | undefined
+  let id: DocOrCommitID | undefined
   try {
-    id = DocID.fromString(text)
+    id = parseDocOrCommitID(text)
   } catch {
     id = undefined
   }
