@@ -40,8 +40,13 @@ export interface WebhooksInit {
 /** The webhooks hook, with what tests and the daemon's log look at. */
 export interface Webhooks extends Hook {
   readonly admin: HookAdmin
-  /** Resolves once every write seen so far is in the outbox (appended durably). */
+  /** Resolves once every write seen so far is in the outbox. */
   flushed(): Promise<void>
+  /**
+   * Resolves once every write seen so far is in the outbox and no delivery is in flight (the next ones may be waiting
+   * for their backoff): for tests and a clean shutdown.
+   */
+  settled(): Promise<void>
 }
 
 /** A registration as stored: with its secret. */
@@ -190,6 +195,7 @@ class WebhookOutbox implements Webhooks {
   /** The outbox holds deliveries `due` does not (it was full): read them again once it drains. */
   private overflow = false
   private readonly inFlight = new Set<string>()
+  private readonly idleWaiters = new Set<() => void>()
   /** Every change to the database runs here, one after another, so an append and a delivery's result never interleave. */
   private tail: Promise<unknown> = Promise.resolve()
   private flushing?: Promise<void>
@@ -232,6 +238,7 @@ class WebhookOutbox implements Webhooks {
     this.running = false
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.abort.abort(new NodeStoppedError('The node is stopping'))
+    this.wakeIdle()
     await this.flushed().catch(() => {})
     await this.tail.catch(() => {})
     this.due.clear()
@@ -254,6 +261,22 @@ class WebhookOutbox implements Webhooks {
 
   async flushed (): Promise<void> {
     while (this.flushing !== undefined) await this.flushing
+  }
+
+  async settled (): Promise<void> {
+    for (;;) {
+      await this.flushed()
+      await this.tail
+      if (this.inFlight.size === 0 || !this.running) {
+        if (this.flushing === undefined) return
+        continue
+      }
+      await new Promise<void>((resolve) => { this.idleWaiters.add(resolve) })
+    }
+  }
+
+  private wakeIdle (): void {
+    for (const wake of [...this.idleWaiters]) { this.idleWaiters.delete(wake); wake() }
   }
 
   /** Runs a change of the database after every change before it. */
@@ -388,6 +411,7 @@ class WebhookOutbox implements Webhooks {
           this.inFlight.delete(key)
           if (this.due.size === 0 && this.overflow && this.running) void this.reload().then(() => { this.schedule() }, () => {})
           else this.schedule()
+          if (this.inFlight.size === 0) this.wakeIdle()
         })
       } else {
         next = Math.min(next, at)
