@@ -353,6 +353,11 @@ class WebhookOutbox implements Webhooks {
     const since = this.missedSince
     if (since === undefined) return
     this.missedSince = undefined
+    if (this.hooks.size === 0) {
+      // No webhook is owed anything written before one is added: move the checkpoint on without scanning.
+      await this.db.put(CHECKPOINT, Math.min(this.queue[0]?.at ?? Date.now(), this.missedSince ?? Infinity), { sync: true })
+      return
+    }
     let after: string | undefined
     try {
       for (;;) {
@@ -511,7 +516,7 @@ class WebhookOutbox implements Webhooks {
 
   private async count (prefix: string): Promise<number> {
     let n = 0
-    for await (const _key of this.db.keys({ gt: `${prefix}!`, lt: `${prefix}~` })) n++
+    for await (const _key of this.db.keys({ gt: `${prefix}!`, lt: `${prefix}!\uffff` })) n++
     return n
   }
 
@@ -543,8 +548,8 @@ class WebhookOutbox implements Webhooks {
       this.hooks.delete(id)
       this.stats.delete(id)
       await this.db.batch([{ type: 'del', key: `h!${id}` }, { type: 'del', key: `s!${id}` }], { sync: true })
-      await this.db.clear({ gt: `o!${id}!`, lt: `o!${id}~` })
-      await this.db.clear({ gt: `x!${id}!`, lt: `x!${id}~` })
+      await this.db.clear({ gt: `o!${id}!`, lt: `o!${id}!\uffff` })
+      await this.db.clear({ gt: `x!${id}!`, lt: `x!${id}!\uffff` })
       for (const key of [...this.due.keys()]) if (key.startsWith(`o!${id}!`)) this.due.delete(key)
     })
   }

@@ -180,6 +180,30 @@ describe('webhooks()', () => {
     expect(calls.length).toBe(2)
   })
 
+  it('does not scan the node at start while no webhook is registered', async () => {
+    const c = components(new Map([[DOC, event(DOC, 'tip-1')]]))
+    const first = await start({ fetch: fakeFetch([200]).fetch }, c)
+    await first.stop?.()
+    running.splice(0)
+    const second = await start({ fetch: fakeFetch([200]).fetch }, c)
+    await second.settled()
+    expect(c.queries).toEqual([])
+  })
+
+  it('past maxQueued writes waiting in memory, finds the ones it dropped in the node\'s storage', async () => {
+    const other = 'kjzl6cwe1jw147ww5d8pswh1hjh686mut8v1br10dar8l9a3n1wf8z38l0bg8qa'
+    const c = components(new Map([[DOC, event(DOC, 'tip-1')], [other, event(other, 'tip-9')]]))
+    const { fetch, calls } = fakeFetch([200])
+    const hooks = await start({ fetch, maxQueued: 1 }, c)
+    await hooks.admin.add({ url: 'http://127.0.0.1:9/hook' })
+    // Two writes in one turn: the second does not fit in memory and is dropped there.
+    hooks.written(event(DOC, 'tip-1'))
+    hooks.written(event(other, 'tip-9'))
+    await hooks.settled()
+    expect(c.queries.length).toBeGreaterThan(0)
+    expect(calls.map((call) => (JSON.parse(call.body) as { tip: string }).tip).sort()).toEqual(['tip-1', 'tip-9'])
+  })
+
   it('sends a webhook only the writes its filter matches', async () => {
     const { fetch, calls } = fakeFetch([200])
     const hooks = await start({ fetch })
