@@ -201,6 +201,8 @@ class WebhookOutbox implements Webhooks {
   private flushing?: Promise<void>
   private timer?: ReturnType<typeof setTimeout>
   private running = false
+  /** `stop()` is under way: the queue is appended, no delivery is started or recorded. */
+  private stopping = false
   private abort = new AbortController()
 
   constructor (private readonly o: Options, private readonly c: HookComponents) {
@@ -216,6 +218,7 @@ class WebhookOutbox implements Webhooks {
 
   async start (): Promise<void> {
     if (this.running) return
+    this.stopping = false
     await this.db.open()
     this.abort = new AbortController()
     for await (const [, value] of this.db.iterator({ gt: 'h!', lt: 'h~' })) {
@@ -226,6 +229,8 @@ class WebhookOutbox implements Webhooks {
     this.running = true
     const checkpoint = await this.db.get(CHECKPOINT) as number | undefined
     if (checkpoint === undefined) await this.db.put(CHECKPOINT, Date.now(), { sync: true })
+    // Every start scans, a clean one too: the node may have written while no outbox ran (anchor-status changes the
+    // node applies as it starts, before its hooks; a run without this plugin).
     else this.missedSince = checkpoint
     await this.reload()
     // The writes between the last checkpoint and the crash (or stop) that never reached the outbox.
@@ -235,11 +240,13 @@ class WebhookOutbox implements Webhooks {
 
   async stop (): Promise<void> {
     if (!this.running) return
-    this.running = false
+    this.stopping = true
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.abort.abort(new NodeStoppedError('The node is stopping'))
-    this.wakeIdle()
+    // The writes seen so far go to the outbox before it closes; deliveries in flight are given up (sent again later).
     await this.flushed().catch(() => {})
+    this.running = false
+    this.wakeIdle()
     await this.tail.catch(() => {})
     this.due.clear()
     this.inFlight.clear()
@@ -310,7 +317,7 @@ class WebhookOutbox implements Webhooks {
       }
       this.enqueueDue(operations)
     }
-    if (this.missedSince !== undefined && this.running) await this.recover()
+    if (this.missedSince !== undefined && this.running && !this.stopping) await this.recover()
   }
 
   /** The outbox entries of one write: one per matching webhook, and the document's last enqueued tip. */
@@ -361,7 +368,7 @@ class WebhookOutbox implements Webhooks {
     let after: string | undefined
     try {
       for (;;) {
-        if (!this.running) { this.missedSince = since; return }
+        if (!this.running || this.stopping) { this.missedSince = since; return }
         const page = await this.c.storage.query({
           filter: { updated: { after: since - this.o.recoveryWindowMs - 1 } },
           sort: { by: 'updated', order: 'asc' },
@@ -402,7 +409,7 @@ class WebhookOutbox implements Webhooks {
 
   /** Starts the deliveries that are due, and sets a timer for the next one. */
   private schedule (): void {
-    if (!this.running) return
+    if (!this.running || this.stopping) return
     if (this.timer !== undefined) { clearTimeout(this.timer); this.timer = undefined }
     const now = Date.now()
     let next = Infinity
@@ -459,10 +466,10 @@ class WebhookOutbox implements Webhooks {
       await answer.body?.cancel().catch(() => {})
       if (answer.status < 200 || answer.status > 299) failure = `HTTP ${answer.status} from ${hook.url}`
     } catch (err) {
-      if (!this.running) return
+      if (!this.running || this.stopping) return
       failure = `${describe(err)} (${hook.url})`
     }
-    if (!this.running) return
+    if (!this.running || this.stopping) return
     const sent = entry
     await this.serial(async () => {
       // A newer state of the same tip (an anchor-status change) replaced the entry while it was sent: keep that one.

@@ -180,6 +180,18 @@ describe('webhooks()', () => {
     expect(calls.length).toBe(2)
   })
 
+  it('appends the writes it was told of before it stops, and records no attempt it gave up while stopping', async () => {
+    const { fetch } = fakeFetch([500])
+    const first = await start({ fetch, backoff: { baseMs: 60_000 } })
+    await first.admin.add({ url: 'http://127.0.0.1:9/hook' })
+    first.written(event(DOC, 'tip-1'))
+    await first.stop?.()
+    running.splice(0)
+    // The recovery scan finds nothing here: only the outbox can hold the write.
+    const second = await start({ fetch: fakeFetch([500]).fetch, backoff: { baseMs: 60_000 } })
+    expect((await second.admin.list())[0]).toMatchObject({ pending: 1, delivered: 0 })
+  })
+
   it('does not scan the node at start while no webhook is registered', async () => {
     const c = components(new Map([[DOC, event(DOC, 'tip-1')]]))
     const first = await start({ fetch: fakeFetch([200]).fetch }, c)
