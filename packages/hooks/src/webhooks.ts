@@ -515,7 +515,10 @@ class WebhookOutbox implements Webhooks {
     const id = `wh_${randomBytes(8).toString('hex')}`
     const hook: StoredWebhook = { id, url, filter, secret: this.o.secretFor(id), createdAt: Date.now() }
     await this.serial(async () => {
-      await this.db.put(`h!${id}`, hook, { sync: true })
+      // The first webhook is owed nothing written before it: the checkpoint moves to now, so that the next start does
+      // not scan the writes made while no webhook was registered (nothing was appended for them).
+      const first = this.hooks.size === 0 && this.missedSince === undefined && this.queue.length === 0
+      await this.db.batch<string, unknown>([{ type: 'put', key: `h!${id}`, value: hook }, ...(first ? [{ type: 'put' as const, key: CHECKPOINT, value: Date.now() }] : [])], { sync: true })
       this.hooks.set(id, hook)
     })
     return { id, url, filter, createdAt: hook.createdAt, secret: hook.secret }
