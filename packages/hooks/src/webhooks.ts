@@ -7,6 +7,7 @@ import {
 } from '@kiln/interface'
 import { ClassicLevel } from 'classic-level'
 import { retryDelay } from './backoff.js'
+import { DueQueue } from './due-queue.js'
 import { WebhooksOptionError } from './errors.js'
 import { signWebhook } from './signature.js'
 
@@ -191,7 +192,7 @@ class WebhookOutbox implements Webhooks {
   /** The earliest time of a write dropped because the queue was full: recovery covers it. */
   private missedSince?: number
   /** Deliveries due (key → when), at most `maxQueued`; the outbox on disk is the truth. */
-  private readonly due = new Map<string, number>()
+  private readonly due = new DueQueue()
   /** The outbox holds deliveries `due` does not (it was full): read them again once it drains. */
   private overflow = false
   private readonly inFlight = new Set<string>()
@@ -412,24 +413,21 @@ class WebhookOutbox implements Webhooks {
     if (!this.running || this.stopping) return
     if (this.timer !== undefined) { clearTimeout(this.timer); this.timer = undefined }
     const now = Date.now()
-    let next = Infinity
-    for (const [key, at] of this.due) {
-      if (this.inFlight.size >= this.o.concurrency) break
+    while (this.inFlight.size < this.o.concurrency) {
+      const key = this.due.takeDue(now)
+      if (key === undefined) break
+      // Replaced while in flight: the attempt's result puts the new entry back.
       if (this.inFlight.has(key)) continue
-      if (at <= now) {
-        this.due.delete(key)
-        this.inFlight.add(key)
-        void this.deliver(key).finally(() => {
-          this.inFlight.delete(key)
-          if (this.due.size === 0 && this.overflow && this.running) void this.reload().then(() => { this.schedule() }, () => {})
-          else this.schedule()
-          if (this.inFlight.size === 0) this.wakeIdle()
-        })
-      } else {
-        next = Math.min(next, at)
-      }
+      this.inFlight.add(key)
+      void this.deliver(key).finally(() => {
+        this.inFlight.delete(key)
+        if (this.due.size === 0 && this.overflow && this.running) void this.reload().then(() => { this.schedule() }, () => {})
+        else this.schedule()
+        if (this.inFlight.size === 0) this.wakeIdle()
+      })
     }
-    if (this.inFlight.size < this.o.concurrency && next !== Infinity) {
+    const next = this.due.peek()?.[0]
+    if (this.inFlight.size < this.o.concurrency && next !== undefined) {
       this.timer = setTimeout(() => { this.timer = undefined; this.schedule() }, Math.max(0, next - now))
       this.timer.unref?.()
     }
