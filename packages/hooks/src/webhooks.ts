@@ -294,7 +294,7 @@ class WebhookOutbox implements Webhooks {
     return await run
   }
 
-  /** Appends the queued writes to the outbox, one entry per (webhook, document, tip), synced to disk. */
+  /** Appends the queued writes to the outbox, one entry per (webhook, document, tip). */
   private async append (): Promise<void> {
     while (this.queue.length > 0 && this.running) {
       const taken = this.queue
