@@ -7,6 +7,7 @@ import {
 } from '@kiln/interface'
 import { ClassicLevel } from 'classic-level'
 import { retryDelay } from './backoff.js'
+import { DueQueue } from './due-queue.js'
 import { WebhooksOptionError } from './errors.js'
 import { signWebhook } from './signature.js'
 
@@ -40,8 +41,13 @@ export interface WebhooksInit {
 /** The webhooks hook, with what tests and the daemon's log look at. */
 export interface Webhooks extends Hook {
   readonly admin: HookAdmin
-  /** Resolves once every write seen so far is in the outbox (appended durably). */
+  /** Resolves once every write seen so far is in the outbox. */
   flushed(): Promise<void>
+  /**
+   * Resolves once every write seen so far is in the outbox and no delivery is in flight (the next ones may be waiting
+   * for their backoff): for tests and a clean shutdown.
+   */
+  settled(): Promise<void>
 }
 
 /** A registration as stored: with its secret. */
@@ -186,15 +192,18 @@ class WebhookOutbox implements Webhooks {
   /** The earliest time of a write dropped because the queue was full: recovery covers it. */
   private missedSince?: number
   /** Deliveries due (key → when), at most `maxQueued`; the outbox on disk is the truth. */
-  private readonly due = new Map<string, number>()
+  private readonly due = new DueQueue()
   /** The outbox holds deliveries `due` does not (it was full): read them again once it drains. */
   private overflow = false
   private readonly inFlight = new Set<string>()
+  private readonly idleWaiters = new Set<() => void>()
   /** Every change to the database runs here, one after another, so an append and a delivery's result never interleave. */
   private tail: Promise<unknown> = Promise.resolve()
   private flushing?: Promise<void>
   private timer?: ReturnType<typeof setTimeout>
   private running = false
+  /** `stop()` is under way: the queue is appended, no delivery is started or recorded. */
+  private stopping = false
   private abort = new AbortController()
 
   constructor (private readonly o: Options, private readonly c: HookComponents) {
@@ -210,6 +219,7 @@ class WebhookOutbox implements Webhooks {
 
   async start (): Promise<void> {
     if (this.running) return
+    this.stopping = false
     await this.db.open()
     this.abort = new AbortController()
     for await (const [, value] of this.db.iterator({ gt: 'h!', lt: 'h~' })) {
@@ -220,6 +230,8 @@ class WebhookOutbox implements Webhooks {
     this.running = true
     const checkpoint = await this.db.get(CHECKPOINT) as number | undefined
     if (checkpoint === undefined) await this.db.put(CHECKPOINT, Date.now(), { sync: true })
+    // Every start scans, a clean one too: the node may have written while no outbox ran (anchor-status changes the
+    // node applies as it starts, before its hooks; a run without this plugin).
     else this.missedSince = checkpoint
     await this.reload()
     // The writes between the last checkpoint and the crash (or stop) that never reached the outbox.
@@ -229,10 +241,13 @@ class WebhookOutbox implements Webhooks {
 
   async stop (): Promise<void> {
     if (!this.running) return
-    this.running = false
+    this.stopping = true
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.abort.abort(new NodeStoppedError('The node is stopping'))
+    // The writes seen so far go to the outbox before it closes; deliveries in flight are given up (sent again later).
     await this.flushed().catch(() => {})
+    this.running = false
+    this.wakeIdle()
     await this.tail.catch(() => {})
     this.due.clear()
     this.inFlight.clear()
@@ -256,6 +271,22 @@ class WebhookOutbox implements Webhooks {
     while (this.flushing !== undefined) await this.flushing
   }
 
+  async settled (): Promise<void> {
+    for (;;) {
+      await this.flushed()
+      await this.tail
+      if (this.inFlight.size === 0 || !this.running) {
+        if (this.flushing === undefined) return
+        continue
+      }
+      await new Promise<void>((resolve) => { this.idleWaiters.add(resolve) })
+    }
+  }
+
+  private wakeIdle (): void {
+    for (const wake of [...this.idleWaiters]) { this.idleWaiters.delete(wake); wake() }
+  }
+
   /** Runs a change of the database after every change before it. */
   private async serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.tail.then(fn, fn)
@@ -263,7 +294,7 @@ class WebhookOutbox implements Webhooks {
     return await run
   }
 
-  /** Appends the queued writes to the outbox, one entry per (webhook, document, tip), synced to disk. */
+  /** Appends the queued writes to the outbox, one entry per (webhook, document, tip). */
   private async append (): Promise<void> {
     while (this.queue.length > 0 && this.running) {
       const taken = this.queue
@@ -287,7 +318,7 @@ class WebhookOutbox implements Webhooks {
       }
       this.enqueueDue(operations)
     }
-    if (this.missedSince !== undefined && this.running) await this.recover()
+    if (this.missedSince !== undefined && this.running && !this.stopping) await this.recover()
   }
 
   /** The outbox entries of one write: one per matching webhook, and the document's last enqueued tip. */
@@ -330,10 +361,15 @@ class WebhookOutbox implements Webhooks {
     const since = this.missedSince
     if (since === undefined) return
     this.missedSince = undefined
+    if (this.hooks.size === 0) {
+      // No webhook is owed anything written before one is added: move the checkpoint on without scanning.
+      await this.db.put(CHECKPOINT, Math.min(this.queue[0]?.at ?? Date.now(), this.missedSince ?? Infinity), { sync: true })
+      return
+    }
     let after: string | undefined
     try {
       for (;;) {
-        if (!this.running) { this.missedSince = since; return }
+        if (!this.running || this.stopping) { this.missedSince = since; return }
         const page = await this.c.storage.query({
           filter: { updated: { after: since - this.o.recoveryWindowMs - 1 } },
           sort: { by: 'updated', order: 'asc' },
@@ -374,26 +410,24 @@ class WebhookOutbox implements Webhooks {
 
   /** Starts the deliveries that are due, and sets a timer for the next one. */
   private schedule (): void {
-    if (!this.running) return
+    if (!this.running || this.stopping) return
     if (this.timer !== undefined) { clearTimeout(this.timer); this.timer = undefined }
     const now = Date.now()
-    let next = Infinity
-    for (const [key, at] of this.due) {
-      if (this.inFlight.size >= this.o.concurrency) break
+    while (this.inFlight.size < this.o.concurrency) {
+      const key = this.due.takeDue(now)
+      if (key === undefined) break
+      // Replaced while in flight: the attempt's result puts the new entry back.
       if (this.inFlight.has(key)) continue
-      if (at <= now) {
-        this.due.delete(key)
-        this.inFlight.add(key)
-        void this.deliver(key).finally(() => {
-          this.inFlight.delete(key)
-          if (this.due.size === 0 && this.overflow && this.running) void this.reload().then(() => { this.schedule() }, () => {})
-          else this.schedule()
-        })
-      } else {
-        next = Math.min(next, at)
-      }
+      this.inFlight.add(key)
+      void this.deliver(key).finally(() => {
+        this.inFlight.delete(key)
+        if (this.due.size === 0 && this.overflow && this.running) void this.reload().then(() => { this.schedule() }, () => {})
+        else this.schedule()
+        if (this.inFlight.size === 0) this.wakeIdle()
+      })
     }
-    if (this.inFlight.size < this.o.concurrency && next !== Infinity) {
+    const next = this.due.peek()?.[0]
+    if (this.inFlight.size < this.o.concurrency && next !== undefined) {
       this.timer = setTimeout(() => { this.timer = undefined; this.schedule() }, Math.max(0, next - now))
       this.timer.unref?.()
     }
@@ -430,10 +464,10 @@ class WebhookOutbox implements Webhooks {
       await answer.body?.cancel().catch(() => {})
       if (answer.status < 200 || answer.status > 299) failure = `HTTP ${answer.status} from ${hook.url}`
     } catch (err) {
-      if (!this.running) return
+      if (!this.running || this.stopping) return
       failure = `${describe(err)} (${hook.url})`
     }
-    if (!this.running) return
+    if (!this.running || this.stopping) return
     const sent = entry
     await this.serial(async () => {
       // A newer state of the same tip (an anchor-status change) replaced the entry while it was sent: keep that one.
@@ -479,7 +513,10 @@ class WebhookOutbox implements Webhooks {
     const id = `wh_${randomBytes(8).toString('hex')}`
     const hook: StoredWebhook = { id, url, filter, secret: this.o.secretFor(id), createdAt: Date.now() }
     await this.serial(async () => {
-      await this.db.put(`h!${id}`, hook, { sync: true })
+      // The first webhook is owed nothing written before it: the checkpoint moves to now, so that the next start does
+      // not scan the writes made while no webhook was registered (nothing was appended for them).
+      const first = this.hooks.size === 0 && this.missedSince === undefined && this.queue.length === 0
+      await this.db.batch<string, unknown>([{ type: 'put', key: `h!${id}`, value: hook }, ...(first ? [{ type: 'put' as const, key: CHECKPOINT, value: Date.now() }] : [])], { sync: true })
       this.hooks.set(id, hook)
     })
     return { id, url, filter, createdAt: hook.createdAt, secret: hook.secret }
@@ -487,7 +524,7 @@ class WebhookOutbox implements Webhooks {
 
   private async count (prefix: string): Promise<number> {
     let n = 0
-    for await (const _key of this.db.keys({ gt: `${prefix}!`, lt: `${prefix}~` })) n++
+    for await (const _key of this.db.keys({ gt: `${prefix}!`, lt: `${prefix}!\uffff` })) n++
     return n
   }
 
@@ -519,8 +556,8 @@ class WebhookOutbox implements Webhooks {
       this.hooks.delete(id)
       this.stats.delete(id)
       await this.db.batch([{ type: 'del', key: `h!${id}` }, { type: 'del', key: `s!${id}` }], { sync: true })
-      await this.db.clear({ gt: `o!${id}!`, lt: `o!${id}~` })
-      await this.db.clear({ gt: `x!${id}!`, lt: `x!${id}~` })
+      await this.db.clear({ gt: `o!${id}!`, lt: `o!${id}!\uffff` })
+      await this.db.clear({ gt: `x!${id}!`, lt: `x!${id}!\uffff` })
       for (const key of [...this.due.keys()]) if (key.startsWith(`o!${id}!`)) this.due.delete(key)
     })
   }

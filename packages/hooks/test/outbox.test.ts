@@ -46,15 +46,6 @@ function fakeFetch (statuses: number[]): { fetch: typeof globalThis.fetch, calls
   return { fetch, calls }
 }
 
-/** Lets LevelDB's I/O and the promises after it run, until `done` holds (at most 2,000 turns of the event loop). */
-async function until (done: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (await done()) return
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-  throw new Error('the condition never held')
-}
-
 let dir: string
 const running: Webhooks[] = []
 
@@ -94,7 +85,8 @@ describe('webhooks()', () => {
     const created = await hooks.admin.add({ url: 'http://127.0.0.1:9/hook' })
     expect(created.secret).toMatch(/^[0-9a-f]{64}$/)
     hooks.written(event(DOC, 'tip-1'))
-    await until(async () => (await hooks.admin.list())[0]!.delivered === 1)
+    await hooks.settled()
+    expect((await hooks.admin.list())[0]!.delivered).toBe(1)
     const [call] = calls
     expect(call!.url).toBe('http://127.0.0.1:9/hook')
     expect(call!.headers['content-type']).toBe('application/json')
@@ -114,19 +106,20 @@ describe('webhooks()', () => {
     const { id } = await hooks.admin.add({ url: 'http://127.0.0.1:9/hook' })
     const t0 = Date.now()
     hooks.written(event(DOC, 'tip-1'))
-    await until(() => calls.length === 1)
+    await hooks.settled()
+    expect(calls.length).toBe(1)
     // Retry 1 after 100 ms, retry 2 after 200 more, retry 3 after 250 (the cap), then the dead letter.
     for (const wait of [100, 200, 250]) {
       const before = calls.length
-      await until(async () => (await hooks.admin.list())[0]!.lastError !== undefined)
       await vi.advanceTimersByTimeAsync(wait - 1)
       expect(calls.length).toBe(before)
       await vi.advanceTimersByTimeAsync(1)
-      await until(() => calls.length === before + 1)
+      await hooks.settled()
+      expect(calls.length).toBe(before + 1)
     }
     expect(calls.map((c) => c.at - t0)).toEqual([0, 100, 300, 550])
     expect(calls.map((c) => (JSON.parse(c.body) as { attempt: number }).attempt)).toEqual([1, 2, 3, 4])
-    await until(async () => (await hooks.admin.list())[0]!.deadLetter === 1)
+    await hooks.settled()
     const [status] = await hooks.admin.list()
     expect(status).toMatchObject({ id, pending: 0, delivered: 0, deadLetter: 1 })
     expect(status!.lastError).toContain('HTTP 500')
@@ -140,7 +133,8 @@ describe('webhooks()', () => {
     const { id } = await first.admin.add({ url: 'http://127.0.0.1:9/hook' })
     first.written(event(DOC, 'tip-1'))
     first.written(event(DOC, 'tip-2'))
-    await until(async () => failing.calls.length === 2 && (await first.admin.list())[0]!.lastError !== undefined)
+    await first.settled()
+    expect(failing.calls.length).toBe(2)
     expect((await first.admin.list())[0]!.pending).toBe(2)
     await first.stop?.()
     running.splice(0)
@@ -154,7 +148,8 @@ describe('webhooks()', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
     vi.setSystemTime(Date.now() + 61_000)
     const third = await start({ fetch: working.fetch })
-    await until(async () => (await third.admin.list())[0]!.delivered === 2)
+    await third.settled()
+    expect((await third.admin.list())[0]!.delivered).toBe(2)
     expect(working.calls.map((c) => (JSON.parse(c.body) as { tip: string }).tip).sort()).toEqual(['tip-1', 'tip-2'])
     expect((await third.admin.list())[0]).toMatchObject({ pending: 0, deadLetter: 0 })
   })
@@ -164,23 +159,61 @@ describe('webhooks()', () => {
     const first = await start({ fetch })
     await first.admin.add({ url: 'http://127.0.0.1:9/hook' })
     first.written(event(DOC, 'tip-1'))
-    await until(async () => (await first.admin.list())[0]!.delivered === 1)
+    await first.settled()
+    expect((await first.admin.list())[0]!.delivered).toBe(1)
     await first.stop?.()
     running.splice(0)
     // While the outbox was closed (a crash between the node's write and the append), the document moved on.
     const c = components(new Map([[DOC, event(DOC, 'tip-2')]]))
     const second = await start({ fetch }, c)
-    await until(async () => (await second.admin.list())[0]!.delivered === 2)
+    await second.settled()
+    expect((await second.admin.list())[0]!.delivered).toBe(2)
     expect(JSON.parse(calls[1]!.body)).toMatchObject({ docId: DOC, tip: 'tip-2' })
     expect(c.queries[0]).toMatchObject({ filter: { updated: {} }, sort: { by: 'updated', order: 'asc' } })
     // A document whose tip the outbox already has is not sent again.
     await second.stop?.()
     running.splice(0)
     const third = await start({ fetch }, c)
-    await until(() => c.queries.length === 2)
-    await third.flushed()
+    await third.settled()
+    expect(c.queries.length).toBe(2)
     expect((await third.admin.list())[0]).toMatchObject({ pending: 0, delivered: 2 })
     expect(calls.length).toBe(2)
+  })
+
+  it('appends the writes it was told of before it stops', async () => {
+    const { fetch } = fakeFetch([500])
+    const first = await start({ fetch, backoff: { baseMs: 60_000 } })
+    await first.admin.add({ url: 'http://127.0.0.1:9/hook' })
+    first.written(event(DOC, 'tip-1'))
+    await first.stop?.()
+    running.splice(0)
+    // The recovery scan finds nothing here: only the outbox can hold the write.
+    const second = await start({ fetch: fakeFetch([500]).fetch, backoff: { baseMs: 60_000 } })
+    expect((await second.admin.list())[0]).toMatchObject({ pending: 1, delivered: 0 })
+  })
+
+  it('does not scan the node at start while no webhook is registered', async () => {
+    const c = components(new Map([[DOC, event(DOC, 'tip-1')]]))
+    const first = await start({ fetch: fakeFetch([200]).fetch }, c)
+    await first.stop?.()
+    running.splice(0)
+    const second = await start({ fetch: fakeFetch([200]).fetch }, c)
+    await second.settled()
+    expect(c.queries).toEqual([])
+  })
+
+  it('past maxQueued writes waiting in memory, finds the ones it dropped in the node\'s storage', async () => {
+    const other = 'kjzl6cwe1jw147ww5d8pswh1hjh686mut8v1br10dar8l9a3n1wf8z38l0bg8qa'
+    const c = components(new Map([[DOC, event(DOC, 'tip-1')], [other, event(other, 'tip-9')]]))
+    const { fetch, calls } = fakeFetch([200])
+    const hooks = await start({ fetch, maxQueued: 1 }, c)
+    await hooks.admin.add({ url: 'http://127.0.0.1:9/hook' })
+    // Two writes in one turn: the second does not fit in memory and is dropped there.
+    hooks.written(event(DOC, 'tip-1'))
+    hooks.written(event(other, 'tip-9'))
+    await hooks.settled()
+    expect(c.queries.length).toBeGreaterThan(0)
+    expect(calls.map((call) => (JSON.parse(call.body) as { tip: string }).tip).sort()).toEqual(['tip-1', 'tip-9'])
   })
 
   it('sends a webhook only the writes its filter matches', async () => {
@@ -190,7 +223,8 @@ describe('webhooks()', () => {
     const doc = await hooks.admin.add({ url: 'http://127.0.0.1:9/doc', filter: { doc: DOC } })
     hooks.written(event(DOC, 'a', { controllers: [], family: 'other' }))
     hooks.written(event('kjzl6cwe1jw147ww5d8pswh1hjh686mut8v1br10dar8l9a3n1wf8z38l0bg8qa', 'b', { controllers: [], family: 'notes' }))
-    await until(async () => (await hooks.admin.list()).every((h) => h.delivered === 1))
+    await hooks.settled()
+    expect((await hooks.admin.list()).map((h) => h.delivered)).toEqual([1, 1])
     const byUrl = Object.fromEntries(calls.map((c) => [c.url, (JSON.parse(c.body) as { tip: string }).tip]))
     expect(byUrl).toEqual({ [family.url]: 'b', [doc.url]: 'a' })
   })

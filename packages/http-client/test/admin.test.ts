@@ -62,3 +62,21 @@ describe('admin calls of the HTTP client', () => {
     await expect(httpClient({ url: node.url, adminSigner: stranger }).pin(docId)).rejects.toMatchObject({ name: 'AdminAuthError' })
   })
 })
+
+describe('webhook admin calls of the HTTP client', () => {
+  it('signs an add over its path and body, and reads the answer with its secret', async () => {
+    const { node, verified } = await adminNode()
+    const client = httpClient({ url: node.url, adminSigner: admin })
+    // The fake node answers every admin POST as a pin route does: no id, no secret.
+    await expect(client.hooks.add({ url: 'http://127.0.0.1:9/x', filter: { family: 'f' } })).rejects.toMatchObject({ name: 'CodecError' })
+    expect(verified.at(-1)).toEqual({ code: 'code-1', requestPath: '/api/v0/kiln/admin/hooks', requestBody: { url: 'http://127.0.0.1:9/x', filter: { family: 'f' } } })
+  })
+
+  it('refuses a webhook id that cannot be one, and any call without an admin signer, before sending anything', async () => {
+    const { node, verified } = await adminNode()
+    await expect(httpClient({ url: node.url, adminSigner: admin }).hooks.remove('../pins')).rejects.toMatchObject({ name: 'InvalidRequestError' })
+    await expect(httpClient({ url: node.url }).hooks.list()).rejects.toMatchObject({ name: 'AdminAuthError' })
+    expect(verified).toEqual([])
+    expect(node.requests).toEqual([])
+  })
+})

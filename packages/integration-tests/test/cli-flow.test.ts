@@ -6,6 +6,7 @@ import { keyDidSigner, seedFromHex } from '@kiln/signing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { KILN_BIN, startDaemon, type DaemonProcess } from './fixtures/daemon.js'
 import { dataDir } from './fixtures/node.js'
+import { startReceiver } from './fixtures/webhook-receiver.js'
 
 const exec = promisify(execFile)
 
@@ -73,6 +74,28 @@ describe('the kiln CLI against a running daemon', () => {
     expect(pins.pinnedStreamIds).toContain(created.streamId)
     await kilnJSON('pin', 'rm', created.streamId, '--seed', adminSeed)
     expect((await kilnJSON<{ pinnedStreamIds: string[] }>('pin', 'ls', '--seed', adminSeed)).pinnedStreamIds).not.toContain(created.streamId)
+  })
+
+  it('adds a webhook that receives a signed delivery of a matching write, lists it with its counts, and removes it', async () => {
+    const receiver = await startReceiver('ok')
+    try {
+      const created = await kilnJSON<{ id: string, secret: string, filter: Record<string, string> }>('hooks', 'add', '--url', receiver.url, '--family', 'cli-hooks', '--seed', adminSeed)
+      expect(created.filter).toEqual({ family: 'cli-hooks' })
+      await receiver.setSecret(created.secret)
+      const doc = await kilnJSON<{ streamId: string }>('create', '{"hooked":true}', '--family', 'cli-hooks', '--no-anchor', '--seed', seed)
+      await receiver.until((received) => received.some((r) => r.docId === doc.streamId))
+      expect(receiver.received.filter((r) => r.docId === doc.streamId).every((r) => r.verified)).toBe(true)
+      const { hooks } = await kilnJSON<{ hooks: Array<{ id: string, pending: number, delivered: number }> }>('hooks', 'list', '--seed', adminSeed)
+      expect(hooks.map((h) => h.id)).toEqual([created.id])
+      expect(JSON.stringify(hooks)).not.toContain(created.secret)
+      const refused = await kiln('hooks', 'add', '--url', 'ftp://127.0.0.1/', '--seed', adminSeed)
+      expect(refused.code).not.toBe(0)
+      expect(refused.stderr).toContain('http: or https:')
+      await kilnJSON('hooks', 'remove', created.id, '--seed', adminSeed)
+      expect((await kilnJSON<{ hooks: unknown[] }>('hooks', 'list', '--seed', adminSeed)).hooks).toEqual([])
+    } finally {
+      await receiver.close()
+    }
   })
 
   it('publishes a schema, creates a document that follows it, refuses one that does not, and links an Ethereum account', async () => {
