@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { retryDelay, verifyWebhook, webhooks, type Webhooks, type WebhooksInit } from '@kiln/hooks'
-import { AnchorStatus, type DocHead, type HookComponents, type HookEvent, type StorageQuery } from '@kiln/interface'
+import { AnchorStatus, type DocHead, type DocState, type HookComponents, type HookEvent, type StorageQuery } from '@kiln/interface'
 import { CID } from 'multiformats/cid'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
@@ -13,9 +13,9 @@ const DOC = 'kjzl6cwe1jw145cjbvnfnnu4f2yxjv6d7c1vwd7n7hnjv0f6cke8ka8s0xm5amz'
 const GENESIS = CID.parse('bagcqceraplay4erv6l32qrki522uhiz7rf46xccwniw7ypmvs3cvu2b3oulq')
 
 /** A write of document `docId` at tip `tip` (any CID string), with content and metadata. */
-function event (docId: string, tip: string, metadata: Record<string, unknown> = { controllers: ['did:key:z6Mk'] }, anchorStatus = AnchorStatus.PENDING): HookEvent {
+function event (docId: string, tip: string, metadata: Record<string, unknown> = { controllers: ['did:key:z6Mk'] }, anchorStatus: AnchorStatus = AnchorStatus.PENDING): HookEvent {
   const head = { type: 0, content: { tip }, metadata, signature: 2, anchorStatus, genesis: GENESIS, tip: GENESIS, logLength: 1 } as unknown as DocHead
-  const state = { type: 0, content: { tip }, metadata, signature: 2, anchorStatus, log: [] }
+  const state = { type: 0, content: { tip }, metadata, signature: 2, anchorStatus, log: [] } as unknown as DocState
   return { docId, tip, commitId: `${docId}@${tip}`, head, state, json: () => ({ content: { tip }, metadata, anchorStatus }) }
 }
 
