@@ -37,7 +37,7 @@ describe(`POST ${HOOKS}`, () => {
   fuzzTest({
     name: 'http.admin.hooks.add',
     inputs: ctx.inputs(fc.constantFrom(HOOKS, `${HOOKS}?x=1`), fc.oneof(noBody, registrations, registrations)),
-    runs: 1_500,
+    runs: 500,
     run: async (input) => await ctx.send('POST', input),
     errors: ADMIN_REFUSALS,
     writes,
@@ -56,7 +56,7 @@ describe(`GET ${HOOKS}`, () => {
   fuzzTest({
     name: 'http.admin.hooks.list',
     inputs: ctx.inputs(fc.constantFrom(HOOKS, `${HOOKS}?all=1`), noBody),
-    runs: 1_500,
+    runs: 500,
     run: async (input) => await ctx.send('GET', input),
     errors: ADMIN_REFUSALS,
     writes,
@@ -75,7 +75,7 @@ describe(`DELETE ${HOOKS}/:id`, () => {
   fuzzTest({
     name: 'http.admin.hooks.remove',
     inputs: ctx.inputs(ids.map((id) => `${HOOKS}/${encodeURIComponent(id)}`), noBody),
-    runs: 1_500,
+    runs: 500,
     run: async (input) => await ctx.send('DELETE', input),
     errors: [...ADMIN_REFUSALS, 'HookNotFoundError'],
     // A refused DELETE changes nothing; an accepted one removes exactly its webhook (checked below).

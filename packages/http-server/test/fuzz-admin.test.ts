@@ -1,7 +1,7 @@
 import { fuzzTest } from '@kiln/interface-tests/fuzz'
 import { afterAll, describe, expect } from 'vitest'
 import { adminBodies, ADMIN_REFUSALS, adminFuzz, expectAuthorized, noBody, PINS_PATH, pinRouteSuite, type AdminInput, type Sent } from './fixtures/fuzz-admin.js'
-import { fc, oddHeaders, request, type Answer } from './fixtures/fuzz-http.js'
+import { fc, oddHeaders, request, type Answer, ROUTE_FUZZ_RUNS } from './fixtures/fuzz-http.js'
 
 // The admin routes that read, under fuzzed queries, ids, bodies and auth: GET /admin/getCode, GET /admin/pins and
 // GET /admin/pins/:id (the pin routes that write are in fuzz-admin-pins.test.ts, so that the two files run in parallel).
@@ -16,6 +16,7 @@ describe('GET /api/v0/admin/getCode', () => {
   const queries = fc.oneof(fc.constant(''), fc.constantFrom('?code=1', '?a=%', '?'), fc.string({ maxLength: 16 }).map((s) => `?${encodeURIComponent(s.replace(/[\ud800-\udfff]/g, ''))}`))
   fuzzTest({
     name: 'http.admin.getCode',
+    runs: ROUTE_FUZZ_RUNS,
     inputs: fc.record({ query: queries, headers: oddHeaders, body: fc.oneof(noBody, adminBodies), toDisabled: fc.nat(9).map((n) => n === 0) }),
     run: async ({ query, headers, body, toDisabled }) => await request((toDisabled ? disabled : server).api, { method: 'GET', url: `/api/v0/admin/getCode${query}`, headers, body }),
     errors: ['AdminAuthError', 'InvalidRequestError', 'RequestTooLargeError'],
@@ -35,6 +36,7 @@ describe('GET /api/v0/admin/pins', () => {
   const query = fc.constantFrom('', '', '', '?', '?streamId=x', '?%')
   fuzzTest<AdminInput>({
     name: 'http.admin.pins.list',
+    runs: ROUTE_FUZZ_RUNS,
     inputs: ctx.inputs(query.map((q) => `${PINS_PATH}${q}`), fc.oneof(noBody, adminBodies)),
     run: async (input) => await ctx.send('GET', input),
     errors: ADMIN_REFUSALS,

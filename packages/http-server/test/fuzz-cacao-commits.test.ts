@@ -67,6 +67,6 @@ describe('POST /api/v0/commits under CACAOs', () => {
       const answer = (result as Answer).json as { state: { log: Array<{ cid: string }> } }
       expect(answer.state.log.map((e) => e.cid)).toContain(await commitCidOf(sent.commit))
     },
-    runs: 1500
+    runs: 1000
   })
 })

@@ -3,7 +3,7 @@ import { fuzzTest } from '@kiln/interface-tests/fuzz'
 import { makeUpdate } from '@kiln/doctype-tile'
 import { afterAll, describe, expect } from 'vitest'
 import { commitCidOf, deterministicGenesisJSON, idsOf, makeDocuments, unknownIds } from './fixtures/fuzz-documents.js'
-import { encodeSegment, fc, fuzzServer, idSegments, jsonBodies, oddHeaders, paramOf, request, type Answer, type Body } from './fixtures/fuzz-http.js'
+import { encodeSegment, fc, fuzzServer, idSegments, jsonBodies, oddHeaders, paramOf, request, type Answer, type Body, ROUTE_FUZZ_RUNS } from './fixtures/fuzz-http.js'
 import { alice, bob } from './fixtures/harness.js'
 
 // The commit routes under fuzzed ids and bodies: POST /commits, GET /commits/:id, POST /multiqueries.
@@ -50,6 +50,7 @@ describe('POST /api/v0/commits', () => {
   const crossed = docs.map((doc, i) => ({ streamId: docs[(i + 1) % docs.length]!.id.toString(), commit: doc.pending[0] }))
   fuzzTest({
     name: 'http.commits.apply',
+    runs: ROUTE_FUZZ_RUNS,
     inputs: fc.record({
       body: fc.oneof({ arbitrary: jsonBodies(fc.constantFrom(...valid)), weight: 9 }, { arbitrary: jsonBodies(fc.constantFrom(...crossed)), weight: 1 }),
       headers: oddHeaders
@@ -75,6 +76,7 @@ describe('POST /api/v0/commits', () => {
 describe('GET /api/v0/commits/:id', () => {
   fuzzTest({
     name: 'http.commits.get',
+    runs: ROUTE_FUZZ_RUNS,
     inputs: fc.record({ id: idSegments(ids), headers: oddHeaders }),
     run: async ({ id, headers }) => await request(server.api, { method: 'GET', url: `/api/v0/commits/${encodeSegment(id)}${id.query}`, headers }),
     errors: ['InvalidRequestError', 'InvalidDocIDError', 'DocumentNotFoundError'],
@@ -103,6 +105,7 @@ describe('POST /api/v0/multiqueries', () => {
   ]
   fuzzTest({
     name: 'http.multiqueries',
+    runs: ROUTE_FUZZ_RUNS,
     inputs: fc.record({ body: jsonBodies(fc.constantFrom(...valid)), headers: oddHeaders }),
     run: async ({ body, headers }) => await request(server.api, { method: 'POST', url: '/api/v0/multiqueries', headers, body }),
     errors: ['InvalidRequestError', 'InvalidDocIDError', 'CodecError', 'InvalidCommitError', 'UnknownDoctypeError',

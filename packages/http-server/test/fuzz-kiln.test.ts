@@ -5,7 +5,7 @@ import { fuzzTest } from '@kiln/interface-tests/fuzz'
 import { keyDidSigner } from '@kiln/signing'
 import { afterAll, describe, expect } from 'vitest'
 import { idsOf, makeDocuments, unknownIds } from './fixtures/fuzz-documents.js'
-import { byteBodies, encodeSegment, fc, fuzzServer, idSegments, oddHeaders, paramOf, request, type Answer, type Body } from './fixtures/fuzz-http.js'
+import { byteBodies, encodeSegment, fc, fuzzServer, idSegments, oddHeaders, paramOf, request, type Answer, type Body, ROUTE_FUZZ_RUNS } from './fixtures/fuzz-http.js'
 
 // Kiln's own routes under fuzzed ids and bodies: GET /kiln/streams/:id/export, POST /kiln/import,
 // GET /kiln/streams/:id/watch and GET /kiln/streams/:id/log.
@@ -46,6 +46,7 @@ const ID_REFUSALS = ['InvalidRequestError', 'InvalidDocIDError', 'DocumentNotFou
 describe('GET /api/v0/kiln/streams/:id/export', () => {
   fuzzTest({
     name: 'http.kiln.export',
+    runs: ROUTE_FUZZ_RUNS,
     inputs: fc.record({ id: idSegments(ids), headers: oddHeaders }),
     run: async ({ id, headers }) => await request(server.api, { method: 'GET', url: `/api/v0/kiln/streams/${encodeSegment(id)}/export${id.query}`, headers }),
     errors: ID_REFUSALS,
@@ -63,6 +64,7 @@ describe('GET /api/v0/kiln/streams/:id/export', () => {
 describe('POST /api/v0/kiln/import', () => {
   fuzzTest<{ body: Body, headers: Record<string, string> }>({
     name: 'http.kiln.import',
+    runs: ROUTE_FUZZ_RUNS,
     inputs: fc.record({ body: byteBodies(fc.constantFrom(...exports), CAR), headers: oddHeaders }),
     run: async ({ body, headers }) => await request(server.api, { method: 'POST', url: '/api/v0/kiln/import', headers, body }),
     errors: ['InvalidRequestError', 'CodecError', 'InvalidCommitError', 'InvalidDocIDError', 'UnknownDoctypeError', 'DocumentNotFoundError', 'BlockNotFoundError',
@@ -86,6 +88,7 @@ describe('GET /api/v0/kiln/streams/:id/watch', () => {
   // A watch that is accepted never ends: its answer is read up to the first event, then the client goes away.
   fuzzTest({
     name: 'http.kiln.watch',
+    runs: ROUTE_FUZZ_RUNS,
     inputs: fc.record({ id: idSegments(ids), headers: oddHeaders }),
     run: async ({ id, headers }) => await request(server.api, { method: 'GET', url: `/api/v0/kiln/streams/${encodeSegment(id)}/watch${id.query}`, headers }),
     errors: ID_REFUSALS,
@@ -108,6 +111,7 @@ describe('GET /api/v0/kiln/streams/:id/watch', () => {
 describe('GET /api/v0/kiln/streams/:id/log', () => {
   fuzzTest({
     name: 'http.kiln.log',
+    runs: ROUTE_FUZZ_RUNS,
     inputs: fc.record({ id: idSegments(ids), headers: oddHeaders }),
     run: async ({ id, headers }) => await request(server.api, { method: 'GET', url: `/api/v0/kiln/streams/${encodeSegment(id)}/log${id.query}`, headers }),
     errors: ID_REFUSALS,

@@ -3,7 +3,7 @@ import { parseDocOrCommitID } from '@kiln/docid'
 import { fuzzTest, mutatedString } from '@kiln/interface-tests/fuzz'
 import { afterAll, describe, expect } from 'vitest'
 import { idsOf, makeDocuments } from './fixtures/fuzz-documents.js'
-import { fc, fuzzServer, jsonBodies, oddHeaders, request, type Answer, type Body } from './fixtures/fuzz-http.js'
+import { fc, fuzzServer, jsonBodies, oddHeaders, request, type Answer, type Body, ROUTE_FUZZ_RUNS } from './fixtures/fuzz-http.js'
 import { admin } from './fixtures/harness.js'
 
 // The node routes (GET /node/chains, GET /node/healthcheck, GET /kiln/node) under fuzzed queries, headers and bodies, and the router
@@ -33,6 +33,7 @@ const getInputs: fc.Arbitrary<GetInput> = fc.record({ query: queries, headers: o
 describe('GET /api/v0/node/chains', () => {
   fuzzTest<GetInput>({
     name: 'http.node.chains',
+    runs: ROUTE_FUZZ_RUNS,
     inputs: getInputs,
     run: async ({ query, headers, body }) => await request(server.api, { method: 'GET', url: `/api/v0/node/chains${query}`, headers, body }),
     errors: ['InvalidRequestError', 'RequestTooLargeError'],
@@ -44,6 +45,7 @@ describe('GET /api/v0/node/chains', () => {
 describe('GET /api/v0/node/healthcheck', () => {
   fuzzTest<GetInput>({
     name: 'http.node.healthcheck',
+    runs: ROUTE_FUZZ_RUNS,
     inputs: getInputs,
     run: async ({ query, headers, body }) => await request(server.api, { method: 'GET', url: `/api/v0/node/healthcheck${query}`, headers, body }),
     errors: ['InvalidRequestError', 'RequestTooLargeError'],
@@ -55,6 +57,7 @@ describe('GET /api/v0/node/healthcheck', () => {
 describe('GET /api/v0/kiln/node', () => {
   fuzzTest<GetInput>({
     name: 'http.kiln.node',
+    runs: ROUTE_FUZZ_RUNS,
     inputs: getInputs,
     run: async ({ query, headers, body }) => await request(server.api, { method: 'GET', url: `/api/v0/kiln/node${query}`, headers, body }),
     errors: ['InvalidRequestError', 'RequestTooLargeError'],
@@ -117,6 +120,7 @@ describe('unknown paths and methods', () => {
   )
   fuzzTest<RouteInput>({
     name: 'http.routes.unknown',
+    runs: ROUTE_FUZZ_RUNS,
     inputs: fc.record({
       method: fc.oneof({ arbitrary: fc.constantFrom('GET', 'POST', 'DELETE'), weight: 2 }, { arbitrary: fc.constantFrom(...METHODS), weight: 1 }),
       path: paths.map((p) => (p.startsWith('/') ? p : `/${p}`)),

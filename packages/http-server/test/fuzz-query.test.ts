@@ -4,7 +4,7 @@ import { fuzzTest } from '@kiln/interface-tests/fuzz'
 import { afterAll, describe, expect } from 'vitest'
 import { alice, bob } from './fixtures/harness.js'
 import { idsOf, makeDocuments, unknownIds } from './fixtures/fuzz-documents.js'
-import { encodeSegment, fc, fuzzServer, idSegments, jsonBodies, oddHeaders, paramOf, request, type Answer, type Body } from './fixtures/fuzz-http.js'
+import { encodeSegment, fc, fuzzServer, idSegments, jsonBodies, oddHeaders, paramOf, request, type Answer, type Body, ROUTE_FUZZ_RUNS } from './fixtures/fuzz-http.js'
 
 // The query routes under fuzzed bodies and ids: POST /kiln/query and GET /kiln/streams/:id/backlinks. A query only
 // reads, so no request of either route may write anything.
@@ -60,6 +60,7 @@ function idsOfPage (answer: Answer): string[] {
 describe('POST /api/v0/kiln/query', () => {
   fuzzTest<{ body: Body, headers: Record<string, string> }>({
     name: 'http.kiln.query',
+    runs: ROUTE_FUZZ_RUNS,
     inputs: fc.record({ body: jsonBodies(queries), headers: oddHeaders }),
     run: async ({ body, headers }) => await request(server.api, { method: 'POST', url: '/api/v0/kiln/query', headers, body }),
     errors: ['InvalidRequestError', 'InvalidQueryError', 'QueryTooBroadError', 'UnknownDoctypeError', 'RequestTooLargeError'],
@@ -80,6 +81,7 @@ describe('POST /api/v0/kiln/query', () => {
 describe('GET /api/v0/kiln/streams/:id/backlinks', () => {
   fuzzTest({
     name: 'http.kiln.backlinks',
+    runs: ROUTE_FUZZ_RUNS,
     inputs: fc.record({
       id: idSegments(ids),
       first: fc.option(fc.oneof(fc.integer({ min: 0, max: 1200 }).map(String), fc.constantFrom('x', '-1', '1.5', '')), { nil: undefined }),

@@ -3,7 +3,7 @@ import { DocID, parseDocOrCommitID } from '@kiln/docid'
 import { fuzzTest } from '@kiln/interface-tests/fuzz'
 import { afterAll, describe, expect } from 'vitest'
 import { commitCidOf, deterministicGenesisJSON, freshGeneses, idsOf, makeDocuments, unknownIds } from './fixtures/fuzz-documents.js'
-import { encodeSegment, fc, fuzzServer, idSegments, jsonBodies, oddHeaders, paramOf, request, type Answer, type Body, type IdSegment } from './fixtures/fuzz-http.js'
+import { encodeSegment, fc, fuzzServer, idSegments, jsonBodies, oddHeaders, paramOf, request, type Answer, type Body, type IdSegment, ROUTE_FUZZ_RUNS } from './fixtures/fuzz-http.js'
 import { alice, bob } from './fixtures/harness.js'
 
 // Ceramic's document routes under fuzzed ids and bodies: POST /streams, GET /streams/:id, POST /streams/:id/anchor.
@@ -47,6 +47,7 @@ afterAll(async () => {
 describe('POST /api/v0/streams', () => {
   fuzzTest({
     name: 'http.streams.create',
+    runs: ROUTE_FUZZ_RUNS,
     inputs: fc.record({ body: jsonBodies(fc.constantFrom(...createBodies)), headers: oddHeaders }),
     run: async ({ body, headers }) => await request(server.api, { method: 'POST', url: '/api/v0/streams', headers, body }),
     errors: REFUSALS,
@@ -68,6 +69,7 @@ describe('POST /api/v0/streams', () => {
 describe('GET /api/v0/streams/:id', () => {
   fuzzTest({
     name: 'http.streams.get',
+    runs: ROUTE_FUZZ_RUNS,
     inputs: fc.record({ id: idSegments(ids), headers: oddHeaders }),
     run: async ({ id, headers }) => await request(server.api, { method: 'GET', url: `/api/v0/streams/${encodeSegment(id)}${id.query}`, headers }),
     errors: ['InvalidRequestError', 'InvalidDocIDError', 'DocumentNotFoundError'],
@@ -91,6 +93,7 @@ describe('POST /api/v0/streams/:id/anchor', () => {
   const bodies = jsonBodies(fc.constantFrom<unknown>({}, { opts: {} }, { opts: { chainId: 'inmemory:12345' } }, { opts: { chainId: 'inmemory:12345', sync: 1 } }))
   fuzzTest<AnchorInput>({
     name: 'http.streams.anchor',
+    runs: ROUTE_FUZZ_RUNS,
     inputs: fc.record({ id: idSegments(anchorIds), body: fc.oneof(bodies, fc.constant({})), headers: oddHeaders }),
     run: async ({ id, body, headers }) => await request(anchoring.api, { method: 'POST', url: `/api/v0/streams/${encodeSegment(id)}/anchor${id.query}`, headers, body }),
     errors: [...REFUSALS],
