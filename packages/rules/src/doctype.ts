@@ -1,11 +1,11 @@
 import { asGenesisRecord, asUpdateRecord } from '@kiln/codec'
-import { CommitID } from '@kiln/docid'
 import {
   AbortError, DoctypeRuleError, InvalidCommitError, UnauthorizedSignerError,
   type DocMetadata, type DoctypeFactory, type DoctypeHandler, type DoctypeResult, type GenesisHeader, type VerifiedCommit
 } from '@kiln/interface'
 import { applyJsonPatch, checkJsonSize, cloneJson } from '@kiln/json'
 import { MAX_RULES_BYTES } from './limits.js'
+import { isCommitIdString } from './evaluate.js'
 import { parseRules } from './parse-rules.js'
 
 /** The DocID type code of rules documents: no Ceramic code (0–4), and next to the schema doctype's 64. */
@@ -30,16 +30,6 @@ function checkController (controllers: unknown, what: string): string[] {
   return [controllers[0]]
 }
 
-/** True for a CommitID string: the rules a document follows are pinned to a version. */
-function isCommitId (value: unknown): boolean {
-  if (typeof value !== 'string') return false
-  try {
-    CommitID.fromString(value)
-    return true
-  } catch {
-    return false
-  }
-}
 
 function checkHeader (header: Record<string, unknown>, what: string): void {
   if (header.schema !== undefined) {
@@ -48,7 +38,7 @@ function checkHeader (header: Record<string, unknown>, what: string): void {
   if (header.family !== undefined && typeof header.family !== 'string') {
     throw new InvalidCommitError(`Invalid rules ${what}: \`header.family\` must be a string`, { details: { field: 'family' } })
   }
-  if (header.rules !== undefined && !isCommitId(header.rules)) {
+  if (header.rules !== undefined && !isCommitIdString(header.rules)) {
     throw new InvalidCommitError(`Invalid rules ${what}: \`header.rules\` must be a CommitID string`, { details: { field: 'rules' } })
   }
   if (header.tags !== undefined && (!Array.isArray(header.tags) || !header.tags.every((t) => typeof t === 'string' && t !== ''))) {

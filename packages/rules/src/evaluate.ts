@@ -50,7 +50,8 @@ function checkEvidence (evidence: Readonly<Record<string, string>>): void {
   }
 }
 
-function isCommitIdString (value: unknown): boolean {
+/** True for a CommitID string: what rules and evidence name a document's version by. */
+export function isCommitIdString (value: unknown): boolean {
   if (typeof value !== 'string') return false
   try {
     CommitID.fromString(value)
