@@ -610,6 +610,9 @@ export function describe (err: unknown): string {
  * other engines ignore it. The public method is used whenever the database is not open.
  */
 async function writeBatch (db: Database, operations: Operation[], sync: boolean): Promise<void> {
+  // Nothing to write (a truncation of an empty range): the public method does nothing either, and browser-level's
+  // `_batch` cannot take an empty list.
+  if (operations.length === 0) return
   const direct = (db as unknown as { _batch?: (ops: Operation[], options: { sync: boolean }) => Promise<void> })._batch
   if (db.status === 'open' && typeof direct === 'function') await direct.call(db, operations, { sync })
   else await db.batch(operations, { sync } as Record<string, unknown>)
