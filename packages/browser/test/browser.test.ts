@@ -114,4 +114,28 @@ describe.skipIf(chromium === undefined)('Kiln in headless Chromium', () => {
     expect(results.length).toBeGreaterThan(40)
     expect(results.map((r) => r.name)).toContain('Storage compliance > persistence > continues a log after reopening')
   }, 300_000)
+
+  it('runs examples/browser: creates a DID and a document, applies an update, watches it, and keeps both after a reload', async () => {
+    const example = await browser.newPage()
+    try {
+      await example.goto(`${server.url}/example/`)
+      await example.locator('#state', { hasText: 'created in the browser' }).waitFor()
+      const did = await example.locator('#did').textContent()
+      expect(did).toMatch(/^did:key:z6Mk/)
+      expect(await example.locator('#status').textContent()).toBe('Created the document.')
+
+      await example.locator('#note').fill('signed in the page')
+      await example.locator('button[type=submit]').click()
+      // The state shown comes from node.watch(): it changes once the node has verified and applied the update.
+      await example.locator('#state', { hasText: 'signed in the page' }).waitFor()
+      expect(JSON.parse(await example.locator('#state').textContent() ?? '')).toMatchObject({ content: { note: 'signed in the page', edits: 1 }, commits: 2 })
+
+      await example.reload()
+      await example.locator('#status', { hasText: 'Loaded the document from IndexedDB.' }).waitFor()
+      await example.locator('#state', { hasText: 'signed in the page' }).waitFor()
+      expect(await example.locator('#did').textContent()).toBe(did)
+    } finally {
+      await example.close()
+    }
+  })
 })
