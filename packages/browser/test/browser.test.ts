@@ -1,3 +1,4 @@
+import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 // @ts-expect-error plain JavaScript shared with the benchmark, without types
@@ -15,7 +16,7 @@ interface SuiteResult { name: string, status: 'passed' | 'failed' | 'skipped', e
 describe.skipIf(chromium === undefined)('Kiln in headless Chromium', () => {
   let browser: Browser
   let page: Page
-  let server: { url: string, close: () => Promise<void> }
+  let server: { url: string, suiteFile: string, close: () => Promise<void> }
 
   beforeAll(async () => {
     server = await servePages({ suite: true })
@@ -111,7 +112,11 @@ describe.skipIf(chromium === undefined)('Kiln in headless Chromium', () => {
     const notPassed = results.filter((r) => r.status !== 'passed')
     // Printed on failure: the name and the error of every test that did not pass.
     expect(notPassed).toEqual([])
-    expect(results.length).toBeGreaterThan(40)
+    // Every test the suite defines ran in the page: its names, listed by loading the same bundle in Node.
+    const { listRegistered } = await import(pathToFileURL(server.suiteFile).href) as { listRegistered: () => string[] }
+    const defined = listRegistered()
+    expect(defined.length).toBeGreaterThan(50)
+    expect(results.map((r) => r.name)).toEqual(defined)
     expect(results.map((r) => r.name)).toContain('Storage compliance > persistence > continues a log after reopening')
   }, 300_000)
 
