@@ -72,6 +72,45 @@ describe.skipIf(chromium === undefined)('Kiln in headless Chromium', () => {
     expect(result.content).toEqual({ title: 'first' })
   })
 
+  it('signs and verifies with @noble/curves in a browser whose WebCrypto has no Ed25519', async () => {
+    const noEd25519 = await browser.newPage()
+    try {
+      // Before any script of the page runs: WebCrypto refuses Ed25519 keys, as in a browser without it.
+      await noEd25519.addInitScript(() => {
+        const subtle = globalThis.crypto.subtle
+        const importKey = subtle.importKey.bind(subtle)
+        subtle.importKey = (async (...args: Parameters<typeof subtle.importKey>) => {
+          if ((args[2] as { name?: string })?.name === 'Ed25519') throw new DOMException('Ed25519 is not supported', 'NotSupportedError')
+          return await importKey(...args)
+        }) as typeof subtle.importKey
+      })
+      await noEd25519.goto(`${server.url}/`)
+      await noEd25519.waitForFunction(() => (globalThis as unknown as KilnWindow).kilnReady === true)
+      const result = await noEd25519.evaluate(async () => {
+        const { createNode, tile, browserStorage, keyDidSigner, makeGenesis, createVerifier } = (globalThis as unknown as KilnWindow).kiln
+        const signer = keyDidSigner({ seed: new Uint8Array(32).fill(9) })
+        const genesis = await makeGenesis({ title: 'no webcrypto' }, { deterministic: false }, signer)
+        const verified = await createVerifier().verifyDagJWS(genesis.commit.jws)
+        const { jws } = genesis.commit
+        const sig = jws.signatures[0]!.signature
+        const tampered = { ...jws, signatures: [{ ...jws.signatures[0]!, signature: (sig[5] === 'A' ? sig.slice(0, 5) + 'B' : sig.slice(0, 5) + 'A') + sig.slice(6) }] }
+        const refused = await createVerifier().verifyDagJWS(tampered).then(() => 'accepted', (err: Error) => err.name)
+        const node = await createNode({ doctypes: [tile()], storage: browserStorage({ name: 'fallback-test' }) })
+        try {
+          const created = await node.createDocument('tile', genesis.commit)
+          return { did: signer.did, verifiedDid: verified.did, refused, content: created.state.content }
+        } finally {
+          await node.stop()
+        }
+      })
+      expect(result.verifiedDid).toBe(result.did)
+      expect(result.refused).toBe('InvalidSignatureError')
+      expect(result.content).toEqual({ title: 'no webcrypto' })
+    } finally {
+      await noEd25519.close()
+    }
+  })
+
   it('applies an update, and after a reload loads the document from IndexedDB', async () => {
     const written = await page.evaluate(async () => {
       const { createNode, tile, browserStorage, keyDidSigner, randomSeed, makeGenesis, makeUpdate } = (globalThis as unknown as KilnWindow).kiln
