@@ -22,7 +22,12 @@ const ALLOWED = {
   core: [...BASE, 'signing', 'query', 'rules'],
   'anchor-merkle': [...BASE],
   'http-server': [...BASE, 'signing', 'json'],
-  'http-client': [...BASE]
+  'http-client': [...BASE],
+  // IndexedDB storage: storage-level's abstract-level core (`@kiln/storage-level/abstract`) on browser-level, so the
+  // key layout, batches and queries are one implementation for both engines
+  'storage-browser': [...BASE, 'storage-level'],
+  // the browser bundle: a front end that assembles a node, like the CLI
+  browser: [...BASE, 'signing', 'json', 'query', 'rules', 'core', 'doctype-tile', 'storage-browser']
 }
 
 /** What a package whose name is not listed above may import: a plugin depends on the base packages only. */

@@ -2,16 +2,17 @@ import { CodecError, type Block } from '@kiln/interface'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
+import { includesBytes } from '#platform/bytes'
 import { equalBytes, verifyBlock } from './cid.js'
 
 /** Multicodec code of dag-cbor (unsigned records, Merkle nodes, proofs). */
 export const DAG_CBOR = dagCbor.code
 
 /** The CBOR text string `__proto__` (0x69: text of 9 bytes), a map key no JavaScript object holds as its own. */
-const PROTO_KEY = Buffer.from('695f5f70726f746f5f5f', 'hex')
+const PROTO_KEY = Uint8Array.from([0x69, 0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f])
 
 function holdsProtoKey (bytes: Uint8Array): boolean {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(PROTO_KEY) !== -1
+  return includesBytes(bytes, PROTO_KEY)
 }
 
 /**

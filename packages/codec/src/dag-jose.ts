@@ -5,24 +5,22 @@ import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { cidFromBytes, verifyBlock } from './cid.js'
 import { checkReencodes } from './dag-cbor.js'
+import { fromBase64urlLenient, toBase64url } from '#platform/bytes'
 
 /** Multicodec code of dag-jose (signed records). */
 export const DAG_JOSE = dagJose.code
 
 /**
- * Decodes canonical unpadded base64url with Node's native decoder; anything else (padding, stray characters, spare
+ * Decodes canonical unpadded base64url with Node's native decoder (a portable one in the browser build); anything else (padding, stray characters, spare
  * bits) is a `CodecError`, so one JWS string has exactly one block.
  */
 function fromBase64url (encoded: unknown, field: string): Uint8Array {
   if (typeof encoded !== 'string') throw new CodecError(`JWS ${field} must be a base64url string`)
-  const bytes = Buffer.from(encoded, 'base64url')
-  if (bytes.toString('base64url') !== encoded) throw new CodecError(`JWS ${field} is not canonical unpadded base64url`)
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const bytes = fromBase64urlLenient(encoded)
+  if (toBase64url(bytes) !== encoded) throw new CodecError(`JWS ${field} is not canonical unpadded base64url`)
+  return bytes
 }
 
-function toBase64url (bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')
-}
 
 /**
  * Encodes a general-form DAG-JWS as a dag-jose block with a sha2-256 CID. The block is dag-jose's encoded form

@@ -13,3 +13,8 @@ export { CodecError, InvalidCommitError } from './errors.js'
 export { docStateToJSON, docStateFromJSON, type DocStateJSON } from './state-json.js'
 export { encodeCar, decodeCar } from './car.js'
 export { encodeHeadRecord, decodeHeadRecord } from './head.js'
+/**
+ * Byte helpers the other packages use instead of Buffer, so that they run in a browser too: Node's native codecs in
+ * Node, portable ones in the browser build (package.json `imports`, `browser` condition).
+ */
+export { utf8ByteLength, includesBytes, latin1String } from '#platform/bytes'

@@ -2,6 +2,7 @@ import { CodecError, type Commit, type DagJWS, type SignedCommit } from '@kiln/i
 import { CID } from 'multiformats/cid'
 import { cidFromBytes, parseCID } from './cid.js'
 import { isSignedCommit } from './commit-shape.js'
+import { fromBase64Lenient, fromBase64urlLenient, toBase64, toBase64url } from '#platform/bytes'
 
 /** A signed commit in Ceramic's JSON wire form. */
 export interface SignedCommitJSON {
@@ -19,7 +20,7 @@ const CID_FIELDS = ['id', 'prev', 'proof'] as const
 
 /** Encodes bytes as RFC 4648 base64 without padding, as Ceramic's HTTP API does. */
 export function bytesToBase64 (bytes: Uint8Array): string {
-  return unpadded(bufferOf(bytes).toString('base64'))
+  return unpadded(toBase64(bytes))
 }
 
 /**
@@ -29,14 +30,10 @@ export function bytesToBase64 (bytes: Uint8Array): string {
  */
 export function base64ToBytes (value: unknown, field = 'base64'): Uint8Array {
   if (typeof value !== 'string') throw new CodecError(`${field} must be a base64 string`, { details: { field } })
-  const bytes = Buffer.from(value, 'base64')
-  const again = bytes.toString('base64')
+  const bytes = fromBase64Lenient(value)
+  const again = toBase64(bytes)
   if (again !== value && unpadded(again) !== value) throw new CodecError(`${field} is not valid base64`, { details: { field } })
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-}
-
-function bufferOf (bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return bytes
 }
 
 function unpadded (base64: string): string {
@@ -115,9 +112,8 @@ function signedCommitFromJSON (value: Record<string, unknown>): SignedCommit {
 
 function payloadLink (payload: string): CID {
   // The caller checked the alphabet; a round trip through Node's decoder refuses spare bits and a stray length.
-  const decoded = Buffer.from(payload, 'base64url')
-  if (decoded.toString('base64url') !== payload) throw new CodecError('jws.payload is not valid base64url')
-  const bytes = new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength)
+  const bytes = fromBase64urlLenient(payload)
+  if (toBase64url(bytes) !== payload) throw new CodecError('jws.payload is not valid base64url')
   try {
     return cidFromBytes(bytes, 'jws.payload')
   } catch (err) {

@@ -2,6 +2,7 @@ import {
   DAG_CBOR, DAG_JOSE, asAnchorRecord, asUpdateRecord, decodeJWS, decodeRecord, encodeRecord, isSignedCommit, openSignedCommit, unsignedRecordKind
 } from '@kiln/codec'
 import { CodecError, InvalidCapabilityError, InvalidCommitError, type Block, type Blockstore, type Commit, type DagJWS } from '@kiln/interface'
+import { base64url } from 'multiformats/bases/base64'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 
@@ -87,7 +88,7 @@ export function capabilitiesOf (jws: DagJWS): CID[] {
   const found = new Map<string, CID>()
   for (const signature of jws.signatures) {
     try {
-      const header = JSON.parse(Buffer.from(signature.protected, 'base64url').toString('utf8')) as { cap?: unknown }
+      const header = JSON.parse(new TextDecoder().decode(base64url.baseDecode(signature.protected))) as { cap?: unknown }
       if (typeof header.cap !== 'string' || !header.cap.startsWith('ipfs://')) continue
       const cap = CID.parse(header.cap.slice('ipfs://'.length))
       found.set(cap.toString(), cap)

@@ -1,4 +1,4 @@
-import { DAG_JOSE, decodeJWS, docStateToJSON, verifyBlock } from '@kiln/codec'
+import { DAG_JOSE, decodeJWS, docStateToJSON, includesBytes, verifyBlock } from '@kiln/codec'
 import { DocID, doctypes as knownDoctypes, isCommitID, isDocOrCommitID, parseDocOrCommitID, type CommitID } from '@kiln/docid'
 import {
   AbortError, DocumentNotFoundError, InvalidCommitError, KilnError, NodeStoppedError,
@@ -406,7 +406,7 @@ class Node implements KilnNode {
     for (const [n, { i, envelope, link }] of links.entries()) {
       const bytes = payloads[n]
       if (bytes === undefined) continue
-      if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(SCHEMA_FIELD)) oneByOne.add(i)
+      if (includesBytes(bytes, SCHEMA_FIELD)) oneByOne.add(i)
       else out[i] = [envelope, { cid: link, bytes }]
     }
     for (const i of oneByOne) {
@@ -764,4 +764,4 @@ async function genesisFactsOf (genesis: CID, blocks: Pick<Blockstore, 'get'>): P
 const MAX_SCHEMA_LOG_SENT = 1_000
 
 /** The dag-cbor bytes of the text `schema`: a payload without them names no schema. */
-const SCHEMA_FIELD = Buffer.from([0x66, ...Buffer.from('schema')])
+const SCHEMA_FIELD = Uint8Array.from([0x66, ...new TextEncoder().encode('schema')])

@@ -2,9 +2,9 @@ import { bytesToBase64, encodeRecord, signRecord, type SignedBlocks } from '@kil
 import type { CommitID } from '@kiln/docid'
 import { cloneJson } from '@kiln/json'
 import { InvalidCommitError, UnauthorizedSignerError, type Block, type DIDSigner, type GenesisHeader, type GenesisRecord } from '@kiln/interface'
-import { randomBytes } from 'node:crypto'
 import { checkTileContent, type TileContent } from './content.js'
 import { checkGenesisHeader } from './header.js'
+import { randomBytes } from '@noble/hashes/utils'
 
 /** What a client signs with: a DID and its DAG-JWS maker (a `keyDidSigner` will do). */
 export type TileSigner = Pick<DIDSigner, 'did' | 'createDagJWS'>

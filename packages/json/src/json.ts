@@ -1,5 +1,6 @@
 import { DoctypeRuleError } from '@kiln/interface'
 import { CID } from 'multiformats/cid'
+import { utf8ByteLength } from '@kiln/codec'
 
 /** Deepest nesting a JSON value may have; deeper values would overflow the stack of recursive JSON code. */
 export const MAX_JSON_DEPTH = 1000
@@ -92,7 +93,7 @@ export function kindOfJson (value: unknown): string {
  * does not change the length, so every node reaches the same verdict.
  */
 export function checkJsonSize (value: unknown, maxBytes: number, what: string): void {
-  const size = Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8')
+  const size = utf8ByteLength(JSON.stringify(value) ?? '')
   if (size > maxBytes) {
     throw new DoctypeRuleError(`${what} is ${size} bytes as JSON, more than the limit of ${maxBytes} bytes`, { details: { size, limit: maxBytes } })
   }

@@ -8,6 +8,7 @@ import { checkPlainJson, kindOfJson } from './json.js'
 import { compileLinearPattern, type LinearPattern } from './linear-pattern.js'
 import { parseSchemaRef } from './schema-ref.js'
 import { replaceUniqueItems } from './unique-items.js'
+import { utf8ByteLength } from '@kiln/codec'
 
 /** `$schema` of JSON Schema draft 2020-12, the draft used when a schema names none. */
 export const DRAFT_2020_12 = 'https://json-schema.org/draft/2020-12/schema'
@@ -158,7 +159,7 @@ function shapeOf (value: unknown): { depth: number, nodes: number } {
 
 /** Refuses a schema too large, too deep or with too many parts to compile in bounded time. */
 function checkSchemaBounds (schema: object, name: string): void {
-  const bytes = Buffer.byteLength(JSON.stringify(schema), 'utf8')
+  const bytes = utf8ByteLength(JSON.stringify(schema))
   if (bytes > MAX_SCHEMA_BYTES) {
     throw new SchemaValidationError(`${name} is ${bytes} bytes as JSON, more than the ${MAX_SCHEMA_BYTES} bytes a schema may have`, {
       details: { size: bytes, limit: MAX_SCHEMA_BYTES }
@@ -222,7 +223,7 @@ function compilePatterns (schema: object): Map<string, LinearPattern> {
 /** The UTF-8 length of `content`'s JSON, which sizes its validation budget. */
 function contentBytes (content: unknown): number {
   try {
-    return Buffer.byteLength(JSON.stringify(content) ?? '', 'utf8')
+    return utf8ByteLength(JSON.stringify(content) ?? '')
   } catch (err) {
     if (!(err instanceof RangeError)) throw err
     throw new LimitExceededError('the content nests too deep to be measured', { details: { reason: 'depth' } })

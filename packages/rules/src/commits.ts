@@ -1,9 +1,9 @@
 import { bytesToBase64, signRecord, type SignedBlocks } from '@kiln/codec'
 import { InvalidCommitError, UnauthorizedSignerError, type DIDSigner, type DocState, type GenesisHeader, type GenesisRecord, type UpdateRecord } from '@kiln/interface'
 import { cloneJson, diffJson, type JsonPatchOperation } from '@kiln/json'
-import { randomBytes } from 'node:crypto'
 import { RULES_DOCTYPE_CODE, type RulesContent } from './doctype.js'
 import { parseRules } from './parse-rules.js'
+import { randomBytes } from '@noble/hashes/utils'
 
 /** What a client signs rules commits with: a DID and its DAG-JWS maker (a `keyDidSigner` will do). */
 export type RulesSigner = Pick<DIDSigner, 'did' | 'createDagJWS'>

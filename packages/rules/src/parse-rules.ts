@@ -6,6 +6,7 @@ import { EVIDENCE_NAME, MAX_LIST, MAX_RULES, MAX_RULES_BYTES, MAX_RULES_DEPTH, M
 import { escapeSegment, pointerSegments } from './pointer.js'
 import { compileRuleSchema } from './schemas.js'
 import type { EvidenceCondition, HowClause, PatchOpName, Rule, RuleSet, WhenClause, WhoClause } from './types.js'
+import { utf8ByteLength } from '@kiln/codec'
 
 const OPS: readonly PatchOpName[] = ['add', 'remove', 'replace', 'move', 'copy', 'test']
 
@@ -56,7 +57,7 @@ function checkJsonShape (value: unknown): void {
       stack.push([(node as Json)[key], `${path}/${escapeSegment(key)}`, depth + 1])
     }
   }
-  const bytes = Buffer.byteLength(JSON.stringify(value), 'utf8')
+  const bytes = utf8ByteLength(JSON.stringify(value))
   if (bytes > MAX_RULES_BYTES) invalid('', `the rules are ${bytes} bytes as JSON, more than the ${MAX_RULES_BYTES} bytes allowed`)
 }
 

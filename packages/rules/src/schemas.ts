@@ -1,9 +1,11 @@
-import { createHash } from 'node:crypto'
 import { InvalidRulesError, isKilnError } from '@kiln/interface'
 import { schemaValidator, type ContentValidator, type SchemaIssue } from '@kiln/json'
 import { MAX_PATTERN_CHARS, MAX_SCHEMA_BYTES, SCHEMA_CACHE_SIZE } from './limits.js'
 import { escapeSegment } from './pointer.js'
 import type { RuleSchema } from './types.js'
+import { utf8ByteLength } from '@kiln/codec'
+import { sha256 } from '@noble/hashes/sha2'
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils'
 
 // One ajv setup for the process: `@kiln/json`'s, whose patterns run on RE2 and whose validation is metered.
 const validator = schemaValidator({ cacheSize: 1 })
@@ -74,10 +76,10 @@ export function compileRuleSchema (schema: unknown, path: string): RuleSchema {
     invalid(path, 'a JSON Schema must be an object')
   }
   const text = canonicalJson(schema)
-  const bytes = Buffer.byteLength(text, 'utf8')
+  const bytes = utf8ByteLength(text)
   if (bytes > MAX_SCHEMA_BYTES) invalid(path, `the schema is ${bytes} bytes as JSON, more than the ${MAX_SCHEMA_BYTES} a rule's schema may have`)
   checkSchemaSafety(schema, path)
-  const hash = createHash('sha256').update(text).digest('hex')
+  const hash = bytesToHex(sha256(utf8ToBytes(text)))
   if (!compiled.has(hash)) {
     try {
       remember(hash, validator.compile(schema, 'the schema'))

@@ -1,5 +1,6 @@
 import { CodecError, InvalidSignatureError, type DagJWS, type DIDSigner, type SignatureAlgorithm } from '@kiln/interface'
 import { CID } from 'multiformats/cid'
+import { fromBase64urlLenient, toBase64url } from '#platform/base64url'
 
 const utf8Encoder = new TextEncoder()
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
@@ -162,9 +163,9 @@ function decodePayload (encoded: string): CID {
   }
 }
 
-/** Unpadded base64url, with Node's native encoder. */
+/** Unpadded base64url: Node's native encoder, or a portable one in the browser build (`#platform/base64url`). */
 function encodeBase64url (bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')
+  return toBase64url(bytes)
 }
 
 /**
@@ -172,11 +173,11 @@ function encodeBase64url (bytes: Uint8Array): string {
  * over any other spelling of the same bytes would stop verifying once the envelope is stored and read back.
  */
 function decodeBase64url (encoded: string, what: string): Uint8Array {
-  // Node's decoder (native, and lenient: it skips characters outside the alphabet) followed by the canonical
-  // re-encoding check, which refuses everything the lenient decoder let through.
-  const bytes = Buffer.from(encoded, 'base64url')
-  if (bytes.toString('base64url') !== encoded) {
+  // Node's decoder (native, and lenient: it skips characters outside the alphabet), or the browser build's, followed
+  // by the canonical re-encoding check, which refuses everything the decoder let through.
+  const bytes = fromBase64urlLenient(encoded)
+  if (toBase64url(bytes) !== encoded) {
     throw new InvalidSignatureError(`JWS ${what} is not canonical unpadded base64url: ${JSON.stringify(encoded.slice(0, 80))}`)
   }
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return bytes
 }

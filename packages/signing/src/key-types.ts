@@ -1,8 +1,8 @@
-import { createPrivateKey, createPublicKey, sign as opensslSign, verify as opensslVerify, type KeyObject } from 'node:crypto'
 import { ed25519 } from '@noble/curves/ed25519'
 import { secp256k1 } from '@noble/curves/secp256k1'
 import { sha256 } from '@noble/hashes/sha2'
 import type { SignatureAlgorithm } from '@kiln/interface'
+import { ed25519Signer, ed25519Verify } from '#platform/ed25519'
 
 /** The key types a `did:key` signer can hold. */
 export type KeyType = 'ed25519' | 'secp256k1'
@@ -14,42 +14,20 @@ interface KeyTypeSpec {
   multicodec: number
   publicKey (seed: Uint8Array): Uint8Array
   /** Prepares the private key once and returns the function that signs with it. */
-  signerFor (seed: Uint8Array): (signingInput: Uint8Array) => Uint8Array
+  signerFor (seed: Uint8Array): (signingInput: Uint8Array) => Uint8Array | Promise<Uint8Array>
   verify (publicKey: Uint8Array, signingInput: Uint8Array, signature: Uint8Array): boolean | Promise<boolean>
   isValidPublicKey (publicKey: Uint8Array): boolean
-}
-
-// Ed25519 signing and verification run in OpenSSL (node:crypto): about 20 times the rate of the pure-JS curve on
-// Node 20 (see `npm run bench`), which is what bounds a node's ingest rate. Keys are wrapped in their PKCS#8 / SPKI
-// DER prefixes, nothing more.
-const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
-const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
-const publicKeyObjects = new Map<string, KeyObject>()
-const PUBLIC_KEY_CACHE = 1024
-
-function ed25519PublicKeyObject (publicKey: Uint8Array): KeyObject {
-  const id = Buffer.from(publicKey).toString('hex')
-  let key = publicKeyObjects.get(id)
-  if (key === undefined) {
-    key = createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, publicKey]), format: 'der', type: 'spki' })
-    if (publicKeyObjects.size >= PUBLIC_KEY_CACHE) publicKeyObjects.delete(publicKeyObjects.keys().next().value!)
-    publicKeyObjects.set(id, key)
-  }
-  return key
 }
 
 const ed25519Spec: KeyTypeSpec = {
   alg: 'EdDSA',
   multicodec: 0xed,
   publicKey: (seed) => ed25519.getPublicKey(seed),
-  signerFor: (seed) => {
-    const key = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' })
-    return (input) => new Uint8Array(opensslSign(null, input, key))
-  },
-  // RFC 8032 verification (OpenSSL). Public keys were already checked to be valid points when the DID was resolved.
-  // The synchronous form: a verifier pool's workers call it in a loop over a batch. Concurrent commits spread over
-  // the machine's cores through that pool (verifier-pool.ts), not through libuv's thread pool.
-  verify: (publicKey, input, signature) => signature.length === 64 && opensslVerify(null, input, ed25519PublicKeyObject(publicKey), signature),
+  // The curve operations come from the platform module (`#platform/ed25519`, chosen by package.json conditions):
+  // OpenSSL through node:crypto in Node, WebCrypto with a @noble/curves fallback in a browser.
+  signerFor: (seed) => ed25519Signer(seed),
+  // RFC 8032 verification. Public keys were already checked to be valid points when the DID was resolved.
+  verify: (publicKey, input, signature) => ed25519Verify(publicKey, input, signature),
   isValidPublicKey: (publicKey) => publicKey.length === 32 && ed25519.utils.isValidPublicKey(publicKey)
 }
 
@@ -83,23 +61,6 @@ export const keyTypes: Readonly<Record<KeyType, KeyTypeSpec>> = Object.freeze({
   ed25519: ed25519Spec,
   secp256k1: secp256k1Spec
 })
-
-/**
- * Ed25519 verification in OpenSSL on libuv's thread pool (the callback form of `crypto.verify`): the calling thread
- * only queues it, so concurrent verifications run on the pool's threads, beside the caller.
- */
-export async function verifyEd25519OffThread (publicKey: Uint8Array, signingInput: Uint8Array, signature: Uint8Array): Promise<boolean> {
-  if (signature.length !== 64) return false
-  let key: KeyObject
-  try {
-    key = ed25519PublicKeyObject(publicKey)
-  } catch {
-    return false
-  }
-  return await new Promise((resolve) => {
-    opensslVerify(null, signingInput, key, signature, (err, ok) => { resolve(err === null && ok) })
-  })
-}
 
 /** The key type that signs with a JOSE alg. */
 export function keyTypeOfAlg (alg: SignatureAlgorithm): KeyTypeSpec {

@@ -30,7 +30,7 @@ export function keyDidSigner (init: KeyDidSignerInit): DIDSigner {
   // did:key documents name their one signing key by the multibase key itself: did:key:z…#z…
   const kid = `${did}#${did.slice('did:key:'.length)}`
   const signWithKey = spec.signerFor(seed)
-  const sign = async (signingInput: Uint8Array): Promise<Uint8Array> => signWithKey(signingInput)
+  const sign = async (signingInput: Uint8Array): Promise<Uint8Array> => await signWithKey(signingInput)
   const signer: DIDSigner = {
     did,
     kid,

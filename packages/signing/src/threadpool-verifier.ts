@@ -1,5 +1,6 @@
 import type { SignatureAlgorithm } from '@kiln/interface'
-import { verifyEd25519OffThread, verifySignature } from './key-types.js'
+import { verifyEd25519OffThread } from '#platform/ed25519'
+import { verifySignature } from './key-types.js'
 import { verifierWithCheck, type KilnVerifier, type VerifierInit } from './verifier.js'
 
 /**

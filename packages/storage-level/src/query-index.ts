@@ -7,6 +7,7 @@ import {
   decodeTimeKey, docIdAfter, indexRecordKey, indexRecordRange, prefixRange, termKey, termPrefix, timeKey, timeRange, timeSpan,
   type KeyRange, type TermField, type TimeField
 } from './key-layout.js'
+import { latin1String } from '@kiln/codec'
 
 /** How many examined records one query may cost by default (see `LevelStorageInit.maxScan`). */
 export const DEFAULT_MAX_SCAN = 10_000
@@ -63,7 +64,7 @@ export function indexedKeysOf (docId: string, record: DocIndexRecord): IndexedKe
 
 /** A key as a string that compares equal exactly when the bytes do. */
 function keyString (key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
+  return latin1String(key)
 }
 
 /** An index record as stored under its `x` key. */
