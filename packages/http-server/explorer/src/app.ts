@@ -301,4 +301,9 @@ function search (event: SubmitEvent): void {
 
 document.getElementById('search')!.addEventListener('submit', search)
 window.addEventListener('hashchange', route)
+// A link to the view already in the address bar changes no hash: show that view again all the same.
+document.addEventListener('click', (event) => {
+  const link = (event.target as Element | null)?.closest('a[href^="#"]')
+  if (link !== null && link !== undefined && link.getAttribute('href') === location.hash) route()
+})
 route()
