@@ -131,7 +131,8 @@ function signerOf (value: Record<string, unknown> | undefined): string | undefin
 }
 
 function field (name: string, ...value: Child[]): HTMLElement[] {
-  return [h('dt', {}, name), h('dd', {}, ...(value.length === 0 ? ['—'] : value))]
+  const shown = value.filter((v) => v !== null && v !== undefined && v !== false && v !== '')
+  return [h('dt', {}, name), h('dd', {}, ...(shown.length === 0 ? ['—'] : shown))]
 }
 
 function metadataView (meta: StateJSON['metadata'], state: StateJSON): HTMLElement {
