@@ -79,6 +79,8 @@ export async function checkBlockHash (cid: string, block: Uint8Array): Promise<s
   const parts = parseCid(bytes)
   if ('reason' in parts) return `${cid} is ${parts.reason}`
   if (parts.hash !== SHA2_256) return `${cid} uses hash 0x${parts.hash.toString(16)}, not sha2-256`
+  // Browsers give WebCrypto only to secure contexts: loopback (127.0.0.1, localhost) or HTTPS.
+  if (globalThis.crypto?.subtle === undefined) return 'this page has no WebCrypto to hash with: open it at http://127.0.0.1 or over HTTPS'
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', block.slice()))
   if (digest.length !== parts.digest.length || digest.some((byte, i) => byte !== parts.digest[i])) {
     return `the bytes of block ${cid} do not hash to its CID`
