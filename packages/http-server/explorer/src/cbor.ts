@@ -58,7 +58,7 @@ export function decodeCbor (bytes: Uint8Array): Decoded {
     switch (major) {
       case 0: return argument(info)
       case 1: { const n = argument(info); return typeof n === 'bigint' ? -1n - n : -1 - n }
-      case 2: return take(length(info)).slice()
+      case 2: return Uint8Array.from(take(length(info)))
       case 3: return new TextDecoder('utf-8', { fatal: true }).decode(take(length(info)))
       case 4: {
         const n = length(info)
@@ -88,8 +88,9 @@ export function decodeCbor (bytes: Uint8Array): Decoded {
         if (info === 20) return false
         if (info === 21) return true
         if (info === 22) return null
-        if (info === 27) return new DataView(take(8).slice().buffer).getFloat64(0)
-        if (info === 26) return new DataView(take(4).slice().buffer).getFloat32(0)
+        // A view at the bytes' own offset: `bytes` may be a window into a larger buffer.
+        if (info === 27) { const b = take(8); return new DataView(b.buffer, b.byteOffset, 8).getFloat64(0) }
+        if (info === 26) { const b = take(4); return new DataView(b.buffer, b.byteOffset, 4).getFloat32(0) }
         return fail(`simple value ${info}`)
       }
     }
