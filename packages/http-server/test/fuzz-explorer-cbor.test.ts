@@ -1,13 +1,15 @@
 import { decodeRecord, encodeRecord } from '@kiln/codec'
 import { CodecError } from '@kiln/interface'
-import { fc, fuzzInputs, fuzzSeed, fuzzTest, mutatedBytes } from '@kiln/interface-tests/fuzz'
+import { fc, fuzzInputs, fuzzSeed, fuzzTest, mutatedBytes, mutatedString } from '@kiln/interface-tests/fuzz'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { describe, expect, it } from 'vitest'
 import { decodeCbor, isCidLink } from '../dist/explorer/cbor.js'
+import { cidFromString, cidToString, parseCid } from '../dist/explorer/cid.js'
 
-// The explorer page's own DAG-CBOR decoder (explorer/src/cbor.ts, run here as the browser runs it) under seeded bytes:
-// it never throws, and whatever it accepts that @kiln/codec's strict decoder also accepts, it reads as the same value.
+// The explorer page's own decoders, run here as the browser runs them, under seeded inputs: its DAG-CBOR decoder
+// (explorer/src/cbor.ts) never throws, and whatever it accepts that @kiln/codec's strict decoder also accepts, it reads
+// as the same value; its CID strings (explorer/src/cid.ts) read as multiformats reads them.
 
 /** A value in a form both decoders' results compare in: CIDs as their string, integers as decimal text. */
 function normal (value: unknown): unknown {
@@ -71,6 +73,33 @@ describe('the explorer page\'s DAG-CBOR decoder', () => {
       let strict: unknown
       try { strict = await decodeRecord(bytes) } catch { return } // the page is laxer (key order, minimal lengths): the hash is what it trusts
       expect(normal(value)).toEqual(normal(strict))
+    }
+  })
+})
+
+describe('the explorer page\'s CID strings', () => {
+  const valid = [...CIDS.map((cid) => cid.toString()), 'bagcqcerahchozkrohmvfbn3w7bmwfmr4wkja3jrftx7cmtiyu24ubwfas6sa', 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku']
+  fuzzTest<string>({
+    name: 'explorer.cid.parse',
+    inputs: fuzzInputs(fc.constantFrom(...valid), mutatedString, fc.oneof(fc.string({ maxLength: 70 }), fc.stringMatching(/^b[a-z2-7]{0,70}$/))),
+    run: (text) => {
+      const bytes = cidFromString(text)
+      if (bytes === undefined) throw new CodecError(`not base32: ${text}`)
+      const parts = parseCid(bytes)
+      if ('reason' in parts) throw new CodecError(parts.reason)
+      return { bytes, parts }
+    },
+    errors: ['CodecError'],
+    accepted: (text, result) => {
+      // What it accepts is a CIDv1 whose digest multiformats reads the same from the same bytes.
+      const { bytes, parts } = result as { bytes: Uint8Array, parts: { digest: Uint8Array, codec: number } }
+      const cid = CID.decode(bytes)
+      expect(cid.version).toBe(1)
+      expect(cid.code).toBe(parts.codec)
+      expect([...cid.multihash.digest]).toEqual([...parts.digest])
+      // and it writes those bytes back as the canonical string
+      expect(cidToString(bytes)).toBe(cid.toString())
+      if (text === cid.toString()) expect(cidFromString(cidToString(bytes))).toEqual(bytes)
     }
   })
 })
