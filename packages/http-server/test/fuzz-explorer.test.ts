@@ -3,9 +3,9 @@ import { fileURLToPath } from 'node:url'
 import { fuzzTest, mutatedString } from '@kiln/interface-tests/fuzz'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { afterAll, describe, expect } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { makeDocuments } from './fixtures/fuzz-documents.js'
-import { fc, fuzzServer, idSegments, encodeSegment, oddHeaders, paramOf, request, type Answer, type IdSegment, ROUTE_FUZZ_RUNS } from './fixtures/fuzz-http.js'
+import { fc, fuzzServer, idSegments, encodeSegment, oddHeaders, paramOf, request, send, type Answer, type IdSegment, ROUTE_FUZZ_RUNS } from './fixtures/fuzz-http.js'
 
 // The explorer's routes (GET / and GET /explorer/:file) and the raw block route (GET /api/v0/kiln/blocks/:cid) under
 // fuzzed paths, ids, queries and headers: a 200 is only ever a file of the page or a stored block whose bytes hash to
@@ -25,6 +25,33 @@ const FILES = new Map<string, Uint8Array>([
 const SERVED_UNDER_EXPLORER = [...FILES.keys()].filter((name) => name !== 'index.html')
 
 interface PathInput { path: string, headers: Record<string, string> }
+
+describe('the explorer\'s answers', () => {
+  it('serves the page with a policy that lets it load nothing from elsewhere', async () => {
+    const page = await server.api.inject({ method: 'GET', url: '/' })
+    expect(page.statusCode).toBe(200)
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8')
+    expect(page.headers['content-security-policy']).toContain("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'")
+    expect(page.headers['x-content-type-options']).toBe('nosniff')
+    // Every file the page names is served from this node.
+    const named = [...page.body.matchAll(/(?:src|href)="(\/explorer\/[^"]+)"/g)].map((m) => m[1]!)
+    expect(named).toEqual(['/explorer/explorer.css', '/explorer/app.js'])
+    for (const url of named) expect((await server.api.inject({ method: 'GET', url })).statusCode, url).toBe(200)
+  })
+
+  it('is a 404 like any unknown route when the server is built with explorer: false', async () => {
+    const off = await fuzzServer({ explorer: false })
+    try {
+      for (const url of ['/', '/explorer/app.js']) {
+        const answer = await send(off.api, { method: 'GET', url })
+        expect(answer.status, url).toBe(404)
+        expect(answer.json).toEqual({ error: `No route GET ${url}`, name: 'InvalidRequestError' })
+      }
+    } finally {
+      await off.close()
+    }
+  })
+})
 
 describe('GET / and GET /explorer/:file', () => {
   const names = fc.oneof(
