@@ -150,8 +150,9 @@ describe.skipIf(skipReason !== undefined)(`the explorer in Chromium (${chromiumP
     const message = page.locator('#message.error')
     await message.waitFor()
     expect(await message.innerText()).toBe('"<script>garbage!</script>" is not a DocID or CommitID: expected a string like k2t6wyfsu4pg…')
-    // Focus goes back to the search field to correct it.
+    // Focus goes back to the search field to correct it, and shows where it is.
     expect(await page.evaluate<string>('document.activeElement?.id')).toBe('search-input')
+    expect(await page.evaluate<string>('getComputedStyle(document.activeElement).outlineStyle')).toBe('solid')
   })
 
   it('shows the node: status, chains and recent documents', async () => {
