@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { mockAnchor } from '@kiln/anchor-mock'
 import { docStateFromJSON } from '@kiln/codec'
 import { createNode, memoryStorage, type KilnNode } from '@kiln/core'
-import { DocID } from '@kiln/docid'
+import { CommitID, DocID, parseDocOrCommitID } from '@kiln/docid'
 import { tile } from '@kiln/doctype-tile'
 import { httpApi, type HttpApi } from '@kiln/http-server'
 import type { Storage, StorageFactory } from '@kiln/interface'
@@ -103,7 +103,7 @@ describe.skipIf(skipReason !== undefined)(`the explorer in Chromium (${chromiumP
     await page.setViewportSize({ width: 1280, height: 800 })
   })
 
-  it('shows a new commit as it lands, without a reload', async () => {
+  it('shows a new commit as it lands, without a reload, and a CommitID as a past state', async () => {
     const id = await anchoredTile({ title: 'before' })
     await page.goto(`${api.url}/#/doc/${id}`)
     await page.locator('#live.on').waitFor()
@@ -116,6 +116,14 @@ describe.skipIf(skipReason !== undefined)(`the explorer in Chromium (${chromiumP
     await page.locator('#content', { hasText: 'after the update' }).waitFor()
     expect(await page.locator('#log li.commit').count()).toBe(3)
     expect(await page.evaluate<number>('window.kilnMark')).toBe(42)
+
+    // A CommitID shows the document as of that commit, and does not follow it.
+    const genesis = new CommitID(0, parseDocOrCommitID(id).baseID.cid, state.log[0]!.cid).toString()
+    await page.getByLabel('Search by DocID or CommitID').fill(genesis)
+    await page.keyboard.press('Enter')
+    await page.locator('#content', { hasText: 'before' }).waitFor()
+    expect(await page.locator('#log li.commit').count()).toBe(1)
+    await page.locator('#live', { hasText: 'A past state (a CommitID): not live.' }).waitFor()
   })
 
   it('shows ✗ with the reason for a document whose stored Merkle node was tampered with', async () => {

@@ -225,7 +225,7 @@ async function showDocument (id: string): Promise<void> {
   await render(loaded.value.state)
 
   // A CommitID shows one state of the past: nothing to follow.
-  if (docId !== normalizeId(id) && !isDocId(id)) { live.textContent = 'A past state: not live.'; return }
+  if (docId !== normalizeId(id)) { live.textContent = 'A past state (a CommitID): not live.'; return }
   const events = new EventSource(`${API}/kiln/streams/${encodeURIComponent(docId)}/watch`)
   let tip = loaded.value.state.log.at(-1)?.cid
   let rendering = Promise.resolve()
