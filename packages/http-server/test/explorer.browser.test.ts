@@ -16,8 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { call, createTile, updateJSON, waitForAnchored } from './fixtures/harness.js'
 
 // The explorer in a real Chromium (Debian's, driven by playwright-core), against a real node and HTTP API on
-// 127.0.0.1: content, log and a verified anchor proof; a new commit without a reload; a tampered Merkle node; an
-// unknown DocID; a garbage search. Screenshots go to SCREENSHOTS for people to look at.
+// 127.0.0.1: content, log and a verified anchor proof; a new commit without a reload; a CommitID; links and backlinks;
+// a tampered Merkle node; an unknown DocID; a garbage search; the node. Screenshots go to SCREENSHOTS for people to look at.
 
 const SCREENSHOTS = join(tmpdir(), 'kiln-explorer-screenshots')
 const skipReason = noChromiumReason()
@@ -124,6 +124,18 @@ describe.skipIf(skipReason !== undefined)(`the explorer in Chromium (${chromiumP
     await page.locator('#content', { hasText: 'before' }).waitFor()
     expect(await page.locator('#log li.commit').count()).toBe(1)
     await page.locator('#live', { hasText: 'A past state (a CommitID): not live.' }).waitFor()
+  })
+
+  it('lists links and backlinks as links to follow', async () => {
+    const target = await anchoredTile({ title: 'linked to' })
+    const { streamId: source } = await createTile(api.url, { title: 'links out', ref: `ceramic://${target}` })
+    await page.goto(`${api.url}/#/doc/${target}`)
+    const backlink = page.locator('#backlinks-section a', { hasText: source })
+    await backlink.waitFor()
+    await backlink.click()
+    await page.locator('#content', { hasText: 'links out' }).waitFor()
+    expect(page.url()).toBe(`${api.url}/#/doc/${source}`)
+    expect(await page.locator('#links-section a').allTextContents()).toEqual([target])
   })
 
   it('shows ✗ with the reason for a document whose stored Merkle node was tampered with', async () => {
