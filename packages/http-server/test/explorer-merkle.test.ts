@@ -1,10 +1,13 @@
+import { createHash } from 'node:crypto'
 import { encodeRecord } from '@kiln/codec'
 import type { Block } from '@kiln/interface'
+import { fc } from '@kiln/interface-tests/fuzz'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { cidFromString, cidToString, fromBase32, toBase32 } from '../dist/explorer/cid.js'
 import { verifyAnchor, type AnchorCommitJSON } from '../dist/explorer/merkle.js'
+import { sha256 as pageSha256 } from '../dist/explorer/sha256.js'
 
 // The explorer page's anchor check (explorer/src/merkle.ts, run as the browser runs it) over trees built the way
 // @kiln/anchor-merkle builds them: ✓ for a path that holds, and each ✗ with its reason.
@@ -87,5 +90,29 @@ describe('the explorer page\'s Merkle check', () => {
     expect(fromBase32(toBase32(new Uint8Array([0, 1, 2, 255, 254])))).toEqual(new Uint8Array([0, 1, 2, 255, 254]))
     expect(cidFromString('zQm')).toBeUndefined()
     expect(fromBase32('b!')).toBeUndefined()
+  })
+
+  it('hashes as SHA-256 without WebCrypto, for a page opened over plain HTTP', async () => {
+    // Lengths around the 64-byte block and its 56-byte padding boundary, and larger.
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+      expect(Buffer.from(pageSha256(bytes)).toString('hex')).toBe(createHash('sha256').update(bytes).digest('hex'))
+    }), { seed: 20261202, numRuns: 2000 })
+    for (const length of [0, 55, 56, 63, 64, 65, 119, 120, 128]) {
+      const bytes = new Uint8Array(length).fill(0x61)
+      expect(Buffer.from(pageSha256(bytes)).toString('hex'), String(length)).toBe(createHash('sha256').update(bytes).digest('hex'))
+    }
+    // The whole check with no crypto.subtle: ✓ and ✗ as with it.
+    vi.stubGlobal('crypto', {})
+    try {
+      const t = await tree()
+      expect(await verifyAnchor({ prev: t.leaves[1]!.toString(), proof: t.proof.cid.toString(), path: '0/1' }, fetchFrom(t.blocks))).toEqual({ ok: true, steps: 2 })
+      const altered = Uint8Array.from(t.root.bytes)
+      altered[0]! ^= 1
+      t.blocks.set(t.root.cid.toString(), altered)
+      expect(await verifyAnchor({ prev: t.leaves[1]!.toString(), proof: t.proof.cid.toString(), path: '0/1' }, fetchFrom(t.blocks)))
+        .toEqual({ ok: false, reason: `Merkle node at depth 0: the bytes of block ${t.root.cid.toString()} do not hash to its CID` })
+    } finally {
+      vi.unstubAllGlobals()
+    }
   })
 })
