@@ -185,6 +185,7 @@ describe.skipIf(skipReason !== undefined)(`the explorer in Chromium (${chromiumP
     await page.screenshot({ path: join(SCREENSHOTS, 'node-desktop-1280x800.png'), fullPage: true })
     await page.setViewportSize({ width: 390, height: 844 })
     await page.screenshot({ path: join(SCREENSHOTS, 'node-phone-390x844.png'), fullPage: true })
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390)
     await page.setViewportSize({ width: 1280, height: 800 })
   })
 })
