@@ -39,6 +39,12 @@ describe('project references', () => {
     expect(checkReferences(root)).toEqual(['@kiln/b references packages/a but does not depend on it'])
   })
 
+  it('accepts a reference to a sub-project inside the package itself', () => {
+    const root = workspace({ a: {}, b: { refs: ['b/page'] } }, ['a', 'b'])
+    made.push(root)
+    expect(checkReferences(root)).toEqual([])
+  })
+
   it('reports a package the root tsconfig does not build', () => {
     const root = workspace({ a: {}, b: {} }, ['a'])
     made.push(root)

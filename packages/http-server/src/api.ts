@@ -24,6 +24,8 @@ export interface HttpApiInit {
   adminDids?: string[]
   /** CORS, via `@fastify/cors`; off when absent. `origin` as `@fastify/cors` takes it. */
   cors?: { origin: string | string[] | boolean }
+  /** The explorer page at `/` and `/explorer/*` (docs/explorer.md); on unless `false`. */
+  explorer?: boolean
   /**
    * Largest request body in bytes (default 1 MiB) of every route but the CAR import; a bigger one is refused with 413
    * `RequestTooLargeError` before it is parsed.

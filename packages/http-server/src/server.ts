@@ -12,7 +12,9 @@ import { InvalidHttpApiOptionError } from './errors.js'
 import { RateLimiter } from './rate-limit.js'
 import { clientOf, rateLimitHook } from './route-limits.js'
 import { adminRoutes } from './routes/admin.js'
+import { blockRoutes } from './routes/blocks.js'
 import { commitRoutes } from './routes/commits.js'
+import { explorerRoutes } from './routes/explorer.js'
 import { kilnRoutes } from './routes/kiln.js'
 import { multiqueryRoutes } from './routes/multiqueries.js'
 import { nodeRoutes } from './routes/node.js'
@@ -167,6 +169,8 @@ export class HttpServer implements HttpApi {
         importBodyLimit,
         logger
       })
+      blockRoutes(routes, node)
+      if (init.explorer !== false) explorerRoutes(routes)
     })
   }
 

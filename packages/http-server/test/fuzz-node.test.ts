@@ -1,14 +1,15 @@
 import { mockAnchor } from '@kiln/anchor-mock'
 import { parseDocOrCommitID } from '@kiln/docid'
 import { fuzzTest, mutatedString } from '@kiln/interface-tests/fuzz'
+import { CID } from 'multiformats/cid'
 import { afterAll, describe, expect } from 'vitest'
 import { idsOf, makeDocuments } from './fixtures/fuzz-documents.js'
 import { fc, fuzzServer, jsonBodies, oddHeaders, request, type Answer, type Body, ROUTE_FUZZ_RUNS } from './fixtures/fuzz-http.js'
 import { admin } from './fixtures/harness.js'
 
 // The node routes (GET /node/chains, GET /node/healthcheck, GET /kiln/node) under fuzzed queries, headers and bodies, and the router
-// itself under random paths and methods: anything but a route of the API is a named 404 (or a 400 for a URL that does
-// not decode), never a 2xx.
+// itself under random paths and methods: anything but a route of the API (or the explorer's page and files) is a named
+// 404 (or a 400 for a URL that does not decode), never a 2xx.
 
 // An anchor service that mines only once an hour: the node has a chain to list, and writes nothing in the background.
 const server = await fuzzServer({ adminDids: [admin.did] }, { anchors: [mockAnchor({ intervalMs: 3_600_000 })] })
@@ -93,7 +94,11 @@ const ROUTES: Array<[method: string, path: RegExp]> = [
   ['GET', /^\/api\/v0\/kiln\/streams\/([^/]+)\/backlinks$/],
   ['POST', /^\/api\/v0\/kiln\/admin\/hooks$/],
   ['GET', /^\/api\/v0\/kiln\/admin\/hooks$/],
-  ['DELETE', /^\/api\/v0\/kiln\/admin\/hooks\/[^/]+$/]
+  ['DELETE', /^\/api\/v0\/kiln\/admin\/hooks\/[^/]+$/],
+  ['GET', /^\/api\/v0\/kiln\/blocks\/[^/]+$/],
+  // the explorer: its page, and the files it loads (fuzz-explorer.test.ts checks which and their bytes)
+  ['GET', /^\/$/],
+  ['GET', /^\/explorer\/[^/]+$/]
 ]
 
 /** The routes' paths with real ids in them: the starting points of the mutated paths. */
@@ -101,7 +106,8 @@ const KNOWN_PATHS = ids.flatMap((id) => [
   '/api/v0/streams', `/api/v0/streams/${id}`, `/api/v0/streams/${id}/anchor`, '/api/v0/commits', `/api/v0/commits/${id}`, '/api/v0/multiqueries',
   '/api/v0/node/chains', '/api/v0/node/healthcheck', '/api/v0/kiln/node', '/api/v0/admin/getCode', '/api/v0/admin/pins', `/api/v0/admin/pins/${id}`,
   `/api/v0/kiln/streams/${id}/export`, '/api/v0/kiln/import', `/api/v0/kiln/streams/${id}/watch`, `/api/v0/kiln/streams/${id}/log`,
-  '/api/v0/kiln/query', `/api/v0/kiln/streams/${id}/backlinks`, '/api/v0/kiln/admin/hooks', '/api/v0/kiln/admin/hooks/wh_0123456789abcdef'
+  '/api/v0/kiln/query', `/api/v0/kiln/streams/${id}/backlinks`, '/api/v0/kiln/admin/hooks', '/api/v0/kiln/admin/hooks/wh_0123456789abcdef',
+  `/api/v0/kiln/blocks/${docs[0]!.state.log[0]!.cid.toString()}`, '/', '/explorer/app.js', '/explorer/explorer.css'
 ])
 
 /** Methods Node's HTTP parser lets through (HEAD is left out: its answers have no body to name an error). */
@@ -129,7 +135,7 @@ describe('unknown paths and methods', () => {
     }),
     run: async ({ method, path, headers, body }) => await request(server.api, { method, url: path, headers, body }),
     errors: ['InvalidRequestError', 'InvalidDocIDError', 'DocumentNotFoundError', 'AdminAuthError', 'CodecError', 'InvalidCommitError', 'UnsupportedChainError', 'RequestTooLargeError',
-      'InvalidQueryError', 'QueryTooBroadError', 'HooksDisabledError', 'HookNotFoundError'],
+      'InvalidQueryError', 'QueryTooBroadError', 'HooksDisabledError', 'HookNotFoundError', 'BlockNotFoundError'],
     writes: () => server.writes(),
     accepted: ({ method }, result) => {
       // Only a route answers 2xx, and a route with an id only for an id that parses.
@@ -139,6 +145,7 @@ describe('unknown paths and methods', () => {
       expect(route, `${method} ${answer.url} answered ${answer.status}`).toBeDefined()
       const id = route![1].exec(pathname)![1]
       if (id !== undefined) parseDocOrCommitID(decodeURIComponent(id))
+      if (pathname.startsWith('/api/v0/kiln/blocks/')) CID.parse(decodeURIComponent(pathname.slice('/api/v0/kiln/blocks/'.length)))
     }
   })
 })

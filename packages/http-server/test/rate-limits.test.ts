@@ -183,7 +183,10 @@ describe('rate limits per client', () => {
       'GET /api/v0/kiln/streams/:id/watch': 'eventStreams',
       'GET /api/v0/kiln/streams/:id/log': 'read',
       'POST /api/v0/kiln/query': 'read',
-      'GET /api/v0/kiln/streams/:id/backlinks': 'read'
+      'GET /api/v0/kiln/streams/:id/backlinks': 'read',
+      'GET /api/v0/kiln/blocks/:cid': 'read',
+      'GET /': 'read',
+      'GET /explorer/:file': 'read'
     })
   })
 
