@@ -142,9 +142,16 @@ const structures: fc.Arbitrary<Parts> = fc.constantFrom(...parts.keys()).chain((
   )
 })
 
+/**
+ * Inputs per import suite (`KILN_FUZZ_RUNS` overrides it): each input is a whole import, a dry run on a scratch node
+ * then the node's own pipeline, so these run fewer than the harness's default 10,000 to keep `npm test` in its time.
+ */
+const IMPORT_FUZZ_RUNS = 3_000
+
 describe('document import under fuzzing', () => {
   fuzzTest({
     name: 'core.import',
+    runs: IMPORT_FUZZ_RUNS,
     inputs: fuzzInputs(fc.constantFrom(...cars), mutatedBytes, fc.uint8Array({ maxLength: 300 })),
     run: importAndForget,
     errors: ['CodecError', 'InvalidCommitError', 'InvalidDocIDError'],
@@ -162,6 +169,7 @@ describe('document import under fuzzing', () => {
   const valid = fc.constantFrom(...parts)
   fuzzTest({
     name: 'core.import-structure',
+    runs: IMPORT_FUZZ_RUNS,
     inputs: fc.oneof({ arbitrary: valid, weight: 1 }, { arbitrary: structures, weight: 9 })
       .filter((p) => !JSON.stringify(p.manifest ?? null).includes('"__proto__"')),
     run: async (input) => await importAndForget(await carOf(input)),
