@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { accountLinkGenesis, ethereumLinkProof, makeLinkUpdate, parseAccountId } from '@kiln/doctype-account-link'
-import { AnchorStatus } from '@kiln/interface'
+import { AnchorStatus, isKilnError } from '@kiln/interface'
 import type { Wallet } from 'ethers'
 import { UsageError } from '../errors.js'
 import { printJSON, withProgress, type CliIO } from '../output.js'
@@ -52,8 +52,21 @@ export const link: Command = {
     const did = values.unlink === true ? null : values.did ?? signerOf(values, io).did
     const genesis = await accountLinkGenesis(account)
     const created = await withProgress(io, 'creating the link document', async () => await client.createDocument('caip10-link', genesis.record))
-    const proof = await ethereumLinkProof({ account, did, sign: async (message) => await wallet.signMessage(message) })
-    const linked = await withProgress(io, did === null ? 'unlinking' : 'linking', async () => await client.applyOnTip(created.id, async (tip) => (await makeLinkUpdate(tip, proof)).record, { state: created.state }))
+    const link = async (): ReturnType<typeof client.applyOnTip> => {
+      const proof = await ethereumLinkProof({ account, did, sign: async (message) => await wallet.signMessage(message) })
+      return await client.applyOnTip(created.id, async (tip) => (await makeLinkUpdate(tip, proof)).record, { state: created.state })
+    }
+    const linked = await withProgress(io, did === null ? 'unlinking' : 'linking', async () => {
+      // A proof is dated when it is signed: an anchor of the link document landing between the signature and the
+      // write makes it older than the anchor, and the node refuses it. Sign a fresh one then, up to three times.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await link()
+        } catch (err) {
+          if (attempt >= 3 || !isStaleProof(err)) throw err
+        }
+      }
+    })
     let state = linked.state
     if (values['wait-anchor'] === true) {
       state = await withProgress(io, 'waiting for the anchor', async () => {
@@ -67,4 +80,11 @@ export const link: Command = {
     else io.out.write(`${genesis.account.caip10} → ${state.content === null ? '(unlinked)' : String(state.content)}\n  link document ${created.id.toString()}\n`)
     return 0
   }
+}
+
+/** The node's refusal of a link proof signed before the document's latest anchor (one signed again passes). */
+function isStaleProof (err: unknown): boolean {
+  if (!isKilnError(err, 'DoctypeRuleError')) return false
+  const { timestamp, anchor } = err.details as { timestamp?: unknown, anchor?: unknown }
+  return typeof timestamp === 'number' && typeof anchor === 'number' && timestamp < anchor
 }
