@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import pg from 'pg'
+import { testPool } from './fixtures/database.js'
 import { SCHEMA_VERSION, postgresStorage } from '@kiln/storage-postgres'
 import { createTestDatabase, testPostgres } from '@kiln/storage-postgres/testing'
 
@@ -11,7 +11,7 @@ describe.skipIf(server.skip)(`postgresStorage schema migrations${server.reason}`
   it('applies each migration once when several storages start on a new database at the same time', async () => {
     const database = await createTestDatabase(server.url)
     const storages = Array.from({ length: 4 }, () => postgresStorage({ connectionString: database.url, maxConnections: 2 })({}))
-    const sql = new pg.Pool({ connectionString: database.url, max: 1 })
+    const sql = testPool(database.url, 1)
     try {
       await Promise.all(storages.map(async (storage) => await storage.start?.()))
       const { rows } = await sql.query('SELECT version FROM kiln_migrations ORDER BY version')
@@ -28,7 +28,7 @@ describe.skipIf(server.skip)(`postgresStorage schema migrations${server.reason}`
 
   it('refuses with StorageError to start on a database of a newer schema, and changes nothing there', async () => {
     const database = await createTestDatabase(server.url)
-    const sql = new pg.Pool({ connectionString: database.url, max: 1 })
+    const sql = testPool(database.url, 1)
     try {
       const first = postgresStorage({ connectionString: database.url })({})
       await first.start?.()
