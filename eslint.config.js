@@ -27,7 +27,7 @@ const ALLOWED = {
   // key layout, batches and queries are one implementation for both engines
   'storage-browser': [...BASE, 'storage-level'],
   // the browser bundle: a front end that assembles a node, like the CLI
-  browser: [...BASE, 'signing', 'json', 'query', 'rules', 'core', 'doctype-tile', 'storage-browser']
+  browser: [...BASE, 'signing', 'json', 'query', 'rules', 'core', 'doctype-tile', 'storage-browser', 'network-libp2p']
 }
 
 /** What a package whose name is not listed above may import: a plugin depends on the base packages only. */

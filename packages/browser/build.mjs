@@ -90,6 +90,20 @@ const NODE_GLOBALS = ['Buffer', 'process', 'global', 'setImmediate', '__dirname'
 const MARK = '__kiln_node_global_'
 
 /**
+ * Uses of a Node global that the package guards by another test, each checked by reading its source: `pvtsutils`
+ * (under libp2p's keychain) uses `Buffer` only where `btoa` / `atob` are missing, and every browser has them.
+ */
+const GUARDED_ELSEWHERE = new Set(['pvtsutils:Buffer'])
+
+/** The npm package (or Kiln package) whose code is at `index` of an unminified bundle, from esbuild's `// path` comments. */
+function moduleAt (text, index) {
+  const comment = text.lastIndexOf('\n// ', index)
+  const path = comment < 0 ? '' : text.slice(comment + 4, text.indexOf('\n', comment + 4))
+  const match = path.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\//) ?? path.match(/^\.\.\/([^/]+)\//)
+  return match === null ? path : match[1]
+}
+
+/**
  * Builds the bundle again with every free use of a Node global renamed to a marker (esbuild's `define` renames only
  * globals, never local bindings), and throws NodeBuiltinInBundleError for each marker that is not behind a `typeof`
  * guard: `typeof process == "object" && process ? … : …` is how browser-ready packages probe for Node.
@@ -112,6 +126,7 @@ async function checkNoNodeGlobals ({ entry, alias, outfile }) {
   const unguarded = []
   for (const match of text.matchAll(new RegExp(`${MARK}(\\w+)`, 'g'))) {
     const before = text.slice(Math.max(0, match.index - 160), match.index)
+    if (GUARDED_ELSEWHERE.has(`${moduleAt(text, match.index)}:${match[1]}`)) continue
     if (!before.includes(`typeof ${match[0]}`) && !before.endsWith('typeof ')) {
       unguarded.push(`${match[1]}: …${text.slice(Math.max(0, match.index - 60), match.index + 40).replaceAll(MARK, '')}…`)
     }

@@ -13,3 +13,4 @@ export {
 export { browserStorage, type BrowserStorageInit } from '@kiln/storage-browser'
 export { DocID, CommitID } from '@kiln/docid'
 export { KilnError, InvalidSignatureError, UnauthorizedSignerError, StorageError } from '@kiln/interface'
+export { libp2pNetwork, type Libp2pNetwork, type Libp2pNetworkInit } from '@kiln/network-libp2p'

@@ -23,7 +23,18 @@ async function bytesOf (value: Uint8Array | Iterable<Uint8Array> | AsyncIterable
   if (value instanceof Uint8Array) return value
   const chunks: Uint8Array[] = []
   for await (const chunk of value) chunks.push(chunk)
-  return Buffer.concat(chunks)
+  return concatBytes(chunks)
+}
+
+/** The chunks joined into one plain Uint8Array. */
+export function concatBytes (chunks: Uint8Array[]): Uint8Array {
+  const joined = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.byteLength, 0))
+  let at = 0
+  for (const chunk of chunks) {
+    joined.set(chunk, at)
+    at += chunk.byteLength
+  }
+  return joined
 }
 
 /**

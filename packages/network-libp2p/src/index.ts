@@ -5,12 +5,12 @@
  * @packageDocumentation
  */
 // First: libp2p needs these on Node 20 before any of its modules runs.
-import './polyfills.js'
+import '#platform/polyfills'
 
 export { libp2pNetwork, DEFAULT_LISTEN, DEFAULT_NETWORK, MAX_BLOCK_BYTES, type Libp2pNetwork, type Libp2pNetworkInit } from './network.js'
 export { decodeMessage, encodeMessage, queryId, MessageType, MAX_MESSAGE_BYTES, MAX_RESPONSE_TIPS, type PubsubMessage, type UpdateMessage, type QueryMessage, type ResponseMessage, type KeepaliveMessage } from './messages.js'
 export type { TipAnnouncement, Network, NetworkComponents, NetworkInfo } from '@kiln/interface'
-export { loadOrCreatePeerKey } from './peer-key.js'
+export { loadOrCreatePeerKey } from '#platform/peer-key'
 export { DEFAULT_PEER_RATES, DEFAULT_BAN_POLICY, type PeerRates, type BanPolicy } from './peer-limits.js'
 
 // Catch-up sync's transport-independent core (docs/sync.md): keys, range summaries, the key store, messages, sessions.
@@ -21,6 +21,6 @@ export { encodeSyncMessage, decodeSyncMessage, isSyncKeysItem, SYNC_PROTOCOL_VER
 export { syncChannelPair, type SyncChannel } from './sync/channel.js'
 export { normaliseSyncFilter, syncFilterOf, syncFilterMatches, filteredSyncKeyStore, genesisFactsOfBlocks, SyncDocumentIndex, MAX_SYNC_FILTER_ENTRIES, MAX_SYNC_FILTER_STRING_BYTES, type SyncFilter, type SyncDocumentFacts } from './sync/interests.js'
 export { streamSyncChannel, SYNC_PROTOCOL } from './sync/stream-channel.js'
-export { SyncScheduler, DEFAULT_SYNC_SCHEDULE, type SyncSchedule, type PeerSyncStatus } from './sync/scheduler.js'
+export { SyncScheduler, DEFAULT_SYNC_SCHEDULE, type SyncSchedule, type SyncRun, type PeerSyncStatus } from './sync/scheduler.js'
 export { SYNC_BLOCKS_PROTOCOL, MAX_WANTED_PER_STREAM, serveBlocks as serveSyncBlocks, fetchWanted as fetchSyncWanted, type FetchOutcome as SyncFetchOutcome } from './sync/transfer.js'
 export { reconcile as syncReconcile, normaliseSyncRanges, intersectSyncRanges, DEFAULT_SYNC_LIMITS, DEFAULT_SYNC_SPLITTING, type SyncLimits, type SyncSplitting, type SyncSessionInit, type SyncOutcome } from './sync/session.js'

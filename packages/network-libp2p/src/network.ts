@@ -10,14 +10,14 @@ import {
 import { gossipsub, TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
-import { tcp } from '@libp2p/tcp'
-import { webSockets } from '@libp2p/websockets'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createHeliaLight } from 'helia'
 import type { CID } from 'multiformats/cid'
-import { heliaBlockstore, heliaCid } from './blocks.js'
+import { concatBytes, heliaBlockstore, heliaCid } from './blocks.js'
+import { unrefTimer } from './timers.js'
 import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, MessageType, queryId, type PubsubMessage } from './messages.js'
-import { loadOrCreatePeerKey } from './peer-key.js'
+import { loadOrCreatePeerKey } from '#platform/peer-key'
+import { PLATFORM_LISTEN, platformAllowsDial, transports } from '#platform/transports'
 import { DEFAULT_BAN_POLICY, DEFAULT_PEER_RATES, PeerLimits, type BanPolicy, type PeerRates } from './peer-limits.js'
 import { reconcile, type SyncLimits, type SyncOutcome, type SyncSessionInit } from './sync/session.js'
 import { SyncScheduler, type PeerSyncStatus, type SyncSchedule } from './sync/scheduler.js'
@@ -33,8 +33,11 @@ import type { Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 
 /** The largest block Kiln fetches from a peer: Ceramic caps a commit at 256 KB. */
 export const MAX_BLOCK_BYTES = 256 * 1024
-/** The default listen addresses of a networked node: TCP 4011 and WebSockets 4012 on every interface. */
-export const DEFAULT_LISTEN = Object.freeze(['/ip4/0.0.0.0/tcp/4011', '/ip4/0.0.0.0/tcp/4012/ws'])
+/**
+ * The default listen addresses of a networked node: in Node, TCP 4011 and WebSockets 4012 on every interface; in a
+ * browser none (a page dials daemons over WebSockets and cannot listen).
+ */
+export const DEFAULT_LISTEN: readonly string[] = PLATFORM_LISTEN
 /** The network a node joins unless told otherwise; its topic is `/ceramic/<name>`. */
 export const DEFAULT_NETWORK = 'local-kiln'
 
@@ -113,8 +116,10 @@ export interface Libp2pNetworkInit {
   /** How many sync sessions peers may run with this node at once (default 8; one per peer); more are refused at once. */
   maxInboundSyncs?: number
   /**
-   * Decides whether an address may be dialled (default: any). Tests use it to prove that a node dials nothing but
-   * loopback; a deployment can use it to keep a node on a private network.
+   * Decides whether an address may be dialled. Without it, Node dials any address, and a browser dials secure
+   * WebSockets (`/wss`) anywhere and plain `ws://` only on this machine (127.0.0.1, ::1, localhost); with it, this
+   * function alone decides. Tests use it to prove that a node dials nothing but loopback; a deployment can use it to
+   * keep a node on a private network.
    */
   dialFilter?: (address: string) => boolean
 }
@@ -484,7 +489,7 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
   #guard (stream: Stream): () => void {
     const deadline = this.#init.syncDeadlineMs ?? 300_000
     const timer = setTimeout(() => { stream.abort(new TimeoutError(`The sync session passed its ${deadline} ms deadline`)) }, deadline)
-    timer.unref()
+    unrefTimer(timer)
     return () => { clearTimeout(timer) }
   }
 
@@ -550,7 +555,7 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
       }
       throw new BlockNotFoundError(`Cannot fetch block ${cid.toString()}: ${(err as Error).message}`, { cause: err, details: { cid: cid.toString() } })
     }
-    const joined = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+    const joined = chunks.length === 1 ? chunks[0]! : concatBytes(chunks)
     // A plain Uint8Array, as every other block source of Kiln returns, not a Buffer.
     const bytes = new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength)
     await verifyBlock(cid, bytes)
@@ -598,6 +603,7 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
     switch (decoded.typ) {
       case MessageType.UPDATE:
         this.#announce({ docId: decoded.stream, tip: decoded.tip, ...(from === undefined ? {} : { from }) })
+        if (from !== undefined && this.#scheduler !== undefined) void this.#syncSoonIfLacking(decoded.stream, from)
         break
       case MessageType.QUERY:
         void this.#answer(decoded.id, decoded.stream, from)
@@ -612,6 +618,19 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
         break
       case MessageType.KEEPALIVE:
         break
+    }
+  }
+
+  /**
+   * A document announced by a peer that this node does not hold: catch-up sync brings it (within the node's
+   * interests) by a session with that peer soon, rather than at the next interval. Live announcements of documents
+   * the node holds are followed by the node itself.
+   */
+  async #syncSoonIfLacking (docId: string, peer: string): Promise<void> {
+    try {
+      if (await this.#components.tipOf?.(docId) === undefined) this.#scheduler?.soon(peer)
+    } catch (err) {
+      this.#log?.debug({ err, docId }, 'reading the tip of an announced document failed')
     }
   }
 
@@ -673,7 +692,7 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
   #after (ms: number, run: () => void): void {
     if (this.#stopped) return
     const timer = setTimeout(() => { this.#timers.delete(timer); run() }, ms)
-    timer.unref()
+    unrefTimer(timer)
     this.#timers.add(timer)
   }
 
@@ -695,11 +714,11 @@ async function startHelia (init: Libp2pNetworkInit, components: NetworkComponent
   const helia = withBitswap(withLibp2pLight(createHeliaLight({ blockstore: heliaBlockstore(components.blocks) }), {
     ...(privateKey === undefined ? {} : { privateKey }),
     addresses: { listen: init.listen ?? [...DEFAULT_LISTEN], ...(init.announce === undefined ? {} : { announce: init.announce }) },
-    transports: [tcp(), webSockets()],
+    transports: transports(),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: {
-      denyDialMultiaddr: (address) => dialFilter !== undefined && !dialFilter(address.toString()),
+      denyDialMultiaddr: (address) => dialFilter === undefined ? !platformAllowsDial(address) : !dialFilter(address.toString()),
       denyInboundEncryptedConnection: (peer) => limits.banned(peer.toString()),
       denyOutboundEncryptedConnection: (peer) => limits.banned(peer.toString())
     },

@@ -3,6 +3,7 @@ import { DocID } from '@kiln/docid'
 import { CodecError, LimitExceededError, type Block, type HeldCommit } from '@kiln/interface'
 import { compareKeys, syncDocumentHash, type SyncRange } from './keys.js'
 import { memorySyncKeyStore, type SyncKeyStore } from './store.js'
+import { toHex } from '#platform/bytes'
 
 // Interests beyond key ranges: a node may want only the documents of some schemas, of some controllers, or some
 // documents by DocID (its pinned ones). Unlike a family, none of these is in a key, so they travel in the hello as a
@@ -36,7 +37,7 @@ export interface SyncDocumentFacts {
 const FILTER_FIELDS = ['controllers', 'docs', 'schemas'] as const
 const utf8 = new TextEncoder()
 const compareText = (a: string, b: string): number => compareKeys(utf8.encode(a), utf8.encode(b))
-const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+const hex = toHex
 
 /** `filter` as it travels: each list sorted and without duplicates; `undefined` when it asks nothing. */
 export function normaliseSyncFilter (filter: SyncFilter | undefined): SyncFilter | undefined {

@@ -1,4 +1,4 @@
-import { hash } from 'node:crypto'
+import { sha256 } from '#platform/bytes'
 import { CodecError } from '@kiln/interface'
 import { CID } from 'multiformats/cid'
 
@@ -59,10 +59,6 @@ export interface ParsedSyncKey {
   document: Uint8Array
   height: number
   commit: CID
-}
-
-function sha256 (bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(hash('sha256', bytes, 'buffer'))
 }
 
 /** The 8 bytes that stand for a network or family name in a key. */

@@ -1,5 +1,6 @@
 import type { SyncOutcome } from './session.js'
 import type { FetchProgress } from './transfer.js'
+import { unrefTimer } from '../timers.js'
 
 /** When sessions run with each peer: an interval while they succeed, a doubling backoff while they fail. */
 export interface SyncSchedule {
@@ -9,9 +10,15 @@ export interface SyncSchedule {
   backoffMinMs: number
   /** The longest wait after failures (default 600,000 ms). */
   backoffMaxMs: number
+  /**
+   * When a peer announces a document this node lacks, a session with it runs this long after the last one ended
+   * (default 1,000 ms) rather than at the next interval: how a document made on a peer (a browser node, say) reaches
+   * a node that has never seen it, within a second or two, however many announcements come meanwhile.
+   */
+  soonMs: number
 }
 
-export const DEFAULT_SYNC_SCHEDULE: Readonly<SyncSchedule> = Object.freeze({ intervalMs: 30_000, backoffMinMs: 1_000, backoffMaxMs: 600_000 })
+export const DEFAULT_SYNC_SCHEDULE: Readonly<SyncSchedule> = Object.freeze({ intervalMs: 30_000, backoffMinMs: 1_000, backoffMaxMs: 600_000, soonMs: 1_000 })
 
 /** Where sync stands with one peer. */
 export interface PeerSyncStatus {
@@ -29,7 +36,18 @@ export interface PeerSyncStatus {
 /** What one run with a peer did: the session, and how many commits its fetch applied. */
 export interface SyncRun { outcome: SyncOutcome, applied: number }
 
-interface PeerEntry { status: PeerSyncStatus, timer?: NodeJS.Timeout, delay: number }
+interface PeerEntry {
+  status: PeerSyncStatus
+  timer?: ReturnType<typeof setTimeout>
+  /** When the timer fires. */
+  dueAt?: number
+  delay: number
+  /** Asked for soon while a session ran: the next follows `soonMs` after it. */
+  again?: boolean
+}
+
+/** Whether `soon` was called while the entry's session ran (read after the session's await). */
+const askedAgain = (entry: PeerEntry): boolean => entry.again === true
 
 /**
  * Runs a session with each peer as soon as it connects, then again every `intervalMs`, backing off from failures;
@@ -54,6 +72,23 @@ export class SyncScheduler {
     const entry: PeerEntry = { status: { peerId: peer, state: 'waiting', failures: 0 }, delay: this.#schedule.backoffMinMs }
     this.#peers.set(peer, entry)
     this.#after(entry, 0)
+  }
+
+  /**
+   * A peer announced a document this node lacks: the next session with it runs `soonMs` after the last (never sooner,
+   * never two at once). A peer still waiting for its first session, or backing off from failures, keeps its turn.
+   */
+  soon (peer: string): void {
+    const entry = this.#peers.get(peer)
+    if (this.#stopped || entry === undefined) return
+    if (entry.status.state === 'syncing') {
+      entry.again = true
+      return
+    }
+    if (entry.status.state !== 'in-sync') return
+    const at = Math.max(this.#now(), (entry.status.last?.at ?? 0) + this.#schedule.soonMs)
+    if (entry.dueAt !== undefined && entry.dueAt <= at) return
+    this.#after(entry, at - this.#now())
   }
 
   /** A peer went away: nothing more runs with it. */
@@ -83,20 +118,24 @@ export class SyncScheduler {
 
   #after (entry: PeerEntry, ms: number): void {
     clearTimeout(entry.timer)
+    entry.dueAt = this.#now() + ms
     entry.timer = setTimeout(() => { void this.#session(entry) }, ms)
-    entry.timer.unref()
+    unrefTimer(entry.timer)
   }
 
   async #session (entry: PeerEntry): Promise<void> {
     const peer = entry.status.peerId
     entry.status.state = 'syncing'
+    entry.again = false
+    delete entry.dueAt
     try {
       const { outcome, applied } = await this.#run(peer)
       entry.status = { peerId: peer, state: 'in-sync', failures: 0, last: { at: this.#now(), missing: outcome.missing.length, peerMissing: outcome.peerMissing.length, rounds: outcome.rounds } }
       entry.delay = this.#schedule.backoffMinMs
       // A session that brought commits may not have brought all (a peer lists so many keys per session): the next
       // follows soon. One that brought none waits the interval.
-      if (!this.#stopped && this.#peers.get(peer) === entry) this.#after(entry, applied > 0 ? this.#schedule.backoffMinMs : this.#schedule.intervalMs)
+      const next = applied > 0 ? this.#schedule.backoffMinMs : this.#schedule.intervalMs
+      if (!this.#stopped && this.#peers.get(peer) === entry) this.#after(entry, askedAgain(entry) ? Math.min(next, this.#schedule.soonMs) : next)
     } catch {
       delete entry.status.progress
       entry.status.state = 'backing-off'

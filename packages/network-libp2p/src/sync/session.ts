@@ -5,6 +5,7 @@ import { decodeSyncMessage, encodeSyncMessage, isSyncKeysItem, MAX_SYNC_MESSAGE_
 import type { SyncKeyStore } from './store.js'
 import { normaliseSyncFilter, type SyncFilter } from './interests.js'
 import { syncSummariesEqual } from './summary.js'
+import { toHex } from '#platform/bytes'
 
 // One reconciliation session, the same function on both sides; only who speaks first differs.
 //
@@ -125,7 +126,7 @@ export function intersectSyncRanges (a: readonly SyncRange[], b: readonly SyncRa
   return out
 }
 
-const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+const hex = toHex
 const rangeId = (r: SyncRange): string => `${hex(r.start)}-${hex(r.end)}`
 
 const peerEnded = new WeakSet<Error>()

@@ -6,6 +6,7 @@ import { decodeSyncMessage, encodeSyncMessage, MAX_SYNC_MESSAGE_BYTES, MAX_SYNC_
 import type { SyncChannel } from './channel.js'
 import type { SyncKeyStore } from './store.js'
 import type { SyncDocumentIndex } from './interests.js'
+import { toHex } from '#platform/bytes'
 
 /** The libp2p protocol on which the blocks of wanted keys travel, after a reconciliation found them. */
 export const SYNC_BLOCKS_PROTOCOL = '/kiln/sync-blocks/1.0.0'
@@ -25,7 +26,7 @@ const READ_BATCH = 200
 /** Room left in a `blocks` message for its framing, beside the blocks themselves. */
 const ENVELOPE_SLACK = 64 * 1024
 
-const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+const hex = toHex
 
 /**
  * Serves one stream of the blocks protocol: each `want` is answered with `blocks` messages (at most 1 MiB each) for the
