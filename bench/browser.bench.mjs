@@ -3,7 +3,10 @@
 // node:crypto (OpenSSL, what Kiln verifies with in Node) on this machine in the same run. Skipped without Chromium
 // (/usr/bin/chromium or KILN_CHROMIUM).
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import { bundle } from '../packages/browser/build.mjs'
 import { findChromium, launchChromium, servePages } from '../packages/browser/test/fixtures/page.mjs'
@@ -15,6 +18,19 @@ export default async function browserBench () {
   const { outfile, bytes } = await bundle()
   const gzipped = gzipSync(await readFile(outfile), { level: 9 }).length
   report('browser.bundle_kib', gzipped / 1024, 'KiB', `gzip -9 of dist/kiln.js; ${(bytes / 1024).toFixed(0)} KiB minified`)
+  // Beside it, the same bundle for a page that never imports libp2pNetwork (tree-shaken away): the network's share.
+  const entry = join(tmpdir(), `kiln-no-network-${process.pid}.mjs`)
+  const index = fileURLToPath(new URL('../packages/browser/dist/index.js', import.meta.url))
+  const names = Object.keys(await import(index)).filter((name) => name !== 'libp2pNetwork')
+  await writeFile(entry, `export { ${names.join(', ')} } from ${JSON.stringify(index)}\n`)
+  try {
+    const local = await bundle({ entry, outfile: join(tmpdir(), `kiln-no-network-${process.pid}.js`) })
+    const localGzipped = gzipSync(await readFile(local.outfile), { level: 9 }).length
+    report('browser.bundle_kib.without_network', localGzipped / 1024, 'KiB', 'the same bundle for a page that does not import libp2pNetwork')
+    await rm(local.outfile, { force: true })
+  } finally {
+    await rm(entry, { force: true })
+  }
 
   const chromium = findChromium()
   if (chromium === undefined) {

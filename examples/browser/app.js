@@ -1,6 +1,6 @@
-/* global document, localStorage */
+/* global document, localStorage, location, window, URLSearchParams */
 // The example page's script: a Kiln node in the page, on the bundle dist/kiln.js (served at /kiln.js by serve.mjs).
-import { browserStorage, createNode, keyDidSigner, makeGenesis, makeUpdate, randomSeed, seedFromHex, seedToHex, tile } from '/kiln.js'
+import { browserStorage, createNode, keyDidSigner, libp2pNetwork, makeGenesis, makeUpdate, randomSeed, seedFromHex, seedToHex, tile } from '/kiln.js'
 
 const $ = (id) => document.getElementById(id)
 
@@ -14,8 +14,23 @@ if (seedHex === null) {
 const signer = keyDidSigner({ seed: seedFromHex(seedHex) })
 $('did').textContent = signer.did
 
-// The node: the tile doctype, its documents in the IndexedDB database `level-kiln-example`.
-const node = await createNode({ doctypes: [tile()], storage: browserStorage({ name: 'kiln-example' }) })
+// The daemon to sync with: `?peer=<multiaddr>&network=<name>` in the page's address, else what serve.mjs found by
+// asking the daemon (config.json), else none: the page then keeps its documents to itself.
+const { peer, network: networkName } = await daemonToSyncWith()
+
+// The node: the tile doctype, its documents in the IndexedDB database `level-kiln-example`, and, with a daemon, the
+// libp2p network over WebSockets (the page dials the daemon; it cannot listen).
+let network
+const node = await createNode({
+  doctypes: [tile()],
+  storage: browserStorage({ name: 'kiln-example' }),
+  ...(peer === undefined ? {} : { network: (components) => (network = libp2pNetwork({ bootstrap: [peer], network: networkName, keepaliveMs: 0 })(components)) })
+})
+// For the console (and the tests): the node and its network.
+window.kilnExample = { node, network }
+showPeers()
+network?.libp2p.addEventListener('peer:connect', showPeers)
+network?.libp2p.addEventListener('peer:disconnect', showPeers)
 
 // The document: created once, its DocID kept in localStorage; after a reload it is loaded from IndexedDB.
 let docId = localStorage.getItem('kiln-example-doc')
@@ -29,6 +44,27 @@ if (docId === null) {
   $('status').textContent = 'Loaded the document from IndexedDB.'
 }
 $('doc').textContent = docId
+
+async function daemonToSyncWith () {
+  const params = new URLSearchParams(location.search)
+  if (params.has('peer')) return { peer: params.get('peer'), network: params.get('network') ?? 'local-kiln' }
+  try {
+    const response = await fetch('./config.json')
+    if (response.ok) {
+      const config = await response.json()
+      if (typeof config.peer === 'string') return { peer: config.peer, network: config.network ?? 'local-kiln' }
+    }
+  } catch {
+    // No config.json (a static server other than serve.mjs): the page runs alone.
+  }
+  return {}
+}
+
+function showPeers () {
+  if (network === undefined) { $('peers').textContent = 'no daemon (open the page with ?peer=<multiaddr>)'; return }
+  const peers = network.libp2p.getPeers().map(String)
+  $('peers').textContent = peers.length === 0 ? `connecting to ${peer}…` : `connected to ${peers.join(', ')}`
+}
 
 function show ({ state }) {
   $('state').textContent = JSON.stringify({ content: state.content, controllers: state.metadata.controllers, commits: state.log.length }, null, 2)

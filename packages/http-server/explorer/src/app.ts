@@ -243,13 +243,36 @@ async function showDocument (id: string): Promise<void> {
 
 // ---------- node view ----------
 
+/** Where catch-up sync stands with one peer, as `GET /api/v0/kiln/node` tells it. */
+interface PeerSync { state: 'waiting' | 'syncing' | 'in-sync' | 'backing-off', failures: number, last?: { at: number, missing: number, peerMissing: number, rounds: number }, progress?: { wanted: number, received: number, applied: number } }
+interface PeerInfo { peerId: string, addresses: string[], sync?: PeerSync }
+
+/** A peer's sync state in words. */
+function syncWords (sync: PeerSync | undefined): string {
+  if (sync === undefined) return 'no catch-up sync'
+  const when = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
+  switch (sync.state) {
+    case 'waiting': return 'waiting for the first sync'
+    case 'syncing': return sync.progress === undefined ? 'syncing now' : `syncing now: ${sync.progress.applied} of ${sync.progress.wanted} commits applied`
+    case 'in-sync': return sync.last === undefined ? 'in sync' : `in sync since ${when(sync.last.at)} (the last sync brought ${sync.last.missing} commit${sync.last.missing === 1 ? '' : 's'})`
+    case 'backing-off': return `sync failing: ${sync.failures} failure${sync.failures === 1 ? '' : 's'} in a row, retrying later`
+  }
+}
+
+function peerItem (peer: PeerInfo): HTMLElement {
+  return h('li', { class: 'peer' },
+    h('code', {}, peer.peerId), h('br'),
+    h('span', { class: `sync sync-${peer.sync?.state ?? 'none'}` }, syncWords(peer.sync)),
+    ...peer.addresses.map((a) => h('div', { class: 'muted' }, h('code', {}, a))))
+}
+
 async function showNode (): Promise<void> {
   closeLive?.()
   say('')
   const root = main()
   root.replaceChildren(h('h1', { tabindex: '-1', id: 'node-title' }, 'This node'))
   const [info, chains, health, recent] = await Promise.all([
-    api<{ did: string | null, peerId: string | null, addresses: string[], network: string | null, topic: string | null, peers: string[] }>('/kiln/node'),
+    api<{ did: string | null, peerId: string | null, addresses: string[], network: string | null, topic: string | null, peers: PeerInfo[] }>('/kiln/node'),
     api<{ supportedChains: string[] }>('/node/chains'),
     fetch(`${API}/node/healthcheck`).then((r) => r.ok, () => false),
     api<{ items: Array<{ streamId: string, state: StateJSON }> }>('/kiln/query', {
@@ -258,7 +281,10 @@ async function showNode (): Promise<void> {
   ])
   const node = info.ok ? info.value : undefined
   const status = health ? 'healthy' : 'not healthy'
-  const sync = node?.network == null ? 'on no network (standalone)' : `${node.peers.length} peer${node.peers.length === 1 ? '' : 's'} on ${node.network}`
+  const inSync = node?.peers.filter((p) => p.sync?.state === 'in-sync').length ?? 0
+  const sync = node?.network == null
+    ? 'on no network (standalone)'
+    : `${node.peers.length} peer${node.peers.length === 1 ? '' : 's'} on ${node.network}${node.peers.length === 0 ? '' : `, ${inSync} in sync`}`
   root.append(
     section('Status', 'status', h('dl', { class: 'meta' },
       ...field('Health', status),
@@ -267,7 +293,7 @@ async function showNode (): Promise<void> {
       ...field('PeerId', node?.peerId == null ? undefined : h('code', {}, node.peerId)),
       ...field('Topic', node?.topic ?? undefined),
       ...field('Addresses', ...(node?.addresses ?? []).map((a) => h('code', {}, a))))),
-    section('Peers', 'peers', (node?.peers.length ?? 0) === 0 ? h('p', {}, 'No peers connected.') : h('ul', {}, ...node!.peers.map((p) => h('li', {}, h('code', {}, p))))),
+    section('Peers', 'peers', (node?.peers.length ?? 0) === 0 ? h('p', {}, 'No peers connected.') : h('ul', { class: 'peers', id: 'peers' }, ...node!.peers.map(peerItem))),
     section('Chains', 'chains', !chains.ok || chains.value.supportedChains.length === 0 ? h('p', {}, 'No anchor chain.') : h('ul', {}, ...chains.value.supportedChains.map((c) => h('li', {}, h('code', {}, c))))),
     section('Recent documents', 'recent', !recent.ok
       ? h('p', {}, `Recent documents cannot be read: ${recent.failure.message}`)
