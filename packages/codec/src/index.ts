@@ -18,3 +18,4 @@ export { encodeHeadRecord, decodeHeadRecord } from './head.js'
  * Node, portable ones in the browser build (package.json `imports`, `browser` condition).
  */
 export { utf8ByteLength, includesBytes, latin1String } from '#platform/bytes'
+export { concatBytes } from './concat-bytes.js'

@@ -1,3 +1,4 @@
+import { concatBytes } from '@kiln/codec'
 import { isKilnError, type Blockstore as KilnBlockstore } from '@kiln/interface'
 import { NotFoundError } from 'interface-store'
 import { CID } from 'multiformats/cid'
@@ -23,18 +24,7 @@ async function bytesOf (value: Uint8Array | Iterable<Uint8Array> | AsyncIterable
   if (value instanceof Uint8Array) return value
   const chunks: Uint8Array[] = []
   for await (const chunk of value) chunks.push(chunk)
-  return concatBytes(chunks)
-}
-
-/** The chunks joined into one plain Uint8Array. */
-export function concatBytes (chunks: Uint8Array[]): Uint8Array {
-  const joined = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.byteLength, 0))
-  let at = 0
-  for (const chunk of chunks) {
-    joined.set(chunk, at)
-    at += chunk.byteLength
-  }
-  return joined
+  return concatBytes(...chunks)
 }
 
 /**

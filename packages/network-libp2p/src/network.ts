@@ -2,7 +2,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { withBitswap } from '@helia/bitswap'
 import { withLibp2pLight } from '@helia/libp2p'
-import { verifyBlock } from '@kiln/codec'
+import { concatBytes, verifyBlock } from '@kiln/codec'
 import {
   AbortError, BlockNotFoundError, isKilnError, LimitExceededError, TimeoutError,
   type AbortOptions, type Block, type HeldCommit, type Logger, type Network, type NetworkComponents, type NetworkInfo, type SyncSource, type TipAnnouncement
@@ -13,7 +13,7 @@ import { ping } from '@libp2p/ping'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createHeliaLight } from 'helia'
 import type { CID } from 'multiformats/cid'
-import { concatBytes, heliaBlockstore, heliaCid } from './blocks.js'
+import { heliaBlockstore, heliaCid } from './blocks.js'
 import { unrefTimer } from './timers.js'
 import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, MessageType, queryId, type PubsubMessage } from './messages.js'
 import { loadOrCreatePeerKey } from '#platform/peer-key'
@@ -555,7 +555,7 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
       }
       throw new BlockNotFoundError(`Cannot fetch block ${cid.toString()}: ${(err as Error).message}`, { cause: err, details: { cid: cid.toString() } })
     }
-    const joined = chunks.length === 1 ? chunks[0]! : concatBytes(chunks)
+    const joined = chunks.length === 1 ? chunks[0]! : concatBytes(...chunks)
     // A plain Uint8Array, as every other block source of Kiln returns, not a Buffer.
     const bytes = new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength)
     await verifyBlock(cid, bytes)

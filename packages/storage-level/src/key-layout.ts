@@ -1,3 +1,4 @@
+import { concatBytes } from '@kiln/codec'
 import type { CID } from 'multiformats/cid'
 
 // Every record lives in one LevelDB keyspace with binary keys; the first byte says what a key holds. Where a
@@ -230,15 +231,7 @@ export function prefixRange (prefix: Uint8Array): KeyRange {
 }
 
 /** Joins byte arrays into a new one. */
-export function concat (...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.byteLength
-  }
-  return out
-}
+export const concat = concatBytes
 
 function seqRange (kind: number, docId: string, from: number, to: number | undefined): KeyRange {
   const prefix = concat(Uint8Array.of(kind), docIdBytes(docId))
