@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DAEMON_DEFAULTS, startDaemon, type Daemon } from '@kiln/cli'
 import { DocID } from '@kiln/docid'
-import { makeUpdate } from '@kiln/doctype-tile'
+import { makeGenesis, makeUpdate } from '@kiln/doctype-tile'
 import { keyDidSigner, seedFromHex } from '@kiln/signing'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
@@ -30,12 +30,16 @@ describe.skipIf(chromium === undefined)(`the example page syncing with a daemon 
   let dataDir: string
   let pageUrl: string
   let pageAddress: string
+  let unrelated: string
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'kiln-browser-daemon-'))
     daemon = await startDaemon({ ...DAEMON_DEFAULTS, port: 0, anchor: [], dataDir, logLevel: 'silent', network: NETWORK, p2pListen: ['/ip4/127.0.0.1/tcp/0/ws'] }, silent)
     const address = daemon.network!.addresses.find((a) => a.includes('/ws/'))!
     expect(address).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/ws\/p2p\//)
+    // A document of someone else's on the daemon: the page's catch-up sync (its pinned documents only) must leave it.
+    const stranger = keyDidSigner({ seed: new Uint8Array(32).fill(3) })
+    unrelated = (await daemon.node.createDocument('tile', (await makeGenesis({ not: 'the page\'s' }, {}, stranger)).commit)).id.toString()
     server = await servePages()
     browser = await launchChromium(chromium)
     page = await browser.newPage()
@@ -84,6 +88,12 @@ describe.skipIf(chromium === undefined)(`the example page syncing with a daemon 
     // The page's only connection is the daemon's WebSockets address on 127.0.0.1: it dialled nothing else.
     const remotes = await page.evaluate<string[]>('window.kilnExample.network.libp2p.getConnections().map((c) => c.remoteAddr.toString())')
     expect(remotes).toEqual([pageAddress])
+
+    // The page synced with the daemon, and took only its own document: not the daemon's other one.
+    await page.waitForFunction('window.kilnExample.network.syncStatus()[0]?.state === "in-sync"')
+    const holdsUnrelated = await page.evaluate<boolean>(`import('/kiln.js').then(({ DocID }) => window.kilnExample.node.readBlock(DocID.fromString('${unrelated}').cid)).then(() => true, () => false)`)
+    expect(holdsUnrelated).toBe(false)
+    expect(await daemon!.node.readBlock(DocID.fromString(unrelated).cid)).toBeInstanceOf(Uint8Array)
 
     // The daemon's explorer lists the page as a peer, with where catch-up sync with it stands.
     const explorer = await browser.newPage()

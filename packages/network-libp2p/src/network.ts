@@ -17,7 +17,7 @@ import { heliaBlockstore, heliaCid } from './blocks.js'
 import { unrefTimer } from './timers.js'
 import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, MessageType, queryId, type PubsubMessage } from './messages.js'
 import { loadOrCreatePeerKey } from '#platform/peer-key'
-import { PLATFORM_LISTEN, platformAllowsDial, transports } from '#platform/transports'
+import { PLATFORM_LISTEN, PLATFORM_SYNCS_PINNED_ONLY, platformAllowsDial, transports } from '#platform/environment'
 import { DEFAULT_BAN_POLICY, DEFAULT_PEER_RATES, PeerLimits, type BanPolicy, type PeerRates } from './peer-limits.js'
 import { reconcile, type SyncLimits, type SyncOutcome, type SyncSessionInit } from './sync/session.js'
 import { SyncScheduler, type PeerSyncStatus, type SyncSchedule } from './sync/scheduler.js'
@@ -103,7 +103,8 @@ export interface Libp2pNetworkInit {
    * `syncControllers`, or whose DocID is one of `syncDocs` or, with `syncPinned`, one the node has pinned (read at each
    * session, so a document pinned or unpinned while running joins or leaves). A list left out asks nothing; with none
    * of them, every document of the families. The node neither fetches, stores nor serves by catch-up sync a document
-   * outside them.
+   * outside them. In a browser, a node given none of these (nor `syncFamilies`) syncs its pinned documents only, as if
+   * `syncPinned` were set: a page must not pull a whole network into IndexedDB (`syncPinned: false` turns it off).
    */
   syncSchemas?: string[]
   syncControllers?: string[]
@@ -380,9 +381,11 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
 
   /** How to read the node's filter at each session, when it has interests beyond families. */
   #filterOf (source: SyncSource): (() => Promise<SyncFilter | undefined>) | undefined {
-    const { syncSchemas: schemas, syncControllers: controllers, syncPinned: pinned } = this.#init
+    const { syncSchemas: schemas, syncControllers: controllers } = this.#init
     // A DocID is matched in its canonical string form, whichever form the configuration gave.
     const docs = this.#init.syncDocs?.map((doc) => DocID.fromString(doc).toString())
+    // In a browser, a node given no interests syncs its pinned documents only.
+    const pinned = this.#init.syncPinned ?? (PLATFORM_SYNCS_PINNED_ONLY && schemas === undefined && controllers === undefined && docs === undefined && this.#init.syncFamilies === undefined)
     if (schemas === undefined && controllers === undefined && docs === undefined && pinned !== true) return undefined
     return async () => normaliseSyncFilter({
       ...(schemas === undefined ? {} : { schemas }),

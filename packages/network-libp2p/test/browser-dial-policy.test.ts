@@ -1,7 +1,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
-import * as browser from '../src/platform/transports.browser.js'
-import * as node from '../src/platform/transports.node.js'
+import * as browser from '../src/platform/environment.browser.js'
+import * as node from '../src/platform/environment.node.js'
 
 // The browser build's dial policy (package.json `imports`, condition `browser`), checked here on its own: without a
 // `dialFilter`, a page dials secure WebSockets anywhere and plain ws:// only on this machine.
@@ -38,6 +38,11 @@ describe('the browser dial policy', () => {
     expect(node.PLATFORM_LISTEN).toEqual(['/ip4/0.0.0.0/tcp/4011', '/ip4/0.0.0.0/tcp/4012/ws'])
     expect(node.transports()).toHaveLength(2)
     expect(node.platformAllowsDial(multiaddr('/ip4/10.0.0.1/tcp/4011'))).toBe(true)
+  })
+
+  it('syncs only pinned documents by default in a browser, everything in Node', () => {
+    expect(browser.PLATFORM_SYNCS_PINNED_ONLY).toBe(true)
+    expect(node.PLATFORM_SYNCS_PINNED_ONLY).toBe(false)
   })
 })
 

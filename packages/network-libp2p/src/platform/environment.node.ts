@@ -12,5 +12,8 @@ export function platformAllowsDial (_address: Multiaddr): boolean {
   return true
 }
 
+/** A Node daemon's catch-up sync wants every document of the network unless told otherwise. */
+export const PLATFORM_SYNCS_PINNED_ONLY = false
+
 /** A Node daemon listens on TCP and WebSockets by default. */
 export const PLATFORM_LISTEN: readonly string[] = Object.freeze(['/ip4/0.0.0.0/tcp/4011', '/ip4/0.0.0.0/tcp/4012/ws'])

@@ -22,5 +22,11 @@ export function platformAllowsDial (address: Multiaddr): boolean {
   return host !== undefined && LOOPBACK_HOSTS.has(host)
 }
 
+/**
+ * A page's catch-up sync wants only the documents it has pinned (those it created, and those it loaded with a pin)
+ * unless told otherwise: a page that opens must not pull a whole network into IndexedDB.
+ */
+export const PLATFORM_SYNCS_PINNED_ONLY = true
+
 /** A page listens on nothing: it dials daemons. */
 export const PLATFORM_LISTEN: readonly string[] = Object.freeze([])
