@@ -37,8 +37,11 @@ export default defineConfig({
         test: { name: 'in-process', include: IN_PROCESS, maxWorkers: availableParallelism(), sequence: { groupOrder: 0 } }
       },
       {
+        // Then the rest (daemons, sockets, browsers, child processes), also one file per core: none of them waits on
+        // wall-clock time or shares a port, a directory or a database with another file (each takes port 0, its own
+        // temp directory and its own PostgreSQL database), so two at once only share the CPU.
         extends: true,
-        test: { name: 'tests', include: TESTS, exclude: [...configDefaults.exclude, ...IN_PROCESS], sequence: { groupOrder: 1 } }
+        test: { name: 'tests', include: TESTS, exclude: [...configDefaults.exclude, ...IN_PROCESS], maxWorkers: availableParallelism(), sequence: { groupOrder: 1 } }
       }
     ]
   }
