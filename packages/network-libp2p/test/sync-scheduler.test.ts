@@ -57,4 +57,28 @@ describe('SyncScheduler', () => {
     expect(scheduler.status().map((s) => s.peerId)).toEqual(['peer'])
     scheduler.stop()
   })
+
+  it('spaces out sessions asked soon that bring nothing (1 s, 2 s, 4 s… after the last), and one that brings commits sets the wait back', async () => {
+    vi.useFakeTimers({ now: 0 })
+    const runs: number[] = []
+    // The sixth session brings a commit; the others bring nothing (announcements of documents outside the interests).
+    const scheduler = new SyncScheduler(async () => {
+      runs.push(Date.now())
+      return { ...quiet, applied: runs.length === 6 ? 1 : 0 }
+    }, { intervalMs: 60_000, soonMs: 1_000, backoffMinMs: 500 })
+    scheduler.connected('peer')
+    await vi.advanceTimersByTimeAsync(0)
+    // Asked soon right after each session: each waits twice as long as the one before.
+    for (const wait of [1_000, 2_000, 4_000, 8_000, 16_000]) {
+      scheduler.soon('peer')
+      await vi.advanceTimersByTimeAsync(wait)
+    }
+    expect(runs).toEqual([0, 1_000, 3_000, 7_000, 15_000, 31_000])
+    // The last brought a commit: the next session follows after backoffMinMs, and a soon one after soonMs again.
+    await vi.advanceTimersByTimeAsync(500)
+    scheduler.soon('peer')
+    await vi.advanceTimersByTimeAsync(1_000)
+    expect(runs).toEqual([0, 1_000, 3_000, 7_000, 15_000, 31_000, 31_500, 32_500])
+    scheduler.stop()
+  })
 })

@@ -272,7 +272,7 @@ async function showNode (): Promise<void> {
   const root = main()
   root.replaceChildren(h('h1', { tabindex: '-1', id: 'node-title' }, 'This node'))
   const [info, chains, health, recent] = await Promise.all([
-    api<{ did: string | null, peerId: string | null, addresses: string[], network: string | null, topic: string | null, peers: PeerInfo[] }>('/kiln/node'),
+    api<NodeInfo>('/kiln/node'),
     api<{ supportedChains: string[] }>('/node/chains'),
     fetch(`${API}/node/healthcheck`).then((r) => r.ok, () => false),
     api<{ items: Array<{ streamId: string, state: StateJSON }> }>('/kiln/query', {
@@ -281,25 +281,49 @@ async function showNode (): Promise<void> {
   ])
   const node = info.ok ? info.value : undefined
   const status = health ? 'healthy' : 'not healthy'
-  const inSync = node?.peers.filter((p) => p.sync?.state === 'in-sync').length ?? 0
-  const sync = node?.network == null
-    ? 'on no network (standalone)'
-    : `${node.peers.length} peer${node.peers.length === 1 ? '' : 's'} on ${node.network}${node.peers.length === 0 ? '' : `, ${inSync} in sync`}`
+  const syncField = h('dd', { id: 'sync-summary', 'aria-live': 'polite' }, syncSummary(node))
   root.append(
     section('Status', 'status', h('dl', { class: 'meta' },
       ...field('Health', status),
-      ...field('Sync', sync),
+      h('dt', {}, 'Sync'), syncField,
       ...field('DID', node?.did == null ? undefined : h('code', {}, node.did)),
       ...field('PeerId', node?.peerId == null ? undefined : h('code', {}, node.peerId)),
       ...field('Topic', node?.topic ?? undefined),
       ...field('Addresses', ...(node?.addresses ?? []).map((a) => h('code', {}, a))))),
-    section('Peers', 'peers', (node?.peers.length ?? 0) === 0 ? h('p', {}, 'No peers connected.') : h('ul', { class: 'peers', id: 'peers' }, ...node!.peers.map(peerItem))),
+    section('Peers', 'peers', peerList(node)),
     section('Chains', 'chains', !chains.ok || chains.value.supportedChains.length === 0 ? h('p', {}, 'No anchor chain.') : h('ul', {}, ...chains.value.supportedChains.map((c) => h('li', {}, h('code', {}, c))))),
     section('Recent documents', 'recent', !recent.ok
       ? h('p', {}, `Recent documents cannot be read: ${recent.failure.message}`)
       : recent.value.items.length === 0 ? h('p', {}, 'This node stores no document yet.')
         : h('ul', { class: 'links', id: 'recent' }, ...recent.value.items.map((d) => h('li', {}, docLink(d.streamId), ' ', h('span', { class: 'muted' }, d.state.doctype ?? '')))))
   )
+  // Peers come and go and sync moves on: the network part is read again every few seconds while the view is shown.
+  if (node?.network != null) {
+    const timer = setInterval(() => {
+      if (!syncField.isConnected) { clearInterval(timer); return }
+      void api<NodeInfo>('/kiln/node').then((again) => {
+        if (!again.ok) return
+        syncField.replaceChildren(syncSummary(again.value))
+        document.getElementById('peers-section')?.replaceChildren(h('h2', { id: 'peers-title' }, 'Peers'), peerList(again.value))
+      })
+    }, NODE_REFRESH_MS)
+    closeLive = () => { clearInterval(timer); closeLive = undefined }
+  }
+}
+
+/** How often the node view reads the node's peers and sync state again. */
+const NODE_REFRESH_MS = 3_000
+
+type NodeInfo = { did: string | null, peerId: string | null, addresses: string[], network: string | null, topic: string | null, peers: PeerInfo[] }
+
+function syncSummary (node: NodeInfo | undefined): string {
+  if (node?.network == null) return 'on no network (standalone)'
+  const inSync = node.peers.filter((p) => p.sync?.state === 'in-sync').length
+  return `${node.peers.length} peer${node.peers.length === 1 ? '' : 's'} on ${node.network}${node.peers.length === 0 ? '' : `, ${inSync} in sync`}`
+}
+
+function peerList (node: NodeInfo | undefined): HTMLElement {
+  return (node?.peers.length ?? 0) === 0 ? h('p', {}, 'No peers connected.') : h('ul', { class: 'peers', id: 'peers' }, ...node!.peers.map(peerItem))
 }
 
 // ---------- routing and search ----------

@@ -13,7 +13,9 @@ export interface SyncSchedule {
   /**
    * When a peer announces a document this node lacks, a session with it runs this long after the last one ended
    * (default 1,000 ms) rather than at the next interval: how a document made on a peer (a browser node, say) reaches
-   * a node that has never seen it, within a second or two, however many announcements come meanwhile.
+   * a node that has never seen it, within a second or two, however many announcements come meanwhile. Each such
+   * session that brings nothing (the document was outside the node's interests) doubles the wait for the next one, up
+   * to `intervalMs`; one that brings commits sets it back.
    */
   soonMs: number
 }
@@ -42,8 +44,12 @@ interface PeerEntry {
   /** When the timer fires. */
   dueAt?: number
   delay: number
-  /** Asked for soon while a session ran: the next follows `soonMs` after it. */
+  /** Asked for soon while a session ran: the next follows `soonGap` after it. */
   again?: boolean
+  /** The next session was brought forward by `soon`. */
+  early?: boolean
+  /** How long after the last session one brought forward may run: `soonMs`, doubled by each that brought nothing. */
+  soonGap: number
 }
 
 /** Whether `soon` was called while the entry's session ran (read after the session's await). */
@@ -69,14 +75,15 @@ export class SyncScheduler {
   /** A peer connected: a session starts at once. */
   connected (peer: string): void {
     if (this.#stopped || this.#peers.has(peer)) return
-    const entry: PeerEntry = { status: { peerId: peer, state: 'waiting', failures: 0 }, delay: this.#schedule.backoffMinMs }
+    const entry: PeerEntry = { status: { peerId: peer, state: 'waiting', failures: 0 }, delay: this.#schedule.backoffMinMs, soonGap: this.#schedule.soonMs }
     this.#peers.set(peer, entry)
     this.#after(entry, 0)
   }
 
   /**
    * A peer announced a document this node lacks: the next session with it runs `soonMs` after the last (never sooner,
-   * never two at once). A peer still waiting for its first session, or backing off from failures, keeps its turn.
+   * never two at once; later while such sessions bring nothing). A peer still waiting for its first session, or
+   * backing off from failures, keeps its turn.
    */
   soon (peer: string): void {
     const entry = this.#peers.get(peer)
@@ -86,9 +93,10 @@ export class SyncScheduler {
       return
     }
     if (entry.status.state !== 'in-sync') return
-    const at = Math.max(this.#now(), (entry.status.last?.at ?? 0) + this.#schedule.soonMs)
+    const at = Math.max(this.#now(), (entry.status.last?.at ?? 0) + entry.soonGap)
     if (entry.dueAt !== undefined && entry.dueAt <= at) return
     this.#after(entry, at - this.#now())
+    entry.early = true
   }
 
   /** A peer went away: nothing more runs with it. */
@@ -118,6 +126,7 @@ export class SyncScheduler {
 
   #after (entry: PeerEntry, ms: number): void {
     clearTimeout(entry.timer)
+    entry.early = false
     entry.dueAt = this.#now() + ms
     entry.timer = setTimeout(() => { void this.#session(entry) }, ms)
     unrefTimer(entry.timer)
@@ -126,7 +135,9 @@ export class SyncScheduler {
   async #session (entry: PeerEntry): Promise<void> {
     const peer = entry.status.peerId
     entry.status.state = 'syncing'
+    const early = entry.early === true
     entry.again = false
+    entry.early = false
     delete entry.dueAt
     try {
       const { outcome, applied } = await this.#run(peer)
@@ -134,8 +145,13 @@ export class SyncScheduler {
       entry.delay = this.#schedule.backoffMinMs
       // A session that brought commits may not have brought all (a peer lists so many keys per session): the next
       // follows soon. One that brought none waits the interval.
+      if (early) entry.soonGap = applied > 0 ? this.#schedule.soonMs : Math.min(this.#schedule.intervalMs, entry.soonGap * 2)
       const next = applied > 0 ? this.#schedule.backoffMinMs : this.#schedule.intervalMs
-      if (!this.#stopped && this.#peers.get(peer) === entry) this.#after(entry, askedAgain(entry) ? Math.min(next, this.#schedule.soonMs) : next)
+      if (!this.#stopped && this.#peers.get(peer) === entry) {
+        const sooner = askedAgain(entry) && entry.soonGap < next
+        this.#after(entry, sooner ? entry.soonGap : next)
+        if (sooner) entry.early = true
+      }
     } catch {
       delete entry.status.progress
       entry.status.state = 'backing-off'
