@@ -13,6 +13,8 @@ export { CodecError, InvalidCommitError } from './errors.js'
 export { docStateToJSON, docStateFromJSON, type DocStateJSON } from './state-json.js'
 export { encodeCar, decodeCar } from './car.js'
 export { encodeHeadRecord, decodeHeadRecord } from './head.js'
+/** What the storage engines share: a batch that queues its writes, and the checks of what is queued. */
+export { queuedBatch, encodeHeadNow, isPosition, checkPosition, looksLikeDocHead, unstorableWrite, type QueuedWrite, type QueuedBatchInit } from './storage-batch.js'
 /**
  * Byte helpers the other packages use instead of Buffer, so that they run in a browser too: Node's native codecs in
  * Node, portable ones in the browser build (package.json `imports`, `browser` condition).

@@ -1,11 +1,11 @@
 import { LogEntryType, StorageError } from '@kiln/interface'
 import type { DocHead, DocIndexRecord, Logger } from '@kiln/interface'
-import { decodeHeadRecord } from '@kiln/codec'
+import { decodeHeadRecord, looksLikeDocHead } from '@kiln/codec'
 import { indexRecordOf, storedIndexRecord } from '@kiln/query'
 import type { Database, Operation } from './database.js'
 import { LAYOUT_KEY, docIdOfKey, headRange, indexRecordKey, logEntryKey, logRange } from './key-layout.js'
 import { indexRecordWrites } from './query-index.js'
-import { decodeLogEntry, looksLikeDocHead } from './values.js'
+import { decodeLogEntry } from './values.js'
 
 // Layout 3 is layout 2 with an index record ('x', and its 'i' and 't' keys) for every document that has a head.
 // Layout-2 stores written before the query index existed hold documents without one, which queries would miss.

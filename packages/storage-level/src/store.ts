@@ -1,10 +1,10 @@
 import { AbortError, BlockNotFoundError, StorageError, isKilnError } from '@kiln/interface'
 import type {
   DocIndexRecord, StorageQuery, StorageQueryPage,
-  AbortOptions, AnchorStatusRecord, Blockstore, Checkpoint, CommitOptions, CommitPlace, DocHead, Logger, Storage, StorageBatch,
+  AbortOptions, Blockstore, Checkpoint, CommitOptions, CommitPlace, DocHead, Logger, Storage, StorageBatch,
   StorageComponents, StorageFactory, StorageWriteStats, StoredLogEntry
 } from '@kiln/interface'
-import { decodeHeadRecord, encodeHeadRecord } from '@kiln/codec'
+import { checkPosition, decodeHeadRecord, isPosition, looksLikeDocHead, queuedBatch, unstorableWrite, type QueuedWrite } from '@kiln/codec'
 import { storedIndexRecord } from '@kiln/query'
 import type { CID } from 'multiformats/cid'
 import { DocLocks } from './doc-locks.js'
@@ -16,8 +16,7 @@ import { DEFAULT_MAX_SCAN, decodeIndexRecord, indexKeysOf, indexRecordWrites, in
 import type { Database, Operation } from './database.js'
 import { openLayout } from './open-layout.js'
 import {
-  decodeCommitPlace, decodeLogEntry, decodeStatusRecord, encodeCommitPlace, encodeLogEntry, encodeStatusRecord,
-  isPosition, looksLikeDocHead
+  decodeCommitPlace, decodeLogEntry, decodeStatusRecord, encodeCommitPlace, encodeLogEntry, encodeStatusRecord
 } from './values.js'
 
 /** Failures a test can inject into a {@link levelStorage}. Not for production use. */
@@ -54,19 +53,6 @@ export function abstractLevelStorage (init: AbstractLevelStorageInit): StorageFa
   }
   return (components: StorageComponents) => new LevelStorage(init, components.logger, maxScan)
 }
-
-/** A batch's write as queued: what `commit()` turns into LevelDB operations. */
-type QueuedWrite =
-  | { kind: 'block', cid: CID, bytes: Uint8Array }
-  | { kind: 'head', docId: string, encoded: Promise<Uint8Array> }
-  | { kind: 'entry', docId: string, seq: number, entry: StoredLogEntry }
-  | { kind: 'truncate', docId: string, seq: number }
-  | { kind: 'index', docId: string, cid: CID, place: CommitPlace }
-  | { kind: 'checkpoint', docId: string, seq: number, encoded: Promise<Uint8Array> }
-  | { kind: 'drop', docId: string, seq: number }
-  | { kind: 'status', docId: string, record: AnchorStatusRecord }
-  | { kind: 'pin', docId: string }
-  | { kind: 'putIndex', docId: string, record: DocIndexRecord | Error }
 
 /**
  * A queued write made ready: a put, a range of keys to delete once the stored keys in it are known, or an index
@@ -194,54 +180,7 @@ class LevelStorage implements Storage {
   }
 
   batch (): StorageBatch {
-    const writes: QueuedWrite[] = []
-    const batch: StorageBatch = {
-      putBlock: (cid, bytes) => {
-        // Copied now: the caller may reuse its array before commit().
-        writes.push({ kind: 'block', cid, bytes: bytes.slice() })
-        return batch
-      },
-      putHead: (docId, head) => {
-        writes.push({ kind: 'head', docId, encoded: encodeHeadNow(head) })
-        return batch
-      },
-      putLogEntry: (docId, seq, entry) => {
-        writes.push({ kind: 'entry', docId, seq, entry: { ...entry } })
-        return batch
-      },
-      truncateLog: (docId, seq) => {
-        writes.push({ kind: 'truncate', docId, seq })
-        return batch
-      },
-      indexCommit: (docId, cid, place) => {
-        writes.push({ kind: 'index', docId, cid, place: { ...place } })
-        return batch
-      },
-      putCheckpoint: (docId, checkpoint) => {
-        writes.push({ kind: 'checkpoint', docId, seq: checkpoint?.seq, encoded: encodeHeadNow(checkpoint?.head) })
-        return batch
-      },
-      dropCheckpoints: (docId, seq) => {
-        writes.push({ kind: 'drop', docId, seq })
-        return batch
-      },
-      putAnchorStatus: (docId, record) => {
-        writes.push({ kind: 'status', docId, record: { ...record } })
-        return batch
-      },
-      putIndex: (docId, record) => {
-        // Checked and copied (its JSON form) now: changing the record after the call changes nothing queued. A record
-        // that cannot be stored waits for commit(), which rejects the whole batch with it.
-        writes.push({ kind: 'putIndex', docId, record: checkedIndexRecord(record) })
-        return batch
-      },
-      pin: (docId) => {
-        writes.push({ kind: 'pin', docId })
-        return batch
-      },
-      commit: async (options) => { await this.#commit(writes.slice(), options) }
-    }
-    return batch
+    return queuedBatch({ indexRecord: checkedIndexRecord, commit: async (writes, options) => { await this.#commit(writes, options) } })
   }
 
   async pin (docId: string, options?: AbortOptions): Promise<void> {
@@ -493,19 +432,6 @@ class LevelStorage implements Storage {
   }
 }
 
-/**
- * Checks a head and starts encoding it now. `encodeRecord` encodes before its first await, so the bytes are those of
- * the head as it is at this call: changing the object afterwards changes nothing queued. A failure waits for
- * `commit()`, which rejects the whole batch with it.
- */
-function encodeHeadNow (head: DocHead | undefined): Promise<Uint8Array> {
-  const encoded = looksLikeDocHead(head)
-    ? encodeHeadRecord(head)
-    : Promise.reject(new TypeError('it is not a document head (it needs type, metadata, genesis, tip and logLength)'))
-  encoded.catch(() => {})
-  return encoded
-}
-
 /** Checks and encodes one queued write; a value it cannot store is a StorageError that fails the whole batch. */
 async function prepare (write: QueuedWrite): Promise<PreparedWrite> {
   try {
@@ -532,28 +458,13 @@ async function prepare (write: QueuedWrite): Promise<PreparedWrite> {
         return { type: 'put', key: statusKey(write.docId), value: encodeStatusRecord(write.record) }
       case 'pin':
         return { type: 'put', key: pinKey(write.docId), value: EMPTY }
-      case 'putIndex':
+      case 'docIndex':
         if (write.record instanceof Error) throw write.record
         return { type: 'index', docId: write.docId, record: write.record }
     }
   } catch (err) {
-    const what = write.kind === 'block' ? `block ${write.cid.toString()}` : `the ${WHAT[write.kind]} of ${write.docId}`
-    throw new StorageError(`Cannot store ${what}: ${describe(err)}; nothing of the batch was written`, {
-      cause: err, details: { operation: 'commit', key: write.kind === 'block' ? write.cid.toString() : write.docId }
-    })
+    throw unstorableWrite(write, err, describe(err))
   }
-}
-
-const WHAT: Record<Exclude<QueuedWrite['kind'], 'block'>, string> = {
-  head: 'head',
-  entry: 'log entry',
-  truncate: 'log truncation',
-  index: 'commit index entry',
-  checkpoint: 'checkpoint',
-  drop: 'checkpoint drop',
-  status: 'anchor-status record',
-  pin: 'pin',
-  putIndex: 'index record'
 }
 
 /** The stored copy of an index record, or why it cannot be stored. */
@@ -563,10 +474,6 @@ function checkedIndexRecord (record: DocIndexRecord): DocIndexRecord | Error {
   } catch (err) {
     return err instanceof Error ? err : new TypeError(String(err))
   }
-}
-
-function checkPosition (seq: unknown): void {
-  if (!isPosition(seq)) throw new RangeError(`position ${String(seq)} is not a non-negative integer`)
 }
 
 function inRange (key: Uint8Array, range: KeyRange): boolean {

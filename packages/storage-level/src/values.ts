@@ -1,5 +1,6 @@
 import { AnchorStatus, LogEntryType } from '@kiln/interface'
-import type { AnchorStatusRecord, CommitPlace, DocHead, StoredLogEntry } from '@kiln/interface'
+import type { AnchorStatusRecord, CommitPlace, StoredLogEntry } from '@kiln/interface'
+import { isPosition } from '@kiln/codec'
 import { CID } from 'multiformats/cid'
 import { concat, decodeSeq, encodeSeq } from './key-layout.js'
 
@@ -63,17 +64,4 @@ export function decodeStatusRecord (bytes: Uint8Array): AnchorStatusRecord {
   const status = bytes[0]
   if (status === undefined || !STATUSES.has(status)) throw new RangeError('not an anchor status')
   return { status: status as AnchorStatus, tip: CID.decode(bytes.subarray(1)) }
-}
-
-/** Whether `value` can be a log position: a non-negative safe integer. */
-export function isPosition (value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
-}
-
-/** Whether a decoded value has the fields every head has (a corrupt or foreign value does not). */
-export function looksLikeDocHead (value: unknown): value is DocHead {
-  if (value === null || typeof value !== 'object') return false
-  const head = value as Partial<DocHead>
-  return typeof head.type === 'number' && head.metadata !== null && typeof head.metadata === 'object' &&
-    CID.asCID(head.genesis) !== null && CID.asCID(head.tip) !== null && isPosition(head.logLength)
 }

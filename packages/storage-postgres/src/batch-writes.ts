@@ -1,21 +1,8 @@
-import { AnchorStatus, LogEntryType, StorageError } from '@kiln/interface'
-import type { AnchorStatusRecord, CommitPlace, DocHead, DocIndexRecord, StoredLogEntry } from '@kiln/interface'
-import { encodeHeadRecord } from '@kiln/codec'
+import { AnchorStatus, LogEntryType } from '@kiln/interface'
+import type { DocIndexRecord, StoredLogEntry } from '@kiln/interface'
+import { checkPosition, unstorableWrite, type QueuedWrite } from '@kiln/codec'
 import { storedIndexRecord } from '@kiln/query'
 import { CID } from 'multiformats/cid'
-
-/** A batch's write as queued; `commit()` checks them all, then folds them into {@link NetWrites}. */
-export type QueuedWrite =
-  | { kind: 'block', cid: CID, bytes: Uint8Array }
-  | { kind: 'head', docId: string, encoded: Promise<Uint8Array> }
-  | { kind: 'entry', docId: string, seq: number, entry: StoredLogEntry }
-  | { kind: 'truncate', docId: string, seq: number }
-  | { kind: 'index', docId: string, cid: CID, place: CommitPlace }
-  | { kind: 'checkpoint', docId: string, seq: number, encoded: Promise<Uint8Array> }
-  | { kind: 'drop', docId: string, seq: number }
-  | { kind: 'status', docId: string, record: AnchorStatusRecord }
-  | { kind: 'docIndex', docId: string, record: DocIndexRecord | Error }
-  | { kind: 'pin', docId: string }
 
 /** A log entry row. */
 export interface EntryRow { docId: string, seq: number, cid: Uint8Array, type: number, time: number | null }
@@ -65,31 +52,10 @@ export async function foldWrites (writes: readonly QueuedWrite[]): Promise<NetWr
     try {
       await fold(net, write)
     } catch (err) {
-      throw badWrite(write, err)
+      throw unstorableWrite(write, err, err instanceof Error ? err.message : String(err))
     }
   }
   return net
-}
-
-/** The `StorageError` of a queued write that cannot be stored: it names the write, and the batch is not written. */
-function badWrite (write: QueuedWrite, cause: unknown): StorageError {
-  const what = write.kind === 'block' ? `block ${write.cid.toString()}` : `the ${WHAT[write.kind]} of ${write.docId}`
-  const key = write.kind === 'block' ? write.cid.toString() : write.docId
-  return new StorageError(`Cannot store ${what}: ${cause instanceof Error ? cause.message : String(cause)}; nothing of the batch was written`, {
-    cause, details: { operation: 'commit', key }
-  })
-}
-
-const WHAT: Record<Exclude<QueuedWrite['kind'], 'block'>, string> = {
-  head: 'head',
-  entry: 'log entry',
-  truncate: 'log truncation',
-  index: 'commit index entry',
-  checkpoint: 'checkpoint',
-  drop: 'checkpoint drop',
-  status: 'anchor-status record',
-  docIndex: 'query index record',
-  pin: 'pin'
 }
 
 async function fold (net: NetWrites, write: QueuedWrite): Promise<void> {
@@ -234,35 +200,6 @@ export function jsonText (value: unknown): string | undefined {
   }
   // The escape \u0000 itself, not a literal backslash followed by "u0000" (an even run of backslashes before it).
   return text?.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd')
-}
-
-/**
- * Checks a head and starts encoding it now, so changing the object afterwards changes nothing queued. A failure waits
- * for `commit()`, which rejects the whole batch with it.
- */
-export function encodeHeadNow (head: DocHead | undefined): Promise<Uint8Array> {
-  const encoded = looksLikeDocHead(head)
-    ? encodeHeadRecord(head)
-    : Promise.reject(new TypeError('it is not a document head (it needs type, metadata, genesis, tip and logLength)'))
-  encoded.catch(() => {})
-  return encoded
-}
-
-/** Whether `value` can be a log position: a non-negative safe integer. */
-export function isPosition (value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
-}
-
-/** Whether a decoded value has the fields every head has (a corrupt or foreign value does not). */
-export function looksLikeDocHead (value: unknown): value is DocHead {
-  if (value === null || typeof value !== 'object') return false
-  const head = value as Partial<DocHead>
-  return typeof head.type === 'number' && head.metadata !== null && typeof head.metadata === 'object' &&
-    CID.asCID(head.genesis) !== null && CID.asCID(head.tip) !== null && isPosition(head.logLength)
-}
-
-function checkPosition (seq: unknown): void {
-  if (!isPosition(seq)) throw new RangeError(`position ${String(seq)} is not a non-negative integer`)
 }
 
 function asCID (value: unknown, what: string): CID {

@@ -1,12 +1,12 @@
 import { AbortError, BlockNotFoundError, StorageError, isKilnError } from '@kiln/interface'
 import type {
-  AbortOptions, AnchorStatusRecord, Blockstore, Checkpoint, CommitOptions, CommitPlace, DocHead, DocIndexRecord, Logger,
+  AbortOptions, Blockstore, Checkpoint, CommitOptions, CommitPlace, DocHead, DocIndexRecord, Logger,
   Storage, StorageBatch, StorageComponents, StorageFactory, StorageQuery, StorageQueryPage, StorageWriteStats, StoredLogEntry
 } from '@kiln/interface'
-import { decodeHeadRecord } from '@kiln/codec'
+import { decodeHeadRecord, isPosition, looksLikeDocHead, queuedBatch, type QueuedWrite } from '@kiln/codec'
 import { createHash } from 'node:crypto'
 import { CID } from 'multiformats/cid'
-import { copyIndexRecord, encodeHeadNow, foldWrites, isPosition, looksLikeDocHead, type QueuedWrite } from './batch-writes.js'
+import { copyIndexRecord, foldWrites } from './batch-writes.js'
 import { migrate } from './migrations.js'
 import { runQuery } from './run-query.js'
 import { writeRows } from './write-statements.js'
@@ -231,52 +231,7 @@ class PostgresStorage implements Storage {
   }
 
   batch (): StorageBatch {
-    const writes: QueuedWrite[] = []
-    const batch: StorageBatch = {
-      putBlock: (cid, bytes) => {
-        // Copied now: the caller may reuse its array before commit().
-        writes.push({ kind: 'block', cid, bytes: bytes.slice() })
-        return batch
-      },
-      putHead: (docId, head) => {
-        writes.push({ kind: 'head', docId, encoded: encodeHeadNow(head) })
-        return batch
-      },
-      putLogEntry: (docId, seq, entry) => {
-        writes.push({ kind: 'entry', docId, seq, entry: { ...entry } })
-        return batch
-      },
-      truncateLog: (docId, seq) => {
-        writes.push({ kind: 'truncate', docId, seq })
-        return batch
-      },
-      indexCommit: (docId, cid, place) => {
-        writes.push({ kind: 'index', docId, cid, place: { ...place } })
-        return batch
-      },
-      putCheckpoint: (docId, checkpoint) => {
-        writes.push({ kind: 'checkpoint', docId, seq: checkpoint?.seq, encoded: encodeHeadNow(checkpoint?.head) })
-        return batch
-      },
-      dropCheckpoints: (docId, seq) => {
-        writes.push({ kind: 'drop', docId, seq })
-        return batch
-      },
-      putAnchorStatus: (docId, record: AnchorStatusRecord) => {
-        writes.push({ kind: 'status', docId, record: { ...record } })
-        return batch
-      },
-      putIndex: (docId, record: DocIndexRecord) => {
-        writes.push({ kind: 'docIndex', docId, record: copyIndexRecord(record) })
-        return batch
-      },
-      pin: (docId) => {
-        writes.push({ kind: 'pin', docId })
-        return batch
-      },
-      commit: async (options) => { await this.#commit(writes.slice(), options) }
-    }
-    return batch
+    return queuedBatch({ indexRecord: copyIndexRecord, commit: async (writes, options) => { await this.#commit(writes, options) } })
   }
 
   async pin (docId: string, options?: AbortOptions): Promise<void> {
