@@ -33,7 +33,9 @@ const ALLOWED = {
 /** What a package whose name is not listed above may import: a plugin depends on the base packages only. */
 function allowedFor (dir) {
   if (dir in ALLOWED) return ALLOWED[dir]
-  // a doctype is pure: JSON rules from `json`, never another doctype
+  // a doctype is pure: JSON rules from `json`, never another doctype; account-link checks Ethereum accounts' signatures
+  // with the Ethereum helpers of `signing` (EIP-55, EIP-191, addresses of keys) that did:pkh uses too
+  if (dir === 'doctype-account-link') return [...BASE, 'json', 'signing']
   if (dir.startsWith('doctype-')) return [...BASE, 'json']
   // the chain anchors share the Merkle batching; the mock chain signs its blocks with a DID
   if (dir.startsWith('anchor-')) return [...BASE, 'signing', 'anchor-merkle']

@@ -1,10 +1,10 @@
 import { decodeRecord, encodeRecord } from '@kiln/codec'
 import { InvalidCapabilityError, type Block, type DIDSigner } from '@kiln/interface'
 import { secp256k1 } from '@noble/curves/secp256k1'
-import { keccak_256 } from '@noble/hashes/sha3'
-import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils'
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils'
 import { CID } from 'multiformats/cid'
 import { signDagJWS } from './dag-jws.js'
+import { checksumAddress, ethereumAddressOfKey, ethereumMessageHash } from './ethereum.js'
 import { parseKid } from './did-url.js'
 
 /** What a Sign-In with Ethereum (EIP-4361) CACAO grants: its fields are the SIWE message's. */
@@ -140,15 +140,6 @@ export function parsePkhIssuer (iss: string): { chainId: string, address: string
   return { chainId: match[1]!, address: match[2]! }
 }
 
-/** The EIP-55 checksummed form of a `0x` address. */
-export function checksumAddress (address: string): string {
-  const lower = address.slice(2).toLowerCase()
-  const hash = bytesToHex(keccak_256(utf8ToBytes(lower)))
-  let out = '0x'
-  for (let i = 0; i < lower.length; i++) out += parseInt(hash[i]!, 16) >= 8 ? lower[i]!.toUpperCase() : lower[i]!
-  return out
-}
-
 /**
  * The EIP-4361 message a CACAO's signature covers, built from its payload as the specification's grammar lays it
  * out; the address is written EIP-55 checksummed (or, with `address`, as given).
@@ -175,22 +166,6 @@ export function siweMessage (payload: CacaoPayload, address?: string): string {
   return lines.join('\n')
 }
 
-/** keccak256 of the EIP-191 `personal_sign` envelope of `message`. */
-function personalSignHash (message: string): Uint8Array {
-  const bytes = utf8ToBytes(message)
-  const prefix = utf8ToBytes(`\x19Ethereum Signed Message:\n${bytes.length}`)
-  const data = new Uint8Array(prefix.length + bytes.length)
-  data.set(prefix)
-  data.set(bytes, prefix.length)
-  return keccak_256(data)
-}
-
-/** The lower-case address of a secp256k1 public key (compressed or not). */
-function addressOfKey (publicKey: Uint8Array): string {
-  const point = secp256k1.ProjectivePoint.fromHex(publicKey).toRawBytes(false)
-  return '0x' + bytesToHex(keccak_256(point.subarray(1)).subarray(12))
-}
-
 /** The address whose key made a `personal_sign` signature over `message`, or undefined when none can be recovered. */
 function recoverAddress (message: string, signature: Uint8Array): string | undefined {
   const v = signature[64]!
@@ -199,7 +174,7 @@ function recoverAddress (message: string, signature: Uint8Array): string | undef
     const sig = secp256k1.Signature.fromCompact(signature.subarray(0, 64))
     // Wallets sign with low s (EIP-2): a high s is a second encoding of the same signature, refused.
     if (sig.hasHighS()) return undefined
-    return addressOfKey(sig.addRecoveryBit(v % 27).recoverPublicKey(personalSignHash(message)).toRawBytes(true))
+    return ethereumAddressOfKey(sig.addRecoveryBit(v % 27).recoverPublicKey(ethereumMessageHash(message)).toRawBytes(true))
   } catch {
     return undefined
   }
@@ -281,7 +256,7 @@ export interface SignCacaoInit {
 
 /** The `did:pkh:eip155` DID of an Ethereum private key, with its address checksummed. */
 export function pkhDidOfKey (privateKey: Uint8Array, chainId: number | string = 1): string {
-  return `did:pkh:eip155:${String(chainId)}:${checksumAddress(addressOfKey(secp256k1.getPublicKey(privateKey, true)))}`
+  return `did:pkh:eip155:${String(chainId)}:${checksumAddress(ethereumAddressOfKey(secp256k1.getPublicKey(privateKey, true)))}`
 }
 
 /**
@@ -302,7 +277,7 @@ export async function signCacao (init: SignCacaoInit): Promise<Cacao> {
   }
   if (init.notBefore !== undefined) payload.nbf = init.notBefore.toISOString()
   if (init.statement !== undefined) payload.statement = init.statement
-  const signature = secp256k1.sign(personalSignHash(siweMessage(payload)), init.privateKey, { lowS: true })
+  const signature = secp256k1.sign(ethereumMessageHash(siweMessage(payload)), init.privateKey, { lowS: true })
   const bytes = new Uint8Array(65)
   bytes.set(signature.toCompactRawBytes())
   bytes[64] = 27 + signature.recovery

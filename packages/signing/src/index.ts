@@ -16,9 +16,10 @@ export {
 } from './dag-jws.js'
 export {
   asCacao, decodeCacao, encodeCacao, siweMessage, verifyCacao, checkCacaoGrant, signCacao, cacaoSessionSigner, capabilityURI,
-  parseCapabilityURI, parsePkhIssuer, pkhDidOfKey, checksumAddress, CACAO_CLOCK_SKEW_MS, MAX_CACAO_BYTES,
+  parseCapabilityURI, parsePkhIssuer, pkhDidOfKey, CACAO_CLOCK_SKEW_MS, MAX_CACAO_BYTES,
   type Cacao, type CacaoPayload, type VerifiedCacao, type VerifyCacaoOptions, type CacaoGrant, type SignCacaoInit, type CacaoSessionSigner
 } from './cacao.js'
+export { checksumAddress, ethereumMessageHash, ethereumAddressOfKey } from './ethereum.js'
 export { createVerifier, type VerifierInit, type KilnVerifier, type VerifiedCompactJWS } from './verifier.js'
 export { createThreadpoolVerifier } from './threadpool-verifier.js'
 export { createVerifierPool } from '#platform/verifier-pool'
