@@ -54,7 +54,7 @@ describe.skipIf(chromium === undefined)(`the example page syncing with a daemon 
     await rm(dataDir, { recursive: true, force: true })
   })
 
-  it('creates a signed document in the page that the daemon receives, then an update made on the daemon reaches the page, which keeps both in IndexedDB', async () => {
+  it('creates a signed document in the page that the daemon receives, then an update made on the daemon reaches the page, which keeps both in IndexedDB and reconnects when the daemon comes back', async () => {
     await page.goto(pageUrl)
     await page.locator('#state', { hasText: 'created in the browser' }).waitFor()
     await page.locator('#peers', { hasText: `connected to ${daemon!.network!.peerId}` }).waitFor()
@@ -114,5 +114,16 @@ describe.skipIf(chromium === undefined)(`the example page syncing with a daemon 
     await page.locator('#status', { hasText: 'Loaded the document from IndexedDB.' }).waitFor()
     await page.locator('#state', { hasText: 'made on the daemon' }).waitFor()
     expect(await page.locator('#doc').textContent()).toBe(docId)
+
+    // The daemon comes back on its data directory and port (so with its PeerId): the page, dialling it again with
+    // backoff, reconnects, and a new update made on the daemon reaches it.
+    const port = Number(/\/tcp\/(\d+)\//.exec(pageAddress)![1])
+    daemon = await startDaemon({ ...DAEMON_DEFAULTS, port: 0, anchor: [], dataDir, logLevel: 'silent', network: NETWORK, p2pListen: [`/ip4/127.0.0.1/tcp/${port}/ws`] }, silent)
+    expect(daemon.network!.addresses).toContain(pageAddress)
+    await page.locator('#peers', { hasText: `connected to ${daemon.network!.peerId}` }).waitFor({ timeout: 30_000 })
+    const again = await makeUpdate((await daemon.node.load(docId)).state, { note: 'after the restart', edits: 3 }, controller)
+    await daemon.node.applyCommit(docId, again.commit)
+    await page.locator('#state', { hasText: 'after the restart' }).waitFor({ timeout: 15_000 })
+    expect(JSON.parse((await page.locator('#state').textContent())!)).toMatchObject({ content: { edits: 3 }, commits: 4 })
   }, 120_000)
 })
