@@ -23,7 +23,7 @@ export function platformAllowsDial (address: Multiaddr): boolean {
 }
 
 /**
- * A page's catch-up sync wants only the documents it has pinned (those it created, and those it loaded with a pin)
+ * A page's catch-up sync wants only the documents it has pinned (those it created, and those pinned with `node.pin`)
  * unless told otherwise: a page that opens must not pull a whole network into IndexedDB.
  */
 export const PLATFORM_SYNCS_PINNED_ONLY = true
