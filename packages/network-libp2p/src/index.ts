@@ -21,6 +21,6 @@ export { encodeSyncMessage, decodeSyncMessage, isSyncKeysItem, SYNC_PROTOCOL_VER
 export { syncChannelPair, type SyncChannel } from './sync/channel.js'
 export { normaliseSyncFilter, syncFilterOf, syncFilterMatches, filteredSyncKeyStore, genesisFactsOfBlocks, SyncDocumentIndex, MAX_SYNC_FILTER_ENTRIES, MAX_SYNC_FILTER_STRING_BYTES, type SyncFilter, type SyncDocumentFacts } from './sync/interests.js'
 export { streamSyncChannel, SYNC_PROTOCOL } from './sync/stream-channel.js'
-export { SyncScheduler, DEFAULT_SYNC_SCHEDULE, type SyncSchedule, type SyncRun, type PeerSyncStatus } from './sync/scheduler.js'
+export { SyncScheduler, DEFAULT_SYNC_SCHEDULE, SOON_COST_FACTOR, type SyncSchedule, type SyncRun, type PeerSyncStatus } from './sync/scheduler.js'
 export { SYNC_BLOCKS_PROTOCOL, MAX_WANTED_PER_STREAM, serveBlocks as serveSyncBlocks, fetchWanted as fetchSyncWanted, type FetchOutcome as SyncFetchOutcome } from './sync/transfer.js'
 export { reconcile as syncReconcile, normaliseSyncRanges, intersectSyncRanges, DEFAULT_SYNC_LIMITS, DEFAULT_SYNC_SPLITTING, type SyncLimits, type SyncSplitting, type SyncSessionInit, type SyncOutcome } from './sync/session.js'

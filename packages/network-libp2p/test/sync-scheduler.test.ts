@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { SyncScheduler, type SyncRun } from '../src/index.js'
+import { SOON_COST_FACTOR, SyncScheduler, type SyncRun } from '../src/index.js'
 
 const quiet: SyncRun = { outcome: { missing: [], peerMissing: [], rounds: 1, bytesSent: 0, bytesReceived: 0 } as unknown as SyncRun['outcome'], applied: 0 }
 
@@ -42,10 +42,10 @@ describe('SyncScheduler', () => {
     await vi.advanceTimersByTimeAsync(0)
     scheduler.soon('peer')
     scheduler.soon('stranger')
-    await vi.advanceTimersByTimeAsync(5_000)
+    await vi.advanceTimersByTimeAsync(50)
     release!()
     await vi.advanceTimersByTimeAsync(1_000)
-    expect(runs).toEqual([0, 6_000])
+    expect(runs).toEqual([0, 1_050])
     failing = true
     release!()
     await vi.advanceTimersByTimeAsync(61_000)
@@ -79,6 +79,26 @@ describe('SyncScheduler', () => {
     scheduler.soon('peer')
     await vi.advanceTimersByTimeAsync(1_000)
     expect(runs).toEqual([0, 1_000, 3_000, 7_000, 15_000, 31_000, 31_500, 32_500])
+    scheduler.stop()
+  })
+
+  it('waits at least ten times as long as the last session took before one asked soon', async () => {
+    vi.useFakeTimers({ now: 0 })
+    const runs: number[] = []
+    // Each session takes 500 ms (a large key set): one brought forward waits 5 s after it, not soonMs.
+    const scheduler = new SyncScheduler(async () => {
+      runs.push(Date.now())
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      return quiet
+    }, { intervalMs: 60_000, soonMs: 1_000 })
+    expect(SOON_COST_FACTOR).toBe(10)
+    scheduler.connected('peer')
+    await vi.advanceTimersByTimeAsync(500)
+    scheduler.soon('peer')
+    await vi.advanceTimersByTimeAsync(4_999)
+    expect(runs).toEqual([0])
+    await vi.advanceTimersByTimeAsync(1)
+    expect(runs).toEqual([0, 5_500])
     scheduler.stop()
   })
 })

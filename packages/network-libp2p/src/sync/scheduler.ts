@@ -50,7 +50,18 @@ interface PeerEntry {
   early?: boolean
   /** How long after the last session one brought forward may run: `soonMs`, doubled by each that brought nothing. */
   soonGap: number
+  /** How long the last session took, in ms. */
+  lastMs?: number
 }
+
+/**
+ * A session brought forward waits at least this many times as long as the last session with the peer took: on a node
+ * whose sessions are long (a large key set), announcements cannot keep it reconciling more than a tenth of the time.
+ */
+export const SOON_COST_FACTOR = 10
+
+/** How long after the last session with the peer one brought forward may start. */
+const soonGapOf = (entry: PeerEntry): number => Math.max(entry.soonGap, SOON_COST_FACTOR * (entry.lastMs ?? 0))
 
 /** Whether `soon` was called while the entry's session ran (read after the session's await). */
 const askedAgain = (entry: PeerEntry): boolean => entry.again === true
@@ -93,7 +104,7 @@ export class SyncScheduler {
       return
     }
     if (entry.status.state !== 'in-sync') return
-    const at = Math.max(this.#now(), (entry.status.last?.at ?? 0) + entry.soonGap)
+    const at = Math.max(this.#now(), (entry.status.last?.at ?? 0) + soonGapOf(entry))
     if (entry.dueAt !== undefined && entry.dueAt <= at) return
     this.#after(entry, at - this.#now())
     entry.early = true
@@ -139,8 +150,10 @@ export class SyncScheduler {
     entry.again = false
     entry.early = false
     delete entry.dueAt
+    const started = this.#now()
     try {
       const { outcome, applied } = await this.#run(peer)
+      entry.lastMs = this.#now() - started
       entry.status = { peerId: peer, state: 'in-sync', failures: 0, last: { at: this.#now(), missing: outcome.missing.length, peerMissing: outcome.peerMissing.length, rounds: outcome.rounds } }
       entry.delay = this.#schedule.backoffMinMs
       // A session that brought commits may not have brought all (a peer lists so many keys per session): the next
@@ -148,8 +161,8 @@ export class SyncScheduler {
       if (early) entry.soonGap = applied > 0 ? this.#schedule.soonMs : Math.min(this.#schedule.intervalMs, entry.soonGap * 2)
       const next = applied > 0 ? this.#schedule.backoffMinMs : this.#schedule.intervalMs
       if (!this.#stopped && this.#peers.get(peer) === entry) {
-        const sooner = askedAgain(entry) && entry.soonGap < next
-        this.#after(entry, sooner ? entry.soonGap : next)
+        const sooner = askedAgain(entry) && soonGapOf(entry) < next
+        this.#after(entry, sooner ? soonGapOf(entry) : next)
         if (sooner) entry.early = true
       }
     } catch {
