@@ -19,5 +19,5 @@ export { queuedBatch, encodeHeadNow, isPosition, checkPosition, looksLikeDocHead
  * Byte helpers the other packages use instead of Buffer, so that they run in a browser too: Node's native codecs in
  * Node, portable ones in the browser build (package.json `imports`, `browser` condition).
  */
-export { utf8ByteLength, includesBytes, latin1String } from '#platform/bytes'
+export { utf8ByteLength, includesBytes, latin1String, toBase64url, fromBase64urlLenient } from '#platform/bytes'
 export { concatBytes } from './concat-bytes.js'

@@ -1,6 +1,6 @@
 import { CodecError, InvalidSignatureError, type DagJWS, type DIDSigner, type SignatureAlgorithm } from '@kiln/interface'
 import { CID } from 'multiformats/cid'
-import { fromBase64urlLenient, toBase64url } from '#platform/base64url'
+import { fromBase64urlLenient, toBase64url } from '@kiln/codec'
 
 const utf8Encoder = new TextEncoder()
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
@@ -163,7 +163,7 @@ function decodePayload (encoded: string): CID {
   }
 }
 
-/** Unpadded base64url: Node's native encoder, or a portable one in the browser build (`#platform/base64url`). */
+/** Unpadded base64url: Node's native encoder, or a portable one in the browser build (`@kiln/codec`'s `#platform/bytes`). */
 function encodeBase64url (bytes: Uint8Array): string {
   return toBase64url(bytes)
 }
