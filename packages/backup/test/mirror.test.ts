@@ -27,6 +27,8 @@ async function writeTiles (node: KilnNode, count: number, label: string): Promis
   return await Promise.all(Array.from({ length: count }, async (_, i) => (await node.createDocument('tile', (await makeGenesis({ label, i }, {}, alice)).commit)).id))
 }
 
+// Skipped only without a PostgreSQL server (KILN_TEST_DATABASE_URL unset and no binaries to start one; CI starts one):
+// the reason is in the suite's title.
 describe.skipIf(postgres.skip)(`the warehouse mirror${postgres.reason}`, () => {
   let database: TestDatabase
   let proxy: TcpProxy

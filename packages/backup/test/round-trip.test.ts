@@ -14,6 +14,8 @@ import { alice, allAnchored, anchoringNode, bob, emptyNode, statesOf, writeDocum
 
 const postgres = await testPostgres()
 
+// Skipped only without a PostgreSQL server (KILN_TEST_DATABASE_URL unset and no binaries to start one; CI starts one):
+// the reason is in the suite's title.
 describe.skipIf(postgres.skip)(`backup and restore round trip${postgres.reason}`, () => {
   let database: TestDatabase
   let source: KilnNode

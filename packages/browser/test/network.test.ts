@@ -22,6 +22,8 @@ if (chromium === undefined) {
 const NETWORK = 'browser-test'
 const silent = { debug () {}, info () {}, warn () {}, error () {} }
 
+// Skipped only where no Chromium is installed (CI installs Debian's with scripts/ci-chromium.sh): the reason is printed
+// above and named in the suite's title, never silent.
 describe.skipIf(chromium === undefined)(`the example page syncing with a daemon over libp2p WebSockets${chromium === undefined ? ' (skipped: no Chromium at /usr/bin/chromium and KILN_CHROMIUM unset)' : ''}`, () => {
   let browser: Browser
   let page: Page

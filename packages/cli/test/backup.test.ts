@@ -32,6 +32,8 @@ function captured (tty = false, signal?: AbortSignal): CliIO & { stdout: () => s
   }
 }
 
+// Skipped only without a PostgreSQL server (KILN_TEST_DATABASE_URL unset and no binaries to start one; CI starts one):
+// the reason is in the suite's title.
 describe.skipIf(postgres.skip)(`kiln daemon --backup, kiln backup and kiln restore${postgres.reason}`, () => {
   const dirs: string[] = []
   let database: TestDatabase

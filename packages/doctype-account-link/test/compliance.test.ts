@@ -39,6 +39,10 @@ async function update (state: DocState<AccountLinkContent>, data: unknown): Prom
   return await verifiedCommit(rawUpdate(state, data), 'update')
 }
 
+// Three tests of the shared suite skip here, for each chain (6 in all), each naming why in its title: an account link's
+// genesis is unsigned and its updates are proved by the account's own signature, so there is no foreign genesis or
+// update signer to offer (foreignGenesis, foreignUpdate), and apply() trusts the core's signer check
+// (checksSignerInApply is not set).
 for (const [name, chain] of [['an Ethereum account', ethereum], ['a Bitcoin account', bitcoin]] as const) {
   describe(`the account-link doctype, for ${name}`, () => {
     doctypeTests<AccountLinkContent>({

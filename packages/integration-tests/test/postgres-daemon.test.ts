@@ -19,6 +19,8 @@ async function postgresDaemon (dir: string, url: string): Promise<DaemonProcess>
   return await startDaemon(['--data-dir', dir, '--anchor', 'none', '--storage', url])
 }
 
+// Skipped only without a PostgreSQL server (KILN_TEST_DATABASE_URL unset and no binaries to start one; CI starts one):
+// the reason is in the suite's title.
 describe.skipIf(server.skip)(`a daemon on PostgreSQL killed with SIGKILL mid-write${server.reason}`, () => {
   afterAll(async () => { await server.stop() })
 
@@ -75,6 +77,7 @@ describe.skipIf(server.skip)(`a daemon on PostgreSQL killed with SIGKILL mid-wri
   }, 120_000)
 })
 
+// Skipped only where PostgreSQL's server binaries (initdb, pg_ctl) are not installed; the reason is in the title.
 describe.skipIf(binDir === undefined)(`a daemon whose PostgreSQL server goes down${binDir === undefined ? ' (skipped: no PostgreSQL server binaries (initdb, pg_ctl) found; see docs/postgres.md)' : ''}`, () => {
   let pg: PostgresServer | undefined
 

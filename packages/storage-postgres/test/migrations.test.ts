@@ -5,6 +5,8 @@ import { createTestDatabase, testPostgres } from '@kiln/storage-postgres/testing
 
 const server = await testPostgres()
 
+// Skipped only without a PostgreSQL server (KILN_TEST_DATABASE_URL unset and no binaries to start one; CI starts one):
+// the reason is in the suite's title.
 describe.skipIf(server.skip)(`postgresStorage schema migrations${server.reason}`, () => {
   afterAll(async () => { await server.stop() })
 

@@ -21,6 +21,7 @@ async function rejection (promise: Promise<unknown>): Promise<Error> {
   return err as Error
 }
 
+// Skipped only where PostgreSQL's server binaries (initdb, pg_ctl) are not installed; the reason is in the title.
 describe.skipIf(binDir === undefined)(`postgresStorage when the server fails${reason}`, () => {
   let server: PostgresServer
 

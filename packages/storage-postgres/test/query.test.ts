@@ -25,6 +25,8 @@ function record (fields: Partial<DocIndexRecord>): DocIndexRecord {
   return { doctype: 0, controllers: ['did:key:alice'], tags: [], links: [], content: {}, createdAt: 0, updatedAt: 0, ...fields }
 }
 
+// Skipped only without a PostgreSQL server (KILN_TEST_DATABASE_URL unset and no binaries to start one; CI starts one):
+// the reason is in the suite's title.
 describe.skipIf(server.skip)(`postgresStorage query compliance${server.reason}`, () => {
   let database: TestDatabase
   let pool: pg.Pool
@@ -49,6 +51,8 @@ describe.skipIf(server.skip)(`postgresStorage query compliance${server.reason}`,
   })
 })
 
+// Skipped only without a PostgreSQL server (KILN_TEST_DATABASE_URL unset and no binaries to start one; CI starts one):
+// the reason is in the suite's title.
 describe.skipIf(server.skip)(`postgresStorage queries${server.reason}`, () => {
   let database: TestDatabase
   let storage: Storage

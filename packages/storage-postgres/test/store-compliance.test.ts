@@ -7,6 +7,8 @@ import { emptyKilnTables, openStorage, storageOn, testPool } from './fixtures/da
 
 const server = await testPostgres()
 
+// Skipped only without a PostgreSQL server (KILN_TEST_DATABASE_URL unset and no binaries to start one; CI starts one):
+// the reason is in the suite's title.
 describe.skipIf(server.skip)(`postgresStorage${server.reason}`, () => {
   let database: TestDatabase
   let pool: pg.Pool
