@@ -3,6 +3,7 @@
 // `imports`, so a bundle for the browser never sees node:crypto.
 import type { webcrypto } from 'node:crypto'
 import { ed25519 } from '@noble/curves/ed25519'
+import { bytesToHex } from '@noble/hashes/utils'
 
 // Types only (erased from the output): the DOM's CryptoKey, as @types/node declares it.
 type CryptoKey = webcrypto.CryptoKey
@@ -28,7 +29,7 @@ const publicKeys = new Map<string, Promise<CryptoKey>>()
 const PUBLIC_KEY_CACHE = 1024
 
 function publicCryptoKey (publicKey: Uint8Array): Promise<CryptoKey> {
-  const id = hex(publicKey)
+  const id = bytesToHex(publicKey)
   let key = publicKeys.get(id)
   if (key === undefined) {
     key = crypto.subtle.importKey('raw', Uint8Array.from(publicKey), { name: 'Ed25519' }, false, ['verify'])
@@ -76,8 +77,3 @@ export const verifyEd25519OffThread = ed25519Verify
 
 const PKCS8_ED25519_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20])
 
-function hex (bytes: Uint8Array): string {
-  let out = ''
-  for (const b of bytes) out += b.toString(16).padStart(2, '0')
-  return out
-}
