@@ -606,7 +606,7 @@ class KilnLibp2pNetwork implements Libp2pNetwork {
     switch (decoded.typ) {
       case MessageType.UPDATE:
         this.#announce({ docId: decoded.stream, tip: decoded.tip, ...(from === undefined ? {} : { from }) })
-        if (from !== undefined && this.#scheduler !== undefined) void this.#syncSoonIfLacking(decoded.stream, from)
+        if (from !== undefined && this.#scheduler?.wouldBringForward(from) === true) void this.#syncSoonIfLacking(decoded.stream, from)
         break
       case MessageType.QUERY:
         void this.#answer(decoded.id, decoded.stream, from)

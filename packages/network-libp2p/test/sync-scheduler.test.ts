@@ -15,7 +15,11 @@ describe('SyncScheduler', () => {
     expect(runs).toEqual([0])
     // Asked soon three times in a row: one session, a second after the last ended, none for the other two.
     await vi.advanceTimersByTimeAsync(200)
+    expect(scheduler.wouldBringForward('peer')).toBe(true)
+    expect(scheduler.wouldBringForward('stranger')).toBe(false)
     scheduler.soon('peer')
+    // Already brought forward: asking again changes nothing, and the network skips its head lookup.
+    expect(scheduler.wouldBringForward('peer')).toBe(false)
     scheduler.soon('peer')
     await vi.advanceTimersByTimeAsync(500)
     scheduler.soon('peer')

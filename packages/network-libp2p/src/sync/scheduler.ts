@@ -98,16 +98,26 @@ export class SyncScheduler {
    */
   soon (peer: string): void {
     const entry = this.#peers.get(peer)
-    if (this.#stopped || entry === undefined) return
+    if (entry === undefined || !this.wouldBringForward(peer)) return
     if (entry.status.state === 'syncing') {
       entry.again = true
       return
     }
-    if (entry.status.state !== 'in-sync') return
-    const at = Math.max(this.#now(), (entry.status.last?.at ?? 0) + soonGapOf(entry))
-    if (entry.dueAt !== undefined && entry.dueAt <= at) return
-    this.#after(entry, at - this.#now())
+    this.#after(entry, this.#soonAt(entry) - this.#now())
     entry.early = true
+  }
+
+  /** Whether `soon(peer)` would change anything now: callers skip the work of deciding to call it when it would not. */
+  wouldBringForward (peer: string): boolean {
+    const entry = this.#peers.get(peer)
+    if (this.#stopped || entry === undefined) return false
+    if (entry.status.state === 'syncing') return entry.again !== true
+    return entry.status.state === 'in-sync' && (entry.dueAt === undefined || entry.dueAt > this.#soonAt(entry))
+  }
+
+  /** When a session brought forward may start. */
+  #soonAt (entry: PeerEntry): number {
+    return Math.max(this.#now(), (entry.status.last?.at ?? 0) + soonGapOf(entry))
   }
 
   /** A peer went away: nothing more runs with it. */
